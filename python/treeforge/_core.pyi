@@ -1,0 +1,131 @@
+"""Type stubs of treeforge._core, the pybind11 binding of the C++ core.
+
+Arrays are NumPy; ``X`` is a C-contiguous 2-D float32 or float64 array (n_samples, n_features),
+NaN marks a missing value, +/-inf fall in the outer bins. Every long call releases the GIL.
+Errors raised by the core arrive as ``ValueError`` (bad argument/data) or ``RuntimeError``.
+"""
+from typing import Dict, List, Optional
+
+import numpy as np
+import numpy.typing as npt
+
+class BinMapper:
+    """Per-feature quantile bin edges; raw floats -> uint8 codes, NaN -> the feature's missing bin.
+
+    A value ``x`` of feature ``f`` gets the code ``searchsorted(bin_edges[f], x, 'left')``,
+    so ``x <= bin_edges[f][t]`` exactly when ``code <= t``. The missing bin is ``n_bins[f]``.
+    """
+
+    def __init__(self, max_bins: int = 255, subsample: int = 200_000, seed: int = 0) -> None: ...
+    def fit(self, X: npt.NDArray, n_threads: int = 1) -> "BinMapper": ...
+    def transform(self, X: npt.NDArray, n_threads: int = 1) -> "BinnedData": ...
+    @property
+    def n_features(self) -> int: ...
+    @property
+    def n_bins(self) -> npt.NDArray[np.int32]:
+        """(n_features,) number of value bins per feature (missing bin excluded); 1 = constant."""
+    @property
+    def bin_edges(self) -> List[npt.NDArray[np.float64]]:
+        """Per feature, the (n_bins[f] - 1,) sorted upper edges of all but the last value bin."""
+
+class BinnedData:
+    """Binned feature matrix owned by the core (uint8 codes)."""
+
+    @property
+    def n_samples(self) -> int: ...
+    @property
+    def n_features(self) -> int: ...
+    def codes(self) -> npt.NDArray[np.uint8]:
+        """Copy of the codes as a (n_samples, n_features) uint8 array (for tests)."""
+
+class GbdtConfig:
+    """Parameters of gradient boosting, filled attribute by attribute; ``validate()`` is run by Booster."""
+
+    objective: str  # "squared_error" | "binary_logloss" | "multiclass_softmax" | "poisson" | "gamma"
+    n_outputs: int  # 1, or the number of classes for "multiclass_softmax"
+    learning_rate: float
+    max_leaf_nodes: int  # 0 = unlimited
+    max_depth: int  # 0 = unlimited
+    min_samples_leaf: int
+    min_child_weight: float  # minimum sum of hessians in a child
+    l2_regularization: float
+    l1_regularization: float
+    min_split_gain: float
+    max_features: float  # fraction of features drawn at every node, (0, 1]
+    colsample_bytree: float  # fraction of features drawn for every tree, (0, 1]
+    subsample: float  # fraction of rows drawn without replacement for every iteration, (0, 1]
+    grow_policy: str  # "lossguide" (best-first) | "depthwise"
+    seed: int  # uint64 seed of every random stream of the training run
+    n_threads: int  # >= 1
+    def __init__(self) -> None: ...
+    def validate(self) -> None: ...
+
+class Booster:
+    """Gradient boosting, driven one iteration at a time from Python.
+
+    ``y`` (n_samples,) float64: the target (class index 0..K-1 as float for classifiers);
+    ``sample_weight`` (n_samples,) float64 or None. ``init_model`` continues a model whose
+    ``bin_mapper`` binned ``train`` (warm start); its trees are kept and new ones appended.
+    """
+
+    def __init__(
+        self,
+        config: GbdtConfig,
+        bin_mapper: BinMapper,
+        train: BinnedData,
+        y: npt.NDArray[np.float64],
+        sample_weight: Optional[npt.NDArray[np.float64]] = None,
+        valid: Optional[BinnedData] = None,
+        y_valid: Optional[npt.NDArray[np.float64]] = None,
+        sample_weight_valid: Optional[npt.NDArray[np.float64]] = None,
+        init_model: Optional["Model"] = None,
+    ) -> None: ...
+    def update(self) -> None:
+        """Grow one iteration (n_outputs trees); releases the GIL."""
+    @property
+    def n_iter(self) -> int:
+        """Iterations in the model, those of init_model included."""
+    def train_loss(self) -> float:
+        """Weighted mean loss of the current training margins (sklearn's loss: half squared error, log loss...)."""
+    def valid_loss(self) -> float: ...
+    def train_margin(self) -> npt.NDArray[np.float64]:
+        """(n_samples, n_outputs) copy of the current raw scores."""
+    def valid_margin(self) -> npt.NDArray[np.float64]: ...
+    def model(self) -> "Model":
+        """Snapshot of the model trained so far."""
+
+class Model:
+    """A trained ensemble as flat arrays; validated whenever built from arrays. Picklable."""
+
+    @property
+    def n_features(self) -> int: ...
+    @property
+    def n_outputs(self) -> int: ...
+    @property
+    def n_iter(self) -> int: ...
+    @property
+    def n_trees(self) -> int: ...
+    @property
+    def objective(self) -> str: ...
+    @property
+    def bin_mapper(self) -> BinMapper: ...
+    def predict_margin(
+        self, X: npt.NDArray, n_threads: int = 1, iter_begin: int = 0, iter_end: int = -1
+    ) -> npt.NDArray[np.float64]:
+        """(n_samples, n_outputs) raw scores of iterations [iter_begin, iter_end) (-1: all);
+        the base score is included only when iter_begin == 0."""
+    def predict_leaf(self, X: npt.NDArray, n_threads: int = 1) -> npt.NDArray[np.int32]:
+        """(n_samples, n_trees) index of the leaf (node index within its tree) each row reaches."""
+    def feature_importances(self) -> npt.NDArray[np.float64]:
+        """(n_features,) total split gain per feature, not normalised."""
+    def to_arrays(self) -> Dict[str, object]:
+        """Plain dict of scalars, strings and NumPy arrays; ``Model.from_arrays`` inverts it exactly."""
+    @staticmethod
+    def from_arrays(arrays: Dict[str, object]) -> "Model":
+        """Rebuild and validate; raises ValueError naming the first bad field or index."""
+
+def apply_link(objective: str, margin: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Inverse link of the objective: identity, sigmoid, softmax over rows, or exp."""
+
+class _testing:
+    """Kernels exposed for tests only; not public API."""
