@@ -1,0 +1,156 @@
+// BinMapper: quantile edges from a sample and the raw -> code transform.
+#include "binning.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "parallel.hpp"
+#include "random.hpp"
+
+namespace treeforge {
+
+namespace {
+
+/// A cut strictly between two distinct sorted values a < b: x <= cut for x <= a, x > cut for x >= b.
+double cut_between(double a, double b) {
+  if (std::isinf(a)) return std::numeric_limits<double>::lowest();  // a == -inf
+  if (std::isinf(b)) return a;                                       // b == +inf
+  const double mid = a * 0.5 + b * 0.5;                              // halves first: no overflow
+  return (mid >= a && mid < b) ? mid : a;
+}
+
+constexpr std::size_t kRowBlock = 4096;
+
+}  // namespace
+
+std::vector<double> find_bin_edges(std::vector<double>& values, int max_bins) {
+  std::vector<double> uniques;
+  std::vector<std::size_t> counts;
+  for (std::size_t i = 0; i < values.size();) {
+    std::size_t j = i;
+    while (j < values.size() && values[j] == values[i]) ++j;
+    uniques.push_back(values[i]);
+    counts.push_back(j - i);
+    i = j;
+  }
+  std::vector<double> edges;
+  const std::size_t n_unique = uniques.size();
+  if (n_unique <= 1) return edges;
+  if (n_unique <= static_cast<std::size_t>(max_bins)) {
+    for (std::size_t i = 0; i + 1 < n_unique; ++i) edges.push_back(cut_between(uniques[i], uniques[i + 1]));
+    return edges;
+  }
+  // Greedy equal-count bins: the target size is re-derived from what is left after every cut,
+  // and a value heavier than the target starts a bin of its own.
+  double rest = static_cast<double>(values.size());
+  int bins_left = max_bins;
+  double target = rest / bins_left;
+  double in_bin = 0;
+  auto cut_before = [&](std::size_t i) {
+    edges.push_back(cut_between(uniques[i - 1], uniques[i]));
+    rest -= in_bin;
+    in_bin = 0;
+    --bins_left;
+    target = rest / bins_left;
+  };
+  for (std::size_t i = 0; i < n_unique && bins_left > 1; ++i) {
+    const double c = static_cast<double>(counts[i]);
+    if (in_bin > 0 && c >= target) cut_before(i);
+    if (bins_left <= 1) break;
+    in_bin += c;
+    if (in_bin >= target && i + 1 < n_unique) cut_before(i + 1);
+  }
+  return edges;
+}
+
+BinMapper::BinMapper(int max_bins, std::size_t subsample, std::uint64_t seed)
+    : max_bins_(max_bins), subsample_(subsample), seed_(seed) {
+  check(max_bins >= 2 && max_bins <= 255, "max_bins must be in [2, 255]");
+  check(subsample >= 1, "subsample must be >= 1");
+}
+
+BinMapper BinMapper::from_edges(int max_bins, std::vector<std::vector<double>> edges) {
+  BinMapper mapper(max_bins);
+  for (std::size_t f = 0; f < edges.size(); ++f) {
+    const auto& e = edges[f];
+    check(e.size() + 1 <= static_cast<std::size_t>(max_bins),
+          "bin edges of feature " + std::to_string(f) + " exceed max_bins");
+    for (std::size_t i = 0; i < e.size(); ++i) {
+      check(!std::isnan(e[i]), "bin edge of feature " + std::to_string(f) + " is NaN");
+      check(i == 0 || e[i - 1] < e[i], "bin edges of feature " + std::to_string(f) + " are not increasing");
+    }
+  }
+  mapper.edges_ = std::move(edges);
+  mapper.fitted_ = true;
+  return mapper;
+}
+
+template <class T>
+void BinMapper::fit(MatrixView<const T> X, int n_threads) {
+  check(X.n_rows > 0, "cannot fit bins on 0 rows");
+  std::vector<row_t> rows;
+  if (X.n_rows > subsample_) {
+    Rng rng(derive_seed(seed_, 0x62696e73 /* "bins" */));
+    rows = sample_without_replacement(X.n_rows, subsample_, rng);
+  }
+  const int n_features = static_cast<int>(X.n_cols);
+  edges_.assign(n_features, {});
+  parallel_for_dynamic(n_features, n_threads, [&](std::size_t f) {
+    std::vector<double> values;
+    const std::size_t n = rows.empty() ? X.n_rows : rows.size();
+    values.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const double v = static_cast<double>(X(rows.empty() ? i : rows[i], f));
+      if (!std::isnan(v)) values.push_back(v);
+    }
+    std::sort(values.begin(), values.end());
+    edges_[f] = find_bin_edges(values, max_bins_);
+  });
+  fitted_ = true;
+}
+
+template <class T>
+BinnedMatrix BinMapper::transform(MatrixView<const T> X, int n_threads) const {
+  check(fitted_, "BinMapper is not fitted");
+  check(static_cast<int>(X.n_cols) == n_features(),
+        "X has " + std::to_string(X.n_cols) + " features, the bins were fitted on " + std::to_string(n_features()));
+  BinnedMatrix out;
+  out.n_rows = X.n_rows;
+  out.n_features = n_features();
+  out.codes.resize(X.n_rows * X.n_cols);
+  out.n_bins.resize(out.n_features);
+  for (int f = 0; f < out.n_features; ++f) out.n_bins[f] = n_bins(f);
+  out.finalize_layout();
+  const std::size_t blocks = n_blocks(X.n_rows, kRowBlock);
+  std::vector<std::vector<std::uint8_t>> block_has_nan(blocks, std::vector<std::uint8_t>(out.n_features, 0));
+  parallel_for(blocks, n_threads, [&](std::size_t b) {
+    const std::size_t end = std::min(X.n_rows, (b + 1) * kRowBlock);
+    auto& has_nan = block_has_nan[b];
+    for (std::size_t i = b * kRowBlock; i < end; ++i) {
+      const T* x = X.row(i);
+      bin_t* code = out.codes.data() + i * X.n_cols;
+      for (int f = 0; f < out.n_features; ++f) {
+        const double v = static_cast<double>(x[f]);
+        if (std::isnan(v)) {
+          code[f] = static_cast<bin_t>(edges_[f].size() + 1);
+          has_nan[f] = 1;
+        } else {
+          const auto& e = edges_[f];
+          code[f] = static_cast<bin_t>(std::lower_bound(e.begin(), e.end(), v) - e.begin());
+        }
+      }
+    }
+  });
+  out.has_nan.assign(out.n_features, 0);
+  for (const auto& block : block_has_nan)
+    for (int f = 0; f < out.n_features; ++f) out.has_nan[f] |= block[f];
+  return out;
+}
+
+template void BinMapper::fit<float>(MatrixView<const float>, int);
+template void BinMapper::fit<double>(MatrixView<const double>, int);
+template BinnedMatrix BinMapper::transform<float>(MatrixView<const float>, int) const;
+template BinnedMatrix BinMapper::transform<double>(MatrixView<const double>, int) const;
+
+}  // namespace treeforge

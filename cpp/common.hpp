@@ -1,0 +1,55 @@
+// Scalar types, spans and matrix views shared by the whole core, and check() for argument errors.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace treeforge {
+
+/// Bin code of one feature value; the missing bin of feature f is n_bins[f] (at most 255).
+using bin_t = std::uint8_t;
+/// Row index; datasets are limited to 2^32 - 1 rows.
+using row_t = std::uint32_t;
+
+/// Per-row first- and second-order gradient, stored as float (halves memory traffic).
+struct GradPair {
+  float grad;
+  float hess;
+};
+
+/// Non-owning view of a contiguous array; the owner outlives the view.
+template <class T>
+struct Span {
+  T* data = nullptr;
+  std::size_t size = 0;
+
+  Span() = default;
+  Span(T* d, std::size_t n) : data(d), size(n) {}
+  template <class U>
+  Span(const Span<U>& other) : data(other.data), size(other.size) {}
+  T& operator[](std::size_t i) const { return data[i]; }
+  T* begin() const { return data; }
+  T* end() const { return data + size; }
+  bool empty() const { return size == 0; }
+  Span subspan(std::size_t offset, std::size_t count) const { return Span(data + offset, count); }
+};
+
+/// Non-owning row-major matrix view: element (i, j) is data[i * n_cols + j].
+template <class T>
+struct MatrixView {
+  T* data = nullptr;
+  std::size_t n_rows = 0;
+  std::size_t n_cols = 0;
+
+  T* row(std::size_t i) const { return data + i * n_cols; }
+  T& operator()(std::size_t i, std::size_t j) const { return data[i * n_cols + j]; }
+};
+
+/// Throws std::invalid_argument (a Python ValueError) when a caller broke a precondition.
+inline void check(bool condition, const std::string& message) {
+  if (!condition) throw std::invalid_argument(message);
+}
+
+}  // namespace treeforge

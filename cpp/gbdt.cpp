@@ -1,0 +1,138 @@
+// GbdtTrainer: base score, per-iteration gradients and sampling, tree growth, margin updates.
+#include "gbdt.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "parallel.hpp"
+#include "random.hpp"
+
+namespace treeforge {
+
+namespace {
+
+constexpr std::uint64_t kRowStream = 0x726f7773;   // "rows"
+constexpr std::uint64_t kColStream = 0x636f6c73;   // "cols"
+constexpr std::uint64_t kTreeStream = 0x74726565;  // "tree"
+
+void check_targets(const OwnedTargets& t, std::size_t n_rows, const char* what) {
+  check(t.y.size() == n_rows, std::string(what) + ": y has " + std::to_string(t.y.size()) + " values for " +
+                                  std::to_string(n_rows) + " rows");
+  check(t.weight.empty() || t.weight.size() == n_rows, std::string(what) + ": sample_weight has a wrong length");
+  for (double w : t.weight) check(std::isfinite(w) && w >= 0, std::string(what) + ": sample weights must be finite and >= 0");
+}
+
+}  // namespace
+
+GbdtTrainer::GbdtTrainer(const GbdtConfig& config, std::shared_ptr<const BinMapper> mapper,
+                         std::shared_ptr<const BinnedMatrix> train, OwnedTargets train_targets,
+                         std::shared_ptr<const BinnedMatrix> valid, OwnedTargets valid_targets, const Model* init_model)
+    : config_(config),
+      objective_(make_objective(config.objective, config.n_outputs)),
+      mapper_(std::move(mapper)),
+      train_(std::move(train)),
+      valid_(std::move(valid)),
+      train_targets_(std::move(train_targets)),
+      valid_targets_(std::move(valid_targets)),
+      grower_((config.validate(), *train_), *mapper_, config.tree, config.n_threads) {
+  check(train_->n_rows > 0, "cannot train on 0 rows");
+  check(train_->n_features >= 1, "cannot train on 0 features");
+  check(train_->n_features == mapper_->n_features(), "training data and bin mapper disagree on n_features");
+  check_targets(train_targets_, train_->n_rows, "training data");
+  objective_->check_labels(train_targets_.view());
+  if (valid_) {
+    check(valid_->n_features == train_->n_features, "validation data has a different number of features");
+    check_targets(valid_targets_, valid_->n_rows, "validation data");
+    objective_->check_labels(valid_targets_.view());
+  }
+  for (int f = 0; f < train_->n_features; ++f) usable_features_.push_back(f);
+
+  const int k = config_.n_outputs;
+  if (init_model) {
+    check(init_model->objective() == config_.objective && init_model->n_outputs() == k &&
+              init_model->leaf_dim() == 1 && init_model->n_features() == train_->n_features,
+          "init_model does not match the training configuration");
+    base_score_ = init_model->base_score();
+    trees_ = init_model->trees();
+  } else {
+    base_score_ = objective_->base_score(train_targets_.view());
+  }
+  auto init_margin = [&](const BinnedMatrix& X, std::vector<double>& margin) {
+    margin.assign(X.n_rows * k, 0.0);
+    for (int c = 0; c < k; ++c) std::fill(margin.begin() + c * X.n_rows, margin.begin() + (c + 1) * X.n_rows, base_score_[c]);
+    for (std::size_t t = 0; t < trees_.size(); ++t)
+      add_tree_to_margin(trees_[t], X, margin.data() + (t % k) * X.n_rows, false);
+  };
+  init_margin(*train_, train_margin_);
+  if (valid_) init_margin(*valid_, valid_margin_);
+  gh_.resize(train_->n_rows * static_cast<std::size_t>(k));
+}
+
+void GbdtTrainer::add_tree_to_margin(const Tree& tree, const BinnedMatrix& X, double* margin, bool from_partition) {
+  if (from_partition) {
+    // Every training row sits in exactly one leaf range of the grower's partition: no traversal.
+    const auto& leaves = grower_.leaves();
+    const auto& rows = grower_.partition().indices();
+    parallel_for(leaves.size(), config_.n_threads, [&](std::size_t l) {
+      const double v = tree.value[leaves[l].node];
+      for (std::size_t i = leaves[l].begin; i < leaves[l].end; ++i) margin[rows[i]] += v;
+    });
+    return;
+  }
+  constexpr std::size_t kBlock = 4096;
+  parallel_for(n_blocks(X.n_rows, kBlock), config_.n_threads, [&](std::size_t b) {
+    for (std::size_t i = b * kBlock, end = std::min(X.n_rows, (b + 1) * kBlock); i < end; ++i)
+      margin[i] += tree.value[tree.leaf_of_codes(X.row(i), X)];
+  });
+}
+
+void GbdtTrainer::update() {
+  const int k = config_.n_outputs;
+  const std::size_t n = train_->n_rows;
+  const std::uint64_t iteration = static_cast<std::uint64_t>(n_iter());
+  const TrainData data = train_targets_.view();
+  objective_->gradients(data, Span<const double>(train_margin_.data(), train_margin_.size()),
+                        Span<GradPair>(gh_.data(), gh_.size()), config_.n_threads);
+
+  std::vector<row_t> rows;  // empty = all rows
+  if (config_.subsample < 1.0) {
+    Rng rng(derive_seed(config_.seed, iteration, kRowStream));
+    const std::size_t n_sample = std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(config_.subsample * n)));
+    rows = sample_without_replacement(n, n_sample, rng);
+  }
+  const bool every_row = rows.empty();
+
+  for (int c = 0; c < k; ++c) {
+    std::vector<int> features = usable_features_;
+    if (config_.colsample_bytree < 1.0) {
+      Rng rng(derive_seed(config_.seed, iteration, kColStream + c));
+      const int n_features = static_cast<int>(usable_features_.size());
+      const int n_pick = std::max(1, static_cast<int>(std::llround(config_.colsample_bytree * n_features)));
+      features = sample_features(n_features, n_pick, rng);
+    }
+    Span<const GradPair> gh(gh_.data() + c * n, n);
+    Tree tree = grower_.grow(gh, Span<const row_t>(rows.data(), rows.size()), features,
+                             derive_seed(config_.seed, iteration, kTreeStream + c));
+    tree.scale_values(config_.learning_rate);
+    add_tree_to_margin(tree, *train_, train_margin_.data() + c * n, every_row);
+    if (valid_) add_tree_to_margin(tree, *valid_, valid_margin_.data() + c * valid_->n_rows, false);
+    trees_.push_back(std::move(tree));
+  }
+}
+
+double GbdtTrainer::train_loss() const {
+  return objective_->loss(train_targets_.view(), Span<const double>(train_margin_.data(), train_margin_.size()),
+                          config_.n_threads);
+}
+
+double GbdtTrainer::valid_loss() const {
+  check(valid_ != nullptr, "no validation data was given");
+  return objective_->loss(valid_targets_.view(), Span<const double>(valid_margin_.data(), valid_margin_.size()),
+                          config_.n_threads);
+}
+
+Model GbdtTrainer::model() const {
+  return Model(config_.objective, config_.n_outputs, 1, Aggregation::kSum, base_score_, mapper_, trees_);
+}
+
+}  // namespace treeforge

@@ -1,0 +1,144 @@
+// TreeGrower: the expansion loop, the grow policies as heap orders, and per-node feature draws.
+#include "grower.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "parallel.hpp"
+#include "random.hpp"
+
+namespace treeforge {
+
+namespace {
+// Split finding over features runs in parallel only when there are enough bins to pay for the fork.
+constexpr int kMinSlotsForParallelSplit = 4096;
+}  // namespace
+
+TreeGrower::TreeGrower(const BinnedMatrix& X, const BinMapper& mapper, const TreeConfig& config, int n_threads)
+    : X_(X),
+      mapper_(mapper),
+      config_(config),
+      n_threads_(std::max(1, n_threads)),
+      builder_(X, n_threads_),
+      pool_(X.n_hist_slots()) {
+  config_.validate();
+}
+
+double TreeGrower::raw_threshold(int feature, int bin) const {
+  const auto& edges = mapper_.edges(feature);
+  return bin < static_cast<int>(edges.size()) ? edges[bin] : std::numeric_limits<double>::infinity();
+}
+
+bool TreeGrower::may_split(const OpenLeaf& leaf, const GradScale& scale) const {
+  if (config_.max_depth > 0 && leaf.depth >= config_.max_depth) return false;
+  const std::int64_t n = leaf.sums.count;
+  return n >= config_.min_samples_split && n >= 2 * static_cast<std::int64_t>(config_.min_samples_leaf) &&
+         scale.hess(leaf.sums.hess) >= 2 * config_.min_child_weight;
+}
+
+std::vector<int> TreeGrower::node_features(const std::vector<int>& tree_features, int node, std::uint64_t seed) const {
+  if (config_.max_features >= 1.0) return tree_features;
+  const int n = static_cast<int>(tree_features.size());
+  const int k = std::max(1, static_cast<int>(config_.max_features * n));
+  Rng rng(derive_seed(seed, static_cast<std::uint64_t>(node), 0x6e6f6465 /* "node" */));
+  std::vector<int> picked = sample_features(n, k, rng);
+  for (int& p : picked) p = tree_features[p];
+  return picked;
+}
+
+SplitInfo TreeGrower::find_split(const SplitFinder& finder, const OpenLeaf& leaf,
+                                 const std::vector<int>& features) const {
+  const int n_slots = builder_.n_slots();
+  if (n_threads_ <= 1 || n_slots < kMinSlotsForParallelSplit || features.size() < 2)
+    return finder.find(leaf.hist, leaf.sums, features);
+  std::vector<SplitInfo> per_feature(features.size());
+  parallel_for(features.size(), n_threads_,
+               [&](std::size_t i) { per_feature[i] = finder.find_on_feature(leaf.hist, leaf.sums, features[i]); });
+  SplitInfo best;  // reduce in feature order: the same winner as the serial scan
+  for (const SplitInfo& s : per_feature)
+    if (s.is_valid() && s.gain > best.gain) best = s;
+  return best;
+}
+
+Tree TreeGrower::grow(Span<const GradPair> gh, Span<const row_t> rows, const std::vector<int>& features,
+                      std::uint64_t seed) {
+  check(X_.n_rows > 0, "cannot grow a tree on 0 rows");
+  partition_.reset(X_.n_rows, rows);
+  const std::size_t n_rows = partition_.indices().size();
+  const GradScale scale = GradScale::fit(gh, rows, n_threads_);
+  const SplitFinder finder(X_, config_, scale);
+
+  Tree tree;
+  std::vector<std::pair<std::size_t, std::size_t>> node_range;
+  auto record_node = [&](int node, std::size_t begin, std::size_t end) {
+    if (static_cast<int>(node_range.size()) <= node) node_range.resize(node + 1);
+    node_range[node] = {begin, end};
+  };
+
+  OpenLeaf root{0, 0, 0, n_rows, HistBin{}, pool_.acquire(), SplitInfo{}};
+  builder_.build(gh, scale, partition_.rows(0, n_rows), root.hist);
+  // Any one feature's bins (its missing bin included) hold every row once: they sum to the node total.
+  for (int s = X_.hist_offset[0]; s < X_.hist_offset[1]; ++s) root.sums += root.hist[s];
+  const double root_value = finder.leaf_value(root.sums);
+  tree.add_leaf(&root_value, static_cast<double>(root.sums.count), scale.hess(root.sums.hess));
+  record_node(0, 0, n_rows);
+
+  // The heap's top is the leaf the policy expands next; ties go to the lower node index.
+  const bool depth_wise = config_.grow_policy == GrowPolicy::kDepthWise;
+  auto after = [depth_wise](const OpenLeaf& a, const OpenLeaf& b) {
+    if (depth_wise && a.depth != b.depth) return a.depth > b.depth;
+    if (!depth_wise && a.split.gain != b.split.gain) return a.split.gain < b.split.gain;
+    return a.node > b.node;
+  };
+  std::vector<OpenLeaf> open;
+  auto open_or_close = [&](OpenLeaf& leaf) {
+    if (leaf.hist && may_split(leaf, scale)) leaf.split = find_split(finder, leaf, node_features(features, leaf.node, seed));
+    if (leaf.split.is_valid()) {
+      open.push_back(leaf);
+      std::push_heap(open.begin(), open.end(), after);
+    } else {
+      pool_.release(leaf.hist);
+    }
+  };
+  open_or_close(root);
+
+  int n_leaves = 1;
+  while (!open.empty() && (config_.max_leaf_nodes == 0 || n_leaves < config_.max_leaf_nodes)) {
+    std::pop_heap(open.begin(), open.end(), after);
+    OpenLeaf parent = open.back();
+    open.pop_back();
+    const SplitInfo& s = parent.split;
+    const std::size_t mid = partition_.split(parent.begin, parent.end, X_, s.feature, s.bin, s.default_left, n_threads_);
+    const double left_value = finder.leaf_value(s.left), right_value = finder.leaf_value(s.right);
+    const int l = tree.split_leaf(parent.node, s.feature, s.bin, raw_threshold(s.feature, s.bin), s.default_left, s.gain,
+                                  &left_value, static_cast<double>(s.left.count), scale.hess(s.left.hess),
+                                  &right_value, static_cast<double>(s.right.count), scale.hess(s.right.hess));
+    ++n_leaves;
+    record_node(l, parent.begin, mid);
+    record_node(l + 1, mid, parent.end);
+    OpenLeaf left{l, parent.depth + 1, parent.begin, mid, s.left, nullptr, SplitInfo{}};
+    OpenLeaf right{l + 1, parent.depth + 1, mid, parent.end, s.right, nullptr, SplitInfo{}};
+    if (may_split(left, scale) || may_split(right, scale)) {
+      // Build the smaller child; the larger one is parent - smaller, in the parent's buffer.
+      OpenLeaf& small = left.sums.count <= right.sums.count ? left : right;
+      OpenLeaf& large = &small == &left ? right : left;
+      small.hist = pool_.acquire();
+      builder_.build(gh, scale, partition_.rows(small.begin, small.end), small.hist);
+      builder_.subtract(parent.hist, small.hist);
+      large.hist = parent.hist;
+      open_or_close(left);
+      open_or_close(right);
+    } else {
+      pool_.release(parent.hist);
+    }
+  }
+  for (OpenLeaf& leaf : open) pool_.release(leaf.hist);
+
+  leaves_.clear();
+  for (int node = 0; node < tree.n_nodes(); ++node)
+    if (tree.is_leaf(node)) leaves_.push_back({node, node_range[node].first, node_range[node].second});
+  return tree;
+}
+
+}  // namespace treeforge

@@ -1,0 +1,69 @@
+// TreeGrower: the node expansion loop (leaf-wise or depth-wise) over histograms, partition and split finder.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "binning.hpp"
+#include "config.hpp"
+#include "histogram.hpp"
+#include "partition.hpp"
+#include "splitter.hpp"
+#include "tree.hpp"
+
+namespace treeforge {
+
+/// Rows of one leaf of the last grown tree: partition().indices()[begin, end).
+struct LeafRange {
+  int node;
+  std::size_t begin;
+  std::size_t end;
+};
+
+/// Grows one regression tree on gradients (boosting) or pseudo-gradients (forests, AdaBoost).
+///
+/// Loop: build the root histogram and find its best split; then repeatedly take the open leaf
+/// that the grow policy ranks first, partition its rows, build the histogram of the smaller child
+/// and derive the larger one by subtraction from the parent's buffer, and find the children's
+/// splits. Leaf values are second-order optimal weights (split_math.hpp), before shrinkage.
+/// One grower holds scratch memory for one tree at a time; it parallelises internally.
+class TreeGrower {
+ public:
+  /// X and mapper must outlive the grower; mapper gives the raw thresholds of bins.
+  TreeGrower(const BinnedMatrix& X, const BinMapper& mapper, const TreeConfig& config, int n_threads);
+
+  /// Grows a tree on the rows `rows` (all rows if empty) using features `features` (sorted);
+  /// `seed` drives the per-node feature draws when max_features < 1.
+  Tree grow(Span<const GradPair> gh, Span<const row_t> rows, const std::vector<int>& features, std::uint64_t seed);
+
+  /// Leaves of the last grown tree and their rows, for margin updates without tree traversal.
+  const std::vector<LeafRange>& leaves() const { return leaves_; }
+  const RowPartition& partition() const { return partition_; }
+
+ private:
+  struct OpenLeaf {
+    int node;
+    int depth;
+    std::size_t begin;
+    std::size_t end;
+    HistBin sums;
+    HistBin* hist;
+    SplitInfo split;
+  };
+
+  bool may_split(const OpenLeaf& leaf, const GradScale& scale) const;
+  std::vector<int> node_features(const std::vector<int>& tree_features, int node, std::uint64_t seed) const;
+  SplitInfo find_split(const SplitFinder& finder, const OpenLeaf& leaf, const std::vector<int>& features) const;
+  double raw_threshold(int feature, int bin) const;
+
+  const BinnedMatrix& X_;
+  const BinMapper& mapper_;
+  TreeConfig config_;
+  int n_threads_;
+  HistogramBuilder builder_;
+  HistogramPool pool_;
+  RowPartition partition_;
+  std::vector<LeafRange> leaves_;
+};
+
+}  // namespace treeforge

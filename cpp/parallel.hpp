@@ -1,0 +1,87 @@
+// The only home of OpenMP: parallel_for over fixed blocks, with a serial fallback and exception capture.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <exception>
+#include <mutex>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace treeforge {
+
+/// Number of threads the machine offers (1 without OpenMP).
+inline int max_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+/// Index of the calling thread inside a parallel region (0 outside one).
+inline int thread_index() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+/// Runs body(i) for i in [0, n) on up to n_threads threads (static schedule).
+/// The first exception thrown by any body is rethrown on the caller's thread after the loop.
+/// Results must not depend on which thread ran which i: callers write to disjoint slots.
+template <class Body>
+void parallel_for(std::size_t n, int n_threads, Body&& body) {
+  n_threads = std::max(1, std::min<int>(n_threads, static_cast<int>(std::min<std::size_t>(n, 1 << 20))));
+  if (n_threads <= 1 || n <= 1) {
+    for (std::size_t i = 0; i < n; ++i) body(i);
+    return;
+  }
+  std::exception_ptr error;
+  std::mutex error_mutex;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(n_threads) schedule(static)
+#endif
+  for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(n); ++i) {
+    try {
+      body(static_cast<std::size_t>(i));
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+/// Same as parallel_for but with dynamic scheduling, for tasks of uneven cost (features, trees).
+template <class Body>
+void parallel_for_dynamic(std::size_t n, int n_threads, Body&& body) {
+  n_threads = std::max(1, std::min<int>(n_threads, static_cast<int>(std::min<std::size_t>(n, 1 << 20))));
+  if (n_threads <= 1 || n <= 1) {
+    for (std::size_t i = 0; i < n; ++i) body(i);
+    return;
+  }
+  std::exception_ptr error;
+  std::mutex error_mutex;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
+#endif
+  for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(n); ++i) {
+    try {
+      body(static_cast<std::size_t>(i));
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+/// Number of fixed-size blocks covering n items; block sizes never depend on the thread count,
+/// which keeps block-ordered reductions bit-identical for any n_threads.
+inline std::size_t n_blocks(std::size_t n, std::size_t block_size) { return (n + block_size - 1) / block_size; }
+
+}  // namespace treeforge

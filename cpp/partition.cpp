@@ -1,0 +1,73 @@
+// RowPartition: block-wise stable partition (local split, then scatter by block offsets).
+#include "partition.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+
+#include "parallel.hpp"
+
+namespace treeforge {
+
+namespace {
+constexpr std::size_t kBlock = 16384;  // fixed: block boundaries never depend on the thread count
+}
+
+void RowPartition::reset(std::size_t n_rows, Span<const row_t> rows) {
+  if (rows.empty()) {
+    indices_.resize(n_rows);
+    std::iota(indices_.begin(), indices_.end(), row_t{0});
+  } else {
+    indices_.assign(rows.begin(), rows.end());
+  }
+  left_scratch_.resize(indices_.size());
+  right_scratch_.resize(indices_.size());
+}
+
+std::size_t RowPartition::split(std::size_t begin, std::size_t end, const BinnedMatrix& X, int feature, int bin,
+                                bool default_left, int n_threads) {
+  const std::size_t n = end - begin;
+  const std::size_t blocks = n_blocks(n, kBlock);
+  const int missing = X.missing_bin(feature);
+  const std::size_t stride = static_cast<std::size_t>(X.n_features);
+  const bin_t* codes = X.codes.data() + feature;
+  std::vector<std::size_t> n_left(blocks), n_right(blocks);
+
+  // Pass 1: each block splits its own rows into the two scratch arrays at its own offset.
+  parallel_for(blocks, blocks > 1 ? n_threads : 1, [&](std::size_t b) {
+    const std::size_t lo = begin + b * kBlock, hi = std::min(end, lo + kBlock);
+    row_t* left = left_scratch_.data() + lo;
+    row_t* right = right_scratch_.data() + lo;
+    std::size_t nl = 0, nr = 0;
+    for (std::size_t i = lo; i < hi; ++i) {
+      const row_t r = indices_[i];
+      const int code = codes[r * stride];
+      const bool go_left = code == missing ? default_left : code <= bin;
+      // Branch-free: write to both, advance one.
+      left[nl] = r;
+      right[nr] = r;
+      nl += go_left;
+      nr += !go_left;
+    }
+    n_left[b] = nl;
+    n_right[b] = nr;
+  });
+
+  // Pass 2: scatter every block's lefts, then its rights, to their final places.
+  std::vector<std::size_t> left_at(blocks), right_at(blocks);
+  const std::size_t total_left = std::accumulate(n_left.begin(), n_left.end(), std::size_t{0});
+  for (std::size_t b = 0, l = begin, r = begin + total_left; b < blocks; ++b) {
+    left_at[b] = l;
+    right_at[b] = r;
+    l += n_left[b];
+    r += n_right[b];
+  }
+  parallel_for(blocks, blocks > 1 ? n_threads : 1, [&](std::size_t b) {
+    const std::size_t lo = begin + b * kBlock;
+    std::memcpy(indices_.data() + left_at[b], left_scratch_.data() + lo, n_left[b] * sizeof(row_t));
+    std::memcpy(indices_.data() + right_at[b], right_scratch_.data() + lo, n_right[b] * sizeof(row_t));
+  });
+  return begin + total_left;
+}
+
+}  // namespace treeforge

@@ -1,0 +1,40 @@
+// RowPartition: the rows of every open node in one index array, and the stable parallel split of a node's range.
+#pragma once
+
+#include <vector>
+
+#include "common.hpp"
+#include "dataset.hpp"
+
+namespace treeforge {
+
+/// Rows of a tree's nodes: each node owns a contiguous range [begin, end) of `indices()`.
+///
+///   before split of node [b, e):   | r0 r1 r2 r3 r4 r5 |        (any order, kept stable)
+///   after, left rows first:        | r0 r3 r4 | r1 r2 r5 |
+///                                  b          mid        e
+///
+/// Splits are stable, so the order of rows inside every node (and thus every result built from
+/// it) does not depend on the thread count.
+class RowPartition {
+ public:
+  /// Starts with one node holding `rows`, or all n_rows rows in order if `rows` is empty.
+  void reset(std::size_t n_rows, Span<const row_t> rows);
+
+  /// Stable partition of [begin, end) into rows going left (code <= bin, or missing and
+  /// default_left) then right; returns the first right position.
+  std::size_t split(std::size_t begin, std::size_t end, const BinnedMatrix& X, int feature, int bin,
+                    bool default_left, int n_threads);
+
+  Span<const row_t> rows(std::size_t begin, std::size_t end) const {
+    return Span<const row_t>(indices_.data() + begin, end - begin);
+  }
+  const std::vector<row_t>& indices() const { return indices_; }
+
+ private:
+  std::vector<row_t> indices_;
+  std::vector<row_t> left_scratch_;
+  std::vector<row_t> right_scratch_;
+};
+
+}  // namespace treeforge
