@@ -127,5 +127,37 @@ class Model:
 def apply_link(objective: str, margin: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Inverse link of the objective: identity, sigmoid, softmax over rows, or exp."""
 
+class TreeConfig:
+    """Parameters of one tree (used by ``_testing.find_best_split``)."""
+
+    max_leaf_nodes: int
+    max_depth: int
+    min_samples_leaf: int
+    min_samples_split: int
+    min_child_weight: float
+    l2_regularization: float
+    l1_regularization: float
+    min_split_gain: float
+    max_features: float
+    def __init__(self) -> None: ...
+    def validate(self) -> None: ...
+
 class _testing:
-    """Kernels exposed for tests only; not public API."""
+    """Kernels exposed for tests only; not public API (a submodule at run time)."""
+
+    @staticmethod
+    def build_histogram(binned: BinnedData, grad, hess, rows=None) -> npt.NDArray[np.float64]:
+        """(n_slots, 3) [sum_grad, sum_hess, count] per histogram slot over ``rows`` (all if None/empty);
+        feature f's slots start at sum(n_bins[:f] + 1), its missing bin is the last of them."""
+    @staticmethod
+    def histogram_subtraction_error(binned: BinnedData, grad, hess, rows_left) -> int:
+        """max |(parent - left) - right| over slots and fields, in fixed-point units (0 = exact)."""
+    @staticmethod
+    def find_best_split(binned: BinnedData, grad, hess, config: TreeConfig) -> dict:
+        """Best split of the root over all rows: feature, bin, default_left, gain, left_count, right_count."""
+    @staticmethod
+    def partition(binned: BinnedData, rows, feature: int, bin: int, default_left: bool, n_threads: int):
+        """(left_rows, right_rows) of a stable split of ``rows`` (all if None)."""
+    @staticmethod
+    def gradients(objective: str, n_outputs: int, y, margin, sample_weight=None):
+        """(grad, hess, mean_loss); margin and outputs are output-major (k * n + i)."""
