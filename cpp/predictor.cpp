@@ -1,47 +1,60 @@
-// Predictor: flattening of trees and the blocked traversal kernels.
+// Predictor: flattening of trees and the blocked, lock-step traversal kernels.
 #include "predictor.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "parallel.hpp"
 
 namespace treeforge {
 
 namespace {
-constexpr std::size_t kRowBlock = 64;
-}
+constexpr std::size_t kRowBlock = 128;  // rows per task: tree nodes are reused across the block
+constexpr int kLanes = 16;              // rows walked in lock-step
+}  // namespace
 
 Predictor::Predictor(const std::vector<Tree>& trees, const std::vector<int>& tree_output, int n_outputs)
     : tree_output_(tree_output), n_outputs_(n_outputs) {
   for (const Tree& tree : trees) {
     const std::size_t base = nodes_.size();
-    root_.push_back(base);
+    check(base + tree.n_nodes() < Node::kDefaultLeft, "model has too many nodes");
+    root_.push_back(static_cast<std::uint32_t>(base));
+    std::vector<int> depth(tree.n_nodes(), 0);
     for (int i = 0; i < tree.n_nodes(); ++i) {
-      Node node{tree.threshold[i], tree.feature[i], 0, 0, tree.default_left[i]};
+      const std::uint32_t self = static_cast<std::uint32_t>(base + i);
       if (tree.is_leaf(i)) {
-        node.left = static_cast<std::int32_t>(values_.size());
-        node.right = i;  // the leaf's index within its tree, for leaf_index()
+        nodes_.push_back({std::numeric_limits<double>::infinity(), 0, self | Node::kDefaultLeft});
+        value_offset_.push_back(static_cast<std::int32_t>(values_.size()));
         values_.insert(values_.end(), tree.value.begin() + static_cast<std::ptrdiff_t>(i) * tree.leaf_dim,
                        tree.value.begin() + static_cast<std::ptrdiff_t>(i + 1) * tree.leaf_dim);
       } else {
-        node.left = static_cast<std::int32_t>(base + tree.left[i]);
-        node.right = static_cast<std::int32_t>(base + tree.right[i]);
+        check(tree.right[i] == tree.left[i] + 1, "tree children must be adjacent");
+        const std::uint32_t left = static_cast<std::uint32_t>(base + tree.left[i]);
+        nodes_.push_back({tree.threshold[i], static_cast<std::uint32_t>(tree.feature[i]),
+                          left | (tree.default_left[i] ? Node::kDefaultLeft : 0u)});
+        value_offset_.push_back(-1);
+        depth[tree.left[i]] = depth[tree.right[i]] = depth[i] + 1;
       }
-      nodes_.push_back(node);
+      tree_local_.push_back(i);
     }
+    depth_.push_back(*std::max_element(depth.begin(), depth.end()));
   }
 }
 
 template <class T>
-std::int32_t Predictor::walk(const T* x, std::size_t tree) const {
-  const Node* node = &nodes_[root_[tree]];
-  while (node->feature >= 0) {
-    const double v = static_cast<double>(x[node->feature]);
-    const bool go_left = std::isnan(v) ? node->default_left != 0 : v <= node->threshold;
-    node = &nodes_[go_left ? node->left : node->right];
+void Predictor::walk_group(const T* const* rows, int n, std::size_t tree, std::uint32_t* leaves) const {
+  const Node* nodes = nodes_.data();
+  for (int i = 0; i < n; ++i) leaves[i] = root_[tree];
+  for (int step = 0; step < depth_[tree]; ++step) {
+    for (int i = 0; i < n; ++i) {
+      const Node& node = nodes[leaves[i]];
+      const double v = static_cast<double>(rows[i][node.feature]);
+      // NaN fails the comparison and goes left exactly when the default-left bit is set.
+      const bool go_left = (v <= node.threshold) | ((v != v) & (node.child >> 31));
+      leaves[i] = (node.child & ~Node::kDefaultLeft) + (go_left ? 0u : 1u);
+    }
   }
-  return static_cast<std::int32_t>(node - nodes_.data());
 }
 
 template <class T>
@@ -50,15 +63,22 @@ void Predictor::add_margin(MatrixView<const T> X, std::size_t tree_begin, std::s
   const int k = n_outputs_;
   parallel_for(n_blocks(X.n_rows, kRowBlock), n_threads, [&](std::size_t b) {
     const std::size_t lo = b * kRowBlock, hi = std::min(X.n_rows, lo + kRowBlock);
+    const T* rows[kLanes];
+    std::uint32_t leaves[kLanes];
     for (std::size_t t = tree_begin; t < tree_end; ++t) {
       const int output = tree_output_[t];
-      for (std::size_t i = lo; i < hi; ++i) {
-        const double* v = &values_[nodes_[walk(X.row(i), t)].left];
-        double* o = out.data + i * k;
-        if (output >= 0) {
-          o[output] += v[0];
-        } else {
-          for (int c = 0; c < k; ++c) o[c] += v[c];
+      for (std::size_t g = lo; g < hi; g += kLanes) {
+        const int n = static_cast<int>(std::min<std::size_t>(kLanes, hi - g));
+        for (int i = 0; i < n; ++i) rows[i] = X.row(g + i);
+        walk_group(rows, n, t, leaves);
+        for (int i = 0; i < n; ++i) {
+          const double* v = &values_[value_offset_[leaves[i]]];
+          double* o = out.data + (g + i) * k;
+          if (output >= 0) {
+            o[output] += v[0];
+          } else {
+            for (int c = 0; c < k; ++c) o[c] += v[c];
+          }
         }
       }
     }
@@ -71,8 +91,16 @@ void Predictor::leaf_index(MatrixView<const T> X, std::size_t tree_begin, std::s
   const std::size_t n_trees = tree_end - tree_begin;
   parallel_for(n_blocks(X.n_rows, kRowBlock), n_threads, [&](std::size_t b) {
     const std::size_t lo = b * kRowBlock, hi = std::min(X.n_rows, lo + kRowBlock);
-    for (std::size_t t = tree_begin; t < tree_end; ++t)
-      for (std::size_t i = lo; i < hi; ++i) out[i * n_trees + (t - tree_begin)] = nodes_[walk(X.row(i), t)].right;
+    const T* rows[kLanes];
+    std::uint32_t leaves[kLanes];
+    for (std::size_t t = tree_begin; t < tree_end; ++t) {
+      for (std::size_t g = lo; g < hi; g += kLanes) {
+        const int n = static_cast<int>(std::min<std::size_t>(kLanes, hi - g));
+        for (int i = 0; i < n; ++i) rows[i] = X.row(g + i);
+        walk_group(rows, n, t, leaves);
+        for (int i = 0; i < n; ++i) out[(g + i) * n_trees + (t - tree_begin)] = tree_local_[leaves[i]];
+      }
+    }
   });
 }
 
