@@ -30,8 +30,7 @@ struct SplitInfo {
 /// the order in which features were evaluated.
 class SplitFinder {
  public:
-  SplitFinder(const BinnedMatrix& X, const TreeConfig& config, const GradScale& scale)
-      : X_(X), config_(config), scale_(scale) {}
+  SplitFinder(const BinnedMatrix& X, const TreeConfig& config, const GradScale& scale);
 
   /// Best split of a node with total sums `total` over the features in `features`.
   SplitInfo find(const HistBin* hist, const HistBin& total, const std::vector<int>& features) const;
@@ -43,11 +42,15 @@ class SplitFinder {
   double leaf_value(const HistBin& sums) const;
 
  private:
-  bool is_admissible(const HistBin& side) const;
-
   const BinnedMatrix& X_;
   const TreeConfig& config_;
   const GradScale& scale_;
+  // The scan runs in fixed-point units: sums stay integers, the constraints become integer
+  // comparisons, and one factor converts gains back (see find_on_feature).
+  std::int64_t min_hess_q_;  // min_child_weight in hessian units, rounded up
+  double lambda_q_;          // lambda in hessian units
+  double alpha_q_;           // alpha in gradient units
+  double gain_factor_;       // hess_scale / grad_scale^2: quantised gain -> gain
 };
 
 }  // namespace treeforge
