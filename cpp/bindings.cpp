@@ -177,7 +177,6 @@ void bind_testing(py::module_& m) {
                               const py::object& rows) {
     const auto gh = grad_pairs(grad, hess);
     auto row_list = row_vector(rows);
-    if (row_list.empty()) row_list = row_vector(py::cast(std::vector<std::int64_t>()));
     RowPartition partition;
     partition.reset(X.n_rows, Span<const row_t>(row_list.data(), row_list.size()));
     const auto all = partition.rows(0, partition.indices().size());
@@ -192,7 +191,7 @@ void bind_testing(py::module_& m) {
       o[3 * s + 2] = static_cast<double>(hist[s].count);
     }
     return out;
-  });
+  }, py::arg("binned"), py::arg("grad"), py::arg("hess"), py::arg("rows") = py::none());
   t.def("histogram_subtraction_error", [](const BinnedMatrix& X, const py::object& grad, const py::object& hess,
                                           const py::object& rows_left) {
     // Returns (max |parent - left - right_built| over all slot fields): 0 when subtraction is exact.
@@ -263,6 +262,7 @@ void bind_testing(py::module_& m) {
     const auto m = to_vector(margin, "margin");
     check(m.size() == targets.y.size() * n_outputs, "margin must have n_rows * n_outputs values (output-major)");
     auto obj = make_objective(objective, n_outputs);
+    obj->check_labels(targets.view());
     std::vector<GradPair> gh(m.size());
     obj->gradients(targets.view(), Span<const double>(m.data(), m.size()), Span<GradPair>(gh.data(), gh.size()), 1);
     std::vector<double> g(gh.size()), h(gh.size());
@@ -271,7 +271,7 @@ void bind_testing(py::module_& m) {
       h[i] = gh[i].hess;
     }
     return py::make_tuple(to_numpy(g), to_numpy(h), obj->loss(targets.view(), Span<const double>(m.data(), m.size()), 1));
-  });
+  }, py::arg("objective"), py::arg("n_outputs"), py::arg("y"), py::arg("margin"), py::arg("sample_weight") = py::none());
 }
 
 }  // namespace

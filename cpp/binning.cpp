@@ -14,13 +14,13 @@ namespace {
 
 /// A cut strictly between two distinct sorted values a < b: x <= cut for x <= a, x > cut for x >= b.
 double cut_between(double a, double b) {
-  if (std::isinf(a)) return std::numeric_limits<double>::lowest();  // a == -inf
+  if (std::isinf(a)) return std::nextafter(b, -std::numeric_limits<double>::infinity());  // a == -inf
   if (std::isinf(b)) return a;                                       // b == +inf
   const double mid = a * 0.5 + b * 0.5;                              // halves first: no overflow
   return (mid >= a && mid < b) ? mid : a;
 }
 
-constexpr std::size_t kRowBlock = 4096;
+constexpr std::size_t kRowBlock = 512;
 
 }  // namespace
 
@@ -94,17 +94,23 @@ void BinMapper::fit(MatrixView<const T> X, int n_threads) {
     Rng rng(derive_seed(seed_, 0x62696e73 /* "bins" */));
     rows = sample_without_replacement(X.n_rows, subsample_, rng);
   }
-  const int n_features = static_cast<int>(X.n_cols);
+  const std::size_t n = rows.empty() ? X.n_rows : rows.size();
+  const std::size_t n_features = X.n_cols;
+  // Gather the sample column-major in one pass over its rows (one cache line per row, not one per
+  // row and feature), then sort each column on its own.
+  std::vector<double> columns(n * n_features);
+  parallel_for(n_blocks(n, kRowBlock), n_threads, [&](std::size_t b) {
+    for (std::size_t i = b * kRowBlock, end = std::min(n, (b + 1) * kRowBlock); i < end; ++i) {
+      const T* x = X.row(rows.empty() ? i : rows[i]);
+      for (std::size_t f = 0; f < n_features; ++f) columns[f * n + i] = static_cast<double>(x[f]);
+    }
+  });
   edges_.assign(n_features, {});
   parallel_for_dynamic(n_features, n_threads, [&](std::size_t f) {
-    std::vector<double> values;
-    const std::size_t n = rows.empty() ? X.n_rows : rows.size();
-    values.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      const double v = static_cast<double>(X(rows.empty() ? i : rows[i], f));
-      if (!std::isnan(v)) values.push_back(v);
-    }
-    std::sort(values.begin(), values.end());
+    double* col = columns.data() + f * n;
+    double* end = std::remove_if(col, col + n, [](double v) { return std::isnan(v); });
+    std::sort(col, end);
+    std::vector<double> values(col, end);
     edges_[f] = find_bin_edges(values, max_bins_);
   });
   fitted_ = true;
@@ -122,24 +128,40 @@ BinnedMatrix BinMapper::transform(MatrixView<const T> X, int n_threads) const {
   out.n_bins.resize(out.n_features);
   for (int f = 0; f < out.n_features; ++f) out.n_bins[f] = n_bins(f);
   out.finalize_layout();
+
+  // Branch-free search: each feature's edges padded with +inf to a power of two, so finding
+  // #{edges < x} is a fixed number of halving steps with no unpredictable branch.
+  std::vector<int> steps(out.n_features);
+  std::vector<std::vector<double>> padded(out.n_features);
+  for (int f = 0; f < out.n_features; ++f) {
+    int width = 1;
+    while (width < n_bins(f)) width *= 2;
+    steps[f] = width;
+    padded[f].assign(width, std::numeric_limits<double>::infinity());
+    std::copy(edges_[f].begin(), edges_[f].end(), padded[f].begin());
+  }
+
   const std::size_t blocks = n_blocks(X.n_rows, kRowBlock);
   std::vector<std::vector<std::uint8_t>> block_has_nan(blocks, std::vector<std::uint8_t>(out.n_features, 0));
   parallel_for(blocks, n_threads, [&](std::size_t b) {
-    const std::size_t end = std::min(X.n_rows, (b + 1) * kRowBlock);
+    const std::size_t lo = b * kRowBlock, hi = std::min(X.n_rows, lo + kRowBlock);
     auto& has_nan = block_has_nan[b];
-    for (std::size_t i = b * kRowBlock; i < end; ++i) {
-      const T* x = X.row(i);
-      bin_t* code = out.codes.data() + i * X.n_cols;
-      for (int f = 0; f < out.n_features; ++f) {
-        const double v = static_cast<double>(x[f]);
-        if (std::isnan(v)) {
-          code[f] = static_cast<bin_t>(edges_[f].size() + 1);
-          has_nan[f] = 1;
-        } else {
-          const auto& e = edges_[f];
-          code[f] = static_cast<bin_t>(std::lower_bound(e.begin(), e.end(), v) - e.begin());
-        }
+    // Feature-major inside the block: one feature's edges stay in L1 across the block's rows.
+    for (int f = 0; f < out.n_features; ++f) {
+      const double* e = padded[f].data();
+      const int width = steps[f];
+      const bin_t missing = static_cast<bin_t>(n_bins(f));
+      std::uint8_t nan_seen = 0;
+      for (std::size_t i = lo; i < hi; ++i) {
+        const double v = static_cast<double>(X(i, f));
+        int pos = 0;
+        for (int step = width / 2; step >= 1; step /= 2) pos += (e[pos + step - 1] < v) ? step : 0;
+        // The last slot is never compared: it is +inf, never below any v.
+        const bool is_nan = v != v;
+        nan_seen |= is_nan;
+        out.codes[i * out.n_features + f] = is_nan ? missing : static_cast<bin_t>(pos);
       }
+      has_nan[f] = nan_seen;
     }
   });
   out.has_nan.assign(out.n_features, 0);

@@ -14,6 +14,7 @@ namespace {
 constexpr std::uint64_t kRowStream = 0x726f7773;   // "rows"
 constexpr std::uint64_t kColStream = 0x636f6c73;   // "cols"
 constexpr std::uint64_t kTreeStream = 0x74726565;  // "tree"
+constexpr std::size_t kMinRowsForParallelUpdate = 1 << 16;
 
 void check_targets(const OwnedTargets& t, std::size_t n_rows, const char* what) {
   check(t.y.size() == n_rows, std::string(what) + ": y has " + std::to_string(t.y.size()) + " values for " +
@@ -73,7 +74,9 @@ void GbdtTrainer::add_tree_to_margin(const Tree& tree, const BinnedMatrix& X, do
     // Every training row sits in exactly one leaf range of the grower's partition: no traversal.
     const auto& leaves = grower_.leaves();
     const auto& rows = grower_.partition().indices();
-    parallel_for(leaves.size(), config_.n_threads, [&](std::size_t l) {
+    // Small trainings stay serial: a fork per tree would cost more than the update itself.
+    const int threads = rows.size() >= kMinRowsForParallelUpdate ? config_.n_threads : 1;
+    parallel_for(leaves.size(), threads, [&](std::size_t l) {
       const double v = tree.value[leaves[l].node];
       for (std::size_t i = leaves[l].begin; i < leaves[l].end; ++i) margin[rows[i]] += v;
     });

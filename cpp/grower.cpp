@@ -47,18 +47,27 @@ std::vector<int> TreeGrower::node_features(const std::vector<int>& tree_features
   return picked;
 }
 
-SplitInfo TreeGrower::find_split(const SplitFinder& finder, const OpenLeaf& leaf,
-                                 const std::vector<int>& features) const {
-  const int n_slots = builder_.n_slots();
-  if (n_threads_ <= 1 || n_slots < kMinSlotsForParallelSplit || features.size() < 2)
-    return finder.find(leaf.hist, leaf.sums, features);
-  std::vector<SplitInfo> per_feature(features.size());
-  parallel_for(features.size(), n_threads_,
-               [&](std::size_t i) { per_feature[i] = finder.find_on_feature(leaf.hist, leaf.sums, features[i]); });
-  SplitInfo best;  // reduce in feature order: the same winner as the serial scan
-  for (const SplitInfo& s : per_feature)
-    if (s.is_valid() && s.gain > best.gain) best = s;
-  return best;
+void TreeGrower::find_splits(const SplitFinder& finder, OpenLeaf* const* leaves, int n_leaves,
+                             const std::vector<int>& tree_features, std::uint64_t seed) const {
+  std::vector<std::vector<int>> features(n_leaves);
+  std::vector<std::pair<int, int>> tasks;  // (leaf, feature)
+  for (int l = 0; l < n_leaves; ++l) {
+    if (!leaves[l]->hist) continue;
+    features[l] = node_features(tree_features, leaves[l]->node, seed);
+    for (int f : features[l]) tasks.emplace_back(l, f);
+  }
+  std::vector<SplitInfo> per_task(tasks.size());
+  auto run = [&](std::size_t i) {
+    const OpenLeaf& leaf = *leaves[tasks[i].first];
+    per_task[i] = finder.find_on_feature(leaf.hist, leaf.sums, tasks[i].second);
+  };
+  const bool parallel = n_threads_ > 1 && builder_.n_slots() >= kMinSlotsForParallelSplit && tasks.size() > 1;
+  parallel_for(tasks.size(), parallel ? n_threads_ : 1, run);
+  // Reduce in task order (features ascending per leaf): the same winner as a serial scan.
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    SplitInfo& best = leaves[tasks[i].first]->split;
+    if (per_task[i].is_valid() && per_task[i].gain > best.gain) best = per_task[i];
+  }
 }
 
 Tree TreeGrower::grow(Span<const GradPair> gh, Span<const row_t> rows, const std::vector<int>& features,
@@ -92,8 +101,8 @@ Tree TreeGrower::grow(Span<const GradPair> gh, Span<const row_t> rows, const std
     return a.node > b.node;
   };
   std::vector<OpenLeaf> open;
+  // Leaves arrive here with a histogram only if they may split, and with their best split found.
   auto open_or_close = [&](OpenLeaf& leaf) {
-    if (leaf.hist && may_split(leaf, scale)) leaf.split = find_split(finder, leaf, node_features(features, leaf.node, seed));
     if (leaf.split.is_valid()) {
       open.push_back(leaf);
       std::push_heap(open.begin(), open.end(), after);
@@ -101,6 +110,12 @@ Tree TreeGrower::grow(Span<const GradPair> gh, Span<const row_t> rows, const std
       pool_.release(leaf.hist);
     }
   };
+  if (!may_split(root, scale)) {
+    pool_.release(root.hist);
+    root.hist = nullptr;
+  }
+  OpenLeaf* root_ptr = &root;
+  find_splits(finder, &root_ptr, 1, features, seed);
   open_or_close(root);
 
   int n_leaves = 1;
@@ -127,6 +142,14 @@ Tree TreeGrower::grow(Span<const GradPair> gh, Span<const row_t> rows, const std
       builder_.build(gh, scale, partition_.rows(small.begin, small.end), small.hist);
       builder_.subtract(parent.hist, small.hist);
       large.hist = parent.hist;
+      for (OpenLeaf* child : {&left, &right}) {
+        if (child->hist && !may_split(*child, scale)) {
+          pool_.release(child->hist);
+          child->hist = nullptr;
+        }
+      }
+      OpenLeaf* children[2] = {&left, &right};
+      find_splits(finder, children, 2, features, seed);
       open_or_close(left);
       open_or_close(right);
     } else {

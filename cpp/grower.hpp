@@ -53,7 +53,10 @@ class TreeGrower {
 
   bool may_split(const OpenLeaf& leaf, const GradScale& scale) const;
   std::vector<int> node_features(const std::vector<int>& tree_features, int node, std::uint64_t seed) const;
-  SplitInfo find_split(const SplitFinder& finder, const OpenLeaf& leaf, const std::vector<int>& features) const;
+  /// Finds the best split of every leaf in `leaves` that may split (a parallel loop over all
+  /// (leaf, feature) pairs at once, so siblings share one fork).
+  void find_splits(const SplitFinder& finder, OpenLeaf* const* leaves, int n_leaves,
+                   const std::vector<int>& tree_features, std::uint64_t seed) const;
   double raw_threshold(int feature, int bin) const;
 
   const BinnedMatrix& X_;

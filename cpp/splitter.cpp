@@ -12,7 +12,8 @@ SplitFinder::SplitFinder(const BinnedMatrix& X, const TreeConfig& config, const 
     : X_(X),
       config_(config),
       scale_(scale),
-      min_hess_q_(static_cast<std::int64_t>(std::ceil(config.min_child_weight * scale.hess_scale))),
+      // Clamped: a weight above every possible hessian sum must forbid splits, not overflow.
+      min_hess_q_(static_cast<std::int64_t>(std::min(std::ceil(config.min_child_weight * scale.hess_scale), 0x1p62))),
       lambda_q_(config.l2_regularization * scale.hess_scale),
       alpha_q_(config.l1_regularization * scale.grad_scale),
       gain_factor_(scale.hess_scale / (scale.grad_scale * scale.grad_scale)) {}
