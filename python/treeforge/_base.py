@@ -1,0 +1,400 @@
+"""Shared estimator machinery: input validation, seeds, threads, core configs and the fitted-model holder."""
+
+import contextlib
+import numbers
+import os
+
+import numpy as np
+from scipy import sparse
+from sklearn.utils import check_random_state
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from . import _core
+
+# float32 input stays float32 (half the memory); anything else becomes float64.
+X_DTYPES = [np.float64, np.float32]
+SPARSE_FORMATS = ["csr", "csc", "coo"]
+# Rows per block when scanning X for columns without a finite value (bounds the temporary masks).
+_SCAN_BLOCK_ROWS = 1 << 16
+# Seeds are drawn below 2**32 so that they are also valid NumPy RandomState seeds.
+_SEED_BOUND = np.iinfo(np.uint32).max
+
+
+# --------------------------------------------------------------------------------------------
+# Threads and seeds
+# --------------------------------------------------------------------------------------------
+
+
+def available_cpu_count():
+    """Number of CPU cores this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except OSError:  # pragma: no cover - affinity query refused
+            pass
+    return max(1, os.cpu_count() or 1)
+
+
+def resolve_n_threads(n_jobs):
+    """Turn ``n_jobs`` into the explicit thread count passed to the core.
+
+    Parameters
+    ----------
+    n_jobs : int or None
+        None or -1: every available core; ``k > 0``: ``k`` threads; ``k < -1``:
+        ``cores + 1 + k`` threads (joblib's convention, at least 1). 0 is an error.
+
+    Returns
+    -------
+    n_threads : int
+        At least 1.
+    """
+    if n_jobs is None:
+        return available_cpu_count()
+    if not isinstance(n_jobs, numbers.Integral) or isinstance(n_jobs, bool):
+        raise TypeError(f"n_jobs must be an int or None, got {n_jobs!r}.")
+    n_jobs = int(n_jobs)
+    if n_jobs == 0:
+        raise ValueError("n_jobs=0 has no meaning: use None or -1 for all cores, or a positive count.")
+    if n_jobs < 0:
+        return max(1, available_cpu_count() + 1 + n_jobs)
+    return n_jobs
+
+
+def draw_seed(random_state):
+    """The seed of a training run, drawn once per fit.
+
+    Parameters
+    ----------
+    random_state : int, numpy.random.RandomState or None
+        An int is used as the seed itself; a RandomState (or None: NumPy's global one) gives a
+        fresh draw.
+
+    Returns
+    -------
+    seed : int
+        In ``[0, 2**32)``; the core's ``BinMapper`` and ``config.seed`` both derive from it.
+    """
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        return int(random_state)
+    rng = check_random_state(random_state)
+    return int(rng.randint(_SEED_BOUND, dtype=np.uint64))
+
+
+def store_init_arguments(estimator, arguments):
+    """Store every ``__init__`` argument unchanged as an attribute of the same name.
+
+    Parameters
+    ----------
+    estimator : the estimator being constructed.
+    arguments : dict
+        ``locals()`` taken first thing in ``__init__`` (``self`` is skipped). Validation happens
+        in ``fit``, as scikit-learn requires.
+    """
+    for name, value in arguments.items():
+        if name != "self":
+            setattr(estimator, name, value)
+
+
+def make_config(config, values):
+    """Fill a core config object attribute by attribute.
+
+    Parameters
+    ----------
+    config : treeforge._core.GbdtConfig or another core config
+        A freshly constructed config (holds the core's defaults).
+    values : dict
+        Attribute name -> plain Python value.
+
+    Returns
+    -------
+    config : the same object, filled.
+    """
+    for name, value in values.items():
+        setattr(config, name, value)
+    return config
+
+
+# --------------------------------------------------------------------------------------------
+# Input validation
+# --------------------------------------------------------------------------------------------
+
+
+def reject_categorical_features(categorical_features, X):
+    """Raise ValueError when native categorical splits would be needed (not supported yet).
+
+    ``'from_dtype'`` is accepted as long as no pandas column has the ``category`` dtype;
+    None is always accepted (every feature is numerical).
+    """
+    # TODO(later issue, native categorical splits): category bitsets in the splitter and tree, then accept these.
+    message = (
+        "native categorical splits are not supported yet by treeforge (tracked in a later "
+        "issue); encode categorical columns as numbers (e.g. OrdinalEncoder) and pass "
+        "categorical_features=None."
+    )
+    if categorical_features is None:
+        return
+    if isinstance(categorical_features, str) and categorical_features == "from_dtype":
+        column_dtypes = getattr(getattr(X, "dtypes", None), "items", None)  # pandas DataFrame
+        if callable(column_dtypes):
+            categorical = [
+                str(name) for name, dtype in column_dtypes() if getattr(dtype, "name", None) == "category"
+            ]
+            if categorical:
+                raise ValueError(f"Columns {categorical} have the pandas 'category' dtype, but {message}")
+        return
+    raise ValueError(f"categorical_features={categorical_features!r} was given, but {message}")
+
+
+def reject_constraint(name, value):
+    """Raise ValueError for a constraint parameter that is not None (not supported yet)."""
+    # TODO(later issue, split constraints): monotonic and interaction constraints in the splitter.
+    if value is not None:
+        raise ValueError(f"{name}={value!r} is not supported yet by treeforge; use {name}=None.")
+
+
+def _densify(X):
+    """Dense C-contiguous copy of a scipy sparse matrix; dense input is returned as is."""
+    if sparse.issparse(X):
+        return np.ascontiguousarray(X.toarray())
+    return X
+
+
+def _feature_label(estimator, idx):
+    names = getattr(estimator, "feature_names_in_", None)
+    return f"{idx} ({names[idx]!r})" if names is not None else f"{idx}"
+
+
+def check_finite_values_exist(estimator, X):
+    """Raise ValueError naming the first column whose non-missing values are all infinite.
+
+    Parameters
+    ----------
+    estimator : estimator whose ``feature_names_in_`` (if any) names the columns.
+    X : ndarray of shape (n_samples, n_features), float32 or float64
+        NaN marks a missing value; a column of NaN only is allowed.
+    """
+    n_features = X.shape[1]
+    has_finite = np.zeros(n_features, dtype=bool)
+    has_inf = np.zeros(n_features, dtype=bool)
+    for start in range(0, X.shape[0], _SCAN_BLOCK_ROWS):
+        block = X[start:start + _SCAN_BLOCK_ROWS]
+        has_finite |= np.isfinite(block).any(axis=0)
+        has_inf |= np.isinf(block).any(axis=0)
+    bad = np.flatnonzero(has_inf & ~has_finite)
+    if bad.size:
+        raise ValueError(
+            f"Feature {_feature_label(estimator, bad[0])} has only infinite values (no finite "
+            "value apart from NaN); bins cannot be built for it."
+        )
+
+
+def validate_fit_data(estimator, X, y, *, y_numeric):
+    """Check and convert the training data; sets ``n_features_in_``/``feature_names_in_``.
+
+    Parameters
+    ----------
+    estimator : the estimator being fitted.
+    X : {array-like, sparse matrix, pandas DataFrame} of shape (n_samples, n_features)
+        NaN is allowed (missing value). Sparse input is densified.
+    y : array-like of shape (n_samples,)
+        Must be finite.
+    y_numeric : bool
+        Convert an object ``y`` to float64 (regression).
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features), float32 or float64, C-contiguous
+    y : ndarray of shape (n_samples,)
+    """
+    X, y = validate_data(
+        estimator, X, y, accept_sparse=SPARSE_FORMATS, dtype=X_DTYPES, order="C",
+        ensure_all_finite=False, y_numeric=y_numeric,
+    )
+    X = _densify(X)
+    check_finite_values_exist(estimator, X)
+    return X, y
+
+
+def validate_predict_data(estimator, X):
+    """Check X against the fitted estimator (number and names of features).
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features), float32 or float64, C-contiguous
+    """
+    X = validate_data(
+        estimator, X, reset=False, accept_sparse=SPARSE_FORMATS, dtype=X_DTYPES, order="C",
+        ensure_all_finite=False,
+    )
+    return _densify(X)
+
+
+def validate_sample_weight(sample_weight, X):
+    """Finite, non-negative, not all zero float64 weights of shape (n_samples,), or None."""
+    if sample_weight is None:
+        return None
+    sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    check_positive_total_weight(sample_weight)
+    return sample_weight
+
+
+def check_positive_total_weight(sample_weight, what="sample_weight"):
+    """Raise ValueError when no weight is positive (nothing to learn from)."""
+    if sample_weight is not None and not np.any(sample_weight > 0):
+        raise ValueError(f"{what} is zero for every sample; at least one non-zero weight is required.")
+
+
+def encode_classes(estimator, y):
+    """Sorted class labels and the targets as class indices.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+
+    Returns
+    -------
+    classes : ndarray of shape (n_classes,)
+    y_encoded : ndarray of shape (n_samples,), float64
+        Class index of each sample (as float, the core's target dtype).
+    """
+    check_classification_targets(y)
+    classes, y_encoded = np.unique(y, return_inverse=True)
+    if classes.shape[0] < 2:
+        raise ValueError(
+            f"{type(estimator).__name__} needs samples of at least 2 classes in the data, but "
+            f"the data contains only one class: {classes.tolist()[0]!r}."
+        )
+    return classes, y_encoded.reshape(-1).astype(np.float64)
+
+
+def encode_known_classes(classes, y, what="y_val"):
+    """Class indices (float64) of labels that must all be among ``classes``."""
+    y = np.asarray(y)
+    idx = np.clip(np.searchsorted(classes, y), 0, classes.shape[0] - 1)
+    unknown = classes[idx] != y
+    if np.any(unknown):
+        raise ValueError(f"{what} contains labels not seen in y: {np.unique(y[unknown]).tolist()!r}.")
+    return idx.astype(np.float64)
+
+
+def apply_class_weight(class_weight, y, sample_weight):
+    """Multiply sample weights by ``class_weight`` (dict keyed by label, or 'balanced').
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,) with the original class labels.
+    sample_weight : ndarray of shape (n_samples,), float64, or None
+
+    Returns
+    -------
+    sample_weight : new ndarray of shape (n_samples,), float64, or None when class_weight is None
+    """
+    if class_weight is None:
+        return sample_weight
+    expanded = compute_sample_weight(class_weight, y)
+    return expanded if sample_weight is None else sample_weight * expanded
+
+
+# --------------------------------------------------------------------------------------------
+# Fitting and the fitted model
+# --------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def restore_state_on_error(estimator):
+    """Put back the estimator's attributes if fitting fails or is interrupted (Ctrl-C).
+
+    Fitting only ever rebinds attributes (never mutates fitted objects in place), so a shallow
+    copy of ``__dict__`` is a complete snapshot.
+    """
+    saved = dict(estimator.__dict__)
+    try:
+        yield
+    except BaseException:
+        estimator.__dict__.clear()
+        estimator.__dict__.update(saved)
+        raise
+
+
+class CoreModelMixin:
+    """Holds the fitted ``_core.Model`` (``self._model``) and predicts through it.
+
+    Subclasses define ``n_jobs`` and list in ``_io_fitted_attributes`` the fitted attributes
+    that a model file stores beside the core's arrays (see ``_model_io``).
+    """
+
+    _io_fitted_attributes = ("n_features_in_", "feature_names_in_")
+
+    def __sklearn_is_fitted__(self):
+        return getattr(self, "_model", None) is not None
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = True
+        return tags
+
+    def _raw_margin(self, X):
+        """Margins (scores before the link) of X, shape (n_samples, n_outputs), float64."""
+        override = getattr(self, "_margin_override", None)
+        if override is not None:  # scoring during fit: X is already validated
+            return override(X)
+        check_is_fitted(self)
+        X = validate_predict_data(self, X)
+        return self._model.predict_margin(X, resolve_n_threads(self.n_jobs))
+
+    def _staged_raw_margins(self, X):
+        """Yield the margins after each iteration, shape (n_samples, n_outputs), float64."""
+        check_is_fitted(self)
+        X = validate_predict_data(self, X)
+        n_threads = resolve_n_threads(self.n_jobs)
+        margin = None
+        for iteration in range(self._model.n_iter):
+            step = self._model.predict_margin(X, n_threads, iteration, iteration + 1)
+            margin = step if margin is None else margin + step
+            yield margin
+
+    @property
+    def feature_importances_(self):
+        """ndarray of shape (n_features,): total split gain per feature, normalised to sum 1.
+
+        All zeros when the model has no split.
+        """
+        check_is_fitted(self)
+        gain = np.asarray(self._model.feature_importances(), dtype=np.float64)
+        total = gain.sum()
+        return gain / total if total > 0 else np.zeros_like(gain)
+
+    def save_model(self, path, metadata=None):
+        """Write the fitted estimator to a versioned JSON model file (atomically).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Destination; an existing file is replaced only once the new one is complete.
+        metadata : dict or None
+            Free JSON-serialisable information stored beside the model (target name, ...).
+        """
+        from ._model_io import save_model
+
+        save_model(self, path, metadata=metadata)
+
+    # Hooks used by _model_io; estimators holding something else than one Model override them.
+    def _model_to_arrays(self):
+        return self._model.to_arrays()
+
+    def _model_from_arrays(self, arrays):
+        self._model = _core.Model.from_arrays(arrays)
+
+    def _check_restored(self):
+        """Cross-check the fitted attributes read from a model file against the model."""
+        if self._model.n_features != self.n_features_in_:
+            raise ValueError(
+                f"n_features_in_={self.n_features_in_} but the model has {self._model.n_features} features."
+            )
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None and len(names) != self.n_features_in_:
+            raise ValueError("feature_names_in_ does not have n_features_in_ entries.")

@@ -1,0 +1,792 @@
+"""Histogram gradient boosting estimators, scikit-learn drop-ins trained one iteration at a time by the core's Booster."""
+
+import contextlib
+import re
+import textwrap
+import time
+from numbers import Integral, Real
+from typing import NamedTuple, Optional
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context, is_classifier
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import train_test_split
+from sklearn.utils import resample
+from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
+
+from . import _core
+from ._base import (
+    CoreModelMixin,
+    apply_class_weight,
+    check_positive_total_weight,
+    draw_seed,
+    encode_classes,
+    encode_known_classes,
+    make_config,
+    reject_categorical_features,
+    reject_constraint,
+    resolve_n_threads,
+    restore_state_on_error,
+    store_init_arguments,
+    validate_fit_data,
+    validate_predict_data,
+    validate_sample_weight,
+)
+from ._model_io import register_estimator
+
+# Early stopping is switched on by early_stopping='auto' above this many samples (scikit-learn's rule).
+_AUTO_EARLY_STOPPING_MIN_SAMPLES = 10_000
+# Scorers other than 'loss' are evaluated on at most this many training rows (scikit-learn's rule).
+_SCORER_MAX_TRAIN_ROWS = 10_000
+# Rows sampled by the BinMapper to place the quantile edges (scikit-learn's default).
+_BINNING_SUBSAMPLE = 200_000
+_REGRESSION_OBJECTIVES = {"squared_error": "squared_error", "poisson": "poisson", "gamma": "gamma"}
+
+
+def _fill_doc(template):
+    """Replace every line holding only ``{name}`` by the shared text ``name``, indented alike."""
+
+    def expand(match):
+        text = textwrap.dedent(_SHARED_DOC[match.group(2)]).strip("\n")
+        return textwrap.indent(text, match.group(1))
+
+    return re.sub(r"^( *)\{(\w+)\}$", expand, template, flags=re.MULTILINE)
+
+
+def _with_shared_doc(method):
+    """Method decorator: fill the shared parts of its docstring (see ``_fill_doc``)."""
+    method.__doc__ = _fill_doc(method.__doc__)
+    return method
+
+
+_SHARED_DOC = {
+    "boosting_parameters": """
+    learning_rate : float, default=0.1
+        Shrinkage: leaf values are multiplied by it. 1 means no shrinkage.
+    max_iter : int, default=100
+        Maximum number of boosting iterations (one tree per iteration, or one per class for
+        multiclass classification).
+    max_leaf_nodes : int or None, default=31
+        Maximum number of leaves of each tree, at least 2. None means no limit.
+    max_depth : int or None, default=None
+        Maximum depth of each tree (the root has depth 0). None means no limit.
+    min_samples_leaf : int, default=20
+        Minimum number of samples in a leaf.
+    l2_regularization : float, default=0.0
+        L2 penalty on leaf values (``lambda`` of XGBoost). 0 means no penalty.
+    max_features : float, default=1.0
+        Fraction of features drawn at random at every node to look for splits, in (0, 1].
+    max_bins : int, default=255
+        Maximum number of bins of non-missing values per feature, between 2 and 255. Missing
+        values (NaN) always get their own extra bin.
+    categorical_features : 'from_dtype' or None, default='from_dtype'
+        Native categorical splits are not supported yet: ``'from_dtype'`` raises ValueError if a
+        pandas column has the ``category`` dtype, and any explicit list or mask raises
+        ValueError. Encode categories as numbers first.
+    monotonic_cst : None, default=None
+        Monotonic constraints are not supported yet; anything but None raises ValueError.
+    interaction_cst : None, default=None
+        Interaction constraints are not supported yet; anything but None raises ValueError.
+    warm_start : bool, default=False
+        When True, fitting again continues the existing model with more iterations (``max_iter``
+        must not shrink); the bins of the first fit are reused.
+    early_stopping : 'auto' or bool, default='auto'
+        'auto' enables early stopping when there are more than 10,000 samples.
+    scoring : str, callable or None, default='loss'
+        Score used for early stopping: 'loss' uses the training loss; any other value is passed to
+        :func:`sklearn.metrics.check_scoring` and evaluated on at most 10,000 training samples and
+        on the validation set. Ignored without early stopping.
+    validation_fraction : int, float or None, default=0.1
+        Proportion (or absolute number) of the training data set aside to score early stopping.
+        None scores on the training data.
+    n_iter_no_change : int, default=10
+        Stop when none of the last ``n_iter_no_change`` scores improves by more than ``tol`` on
+        the score before them.
+    tol : float, default=1e-7
+        Minimal improvement of the score counted as an improvement.
+    verbose : int, default=0
+        1 prints a summary, 2 also one line per iteration.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the binning sample, the validation split and row/feature subsampling. Pass an int
+        for reproducible results (identical for any ``n_jobs``).""",
+    "extra_parameters": """
+    l1_regularization : float, default=0.0
+        L1 penalty on leaf values (``alpha`` of XGBoost, soft-thresholds the gradient sums).
+    min_split_gain : float, default=0.0
+        Minimum loss reduction of a split (``gamma`` of XGBoost, ``min_split_gain`` of LightGBM).
+    min_child_weight : float, default=1e-3
+        Minimum sum of hessians in a child (scikit-learn's fixed value by default).
+    subsample : float, default=1.0
+        Fraction of rows drawn without replacement for every iteration, in (0, 1].
+    colsample_bytree : float, default=1.0
+        Fraction of features drawn for every tree, in (0, 1].
+    n_jobs : int or None, default=None
+        Number of threads for fit and predict: None or -1 use every available core, negative
+        ``k`` uses ``cores + 1 + k``. Results do not depend on it.
+    grow_policy : {'lossguide', 'depthwise'}, default='lossguide'
+        Order in which nodes are split: best gain first (LightGBM) or level by level (XGBoost).""",
+    "attributes": """
+    do_early_stopping_ : bool
+        Whether early stopping was used during training.
+    n_iter_ : int
+        Number of boosting iterations in the model.
+    n_trees_per_iteration_ : int
+        Trees built per iteration: 1, or the number of classes for multiclass classification.
+    train_score_ : ndarray of shape (n_iter_ + 1,), float64
+        Score on the training data after each iteration, the first entry being the score before
+        any tree (the negative loss when ``scoring='loss'``). Empty without early stopping.
+    validation_score_ : ndarray of shape (n_iter_ + 1,), float64
+        Same on the validation data; empty without early stopping or validation data.
+    is_categorical_ : None
+        No feature is treated as categorical (native categorical splits come later).
+    feature_importances_ : ndarray of shape (n_features_in_,), float64
+        Total split gain per feature normalised to sum 1 (all zeros if no tree split).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,), object
+        Names of the features, when fitted on a DataFrame with string column names.""",
+    "X_parameter": """
+    Parameters
+    ----------
+    X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+        Samples, any real dtype; NaN is a missing value.""",
+    "notes": """
+    Notes
+    -----
+    Sparse matrices are accepted but densified (native sparse input is planned); NaN is a missing
+    value and goes to the child learned during training. float32 input is kept as float32.""",
+}
+
+
+class _DataPart(NamedTuple):
+    """The rows of one side of the train/validation split."""
+
+    X: np.ndarray  # (n_samples, n_features), float32 or float64, C-contiguous
+    y: np.ndarray  # (n_samples,), float64: the core's targets (class indices for classifiers)
+    labels: np.ndarray  # (n_samples,): the targets as given, as scorers expect them
+    weight: Optional[np.ndarray]  # (n_samples,), float64, or None
+
+
+class _ScoreRecorder:
+    """Appends the train/validation scores after each iteration and applies the stopping rule.
+
+    With ``scoring='loss'`` the scores are the negated core losses. Otherwise the scorer is
+    called on the estimator, whose margins are served from the booster while it runs: the
+    booster's own margins for predefined scorers, a snapshot of the model for callables.
+    """
+
+    def __init__(self, estimator, booster, train, valid, n_threads):
+        self.estimator = estimator
+        self.booster = booster
+        self.has_validation = valid is not None
+        self.n_threads = n_threads
+        self.scorer = None
+        if estimator.scoring == "loss":
+            return
+        self.scorer = check_scoring(estimator, estimator.scoring)
+        self.uses_margins = not callable(estimator.scoring)
+        n_train = train.X.shape[0]
+        if n_train > _SCORER_MAX_TRAIN_ROWS:
+            self.small_idx = resample(
+                np.arange(n_train), n_samples=_SCORER_MAX_TRAIN_ROWS, replace=False,
+                random_state=estimator._seed, stratify=train.labels if is_classifier(estimator) else None,
+            )
+        else:
+            self.small_idx = slice(None)
+        self.train = _DataPart(*(None if part is None else part[self.small_idx] for part in train))
+        self.valid = valid
+
+    def record(self):
+        """Score the current model; True when training should stop."""
+        estimator, booster = self.estimator, self.booster
+        if self.scorer is None:
+            estimator.train_score_.append(-booster.train_loss())
+            if self.has_validation:
+                estimator.validation_score_.append(-booster.valid_loss())
+        else:
+            if self.uses_margins:
+                train_margin = booster.train_margin()[self.small_idx]
+                valid_margin = booster.valid_margin() if self.has_validation else None
+                train_source, valid_source = (lambda X: train_margin), (lambda X: valid_margin)
+            else:  # a callable may predict anything: serve it a snapshot of the model
+                model = booster.model()
+                train_source = valid_source = lambda X: model.predict_margin(  # noqa: E731
+                    np.ascontiguousarray(X), self.n_threads
+                )
+            estimator.train_score_.append(self._score(self.train, train_source))
+            if self.has_validation:
+                estimator.validation_score_.append(self._score(self.valid, valid_source))
+        scores = estimator.validation_score_ if self.has_validation else estimator.train_score_
+        return _no_recent_improvement(scores, estimator.n_iter_no_change, estimator.tol)
+
+    def _score(self, part, margin_of):
+        with _margins_served_by(self.estimator, margin_of):
+            if part.weight is None:
+                return float(self.scorer(self.estimator, part.X, part.labels))
+            return float(self.scorer(self.estimator, part.X, part.labels, sample_weight=part.weight))
+
+
+@contextlib.contextmanager
+def _margins_served_by(estimator, margin_of):
+    """Make the estimator's predictions come from ``margin_of(X)`` while scoring inside fit."""
+    estimator._margin_override = margin_of
+    try:
+        yield
+    finally:
+        del estimator._margin_override
+
+
+def _no_recent_improvement(scores, n_iter_no_change, tol):
+    """True when none of the last ``n_iter_no_change`` scores beats the one before them by ``tol``."""
+    if len(scores) <= n_iter_no_change:
+        return False
+    reference = scores[-n_iter_no_change - 1]
+    return max(scores[-n_iter_no_change:]) <= reference + tol
+
+
+class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
+    """Shared training and prediction of the two gradient boosting estimators (not public)."""
+
+    _parameter_constraints: dict = {
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_leaf_nodes": [Interval(Integral, 2, None, closed="left"), None],
+        "max_depth": [Interval(Integral, 1, None, closed="left"), None],
+        "min_samples_leaf": [Interval(Integral, 1, None, closed="left")],
+        "l2_regularization": [Interval(Real, 0, None, closed="left")],
+        "max_features": [Interval(RealNotInt, 0, 1, closed="right")],
+        "max_bins": [Interval(Integral, 2, 255, closed="both")],
+        "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
+        "monotonic_cst": ["array-like", dict, None],
+        "interaction_cst": [list, tuple, StrOptions({"pairwise", "no_interactions"}), None],
+        "warm_start": ["boolean"],
+        "early_stopping": [StrOptions({"auto"}), "boolean"],
+        "scoring": [str, callable, None],
+        "validation_fraction": [
+            Interval(RealNotInt, 0, 1, closed="neither"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "l1_regularization": [Interval(Real, 0, None, closed="left")],
+        "min_split_gain": [Interval(Real, 0, None, closed="left")],
+        "min_child_weight": [Interval(Real, 0, None, closed="left")],
+        "subsample": [Interval(Real, 0, 1, closed="right")],
+        "colsample_bytree": [Interval(Real, 0, 1, closed="right")],
+        "n_jobs": [Integral, None],
+        "grow_policy": [StrOptions({"lossguide", "depthwise"})],
+    }
+
+    _io_fitted_attributes = CoreModelMixin._io_fitted_attributes + (
+        "n_iter_", "n_trees_per_iteration_", "train_score_", "validation_score_",
+        "do_early_stopping_", "is_categorical_", "_seed",
+    )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
+        """Fit the gradient boosting model.
+
+        {X_parameter}
+            Training samples, any real dtype (float32 is kept, else float64); NaN is missing.
+        y : array-like of shape (n_samples,)
+            Targets (class labels for the classifier); must be finite.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Finite non-negative weights, not all zero. None gives every sample weight 1.
+        X_val : {array-like, sparse matrix, DataFrame} of shape (n_val, n_features), default=None
+            Validation samples for early stopping, used instead of ``validation_fraction``.
+        y_val : array-like of shape (n_val,), default=None
+            Targets of ``X_val``.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of ``X_val``.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator. If fitting fails or is interrupted (KeyboardInterrupt between
+            iterations), the estimator is left as it was before the call.
+        """
+        with restore_state_on_error(self):
+            self._fit(X, y, sample_weight, X_val, y_val, sample_weight_val)
+        return self
+
+    def _fit(self, X, y, sample_weight, X_val, y_val, sample_weight_val):
+        fit_start = time.perf_counter()
+        self._check_supported_options(X)
+        is_warm = self.warm_start and self.__sklearn_is_fitted__()
+        if is_warm and self.max_iter < self.n_iter_:
+            raise ValueError(
+                f"max_iter={self.max_iter} must be larger than or equal to n_iter_={self.n_iter_} "
+                "when warm_start==True."
+            )
+        n_threads = resolve_n_threads(self.n_jobs)
+        previous_model = self._model if is_warm else None
+        X, y_labels = validate_fit_data(self, X, y, y_numeric=not is_classifier(self))
+        y = self._encode_y(y_labels)
+        sample_weight = validate_sample_weight(sample_weight, X)
+        sample_weight = self._finalize_sample_weight(sample_weight, y_labels)
+        check_positive_total_weight(sample_weight)
+        objective = self._objective()
+        if is_warm:
+            self._check_warm_start(previous_model, X, objective)
+        else:
+            self._seed = draw_seed(self.random_state)
+
+        n_samples = X.shape[0]
+        if self.early_stopping == "auto":
+            self.do_early_stopping_ = n_samples > _AUTO_EARLY_STOPPING_MIN_SAMPLES
+        else:
+            self.do_early_stopping_ = bool(self.early_stopping)
+        train, valid = self._split_validation(
+            _DataPart(X, y, y_labels, sample_weight), X_val, y_val, sample_weight_val
+        )
+
+        if self.verbose:
+            print(f"Binning {train.X.nbytes / 1e9:.3f} GB of training data: ", end="", flush=True)
+        tic = time.perf_counter()
+        if is_warm:
+            bin_mapper = previous_model.bin_mapper
+        else:
+            bin_mapper = _core.BinMapper(self.max_bins, _BINNING_SUBSAMPLE, self._seed)
+            bin_mapper.fit(train.X, n_threads)
+        train_data = bin_mapper.transform(train.X, n_threads)
+        valid_data = None if valid is None else bin_mapper.transform(valid.X, n_threads)
+        if self.verbose:
+            print(f"{time.perf_counter() - tic:.3f} s")
+
+        config = make_config(_core.GbdtConfig(), self._config_values(objective, n_threads))
+        booster = _core.Booster(
+            config, bin_mapper, train_data, train.y, train.weight, valid_data,
+            None if valid is None else valid.y, None if valid is None else valid.weight, previous_model,
+        )
+        del train_data, valid_data
+        self.is_categorical_ = None
+        self._train_loop(booster, train, valid, is_warm, n_threads)
+        self._model = booster.model()
+        self.n_iter_ = self._model.n_iter
+        if self.verbose:
+            print(f"Fit {self._model.n_trees} trees in {time.perf_counter() - fit_start:.3f} s")
+
+    def _train_loop(self, booster, train, valid, is_warm, n_threads):
+        """Grow iterations up to max_iter, scoring and stopping early if enabled."""
+        recorder = None
+        if self.do_early_stopping_:
+            recorder = _ScoreRecorder(self, booster, train, valid, n_threads)
+        if is_warm:
+            self.train_score_ = list(self.train_score_)
+            self.validation_score_ = list(self.validation_score_)
+        else:
+            self.train_score_, self.validation_score_ = [], []
+            if recorder is not None:
+                recorder.record()  # scores of the initial model, before any tree
+        if self.verbose:
+            print("Fitting gradient boosted rounds:")
+        for iteration in range(booster.n_iter, self.max_iter):
+            tic = time.perf_counter()
+            booster.update()  # releases the GIL; Ctrl-C surfaces here, between iterations
+            should_stop = recorder.record() if recorder is not None else False
+            if self.verbose >= 2:
+                self._print_iteration(iteration, time.perf_counter() - tic, valid is not None)
+            if should_stop:
+                break
+        self.train_score_ = np.asarray(self.train_score_, dtype=np.float64)
+        self.validation_score_ = np.asarray(self.validation_score_, dtype=np.float64)
+
+    def _print_iteration(self, iteration, seconds, has_validation):
+        message = f"[{iteration + 1}/{self.max_iter}] {self.n_trees_per_iteration_} tree(s), "
+        if self.do_early_stopping_:
+            sign, name = (-1, "loss") if self.scoring == "loss" else (1, "score")
+            message += f"train {name}: {sign * self.train_score_[-1]:.5f}, "
+            if has_validation:
+                message += f"val {name}: {sign * self.validation_score_[-1]:.5f}, "
+        print(message + f"in {seconds:0.3f}s")
+
+    def _check_supported_options(self, X):
+        self._check_loss()
+        reject_categorical_features(self.categorical_features, X)
+        reject_constraint("monotonic_cst", self.monotonic_cst)
+        reject_constraint("interaction_cst", self.interaction_cst)
+
+    def _check_warm_start(self, previous_model, X, objective):
+        if X.shape[1] != previous_model.n_features:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but the model being continued (warm_start=True) "
+                f"was trained with {previous_model.n_features}."
+            )
+        if previous_model.objective != objective:
+            raise ValueError(
+                f"warm_start=True continues a model trained with objective "
+                f"{previous_model.objective!r}; it cannot continue with {objective!r}."
+            )
+
+    def _split_validation(self, data, X_val, y_val, sample_weight_val):
+        """(train, valid) ``_DataPart``s: the given validation set, a split of ``data`` or None."""
+        has_given_validation = X_val is not None or y_val is not None
+        if has_given_validation:
+            if X_val is None or y_val is None:
+                raise ValueError("X_val and y_val must be passed together.")
+            if self.early_stopping is False:
+                raise ValueError("X_val and y_val are passed to fit while early_stopping is False.")
+        if not self.do_early_stopping_:
+            return data, None
+        if has_given_validation:
+            X_val = validate_predict_data(self, X_val)
+            labels_val = np.asarray(y_val).reshape(-1)
+            if labels_val.shape[0] != X_val.shape[0]:
+                raise ValueError(f"X_val has {X_val.shape[0]} rows but y_val has {labels_val.shape[0]}.")
+            y_val = self._encode_y_val(labels_val)
+            if not np.all(np.isfinite(y_val)):
+                raise ValueError("y_val contains NaN or infinity.")
+            return data, _DataPart(X_val, y_val, labels_val, validate_sample_weight(sample_weight_val, X_val))
+        if self.validation_fraction is None:
+            return data, None
+        columns = [column for column in data if column is not None]
+        parts = train_test_split(
+            *columns, test_size=self.validation_fraction, random_state=self._seed,
+            stratify=data.y if is_classifier(self) else None,
+        )
+        train, valid = [np.ascontiguousarray(p) for p in parts[0::2]], [np.ascontiguousarray(p) for p in parts[1::2]]
+        if data.weight is None:
+            train.append(None)
+            valid.append(None)
+        else:
+            check_positive_total_weight(train[3], "sample_weight of the training part")
+        return _DataPart(*train), _DataPart(*valid)
+
+    def _config_values(self, objective, n_threads):
+        """Parameters -> attributes of the core's GbdtConfig."""
+        return {
+            "objective": objective,
+            "n_outputs": int(self.n_trees_per_iteration_),
+            "learning_rate": float(self.learning_rate),
+            "max_leaf_nodes": 0 if self.max_leaf_nodes is None else int(self.max_leaf_nodes),
+            "max_depth": 0 if self.max_depth is None else int(self.max_depth),
+            "min_samples_leaf": int(self.min_samples_leaf),
+            "min_child_weight": float(self.min_child_weight),
+            "l2_regularization": float(self.l2_regularization),
+            "l1_regularization": float(self.l1_regularization),
+            "min_split_gain": float(self.min_split_gain),
+            "max_features": float(self.max_features),
+            "colsample_bytree": float(self.colsample_bytree),
+            "subsample": float(self.subsample),
+            "grow_policy": str(self.grow_policy),
+            "seed": int(self._seed),
+            "n_threads": int(n_threads),
+        }
+
+    def _finalize_sample_weight(self, sample_weight, y_labels):
+        return sample_weight
+
+    def _check_restored(self):
+        super()._check_restored()
+        if self._model.n_outputs != self.n_trees_per_iteration_:
+            raise ValueError("n_trees_per_iteration_ does not match the model's number of outputs.")
+        if self._model.n_iter != self.n_iter_:
+            raise ValueError(f"n_iter_={self.n_iter_} but the model has {self._model.n_iter} iterations.")
+        if self._model.objective != self._objective():
+            raise ValueError(
+                f"The model's objective {self._model.objective!r} does not match the estimator "
+                f"(expected {self._objective()!r})."
+            )
+
+
+@register_estimator
+class HistGradientBoostingRegressor(RegressorMixin, BaseHistGradientBoosting):
+    __doc__ = _fill_doc("""Histogram-based gradient boosting regression trees.
+
+    A drop-in replacement of :class:`sklearn.ensemble.HistGradientBoostingRegressor`: same
+    parameters, defaults and fitted attributes, trained by treeforge's C++ core. Parameters after
+    ``random_state`` are treeforge extensions with XGBoost/LightGBM meaning.
+
+    Parameters
+    ----------
+    loss : {'squared_error', 'poisson', 'gamma'}, default='squared_error'
+        Loss to minimise (half squared error, half Poisson or Gamma deviance with a log link).
+        scikit-learn's 'absolute_error' and 'quantile' are not supported yet.
+    quantile : float or None, default=None
+        Only used by loss='quantile', which is not supported yet.
+    {boosting_parameters}
+    {extra_parameters}
+
+    Attributes
+    ----------
+    {attributes}
+
+    See Also
+    --------
+    HistGradientBoostingClassifier : The classification counterpart.
+
+    {notes}
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.model_selection import train_test_split
+    >>> from treeforge import HistGradientBoostingRegressor
+    >>> data = train_test_split(*load_diabetes(return_X_y=True), random_state=0)
+    >>> X_train, X_test, y_train, y_test = data
+    >>> model = HistGradientBoostingRegressor(max_iter=50, random_state=0)
+    >>> model.fit(X_train, y_train).predict(X_test).shape
+    (111,)
+    >>> [model.n_iter_, model.do_early_stopping_]
+    [50, False]
+    """)
+
+    _parameter_constraints: dict = {
+        **BaseHistGradientBoosting._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "absolute_error", "poisson", "gamma", "quantile"})],
+        "quantile": [Interval(Real, 0, 1, closed="both"), None],
+    }
+
+    def __init__(self, loss="squared_error", *, quantile=None, learning_rate=0.1, max_iter=100,
+                 max_leaf_nodes=31, max_depth=None, min_samples_leaf=20, l2_regularization=0.0,
+                 max_features=1.0, max_bins=255, categorical_features="from_dtype", monotonic_cst=None,
+                 interaction_cst=None, warm_start=False, early_stopping="auto", scoring="loss",
+                 validation_fraction=0.1, n_iter_no_change=10, tol=1e-7, verbose=0, random_state=None,
+                 l1_regularization=0.0, min_split_gain=0.0, min_child_weight=1e-3, subsample=1.0,
+                 colsample_bytree=1.0, n_jobs=None, grow_policy="lossguide"):
+        store_init_arguments(self, locals())
+
+    def _check_loss(self):
+        if self.loss not in _REGRESSION_OBJECTIVES:
+            raise ValueError(
+                f"loss={self.loss!r} is not supported by treeforge yet; supported losses: "
+                f"{', '.join(repr(name) for name in _REGRESSION_OBJECTIVES)}."
+            )
+
+    def _objective(self):
+        return _REGRESSION_OBJECTIVES[self.loss]
+
+    def _link_objective(self):
+        """The fitted model's objective (the configured one while scoring inside fit)."""
+        model = getattr(self, "_model", None)
+        return self._objective() if model is None else model.objective
+
+    def _encode_y(self, y):
+        self.n_trees_per_iteration_ = 1
+        y = np.ascontiguousarray(y, dtype=np.float64)
+        if self.loss == "gamma" and not np.all(y > 0):
+            raise ValueError("loss='gamma' requires strictly positive y.")
+        if self.loss == "poisson" and not (np.all(y >= 0) and np.sum(y) > 0):
+            raise ValueError("loss='poisson' requires non-negative y and sum(y) > 0.")
+        return y
+
+    def _encode_y_val(self, y):
+        y = np.ascontiguousarray(y, dtype=np.float64)
+        if self.loss == "gamma" and not np.all(y > 0):
+            raise ValueError("loss='gamma' requires strictly positive y_val.")
+        if self.loss == "poisson" and not np.all(y >= 0):
+            raise ValueError("loss='poisson' requires non-negative y_val.")
+        return y
+
+    @_with_shared_doc
+    def predict(self, X):
+        """Predict the target of X.
+
+        {X_parameter}
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,), float64
+        """
+        return _core.apply_link(self._link_objective(), self._raw_margin(X)).reshape(-1)
+
+    @_with_shared_doc
+    def staged_predict(self, X):
+        """Predict the target of X after each iteration (to monitor a held-out set).
+
+        {X_parameter}
+
+        Yields
+        ------
+        y : ndarray of shape (n_samples,), float64
+            One array per iteration; the last equals ``predict(X)``.
+        """
+        for margin in self._staged_raw_margins(X):
+            yield _core.apply_link(self._link_objective(), margin).reshape(-1)
+
+
+@register_estimator
+class HistGradientBoostingClassifier(ClassifierMixin, BaseHistGradientBoosting):
+    __doc__ = _fill_doc("""Histogram-based gradient boosting classification trees.
+
+    A drop-in replacement of :class:`sklearn.ensemble.HistGradientBoostingClassifier`: same
+    parameters, defaults and fitted attributes, trained by treeforge's C++ core. Binary problems
+    grow one tree per iteration, K > 2 classes grow K (softmax). Parameters after
+    ``class_weight`` are treeforge extensions with XGBoost/LightGBM meaning.
+
+    Parameters
+    ----------
+    loss : {'log_loss'}, default='log_loss'
+        Binary or multinomial log loss.
+    {boosting_parameters}
+    class_weight : dict or 'balanced', default=None
+        Weights of the classes, ``{class_label: weight}``, multiplied into ``sample_weight``.
+        'balanced' uses ``n_samples / (n_classes * np.bincount(y))``.
+    {extra_parameters}
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, sorted.
+    {attributes}
+
+    See Also
+    --------
+    HistGradientBoostingRegressor : The regression counterpart.
+
+    {notes}
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from treeforge import HistGradientBoostingClassifier
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = HistGradientBoostingClassifier(max_iter=50, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    >>> bool(clf.score(X, y) > 0.95)
+    True
+    """)
+
+    _parameter_constraints: dict = {
+        **BaseHistGradientBoosting._parameter_constraints,
+        "loss": [StrOptions({"log_loss"})],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    _io_fitted_attributes = BaseHistGradientBoosting._io_fitted_attributes + ("classes_",)
+
+    def __init__(self, loss="log_loss", *, learning_rate=0.1, max_iter=100, max_leaf_nodes=31,
+                 max_depth=None, min_samples_leaf=20, l2_regularization=0.0, max_features=1.0,
+                 max_bins=255, categorical_features="from_dtype", monotonic_cst=None,
+                 interaction_cst=None, warm_start=False, early_stopping="auto", scoring="loss",
+                 validation_fraction=0.1, n_iter_no_change=10, tol=1e-7, verbose=0, random_state=None,
+                 class_weight=None, l1_regularization=0.0, min_split_gain=0.0, min_child_weight=1e-3,
+                 subsample=1.0, colsample_bytree=1.0, n_jobs=None, grow_policy="lossguide"):
+        store_init_arguments(self, locals())
+
+    def _check_loss(self):
+        pass  # 'log_loss' is the only value the parameter constraints accept
+
+    def _objective(self):
+        return "binary_logloss" if len(self.classes_) == 2 else "multiclass_softmax"
+
+    def _encode_y(self, y):
+        classes, y_encoded = encode_classes(self, y)
+        if self.warm_start and self.__sklearn_is_fitted__() and not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                f"warm_start=True needs the classes of the previous fit {self.classes_.tolist()!r}, "
+                f"got {classes.tolist()!r}."
+            )
+        self.classes_ = classes
+        self.n_trees_per_iteration_ = 1 if len(classes) == 2 else len(classes)
+        return y_encoded
+
+    def _encode_y_val(self, y):
+        return encode_known_classes(self.classes_, y)
+
+    def _finalize_sample_weight(self, sample_weight, y_labels):
+        return apply_class_weight(self.class_weight, y_labels, sample_weight)
+
+    def _check_restored(self):
+        super()._check_restored()
+        expected_outputs = 1 if len(self.classes_) == 2 else len(self.classes_)
+        if len(self.classes_) < 2 or self.n_trees_per_iteration_ != expected_outputs:
+            raise ValueError("classes_ does not match the model's number of outputs.")
+
+    def _margin_to_proba(self, margin):
+        if margin.shape[1] == 1:
+            positive = _core.apply_link("binary_logloss", margin).reshape(-1)
+            return np.column_stack([1.0 - positive, positive])
+        return _core.apply_link("multiclass_softmax", margin)
+
+    @staticmethod
+    def _margin_to_decision(margin):
+        return margin.reshape(-1) if margin.shape[1] == 1 else margin
+
+    def _margin_to_class(self, margin):
+        if margin.shape[1] == 1:
+            return self.classes_[(margin.reshape(-1) > 0).astype(np.intp)]
+        return self.classes_[np.argmax(margin, axis=1)]
+
+    @_with_shared_doc
+    def predict(self, X):
+        """Predict the class of each sample.
+
+        {X_parameter}
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        return self._margin_to_class(self._raw_margin(X))
+
+    @_with_shared_doc
+    def predict_proba(self, X):
+        """Predict class probabilities.
+
+        {X_parameter}
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes), float64
+            Rows sum to 1; columns follow ``classes_``.
+        """
+        return self._margin_to_proba(self._raw_margin(X))
+
+    @_with_shared_doc
+    def decision_function(self, X):
+        """Raw scores (margins before the sigmoid/softmax).
+
+        {X_parameter}
+
+        Returns
+        -------
+        decision : ndarray of shape (n_samples,) for binary or (n_samples, n_classes), float64
+            For binary problems, positive values favour ``classes_[1]``.
+        """
+        return self._margin_to_decision(self._raw_margin(X))
+
+    @_with_shared_doc
+    def staged_predict(self, X):
+        """Predict classes after each iteration.
+
+        {X_parameter}
+
+        Yields
+        ------
+        y : ndarray of shape (n_samples,)
+            One array per iteration; the last equals ``predict(X)``.
+        """
+        for margin in self._staged_raw_margins(X):
+            yield self._margin_to_class(margin)
+
+    @_with_shared_doc
+    def staged_predict_proba(self, X):
+        """Predict class probabilities after each iteration.
+
+        {X_parameter}
+
+        Yields
+        ------
+        proba : ndarray of shape (n_samples, n_classes), float64
+        """
+        for margin in self._staged_raw_margins(X):
+            yield self._margin_to_proba(margin)
+
+    @_with_shared_doc
+    def staged_decision_function(self, X):
+        """Raw scores after each iteration.
+
+        {X_parameter}
+
+        Yields
+        ------
+        decision : ndarray of shape (n_samples,) for binary or (n_samples, n_classes), float64
+        """
+        for margin in self._staged_raw_margins(X):
+            yield self._margin_to_decision(margin)

@@ -1,0 +1,320 @@
+"""Model files: versioned JSON of parameters, fitted attributes and core arrays; atomic save, validated load."""
+
+import contextlib
+import json
+import math
+import os
+import re
+import tempfile
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+FORMAT_NAME = "treeforge"
+FORMAT_VERSION = 1
+
+# Allow-list of the estimator classes a file may name: filled by @register_estimator in the
+# estimator modules (all imported by ``treeforge/__init__``); names are never imported or evaluated.
+_ESTIMATORS = {}
+
+# Array dtypes a file may declare (byte order, kind, item size); "object" holds str/number/bool.
+_DTYPE_PATTERN = re.compile(r"[<>|=]?(b1|i[1248]|u[1248]|f[48]|U[0-9]{1,4})")
+# JSON has no NaN/Infinity: non-finite floats are written as these strings inside arrays.
+_NONFINITE_TO_TEXT = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+_TEXT_TO_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+_ARRAY_TAG, _FLOAT_TAG, _ITEMS_TAG = "__ndarray__", "__float__", "__items__"
+
+
+def register_estimator(cls):
+    """Class decorator: allow model files to name ``cls`` (by its class name)."""
+    _ESTIMATORS[cls.__name__] = cls
+    return cls
+
+
+class _NotSerializable(TypeError):
+    """A value with no JSON form (a RandomState, a callable...)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Values <-> JSON
+# --------------------------------------------------------------------------------------------
+
+
+def _encode_float(value):
+    return value if math.isfinite(value) else {_FLOAT_TAG: _NONFINITE_TO_TEXT[repr(value)]}
+
+
+def _encode_array(array):
+    if array.dtype == object:
+        items = [_encode_value(item) for item in array.reshape(-1).tolist()]
+        if any(isinstance(item, (dict, list)) for item in items):
+            raise _NotSerializable("object arrays may only hold str, numbers, bool or None")
+        dtype = "object"
+    elif _DTYPE_PATTERN.fullmatch(array.dtype.str):
+        items = array.reshape(-1).tolist()  # Python floats: repr round-trips float64 exactly
+        if array.dtype.kind == "f":
+            items = [v if math.isfinite(v) else _NONFINITE_TO_TEXT[repr(v)] for v in items]
+        dtype = array.dtype.str
+    else:
+        raise _NotSerializable(f"arrays of dtype {array.dtype} cannot be saved")
+    return {_ARRAY_TAG: {"dtype": dtype, "shape": list(array.shape), "data": items}}
+
+
+def _encode_value(value):
+    """Plain JSON for None/bool/int/str/float/list/dict; tagged objects for arrays and the rest."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, np.generic):
+        value = value.item()
+        if not isinstance(value, (bool, int, float, str)):
+            raise _NotSerializable(f"NumPy scalar {value!r}")
+        return _encode_value(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return _encode_float(float(value))
+    if isinstance(value, np.ndarray):
+        return _encode_array(value)
+    if isinstance(value, (list, tuple)):
+        return [_encode_value(item) for item in value]
+    if isinstance(value, dict):
+        if all(isinstance(key, str) and not key.startswith("__") for key in value):
+            return {key: _encode_value(item) for key, item in value.items()}
+        return {_ITEMS_TAG: [[_encode_value(key), _encode_value(item)] for key, item in value.items()]}
+    raise _NotSerializable(f"{type(value).__name__} value {value!r}")
+
+
+def _decode_array(spec):
+    if not isinstance(spec, dict) or set(spec) != {"dtype", "shape", "data"}:
+        raise ValueError("an array must have exactly the keys dtype, shape and data")
+    dtype, shape, data = spec["dtype"], spec["shape"], spec["data"]
+    if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape):
+        raise ValueError(f"bad array shape {shape!r}")
+    if not isinstance(data, list) or len(data) != math.prod(shape):
+        raise ValueError(f"array data does not have {math.prod(shape)} elements")
+    if dtype == "object":
+        if not all(item is None or type(item) in (str, int, float, bool) for item in data):
+            raise ValueError("object arrays may only hold str, numbers, bool or None")
+        array = np.empty(len(data), dtype=object)
+        array[:] = data
+        return array.reshape(shape)
+    if not isinstance(dtype, str) or not _DTYPE_PATTERN.fullmatch(dtype):
+        raise ValueError(f"unsupported array dtype {dtype!r}")
+    kind = np.dtype(dtype).kind
+    allowed = {"b": (bool,), "i": (int,), "u": (int,), "f": (int, float), "U": (str,)}[kind]
+    if kind == "f":
+        data = [_TEXT_TO_NONFINITE.get(item, item) if isinstance(item, str) else item for item in data]
+    if not all(type(item) in allowed for item in data):
+        raise ValueError(f"array of dtype {dtype} holds values of another type")
+    return np.array(data, dtype=dtype).reshape(shape)
+
+
+def _decode_value(value):
+    if isinstance(value, list):
+        return [_decode_value(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {_ARRAY_TAG}:
+        return _decode_array(value[_ARRAY_TAG])
+    if set(value) == {_FLOAT_TAG}:
+        if value[_FLOAT_TAG] not in _TEXT_TO_NONFINITE:
+            raise ValueError(f"bad non-finite float {value[_FLOAT_TAG]!r}")
+        return _TEXT_TO_NONFINITE[value[_FLOAT_TAG]]
+    if set(value) == {_ITEMS_TAG}:
+        pairs = value[_ITEMS_TAG]
+        if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+            raise ValueError("a tagged mapping must be a list of [key, value] pairs")
+        return {_hashable(_decode_value(key)): _decode_value(item) for key, item in pairs}
+    return {key: _decode_value(item) for key, item in value.items()}
+
+
+def _hashable(key):
+    if isinstance(key, (list, dict, np.ndarray)):
+        raise ValueError(f"unhashable mapping key {key!r}")
+    return key
+
+
+# --------------------------------------------------------------------------------------------
+# Documents
+# --------------------------------------------------------------------------------------------
+
+
+def _document_of(estimator, metadata):
+    """The JSON-ready dict of a fitted estimator."""
+    params = {}
+    for name, value in estimator.get_params(deep=False).items():
+        with contextlib.suppress(_NotSerializable):  # e.g. a RandomState: the default is stored
+            params[name] = _encode_value(value)
+    fitted = {
+        name: _encode_value(getattr(estimator, name))
+        for name in estimator._io_fitted_attributes
+        if hasattr(estimator, name)
+    }
+    model = {str(key): _encode_value(value) for key, value in estimator._model_to_arrays().items()}
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}.")
+    try:
+        metadata = _encode_value(metadata)
+    except _NotSerializable as exc:
+        raise TypeError(f"metadata is not JSON-serialisable: {exc}") from None
+    return {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "estimator": type(estimator).__name__,
+        "params": params,
+        "fitted": fitted,
+        "model": model,
+        "metadata": metadata,
+    }
+
+
+def _required(document, key, kind):
+    if key not in document:
+        raise ValueError(f"missing key {key!r}")
+    value = document[key]
+    if not isinstance(value, kind):
+        raise ValueError(f"{key!r} must be a {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _estimator_of(document):
+    """Rebuild and validate the estimator of a parsed document; returns (estimator, metadata)."""
+    if not isinstance(document, dict):
+        raise ValueError("the top level is not a JSON object")
+    if document.get("format") != FORMAT_NAME:
+        raise ValueError(f"format is {document.get('format')!r}, expected {FORMAT_NAME!r}")
+    version = document.get("version")
+    if type(version) is not int or version != FORMAT_VERSION:
+        raise ValueError(f"unsupported version {version!r} (this treeforge reads version {FORMAT_VERSION})")
+    name = _required(document, "estimator", str)
+    if name not in _ESTIMATORS:
+        raise ValueError(f"unknown estimator {name!r}; expected one of {sorted(_ESTIMATORS)}")
+    cls = _ESTIMATORS[name]
+
+    estimator = cls()
+    params = _decode_value(_required(document, "params", dict))
+    unknown = sorted(set(params) - set(estimator.get_params(deep=False)))
+    if unknown:
+        raise ValueError(f"unknown parameters {unknown} for {name}")
+    estimator.set_params(**params)
+    estimator._validate_params()
+
+    fitted = _decode_value(_required(document, "fitted", dict))
+    optional = {"feature_names_in_"}
+    missing = sorted(set(cls._io_fitted_attributes) - optional - set(fitted))
+    if missing:
+        raise ValueError(f"missing fitted attributes {missing}")
+    unexpected = sorted(set(fitted) - set(cls._io_fitted_attributes))
+    if unexpected:
+        raise ValueError(f"unexpected fitted attributes {unexpected}")
+    for attribute, value in fitted.items():
+        setattr(estimator, attribute, value)
+
+    estimator._model_from_arrays(_decode_value(_required(document, "model", dict)))
+    estimator._check_restored()
+    metadata = _decode_value(_required(document, "metadata", dict))
+    return estimator, metadata
+
+
+# --------------------------------------------------------------------------------------------
+# Files
+# --------------------------------------------------------------------------------------------
+
+
+def save_model(estimator, path, metadata=None):
+    """Write a fitted treeforge estimator to ``path`` as a versioned JSON model file.
+
+    The file is written to a temporary file in the same directory, flushed and fsynced, then
+    renamed over ``path``: readers never see a partial file, and on any error the temporary
+    file is removed and an existing file at ``path`` is left untouched.
+
+    Parameters
+    ----------
+    estimator : fitted treeforge estimator
+    path : str or os.PathLike
+    metadata : dict or None
+        Free JSON-serialisable information (the CLI stores the target name, task, ignored
+        columns and category mappings here); read back by :func:`load_model_with_metadata`.
+    """
+    if _ESTIMATORS.get(type(estimator).__name__) is not type(estimator):
+        raise TypeError(f"{type(estimator).__name__} is not a treeforge estimator that can be saved.")
+    check_is_fitted(estimator)
+    document = _document_of(estimator, metadata)  # every encoding error happens before any I/O
+
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
+    fd, temp_path = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, allow_nan=False, separators=(",", ":"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp_path, mode)
+        os.replace(temp_path, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_path)
+        raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory):
+    """Persist the rename itself (POSIX); best effort elsewhere."""
+    with contextlib.suppress(OSError, AttributeError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def load_model_with_metadata(path):
+    """:func:`load_model`, also returning the ``metadata`` dict given to :func:`save_model`.
+
+    Any invalid file (truncated, corrupted, hand-edited, another version, an unknown estimator)
+    raises ValueError naming the problem; the estimator is ``(estimator, metadata)[0]``.
+    """
+    path = os.fspath(path)
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    try:
+        document = json.loads(raw.decode("utf-8"))
+        return _estimator_of(document)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, RecursionError) as exc:
+        # JSONDecodeError, UnicodeDecodeError and the core's validation errors are ValueErrors too.
+        raise ValueError(f"Invalid treeforge model file {path!r}: {exc}") from exc
+
+
+def load_model(path):
+    """Load a fitted estimator from a model file written by ``estimator.save_model(path)``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    estimator : fitted treeforge estimator
+        Predicts exactly as the saved one.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a valid treeforge model file; the message names the problem.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn.datasets import load_diabetes
+    >>> import treeforge
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = treeforge.HistGradientBoostingRegressor(max_iter=10).fit(X, y)
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.json")
+    >>> model.save_model(path)
+    >>> bool((treeforge.load_model(path).predict(X) == model.predict(X)).all())
+    True
+    """
+    return load_model_with_metadata(path)[0]
