@@ -144,8 +144,6 @@ py::array_t<double> margin_rows(const std::vector<double>& margin, std::size_t n
   return out;
 }
 
-GradScale unit_scale(Span<const GradPair> gh, int n_threads) { return GradScale::fit(gh, {}, n_threads); }
-
 std::vector<GradPair> grad_pairs(const py::object& grad, const py::object& hess) {
   const auto g = to_vector(grad, "grad"), h = to_vector(hess, "hess");
   check(g.size() == h.size(), "grad and hess must have the same length");
@@ -170,25 +168,35 @@ void tree_field(py::class_<Config>& cls, const char* name, T TreeConfig::*field)
                    [field](Config& c, T v) { c.tree.*field = v; });
 }
 
+/// `rows` as row indices, or every row of X when None or empty.
+std::vector<row_t> rows_or_all(const BinnedMatrix& X, const py::object& rows) {
+  std::vector<row_t> out = row_vector(rows);
+  for (row_t r : out) check(r < X.n_rows, "row out of range");
+  if (out.empty())
+    for (row_t r = 0; r < X.n_rows; ++r) out.push_back(r);
+  return out;
+}
+
 void bind_testing(py::module_& m) {
   // Kernels for tests only: histogram, split finder and partition on explicit inputs.
   auto t = m.def_submodule("_testing", "Core kernels exposed for tests; not public API.");
   t.def("build_histogram", [](const BinnedMatrix& X, const py::object& grad, const py::object& hess,
                               const py::object& rows) {
     const auto gh = grad_pairs(grad, hess);
-    auto row_list = row_vector(rows);
-    RowPartition partition;
-    partition.reset(X.n_rows, Span<const row_t>(row_list.data(), row_list.size()));
-    const auto all = partition.rows(0, partition.indices().size());
-    const GradScale scale = GradScale::fit(Span<const GradPair>(gh.data(), gh.size()), all, 1);
-    std::vector<HistBin> hist(X.n_hist_slots());
-    HistogramBuilder(X, 2).build(Span<const GradPair>(gh.data(), gh.size()), scale, all, hist.data());
-    py::array_t<double> out({static_cast<std::size_t>(hist.size()), std::size_t{3}});
+    const Span<const GradPair> g(gh.data(), gh.size());
+    const auto row_list = rows_or_all(X, rows);
+    const Span<const row_t> r(row_list.data(), row_list.size());
+    const TreeConfig config;
+    const GradScale scale = GradScale::fit(g, r, 1);
+    const GradientCriterion criterion(g, scale, config);
+    std::vector<std::int64_t> hist(static_cast<std::size_t>(X.n_hist_slots()) * 3);
+    HistogramBuilder(X, 2).build(criterion, r, hist.data());
+    py::array_t<double> out({static_cast<std::size_t>(X.n_hist_slots()), std::size_t{3}});
     double* o = out.mutable_data();
-    for (std::size_t s = 0; s < hist.size(); ++s) {
-      o[3 * s] = scale.grad(hist[s].grad);
-      o[3 * s + 1] = scale.hess(hist[s].hess);
-      o[3 * s + 2] = static_cast<double>(hist[s].count);
+    for (int s = 0; s < X.n_hist_slots(); ++s) {
+      o[3 * s] = scale.grad(hist[3 * s]);
+      o[3 * s + 1] = scale.hess(hist[3 * s + 1]);
+      o[3 * s + 2] = static_cast<double>(hist[3 * s + 2]);
     }
     return out;
   }, py::arg("binned"), py::arg("grad"), py::arg("hess"), py::arg("rows") = py::none());
@@ -205,18 +213,19 @@ void bind_testing(py::module_& m) {
       all_rows.push_back(r);
       if (!is_left[r]) right_rows.push_back(r);
     }
-    const GradScale scale = unit_scale(g, 1);
+    const TreeConfig config;
+    const GradientCriterion criterion(g, GradScale::fit(g, {}, 1), config);
     HistogramBuilder builder(X, 2);
-    std::vector<HistBin> parent(X.n_hist_slots()), left(X.n_hist_slots()), right(X.n_hist_slots());
-    builder.build(g, scale, Span<const row_t>(all_rows.data(), all_rows.size()), parent.data());
-    builder.build(g, scale, Span<const row_t>(left_rows.data(), left_rows.size()), left.data());
-    builder.build(g, scale, Span<const row_t>(right_rows.data(), right_rows.size()), right.data());
-    builder.subtract(parent.data(), left.data());
+    const std::size_t size = static_cast<std::size_t>(X.n_hist_slots()) * 3;
+    std::vector<std::int64_t> parent(size), left(size), right(size);
+    builder.build(criterion, Span<const row_t>(all_rows.data(), all_rows.size()), parent.data());
+    builder.build(criterion, Span<const row_t>(left_rows.data(), left_rows.size()), left.data());
+    builder.build(criterion, Span<const row_t>(right_rows.data(), right_rows.size()), right.data());
+    builder.subtract(parent.data(), left.data(), 3);
     std::int64_t worst = 0;
-    for (std::size_t s = 0; s < parent.size(); ++s) {
-      for (std::int64_t diff : {parent[s].grad - right[s].grad, parent[s].hess - right[s].hess,
-                                parent[s].count - right[s].count})
-        worst = std::max<std::int64_t>(worst, diff < 0 ? -diff : diff);
+    for (std::size_t s = 0; s < size; ++s) {
+      const std::int64_t diff = parent[s] - right[s];
+      worst = std::max<std::int64_t>(worst, diff < 0 ? -diff : diff);
     }
     return worst;
   });
@@ -224,23 +233,26 @@ void bind_testing(py::module_& m) {
                               const TreeConfig& config) {
     const auto gh = grad_pairs(grad, hess);
     const Span<const GradPair> g(gh.data(), gh.size());
-    std::vector<row_t> rows(X.n_rows);
-    for (row_t r = 0; r < X.n_rows; ++r) rows[r] = r;
-    const GradScale scale = unit_scale(g, 1);
-    std::vector<HistBin> hist(X.n_hist_slots());
-    HistogramBuilder(X, 1).build(g, scale, Span<const row_t>(rows.data(), rows.size()), hist.data());
-    HistBin total;
-    for (int s = X.hist_offset[0]; s < X.hist_offset[1]; ++s) total += hist[s];
+    const auto rows = rows_or_all(X, py::none());
+    const Span<const row_t> r(rows.data(), rows.size());
+    const GradientCriterion criterion(g, GradScale::fit(g, {}, 1), config);
+    std::vector<std::int64_t> hist(static_cast<std::size_t>(X.n_hist_slots()) * 3);
+    HistogramBuilder(X, 1).build(criterion, r, hist.data());
+    Sums total(3, 0);
+    for (int s = X.hist_offset[0]; s < X.hist_offset[1]; ++s)
+      for (int c = 0; c < 3; ++c) total[c] += hist[3 * s + c];
     std::vector<int> features(X.n_features);
     for (int f = 0; f < X.n_features; ++f) features[f] = f;
-    const SplitInfo s = SplitFinder(X, config, scale).find(hist.data(), total, features);
+    const SplitFinder<GradientCriterion> finder(X, criterion);
+    const SplitInfo s = finder.find(hist.data(), total.data(), features);
     py::dict d;
     d["feature"] = s.feature;
     d["bin"] = s.bin;
     d["default_left"] = s.default_left;
     d["gain"] = s.gain;
-    d["left_count"] = s.left.count;
-    d["right_count"] = s.right.count;
+    const Sums left = s.is_valid() ? finder.left_sums(hist.data(), s) : Sums(3, 0);
+    d["left_count"] = s.is_valid() ? left[2] : 0;
+    d["right_count"] = s.is_valid() ? total[2] - left[2] : 0;
     return d;
   });
   t.def("partition", [](const BinnedMatrix& X, const py::object& rows, int feature, int bin, bool default_left,

@@ -113,9 +113,10 @@ void GbdtTrainer::update() {
       const int n_pick = std::max(1, static_cast<int>(std::llround(config_.colsample_bytree * n_features)));
       features = sample_features(n_features, n_pick, rng);
     }
-    Span<const GradPair> gh(gh_.data() + c * n, n);
-    Tree tree = grower_.grow(gh, Span<const row_t>(rows.data(), rows.size()), features,
-                             derive_seed(config_.seed, iteration, kTreeStream + c));
+    const Span<const GradPair> gh(gh_.data() + c * n, n);
+    const Span<const row_t> tree_rows(rows.data(), rows.size());
+    const GradientCriterion criterion(gh, GradScale::fit(gh, tree_rows, config_.n_threads), config_.tree);
+    Tree tree = grower_.grow(criterion, tree_rows, features, derive_seed(config_.seed, iteration, kTreeStream + c));
     tree.scale_values(config_.learning_rate);
     add_tree_to_margin(tree, *train_, train_margin_.data() + c * n, every_row);
     if (valid_) add_tree_to_margin(tree, *valid_, valid_margin_.data() + c * valid_->n_rows, false);

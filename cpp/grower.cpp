@@ -16,25 +16,14 @@ constexpr int kMinSlotsForParallelSplit = 4096;
 }  // namespace
 
 TreeGrower::TreeGrower(const BinnedMatrix& X, const BinMapper& mapper, const TreeConfig& config, int n_threads)
-    : X_(X),
-      mapper_(mapper),
-      config_(config),
-      n_threads_(std::max(1, n_threads)),
-      builder_(X, n_threads_),
-      pool_(X.n_hist_slots()) {
+    : X_(X), mapper_(mapper), config_(config), n_threads_(std::max(1, n_threads)), builder_(X, n_threads_) {
   config_.validate();
+  check(X.n_features >= 1, "cannot grow a tree on 0 features");
 }
 
 double TreeGrower::raw_threshold(int feature, int bin) const {
   const auto& edges = mapper_.edges(feature);
   return bin < static_cast<int>(edges.size()) ? edges[bin] : std::numeric_limits<double>::infinity();
-}
-
-bool TreeGrower::may_split(const OpenLeaf& leaf, const GradScale& scale) const {
-  if (config_.max_depth > 0 && leaf.depth >= config_.max_depth) return false;
-  const std::int64_t n = leaf.sums.count;
-  return n >= config_.min_samples_split && n >= 2 * static_cast<std::int64_t>(config_.min_samples_leaf) &&
-         scale.hess(leaf.sums.hess) >= 2 * config_.min_child_weight;
 }
 
 std::vector<int> TreeGrower::node_features(const std::vector<int>& tree_features, int node, std::uint64_t seed) const {
@@ -47,19 +36,18 @@ std::vector<int> TreeGrower::node_features(const std::vector<int>& tree_features
   return picked;
 }
 
-void TreeGrower::find_splits(const SplitFinder& finder, OpenLeaf* const* leaves, int n_leaves,
+template <class Criterion>
+void TreeGrower::find_splits(const SplitFinder<Criterion>& finder, OpenLeaf* const* leaves, int n_leaves,
                              const std::vector<int>& tree_features, std::uint64_t seed) const {
-  std::vector<std::vector<int>> features(n_leaves);
   std::vector<std::pair<int, int>> tasks;  // (leaf, feature)
   for (int l = 0; l < n_leaves; ++l) {
     if (!leaves[l]->hist) continue;
-    features[l] = node_features(tree_features, leaves[l]->node, seed);
-    for (int f : features[l]) tasks.emplace_back(l, f);
+    for (int f : node_features(tree_features, leaves[l]->node, seed)) tasks.emplace_back(l, f);
   }
   std::vector<SplitInfo> per_task(tasks.size());
   auto run = [&](std::size_t i) {
     const OpenLeaf& leaf = *leaves[tasks[i].first];
-    per_task[i] = finder.find_on_feature(leaf.hist, leaf.sums, tasks[i].second);
+    per_task[i] = finder.find_on_feature(leaf.hist, leaf.sums.data(), tasks[i].second);
   };
   const bool parallel = n_threads_ > 1 && builder_.n_slots() >= kMinSlotsForParallelSplit && tasks.size() > 1;
   parallel_for(tasks.size(), parallel ? n_threads_ : 1, run);
@@ -70,27 +58,31 @@ void TreeGrower::find_splits(const SplitFinder& finder, OpenLeaf* const* leaves,
   }
 }
 
-Tree TreeGrower::grow(Span<const GradPair> gh, Span<const row_t> rows, const std::vector<int>& features,
+template <class Criterion>
+Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const std::vector<int>& features,
                       std::uint64_t seed) {
   check(X_.n_rows > 0, "cannot grow a tree on 0 rows");
   partition_.reset(X_.n_rows, rows);
   const std::size_t n_rows = partition_.indices().size();
-  const GradScale scale = GradScale::fit(gh, rows, n_threads_);
-  const SplitFinder finder(X_, config_, scale);
+  const int stride = criterion.n_channels();
+  pool_.reset(static_cast<std::size_t>(builder_.n_slots()) * stride);
+  const SplitFinder<Criterion> finder(X_, criterion);
 
   Tree tree;
+  tree.leaf_dim = criterion.leaf_dim();
+  std::vector<double> value(tree.leaf_dim);
   std::vector<std::pair<std::size_t, std::size_t>> node_range;
   auto record_node = [&](int node, std::size_t begin, std::size_t end) {
     if (static_cast<int>(node_range.size()) <= node) node_range.resize(node + 1);
     node_range[node] = {begin, end};
   };
-
-  OpenLeaf root{0, 0, 0, n_rows, HistBin{}, pool_.acquire(), SplitInfo{}};
-  builder_.build(gh, scale, partition_.rows(0, n_rows), root.hist);
+  OpenLeaf root{0, 0, 0, n_rows, Sums(stride, 0), pool_.acquire(), SplitInfo{}};
+  builder_.build(criterion, partition_.rows(0, n_rows), root.hist);
   // Any one feature's bins (its missing bin included) hold every row once: they sum to the node total.
-  for (int s = X_.hist_offset[0]; s < X_.hist_offset[1]; ++s) root.sums += root.hist[s];
-  const double root_value = finder.leaf_value(root.sums);
-  tree.add_leaf(&root_value, static_cast<double>(root.sums.count), scale.hess(root.sums.hess));
+  for (int s = X_.hist_offset[0]; s < X_.hist_offset[1]; ++s)
+    for (int c = 0; c < stride; ++c) root.sums[c] += root.hist[static_cast<std::size_t>(s) * stride + c];
+  criterion.leaf_value(root.sums.data(), value.data());
+  tree.add_leaf(value.data(), static_cast<double>(criterion.count(root.sums.data())), criterion.cover(root.sums.data()));
   record_node(0, 0, n_rows);
 
   // The heap's top is the leaf the policy expands next; ties go to the lower node index.
@@ -101,16 +93,17 @@ Tree TreeGrower::grow(Span<const GradPair> gh, Span<const row_t> rows, const std
     return a.node > b.node;
   };
   std::vector<OpenLeaf> open;
-  // Leaves arrive here with a histogram only if they may split, and with their best split found.
+  // Leaves arrive here with their best split found (or none).
   auto open_or_close = [&](OpenLeaf& leaf) {
     if (leaf.split.is_valid()) {
-      open.push_back(leaf);
+      open.push_back(std::move(leaf));
       std::push_heap(open.begin(), open.end(), after);
     } else {
       pool_.release(leaf.hist);
     }
   };
-  if (!may_split(root, scale)) {
+  auto may_deepen = [&](int depth) { return config_.max_depth == 0 || depth < config_.max_depth; };
+  if (!may_deepen(0) || !criterion.may_split(root.sums.data())) {
     pool_.release(root.hist);
     root.hist = nullptr;
   }
@@ -119,34 +112,46 @@ Tree TreeGrower::grow(Span<const GradPair> gh, Span<const row_t> rows, const std
   open_or_close(root);
 
   int n_leaves = 1;
+  std::vector<double> right_value(tree.leaf_dim);
   while (!open.empty() && (config_.max_leaf_nodes == 0 || n_leaves < config_.max_leaf_nodes)) {
     std::pop_heap(open.begin(), open.end(), after);
-    OpenLeaf parent = open.back();
+    OpenLeaf parent = std::move(open.back());
     open.pop_back();
-    const SplitInfo& s = parent.split;
+    const SplitInfo s = parent.split;
     const std::size_t mid = partition_.split(parent.begin, parent.end, X_, s.feature, s.bin, s.default_left, n_threads_);
-    const double left_value = finder.leaf_value(s.left), right_value = finder.leaf_value(s.right);
+    Sums left_sums = finder.left_sums(parent.hist, s);
+    Sums right_sums(stride);
+    for (int c = 0; c < stride; ++c) right_sums[c] = parent.sums[c] - left_sums[c];
+    criterion.leaf_value(left_sums.data(), value.data());
+    criterion.leaf_value(right_sums.data(), right_value.data());
     const int l = tree.split_leaf(parent.node, s.feature, s.bin, raw_threshold(s.feature, s.bin), s.default_left, s.gain,
-                                  &left_value, static_cast<double>(s.left.count), scale.hess(s.left.hess),
-                                  &right_value, static_cast<double>(s.right.count), scale.hess(s.right.hess));
+                                  value.data(), static_cast<double>(criterion.count(left_sums.data())),
+                                  criterion.cover(left_sums.data()), right_value.data(),
+                                  static_cast<double>(criterion.count(right_sums.data())),
+                                  criterion.cover(right_sums.data()));
     ++n_leaves;
     record_node(l, parent.begin, mid);
     record_node(l + 1, mid, parent.end);
-    OpenLeaf left{l, parent.depth + 1, parent.begin, mid, s.left, nullptr, SplitInfo{}};
-    OpenLeaf right{l + 1, parent.depth + 1, mid, parent.end, s.right, nullptr, SplitInfo{}};
-    if (may_split(left, scale) || may_split(right, scale)) {
+    OpenLeaf left{l, parent.depth + 1, parent.begin, mid, std::move(left_sums), nullptr, SplitInfo{}};
+    OpenLeaf right{l + 1, parent.depth + 1, mid, parent.end, std::move(right_sums), nullptr, SplitInfo{}};
+    const bool left_may = may_deepen(left.depth) && criterion.may_split(left.sums.data());
+    const bool right_may = may_deepen(right.depth) && criterion.may_split(right.sums.data());
+    if (left_may || right_may) {
       // Build the smaller child; the larger one is parent - smaller, in the parent's buffer.
-      OpenLeaf& small = left.sums.count <= right.sums.count ? left : right;
-      OpenLeaf& large = &small == &left ? right : left;
+      const bool left_smaller = criterion.count(left.sums.data()) <= criterion.count(right.sums.data());
+      OpenLeaf& small = left_smaller ? left : right;
+      OpenLeaf& large = left_smaller ? right : left;
       small.hist = pool_.acquire();
-      builder_.build(gh, scale, partition_.rows(small.begin, small.end), small.hist);
-      builder_.subtract(parent.hist, small.hist);
+      builder_.build(criterion, partition_.rows(small.begin, small.end), small.hist);
+      builder_.subtract(parent.hist, small.hist, stride);
       large.hist = parent.hist;
-      for (OpenLeaf* child : {&left, &right}) {
-        if (child->hist && !may_split(*child, scale)) {
-          pool_.release(child->hist);
-          child->hist = nullptr;
-        }
+      if (!left_may) {
+        pool_.release(left.hist);
+        left.hist = nullptr;
+      }
+      if (!right_may) {
+        pool_.release(right.hist);
+        right.hist = nullptr;
       }
       OpenLeaf* children[2] = {&left, &right};
       find_splits(finder, children, 2, features, seed);
@@ -163,5 +168,10 @@ Tree TreeGrower::grow(Span<const GradPair> gh, Span<const row_t> rows, const std
     if (tree.is_leaf(node)) leaves_.push_back({node, node_range[node].first, node_range[node].second});
   return tree;
 }
+
+template Tree TreeGrower::grow<GradientCriterion>(const GradientCriterion&, Span<const row_t>, const std::vector<int>&,
+                                                  std::uint64_t);
+template Tree TreeGrower::grow<ClassCriterion>(const ClassCriterion&, Span<const row_t>, const std::vector<int>&,
+                                               std::uint64_t);
 
 }  // namespace treeforge

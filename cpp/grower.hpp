@@ -6,6 +6,7 @@
 
 #include "binning.hpp"
 #include "config.hpp"
+#include "criterion.hpp"
 #include "histogram.hpp"
 #include "partition.hpp"
 #include "splitter.hpp"
@@ -20,25 +21,31 @@ struct LeafRange {
   std::size_t end;
 };
 
-/// Grows one regression tree on gradients (boosting) or pseudo-gradients (forests, AdaBoost).
+/// Grows one tree for a criterion: gradient statistics (boosting, regression forests) or class
+/// statistics (classification forests, AdaBoost).
 ///
 /// Loop: build the root histogram and find its best split; then repeatedly take the open leaf
 /// that the grow policy ranks first, partition its rows, build the histogram of the smaller child
 /// and derive the larger one by subtraction from the parent's buffer, and find the children's
-/// splits. Leaf values are second-order optimal weights (split_math.hpp), before shrinkage.
+/// splits. Leaf values come from the criterion (before any shrinkage).
+/// Distributed training (later) reduces each built histogram across workers right after
+/// HistogramBuilder::build, the one place where local sums become global ones.
 /// One grower holds scratch memory for one tree at a time; it parallelises internally.
 class TreeGrower {
  public:
   /// X and mapper must outlive the grower; mapper gives the raw thresholds of bins.
   TreeGrower(const BinnedMatrix& X, const BinMapper& mapper, const TreeConfig& config, int n_threads);
 
-  /// Grows a tree on the rows `rows` (all rows if empty) using features `features` (sorted);
+  /// Grows a tree on the rows `rows` (all rows if empty) using features `features` (ascending);
   /// `seed` drives the per-node feature draws when max_features < 1.
-  Tree grow(Span<const GradPair> gh, Span<const row_t> rows, const std::vector<int>& features, std::uint64_t seed);
+  template <class Criterion>
+  Tree grow(const Criterion& criterion, Span<const row_t> rows, const std::vector<int>& features,
+            std::uint64_t seed);
 
   /// Leaves of the last grown tree and their rows, for margin updates without tree traversal.
   const std::vector<LeafRange>& leaves() const { return leaves_; }
   const RowPartition& partition() const { return partition_; }
+  const TreeConfig& config() const { return config_; }
 
  private:
   struct OpenLeaf {
@@ -46,16 +53,16 @@ class TreeGrower {
     int depth;
     std::size_t begin;
     std::size_t end;
-    HistBin sums;
-    HistBin* hist;
+    Sums sums;
+    std::int64_t* hist;
     SplitInfo split;
   };
 
-  bool may_split(const OpenLeaf& leaf, const GradScale& scale) const;
   std::vector<int> node_features(const std::vector<int>& tree_features, int node, std::uint64_t seed) const;
-  /// Finds the best split of every leaf in `leaves` that may split (a parallel loop over all
+  /// Finds the best split of every leaf in `leaves` that has a histogram (a parallel loop over all
   /// (leaf, feature) pairs at once, so siblings share one fork).
-  void find_splits(const SplitFinder& finder, OpenLeaf* const* leaves, int n_leaves,
+  template <class Criterion>
+  void find_splits(const SplitFinder<Criterion>& finder, OpenLeaf* const* leaves, int n_leaves,
                    const std::vector<int>& tree_features, std::uint64_t seed) const;
   double raw_threshold(int feature, int bin) const;
 

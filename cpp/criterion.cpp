@@ -1,0 +1,198 @@
+// Criteria: fixed-point scales, leaf values, and the threshold scans of gradient and class statistics.
+#include "criterion.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "parallel.hpp"
+#include "split_math.hpp"
+
+namespace treeforge {
+
+namespace {
+
+/// The largest power of two s with n * max_abs * s <= 2^62 (1 if max_abs is 0).
+double power_of_two_scale(double max_abs, std::size_t n) {
+  if (!(max_abs > 0) || !std::isfinite(max_abs)) return 1.0;
+  const double limit = std::ldexp(1.0, 62) / (static_cast<double>(std::max<std::size_t>(n, 1)) * max_abs);
+  return std::ldexp(1.0, static_cast<int>(std::floor(std::log2(limit))));
+}
+
+/// Clamped to 2^62: a minimum above every possible sum must forbid splits, not overflow.
+std::int64_t to_fixed_ceil(double value, double scale) {
+  return static_cast<std::int64_t>(std::min(std::ceil(value * scale), 0x1p62));
+}
+
+}  // namespace
+
+GradScale GradScale::fit(Span<const GradPair> gh, Span<const row_t> rows, int n_threads) {
+  const std::size_t n = rows.empty() ? gh.size : rows.size;
+  constexpr std::size_t kBlock = 1 << 16;
+  const std::size_t blocks = n_blocks(n, kBlock);
+  std::vector<double> max_grad(blocks, 0.0), max_hess(blocks, 0.0);
+  parallel_for(blocks, n_threads, [&](std::size_t b) {
+    double mg = 0, mh = 0;
+    for (std::size_t i = b * kBlock, end = std::min(n, (b + 1) * kBlock); i < end; ++i) {
+      const GradPair p = gh[rows.empty() ? i : rows[i]];
+      mg = std::max(mg, std::fabs(static_cast<double>(p.grad)));
+      mh = std::max(mh, std::fabs(static_cast<double>(p.hess)));
+    }
+    max_grad[b] = mg;
+    max_hess[b] = mh;
+  });
+  // max is exact and order-free, so the scales do not depend on the thread count.
+  const double mg = blocks ? *std::max_element(max_grad.begin(), max_grad.end()) : 0.0;
+  const double mh = blocks ? *std::max_element(max_hess.begin(), max_hess.end()) : 0.0;
+  return {power_of_two_scale(mg, n), power_of_two_scale(mh, n)};
+}
+
+GradientCriterion::GradientCriterion(Span<const GradPair> gh, const GradScale& scale, const TreeConfig& config)
+    : gh_(gh),
+      scale_(scale),
+      config_(config),
+      min_hess_q_(to_fixed_ceil(config.min_child_weight, scale.hess_scale)),
+      lambda_q_(config.l2_regularization * scale.hess_scale),
+      alpha_q_(config.l1_regularization * scale.grad_scale),
+      gain_factor_(scale.hess_scale / (scale.grad_scale * scale.grad_scale)) {}
+
+bool GradientCriterion::may_split(const std::int64_t* sums) const {
+  const std::int64_t n = sums[2];
+  return n >= config_.min_samples_split && n >= 2 * static_cast<std::int64_t>(config_.min_samples_leaf) &&
+         scale_.hess(sums[1]) >= 2 * config_.min_child_weight;
+}
+
+void GradientCriterion::leaf_value(const std::int64_t* sums, double* out) const {
+  out[0] = leaf_weight(scale_.grad(sums[0]), scale_.hess(sums[1]), config_.l2_regularization,
+                       config_.l1_regularization);
+}
+
+// With G = g_q / s_g and H = h_q / s_h, the score T(G)^2 / (H + lambda) equals
+// (s_h / s_g^2) * T_q(g_q)^2 / (h_q + lambda s_h), where T_q thresholds at alpha s_g: the scan
+// compares quantised gains and converts the winner once.
+ScanResult GradientCriterion::scan(const std::int64_t* slots, int n_bins, const std::int64_t* total) const {
+  ScanResult best;
+  const std::int64_t* missing = slots + static_cast<std::size_t>(n_bins) * kChannels;
+  const bool has_missing = missing[2] > 0;
+  const std::int64_t min_count = config_.min_samples_leaf;
+  const double lambda = lambda_q_, alpha = alpha_q_;
+  const double parent_score = leaf_score(static_cast<double>(total[0]), static_cast<double>(total[1]), lambda, alpha);
+  double best_gain = std::max(config_.min_split_gain / gain_factor_, 0.0);
+
+  auto consider = [&](std::int64_t g, std::int64_t h, std::int64_t n, int bin, bool default_left) {
+    const std::int64_t right_n = total[2] - n, right_h = total[1] - h;
+    if (n < min_count || right_n < min_count || h < min_hess_q_ || right_h < min_hess_q_) return;
+    const double gain = split_gain(static_cast<double>(g), static_cast<double>(h), static_cast<double>(total[0] - g),
+                                   static_cast<double>(right_h), parent_score, lambda, alpha);
+    if (gain > best_gain) {
+      best_gain = gain;
+      best.bin = bin;
+      best.default_left = default_left;
+    }
+  };
+
+  std::int64_t g = 0, h = 0, n = 0;  // value bins 0..t, missing excluded
+  for (int t = 0; t < n_bins; ++t) {
+    const std::int64_t* s = slots + static_cast<std::size_t>(t) * kChannels;
+    if (s[2] == 0) continue;  // same partition as the previous threshold
+    g += s[0];
+    h += s[1];
+    n += s[2];
+    // The right side only shrinks from here on: once too small, it stays too small.
+    if (total[2] - n < min_count) break;
+    consider(g, h, n, t, false);
+    if (has_missing) consider(g + missing[0], h + missing[1], n + missing[2], t, true);
+  }
+  if (best.bin >= 0) best.gain = best_gain * gain_factor_;
+  return best;
+}
+
+ClassCriterion::ClassCriterion(Span<const std::int32_t> classes, Span<const double> weights, int n_classes,
+                               Impurity impurity, const TreeConfig& config)
+    : classes_(classes), weight_q_(weights.size), k_(n_classes), impurity_(impurity), config_(config) {
+  check(classes.size == weights.size, "classes and weights must have the same length");
+  double max_w = 0;
+  for (double w : weights) max_w = std::max(max_w, w);
+  weight_scale_ = power_of_two_scale(max_w, weights.size);
+  for (std::size_t i = 0; i < weights.size; ++i) weight_q_[i] = static_cast<std::int64_t>(weights[i] * weight_scale_);
+}
+
+double ClassCriterion::cover(const std::int64_t* sums) const {
+  std::int64_t w = 0;
+  for (int c = 0; c < k_; ++c) w += sums[c];
+  return static_cast<double>(w) / weight_scale_;
+}
+
+bool ClassCriterion::may_split(const std::int64_t* sums) const {
+  const std::int64_t n = sums[k_];
+  int classes_present = 0;
+  for (int c = 0; c < k_; ++c) classes_present += sums[c] > 0;
+  return classes_present >= 2 && n >= config_.min_samples_split &&
+         n >= 2 * static_cast<std::int64_t>(config_.min_samples_leaf) && cover(sums) >= 2 * config_.min_child_weight;
+}
+
+void ClassCriterion::leaf_value(const std::int64_t* sums, double* out) const {
+  std::int64_t w = 0;
+  for (int c = 0; c < k_; ++c) w += sums[c];
+  for (int c = 0; c < k_; ++c) out[c] = w > 0 ? static_cast<double>(sums[c]) / static_cast<double>(w) : 1.0 / k_;
+}
+
+double ClassCriterion::weighted_impurity(const double* w) const {
+  double total = 0;
+  for (int c = 0; c < k_; ++c) total += w[c];
+  if (!(total > 0)) return 0.0;
+  if (impurity_ == Impurity::kGini) {
+    double sum_sq = 0;
+    for (int c = 0; c < k_; ++c) sum_sq += w[c] * w[c];
+    return total - sum_sq / total;  // W * (1 - sum p^2)
+  }
+  double h = total * std::log2(total);  // W * entropy = W log W - sum w log w
+  for (int c = 0; c < k_; ++c)
+    if (w[c] > 0) h -= w[c] * std::log2(w[c]);
+  return h;
+}
+
+ScanResult ClassCriterion::scan(const std::int64_t* slots, int n_bins, const std::int64_t* total) const {
+  ScanResult best;
+  const int stride = k_ + 1;
+  const std::int64_t* missing = slots + static_cast<std::size_t>(n_bins) * stride;
+  const bool has_missing = missing[k_] > 0;
+  const std::int64_t min_count = config_.min_samples_leaf;
+  const double inv = 1.0 / weight_scale_;
+  std::vector<double> total_w(k_), left_w(k_), right_w(k_);
+  for (int c = 0; c < k_; ++c) total_w[c] = total[c] * inv;
+  const double parent = weighted_impurity(total_w.data());
+  double best_gain = std::max(config_.min_split_gain, 0.0);
+  std::vector<std::int64_t> left(stride, 0);
+
+  auto consider = [&](const std::int64_t* with_missing, int bin, bool default_left) {
+    const std::int64_t n = left[k_] + (with_missing ? with_missing[k_] : 0);
+    if (n < min_count || total[k_] - n < min_count) return;
+    double wl = 0, wr = 0;
+    for (int c = 0; c < k_; ++c) {
+      left_w[c] = (left[c] + (with_missing ? with_missing[c] : 0)) * inv;
+      right_w[c] = total_w[c] - left_w[c];
+      wl += left_w[c];
+      wr += right_w[c];
+    }
+    if (wl < config_.min_child_weight || wr < config_.min_child_weight) return;
+    const double gain = parent - weighted_impurity(left_w.data()) - weighted_impurity(right_w.data());
+    if (gain > best_gain) {
+      best_gain = gain;
+      best.gain = gain;
+      best.bin = bin;
+      best.default_left = default_left;
+    }
+  };
+
+  for (int t = 0; t < n_bins; ++t) {
+    const std::int64_t* s = slots + static_cast<std::size_t>(t) * stride;
+    if (s[k_] == 0) continue;
+    for (int c = 0; c <= k_; ++c) left[c] += s[c];
+    if (total[k_] - left[k_] < min_count) break;
+    consider(nullptr, t, false);
+    if (has_missing) consider(missing, t, true);
+  }
+  return best;
+}
+
+}  // namespace treeforge

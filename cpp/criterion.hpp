@@ -1,0 +1,113 @@
+// Criteria: what a histogram slot accumulates per row, how a node's sums become leaf values, and how a split is scored.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "common.hpp"
+#include "config.hpp"
+
+namespace treeforge {
+
+/// Fixed-point sums of a node or a histogram slot: n_channels() int64 values of one criterion.
+///
+/// Integer sums are exact and independent of the order of addition, so a histogram built by any
+/// number of threads, in any split of the rows, is bit-identical, and the subtraction trick
+/// (sibling = parent - child) loses nothing.
+using Sums = std::vector<std::int64_t>;
+
+/// Best threshold of one feature: rows with code <= bin go left, missing ones left iff default_left.
+struct ScanResult {
+  double gain = 0.0;
+  int bin = -1;  ///< -1: no admissible split
+  bool default_left = false;
+};
+
+/// Fixed-point scales of one tree's gradients: q = trunc(g * grad_scale).
+///
+/// The scales are the largest powers of two for which the sum of |q| over all rows stays below
+/// 2^62, so no partial sum can overflow; with 10^6 rows a gradient keeps about 42 bits of
+/// precision relative to the largest one, far beyond float's 24 bits it is stored in.
+struct GradScale {
+  double grad_scale = 1.0;
+  double hess_scale = 1.0;
+
+  /// Scales for gradients of the given rows (all rows if `rows` is empty).
+  static GradScale fit(Span<const GradPair> gh, Span<const row_t> rows, int n_threads);
+
+  double grad(std::int64_t q) const { return static_cast<double>(q) / grad_scale; }
+  double hess(std::int64_t q) const { return static_cast<double>(q) / hess_scale; }
+};
+
+/// Second-order boosting statistics (also squared-error forests): slot = {sum_grad, sum_hess, count}.
+/// Leaf value -T_alpha(G) / (H + lambda); split gain as in split_math.hpp. Immutable, thread-safe.
+class GradientCriterion {
+ public:
+  static constexpr int kChannels = 3;
+
+  /// gh (n_rows,) per-row gradients of the tree; scale fitted on the rows being grown.
+  GradientCriterion(Span<const GradPair> gh, const GradScale& scale, const TreeConfig& config);
+
+  int n_channels() const { return kChannels; }
+  int leaf_dim() const { return 1; }
+  void add(std::int64_t* slot, row_t row) const {
+    const GradPair p = gh_[row];
+    slot[0] += static_cast<std::int64_t>(static_cast<double>(p.grad) * scale_.grad_scale);
+    slot[1] += static_cast<std::int64_t>(static_cast<double>(p.hess) * scale_.hess_scale);
+    slot[2] += 1;
+  }
+  std::int64_t count(const std::int64_t* sums) const { return sums[2]; }
+  double cover(const std::int64_t* sums) const { return scale_.hess(sums[1]); }
+  bool may_split(const std::int64_t* sums) const;
+  void leaf_value(const std::int64_t* sums, double* out) const;
+  /// Best threshold over a feature's n_bins value slots followed by its missing slot.
+  ScanResult scan(const std::int64_t* slots, int n_bins, const std::int64_t* total) const;
+
+ private:
+  Span<const GradPair> gh_;
+  GradScale scale_;
+  const TreeConfig& config_;
+  // Scans run in fixed-point units: constraints become integer comparisons and one factor
+  // converts gains back (see scan()).
+  std::int64_t min_hess_q_;
+  double lambda_q_;
+  double alpha_q_;
+  double gain_factor_;
+};
+
+/// Class statistics of classification trees (forests, AdaBoost): slot = {weight of class 0..K-1, count}.
+/// Leaf values are the class distribution; split gain is the decrease of the weighted Gini or
+/// entropy (in bits) impurity, times the node weight (scikit-learn's impurity improvement * N).
+class ClassCriterion {
+ public:
+  enum class Impurity { kGini, kEntropy };
+
+  /// classes (n_rows,) class index per row; weights (n_rows,) per-row weight of the tree (0 = unused).
+  ClassCriterion(Span<const std::int32_t> classes, Span<const double> weights, int n_classes, Impurity impurity,
+                 const TreeConfig& config);
+
+  int n_channels() const { return k_ + 1; }
+  int leaf_dim() const { return k_; }
+  void add(std::int64_t* slot, row_t row) const {
+    slot[classes_[row]] += weight_q_[row];
+    slot[k_] += 1;
+  }
+  std::int64_t count(const std::int64_t* sums) const { return sums[k_]; }
+  double cover(const std::int64_t* sums) const;
+  bool may_split(const std::int64_t* sums) const;
+  void leaf_value(const std::int64_t* sums, double* out) const;
+  ScanResult scan(const std::int64_t* slots, int n_bins, const std::int64_t* total) const;
+
+ private:
+  /// W * impurity of a node with class weights w[0..K-1] (real units).
+  double weighted_impurity(const double* w) const;
+
+  Span<const std::int32_t> classes_;
+  std::vector<std::int64_t> weight_q_;
+  double weight_scale_ = 1.0;
+  int k_;
+  Impurity impurity_;
+  const TreeConfig& config_;
+};
+
+}  // namespace treeforge
