@@ -47,6 +47,15 @@ struct MatrixView {
   T& operator()(std::size_t i, std::size_t j) const { return data[i * n_cols + j]; }
 };
 
+/// Hints the processor to fetch the cache line at p (no effect where the compiler offers no hint).
+inline void prefetch(const void* p) {
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch(p);
+#else
+  (void)p;
+#endif
+}
+
 /// Throws std::invalid_argument (a Python ValueError) when a caller broke a precondition.
 inline void check(bool condition, const std::string& message) {
   if (!condition) throw std::invalid_argument(message);

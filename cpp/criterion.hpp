@@ -56,6 +56,7 @@ class GradientCriterion {
     slot[1] += static_cast<std::int64_t>(static_cast<double>(p.hess) * scale_.hess_scale);
     slot[2] += 1;
   }
+  void prefetch_row(row_t row) const { prefetch(gh_.data + row); }
   std::int64_t count(const std::int64_t* sums) const { return sums[2]; }
   double cover(const std::int64_t* sums) const { return scale_.hess(sums[1]); }
   bool may_split(const std::int64_t* sums) const;
@@ -91,6 +92,10 @@ class ClassCriterion {
   void add(std::int64_t* slot, row_t row) const {
     slot[classes_[row]] += weight_q_[row];
     slot[k_] += 1;
+  }
+  void prefetch_row(row_t row) const {
+    prefetch(classes_.data + row);
+    prefetch(weight_q_.data() + row);
   }
   std::int64_t count(const std::int64_t* sums) const { return sums[k_]; }
   double cover(const std::int64_t* sums) const;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "parallel.hpp"
 
@@ -17,12 +18,22 @@ template <class Criterion>
 void accumulate_rows(const BinnedMatrix& X, const Criterion& criterion, const row_t* rows, std::size_t n_rows,
                      std::int64_t* hist) {
   const int n_features = X.n_features;
-  const int* offset = X.hist_offset.data();
   const int stride = criterion.n_channels();
+  // Each feature's first slot, so the inner loop is one add of code * stride.
+  std::vector<std::int64_t*> feature_hist(n_features);
+  for (int f = 0; f < n_features; ++f) feature_hist[f] = hist + static_cast<std::size_t>(X.hist_offset[f]) * stride;
+  std::int64_t* const* fh = feature_hist.data();
+  // Rows of deep nodes are scattered: fetch the codes and statistics of a row a few iterations
+  // ahead so that their cache misses overlap with the work on earlier rows.
+  constexpr std::size_t kAhead = 16;
   for (std::size_t i = 0; i < n_rows; ++i) {
+    if (i + kAhead < n_rows) {
+      prefetch(X.row(rows[i + kAhead]));
+      criterion.prefetch_row(rows[i + kAhead]);
+    }
     const row_t r = rows[i];
     const bin_t* code = X.row(r);
-    for (int f = 0; f < n_features; ++f) criterion.add(hist + static_cast<std::size_t>(offset[f] + code[f]) * stride, r);
+    for (int f = 0; f < n_features; ++f) criterion.add(fh[f] + static_cast<std::size_t>(code[f]) * stride, r);
   }
 }
 
