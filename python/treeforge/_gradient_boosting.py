@@ -1,6 +1,7 @@
 """Histogram gradient boosting estimators, scikit-learn drop-ins trained one iteration at a time by the core's Booster."""
 
 import contextlib
+import copy
 import re
 import textwrap
 import time
@@ -236,6 +237,27 @@ def _margins_served_by(estimator, margin_of):
         del estimator._margin_override
 
 
+class BoostingProgress:
+    """What a ``fit`` callback sees after each iteration: ``n_iter`` (iterations in the model so
+    far), ``max_iter``, ``is_last`` (max_iter reached or early stopping) and the ``train_score``
+    and ``validation_score`` lists recorded so far (empty without early stopping)."""
+
+    def __init__(self, estimator, booster, is_last):
+        self._estimator, self._booster = estimator, booster
+        self.n_iter, self.max_iter, self.is_last = booster.n_iter, estimator.max_iter, is_last
+        self.train_score, self.validation_score = estimator.train_score_, estimator.validation_score_
+
+    def snapshot(self):
+        """Fitted copy of the estimator with the model so far: a checkpoint, which a
+        ``warm_start=True`` fit on the same data continues into the uninterrupted fit's trees."""
+        estimator = copy.copy(self._estimator)
+        estimator._model = self._booster.model()
+        estimator.n_iter_ = estimator._model.n_iter
+        estimator.train_score_ = np.asarray(self.train_score, dtype=np.float64)
+        estimator.validation_score_ = np.asarray(self.validation_score, dtype=np.float64)
+        return estimator
+
+
 def _no_recent_improvement(scores, n_iter_no_change, tol):
     """True when none of the last ``n_iter_no_change`` scores beats the one before them by ``tol``."""
     if len(scores) <= n_iter_no_change:
@@ -286,7 +308,8 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
     )
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None,
+            callback=None):
         """Fit the gradient boosting model.
 
         {X_parameter}
@@ -301,6 +324,10 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
             Targets of ``X_val``.
         sample_weight_val : array-like of shape (n_val,), default=None
             Weights of ``X_val``.
+        callback : callable or None, default=None
+            Called as ``callback(progress)`` after every iteration with a
+            :class:`BoostingProgress` (progress display, checkpoints); an exception it raises
+            aborts the fit.
 
         Returns
         -------
@@ -309,10 +336,10 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
             iterations), the estimator is left as it was before the call.
         """
         with restore_state_on_error(self):
-            self._fit(X, y, sample_weight, X_val, y_val, sample_weight_val)
+            self._fit(X, y, sample_weight, X_val, y_val, sample_weight_val, callback)
         return self
 
-    def _fit(self, X, y, sample_weight, X_val, y_val, sample_weight_val):
+    def _fit(self, X, y, sample_weight, X_val, y_val, sample_weight_val, callback):
         fit_start = time.perf_counter()
         self._check_supported_options(X)
         is_warm = self.warm_start and self.__sklearn_is_fitted__()
@@ -363,13 +390,13 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
         )
         del train_data, valid_data
         self.is_categorical_ = None
-        self._train_loop(booster, train, valid, is_warm, n_threads)
+        self._train_loop(booster, train, valid, is_warm, n_threads, callback)
         self._model = booster.model()
         self.n_iter_ = self._model.n_iter
         if self.verbose:
             print(f"Fit {self._model.n_trees} trees in {time.perf_counter() - fit_start:.3f} s")
 
-    def _train_loop(self, booster, train, valid, is_warm, n_threads):
+    def _train_loop(self, booster, train, valid, is_warm, n_threads, callback):
         """Grow iterations up to max_iter, scoring and stopping early if enabled."""
         recorder = None
         if self.do_early_stopping_:
@@ -389,6 +416,8 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
             should_stop = recorder.record() if recorder is not None else False
             if self.verbose >= 2:
                 self._print_iteration(iteration, time.perf_counter() - tic, valid is not None)
+            if callback is not None:
+                callback(BoostingProgress(self, booster, should_stop or iteration + 1 == self.max_iter))
             if should_stop:
                 break
         self.train_score_ = np.asarray(self.train_score_, dtype=np.float64)
