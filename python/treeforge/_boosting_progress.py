@@ -1,0 +1,120 @@
+"""The boosting loop's bookkeeping: per-iteration scores, the early-stopping rule, progress for callbacks."""
+
+import contextlib
+import copy
+from typing import NamedTuple, Optional
+
+import numpy as np
+from sklearn.base import is_classifier
+from sklearn.metrics import check_scoring
+from sklearn.utils import resample
+
+# Scorers other than 'loss' are evaluated on at most this many training rows (scikit-learn's rule).
+SCORER_MAX_TRAIN_ROWS = 10_000
+
+
+class DataPart(NamedTuple):
+    """The rows of one side of the train/validation split."""
+
+    X: np.ndarray  # (n_samples, n_features), float32 or float64, C-contiguous
+    y: np.ndarray  # (n_samples,), float64: the core's targets (class indices for classifiers)
+    labels: np.ndarray  # (n_samples,): the targets as given, as scorers expect them
+    weight: Optional[np.ndarray]  # (n_samples,), float64, or None
+
+
+class ScoreRecorder:
+    """Appends the train/validation scores after each iteration and applies the stopping rule.
+
+    With ``scoring='loss'`` the scores are the negated core losses. Otherwise the scorer is
+    called on the estimator, whose margins are served from the booster while it runs: the
+    booster's own margins for predefined scorers, a snapshot of the model for callables.
+    """
+
+    def __init__(self, estimator, booster, train, valid, n_threads):
+        self.estimator = estimator
+        self.booster = booster
+        self.has_validation = valid is not None
+        self.n_threads = n_threads
+        self.scorer = None
+        if estimator.scoring == "loss":
+            return
+        self.scorer = check_scoring(estimator, estimator.scoring)
+        self.uses_margins = not callable(estimator.scoring)
+        n_train = train.X.shape[0]
+        if n_train > SCORER_MAX_TRAIN_ROWS:
+            self.small_idx = resample(
+                np.arange(n_train), n_samples=SCORER_MAX_TRAIN_ROWS, replace=False,
+                random_state=estimator._seed, stratify=train.labels if is_classifier(estimator) else None,
+            )
+        else:
+            self.small_idx = slice(None)
+        self.train = DataPart(*(None if part is None else part[self.small_idx] for part in train))
+        self.valid = valid
+
+    def record(self):
+        """Score the current model; True when training should stop."""
+        estimator, booster = self.estimator, self.booster
+        if self.scorer is None:
+            estimator.train_score_.append(-booster.train_loss())
+            if self.has_validation:
+                estimator.validation_score_.append(-booster.valid_loss())
+        else:
+            if self.uses_margins:
+                train_margin = booster.train_margin()[self.small_idx]
+                valid_margin = booster.valid_margin() if self.has_validation else None
+                train_source, valid_source = (lambda X: train_margin), (lambda X: valid_margin)
+            else:  # a callable may predict anything: serve it a snapshot of the model
+                model = booster.model()
+                train_source = valid_source = lambda X: model.predict_margin(  # noqa: E731
+                    np.ascontiguousarray(X), self.n_threads
+                )
+            estimator.train_score_.append(self._score(self.train, train_source))
+            if self.has_validation:
+                estimator.validation_score_.append(self._score(self.valid, valid_source))
+        scores = estimator.validation_score_ if self.has_validation else estimator.train_score_
+        return _no_recent_improvement(scores, estimator.n_iter_no_change, estimator.tol)
+
+    def _score(self, part, margin_of):
+        with _margins_served_by(self.estimator, margin_of):
+            if part.weight is None:
+                return float(self.scorer(self.estimator, part.X, part.labels))
+            return float(self.scorer(self.estimator, part.X, part.labels, sample_weight=part.weight))
+
+
+@contextlib.contextmanager
+def _margins_served_by(estimator, margin_of):
+    """Make the estimator's predictions come from ``margin_of(X)`` while scoring inside fit."""
+    estimator._margin_override = margin_of
+    try:
+        yield
+    finally:
+        del estimator._margin_override
+
+
+class BoostingProgress:
+    """What a ``fit`` callback sees after each iteration: ``n_iter`` (iterations in the model so
+    far), ``max_iter``, ``is_last`` (max_iter reached or early stopping) and the ``train_score``
+    and ``validation_score`` lists recorded so far (empty without early stopping)."""
+
+    def __init__(self, estimator, booster, is_last):
+        self._estimator, self._booster = estimator, booster
+        self.n_iter, self.max_iter, self.is_last = booster.n_iter, estimator.max_iter, is_last
+        self.train_score, self.validation_score = estimator.train_score_, estimator.validation_score_
+
+    def snapshot(self):
+        """Fitted copy of the estimator with the model so far: a checkpoint, which a
+        ``warm_start=True`` fit on the same data continues into the uninterrupted fit's trees."""
+        estimator = copy.copy(self._estimator)
+        estimator._model = self._booster.model()
+        estimator.n_iter_ = estimator._model.n_iter
+        estimator.train_score_ = np.asarray(self.train_score, dtype=np.float64)
+        estimator.validation_score_ = np.asarray(self.validation_score, dtype=np.float64)
+        return estimator
+
+
+def _no_recent_improvement(scores, n_iter_no_change, tol):
+    """True when none of the last ``n_iter_no_change`` scores beats the one before them by ``tol``."""
+    if len(scores) <= n_iter_no_change:
+        return False
+    reference = scores[-n_iter_no_change - 1]
+    return max(scores[-n_iter_no_change:]) <= reference + tol
