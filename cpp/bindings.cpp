@@ -3,14 +3,17 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "adaboost.hpp"
 #include "binning.hpp"
 #include "config.hpp"
+#include "forest.hpp"
 #include "gbdt.hpp"
 #include "grower.hpp"
 #include "histogram.hpp"
 #include "model.hpp"
 #include "objective.hpp"
 #include "partition.hpp"
+#include "random.hpp"
 #include "splitter.hpp"
 
 namespace py = pybind11;
@@ -106,6 +109,7 @@ py::dict model_to_dict(const Model& model) {
   d["cover"] = to_numpy(a.cover);
   d["gain"] = to_numpy(a.gain);
   d["value"] = to_numpy(a.value);
+  d["tree_weight"] = to_numpy(a.tree_weight);
   return d;
 }
 
@@ -132,6 +136,7 @@ Model model_from_dict(const py::dict& d) {
   a.cover = model_field<double>(d, "cover");
   a.gain = model_field<double>(d, "gain");
   a.value = model_field<double>(d, "value");
+  if (d.contains("tree_weight")) a.tree_weight = model_field<double>(d, "tree_weight");  // absent in older files
   return Model::from_arrays(a);
 }
 
@@ -166,6 +171,37 @@ template <class Config, class T>
 void tree_field(py::class_<Config>& cls, const char* name, T TreeConfig::*field) {
   cls.def_property(name, [field](const Config& c) { return c.tree.*field; },
                    [field](Config& c, T v) { c.tree.*field = v; });
+}
+
+/// Targets of a forest or AdaBoost: y (regression) or class indices (classification), and weights.
+EnsembleTargets ensemble_targets(const py::object& y, const py::object& classes, const py::object& sample_weight) {
+  EnsembleTargets targets;
+  targets.y = to_vector(y, "y");
+  if (!classes.is_none()) {
+    auto a = py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>::ensure(classes);
+    check(a && a.ndim() == 1, "classes must be a 1-D integer array");
+    targets.classes.assign(a.data(), a.data() + a.size());
+  }
+  targets.weight = to_vector(sample_weight, "sample_weight");
+  return targets;
+}
+
+/// Exposes config.criterion as a string attribute of a learner's config class.
+template <class Config>
+void criterion_field(py::class_<Config>& cls) {
+  cls.def_property("criterion", [](const Config& c) { return std::string(tree_criterion_name(c.criterion)); },
+                   [](Config& c, const std::string& v) { c.criterion = parse_tree_criterion(v); });
+}
+
+/// Exposes the shape limits of config.tree (leaves, depth, samples per leaf and split) as flat attributes.
+template <class Config>
+void tree_shape_fields(py::class_<Config>& cls) {
+  tree_field(cls, "max_leaf_nodes", &TreeConfig::max_leaf_nodes);
+  tree_field(cls, "max_depth", &TreeConfig::max_depth);
+  tree_field(cls, "min_samples_leaf", &TreeConfig::min_samples_leaf);
+  tree_field(cls, "min_samples_split", &TreeConfig::min_samples_split);
+  cls.def_property("grow_policy", [](const Config& c) { return grow_policy_name(c.tree.grow_policy); },
+                   [](Config& c, const std::string& v) { c.tree.grow_policy = parse_grow_policy(v); });
 }
 
 /// `rows` as row indices, or every row of X when None or empty.
@@ -354,7 +390,7 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("seed", &GbdtConfig::seed)
       .def_readwrite("n_threads", &GbdtConfig::n_threads)
       .def_property("grow_policy",
-                    [](const GbdtConfig& c) { return c.tree.grow_policy == GrowPolicy::kDepthWise ? "depthwise" : "lossguide"; },
+                    [](const GbdtConfig& c) { return grow_policy_name(c.tree.grow_policy); },
                     [](GbdtConfig& c, const std::string& v) { c.tree.grow_policy = parse_grow_policy(v); })
       .def("validate", &GbdtConfig::validate);
   tree_field(gbdt_config, "max_leaf_nodes", &TreeConfig::max_leaf_nodes);
@@ -365,6 +401,35 @@ PYBIND11_MODULE(_core, m) {
   tree_field(gbdt_config, "l1_regularization", &TreeConfig::l1_regularization);
   tree_field(gbdt_config, "min_split_gain", &TreeConfig::min_split_gain);
   tree_field(gbdt_config, "max_features", &TreeConfig::max_features);
+
+  py::class_<ForestConfig> forest_config(m, "ForestConfig");
+  forest_config.def(py::init<>())
+      .def_readwrite("n_classes", &ForestConfig::n_classes)
+      .def_readwrite("bootstrap", &ForestConfig::bootstrap)
+      .def_readwrite("with_replacement", &ForestConfig::with_replacement)
+      .def_readwrite("n_samples_bootstrap", &ForestConfig::n_samples_bootstrap)
+      .def_readwrite("max_features", &ForestConfig::max_features)
+      .def_readwrite("min_weight_fraction_leaf", &ForestConfig::min_weight_fraction_leaf)
+      .def_readwrite("min_impurity_decrease", &ForestConfig::min_impurity_decrease)
+      .def_readwrite("balanced_subsample", &ForestConfig::balanced_subsample)
+      .def_readwrite("seed", &ForestConfig::seed)
+      .def_readwrite("n_threads", &ForestConfig::n_threads)
+      .def("validate", &ForestConfig::validate);
+  criterion_field(forest_config);
+
+  py::class_<AdaBoostConfig> adaboost_config(m, "AdaBoostConfig");
+  adaboost_config.def(py::init<>())
+      .def_readwrite("n_classes", &AdaBoostConfig::n_classes)
+      .def_readwrite("loss", &AdaBoostConfig::loss)
+      .def_readwrite("n_estimators", &AdaBoostConfig::n_estimators)
+      .def_readwrite("learning_rate", &AdaBoostConfig::learning_rate)
+      .def_readwrite("resample", &AdaBoostConfig::resample)
+      .def_readwrite("seed", &AdaBoostConfig::seed)
+      .def_readwrite("n_threads", &AdaBoostConfig::n_threads)
+      .def("validate", &AdaBoostConfig::validate);
+  criterion_field(adaboost_config);
+  tree_shape_fields(forest_config);
+  tree_shape_fields(adaboost_config);
 
   py::class_<Model, std::shared_ptr<Model>>(m, "Model")
       .def_property_readonly("n_features", &Model::n_features)
@@ -388,6 +453,13 @@ PYBIND11_MODULE(_core, m) {
             return out;
           }, py::arg("X"), py::arg("n_threads") = 1)
       .def("feature_importances", [](const Model& model) { return to_numpy(model.feature_importances()); })
+      .def("tree_feature_importances", [](const Model& model) {
+        py::array_t<double> out({static_cast<std::size_t>(model.n_trees()), static_cast<std::size_t>(model.n_features())});
+        const auto importance = model.tree_feature_importances();
+        std::copy(importance.begin(), importance.end(), out.mutable_data());
+        return out;
+      })
+      .def_property_readonly("tree_weights", [](const Model& model) { return to_numpy(model.tree_weights()); })
       .def("to_arrays", &model_to_dict)
       .def_static("from_arrays", [](const py::dict& d) { return std::make_shared<Model>(model_from_dict(d)); })
       .def(py::pickle([](const Model& model) { return model_to_dict(model); },
@@ -421,6 +493,94 @@ PYBIND11_MODULE(_core, m) {
         return margin_rows(m, m.size() / t.n_outputs(), t.n_outputs());
       })
       .def("model", [](const GbdtTrainer& t) { return std::make_shared<Model>(t.model()); });
+
+  py::class_<ForestTrainer>(m, "ForestTrainer")
+      .def(py::init([](const ForestConfig& config, const BinMapper& mapper, std::shared_ptr<BinnedMatrix> train,
+                       const py::object& y, const py::object& classes, const py::object& sample_weight,
+                       const Model* init_model) {
+             check(train != nullptr, "train must be a BinnedData");
+             EnsembleTargets targets = ensemble_targets(y, classes, sample_weight);
+             py::gil_scoped_release nogil;
+             return std::make_unique<ForestTrainer>(config, std::make_shared<const BinMapper>(mapper), train,
+                                                    std::move(targets), init_model);
+           }),
+           py::arg("config"), py::arg("bin_mapper"), py::arg("train"), py::arg("y") = py::none(),
+           py::arg("classes") = py::none(), py::arg("sample_weight") = py::none(), py::arg("init_model") = nullptr)
+      .def("grow", &ForestTrainer::grow, py::arg("n_trees"), py::call_guard<py::gil_scoped_release>())
+      .def_property_readonly("n_trees", &ForestTrainer::n_trees)
+      .def("bag_counts", [](const ForestTrainer& t, int tree) {
+        py::array_t<std::uint32_t> out(t.n_rows());
+        Span<std::uint32_t> counts(out.mutable_data(), t.n_rows());
+        { py::gil_scoped_release nogil; t.bag_counts(tree, counts); }
+        return out;
+      }, py::arg("tree"))
+      .def("oob_sums", [](const ForestTrainer& t) {
+        py::array_t<double> sums({t.n_rows(), static_cast<std::size_t>(t.n_outputs())});
+        py::array_t<std::int32_t> n_trees(t.n_rows());
+        Span<double> s(sums.mutable_data(), static_cast<std::size_t>(sums.size()));
+        Span<std::int32_t> c(n_trees.mutable_data(), t.n_rows());
+        { py::gil_scoped_release nogil; t.oob_sums(s, c); }
+        return py::make_tuple(sums, n_trees);
+      })
+      .def("model", [](const ForestTrainer& t) { return std::make_shared<Model>(t.model()); });
+
+  py::class_<AdaBoostTrainer>(m, "AdaBoostTrainer")
+      .def(py::init([](const AdaBoostConfig& config, const BinMapper& mapper, std::shared_ptr<BinnedMatrix> train,
+                       const py::object& y, const py::object& classes, const py::object& sample_weight) {
+             check(train != nullptr, "train must be a BinnedData");
+             EnsembleTargets targets = ensemble_targets(y, classes, sample_weight);
+             py::gil_scoped_release nogil;
+             return std::make_unique<AdaBoostTrainer>(config, std::make_shared<const BinMapper>(mapper), train,
+                                                      std::move(targets));
+           }),
+           py::arg("config"), py::arg("bin_mapper"), py::arg("train"), py::arg("y") = py::none(),
+           py::arg("classes") = py::none(), py::arg("sample_weight") = py::none())
+      .def("fit", &AdaBoostTrainer::fit, py::call_guard<py::gil_scoped_release>())
+      .def_property_readonly("n_trees", &AdaBoostTrainer::n_trees)
+      .def_property_readonly("estimator_weights", [](const AdaBoostTrainer& t) { return to_numpy(t.estimator_weights()); })
+      .def_property_readonly("estimator_errors", [](const AdaBoostTrainer& t) { return to_numpy(t.estimator_errors()); })
+      .def_property_readonly("stop_reason", [](const AdaBoostTrainer& t) {
+        switch (t.stop_reason()) {
+          case AdaBoostStop::kCompleted: return "completed";
+          case AdaBoostStop::kPerfect: return "perfect";
+          case AdaBoostStop::kWorseThanChance: return "worse_than_chance";
+          case AdaBoostStop::kWeightOverflow: return "weight_overflow";
+          case AdaBoostStop::kZeroWeights: return "zero_weights";
+        }
+        return "";
+      })
+      .def("model", [](const AdaBoostTrainer& t) { return std::make_shared<Model>(t.model()); });
+
+  m.def("forest_bag_counts", [](const ForestConfig& config, std::int64_t n_rows, const py::object& sample_weight,
+                                int tree) {
+    check(n_rows >= 1 && tree >= 0, "n_rows must be >= 1 and tree >= 0");
+    const std::vector<double> w = to_vector(sample_weight, "sample_weight");
+    py::array_t<std::uint32_t> out(n_rows);
+    Span<std::uint32_t> counts(out.mutable_data(), static_cast<std::size_t>(n_rows));
+    {
+      py::gil_scoped_release nogil;
+      draw_bag_counts(config, Span<const double>(w.data(), w.size()), nullptr, static_cast<std::size_t>(tree), counts);
+    }
+    return out;
+  }, py::arg("config"), py::arg("n_rows"), py::arg("sample_weight"), py::arg("tree"));
+
+  m.def("sample_weighted", [](const py::object& weights, std::int64_t n_draws, std::uint64_t seed, bool replace) {
+    const std::vector<double> w = to_vector(weights, "weights");
+    check(n_draws >= 0, "n_draws must be >= 0");
+    py::array_t<std::uint32_t> out(w.size());
+    Span<std::uint32_t> counts(out.mutable_data(), w.size());
+    {
+      py::gil_scoped_release nogil;
+      Rng rng(seed);
+      if (replace) {
+        const AliasTable table(Span<const double>(w.data(), w.size()));
+        draw_weighted_counts(table, static_cast<std::size_t>(n_draws), rng, counts);
+      } else {
+        draw_subsample_counts(static_cast<std::size_t>(n_draws), Span<const double>(w.data(), w.size()), rng, counts);
+      }
+    }
+    return out;
+  }, py::arg("weights"), py::arg("n_draws"), py::arg("seed"), py::arg("replace") = true);
 
   m.def("apply_link", [](const std::string& objective, const py::array& margin) {
     auto a = DoubleArray::ensure(margin);

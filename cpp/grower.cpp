@@ -87,7 +87,9 @@ Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const 
 
   // The heap's top is the leaf the policy expands next; ties go to the lower node index.
   const bool depth_wise = config_.grow_policy == GrowPolicy::kDepthWise;
-  auto after = [depth_wise](const OpenLeaf& a, const OpenLeaf& b) {
+  const bool depth_first = config_.grow_policy == GrowPolicy::kDepthFirst;
+  auto after = [depth_wise, depth_first](const OpenLeaf& a, const OpenLeaf& b) {
+    if (depth_first) return a.node < b.node;  // newest leaf first: O(depth) open histograms
     if (depth_wise && a.depth != b.depth) return a.depth > b.depth;
     if (!depth_wise && a.split.gain != b.split.gain) return a.split.gain < b.split.gain;
     return a.node > b.node;

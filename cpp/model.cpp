@@ -1,8 +1,12 @@
 // Model: construction, conversion to and from flat arrays with full validation, prediction entry points.
 #include "model.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
+
+#include "parallel.hpp"
 
 namespace treeforge {
 
@@ -17,7 +21,52 @@ std::vector<int> tree_outputs(std::size_t n_trees, int n_outputs, int leaf_dim) 
 Aggregation parse_aggregation(const std::string& name) {
   if (name == "sum") return Aggregation::kSum;
   if (name == "mean") return Aggregation::kMean;
-  throw std::invalid_argument("model aggregation must be 'sum' or 'mean', got '" + name + "'");
+  if (name == "weighted_median") return Aggregation::kWeightedMedian;
+  throw std::invalid_argument("model aggregation must be 'sum', 'mean' or 'weighted_median', got '" + name + "'");
+}
+
+const char* aggregation_name(Aggregation aggregation) {
+  switch (aggregation) {
+    case Aggregation::kSum: return "sum";
+    case Aggregation::kMean: return "mean";
+    case Aggregation::kWeightedMedian: return "weighted_median";
+  }
+  return "";
+}
+
+/// Checks the objective name against the output layout and aggregation it implies.
+void check_objective(const ModelArrays& a, Aggregation aggregation) {
+  if (!is_ensemble_objective(a.objective)) {
+    make_objective(a.objective, a.n_outputs);  // validates the name and output count
+    check(aggregation != Aggregation::kWeightedMedian, "model objective '" + a.objective +
+                                                           "' cannot use the weighted_median aggregation");
+    return;
+  }
+  const bool regression = a.objective == "forest_regression" || a.objective == "adaboost_r2";
+  const Aggregation expected = a.objective == "adaboost_r2"      ? Aggregation::kWeightedMedian
+                               : a.objective == "adaboost_samme" ? Aggregation::kSum
+                                                                 : Aggregation::kMean;
+  check(aggregation == expected, "model objective '" + a.objective + "' needs the '" + aggregation_name(expected) +
+                                     "' aggregation");
+  check(regression ? a.n_outputs == 1 : (a.n_outputs >= 2 && a.leaf_dim == a.n_outputs),
+        "model objective '" + a.objective + "' does not match n_outputs and leaf_dim");
+  for (double b : a.base_score) check(b == 0.0, "model objective '" + a.objective + "' needs a zero base_score");
+}
+
+/// Index of the weighted median of `outputs` (value, tree) sorted in place: the first position
+/// where the cumulative weight reaches half the total (scikit-learn's AdaBoostRegressor rule).
+template <class Weight>
+std::size_t weighted_median_index(std::vector<std::pair<double, std::size_t>>& outputs, Weight weight) {
+  std::sort(outputs.begin(), outputs.end());
+  double total = 0;
+  for (const auto& o : outputs) total += weight(o.second);
+  const double half = 0.5 * total;
+  double cumulative = 0;
+  for (std::size_t j = 0; j < outputs.size(); ++j) {
+    cumulative += weight(outputs[j].second);
+    if (cumulative >= half) return j;
+  }
+  return outputs.size() - 1;
 }
 
 std::string where(std::size_t tree, std::size_t node) {
@@ -26,8 +75,13 @@ std::string where(std::size_t tree, std::size_t node) {
 
 }  // namespace
 
+bool is_ensemble_objective(const std::string& objective) {
+  return objective == "forest_regression" || objective == "forest_classification" || objective == "adaboost_samme" ||
+         objective == "adaboost_r2";
+}
+
 Model::Model(std::string objective, int n_outputs, int leaf_dim, Aggregation aggregation, std::vector<double> base_score,
-             std::shared_ptr<const BinMapper> mapper, std::vector<Tree> trees)
+             std::shared_ptr<const BinMapper> mapper, std::vector<Tree> trees, std::vector<double> tree_weights)
     : objective_(std::move(objective)),
       n_outputs_(n_outputs),
       leaf_dim_(leaf_dim),
@@ -35,11 +89,14 @@ Model::Model(std::string objective, int n_outputs, int leaf_dim, Aggregation agg
       base_score_(std::move(base_score)),
       mapper_(std::move(mapper)),
       trees_(std::move(trees)),
-      predictor_(trees_, tree_outputs(trees_.size(), n_outputs, leaf_dim), n_outputs) {}
+      tree_weights_(std::move(tree_weights)),
+      predictor_(trees_, tree_outputs(trees_.size(), n_outputs, leaf_dim), n_outputs) {
+  check(tree_weights_.empty() || tree_weights_.size() == trees_.size(), "tree_weights must have one value per tree");
+  check(aggregation_ != Aggregation::kWeightedMedian || n_outputs_ == 1, "a weighted median model has one output");
+}
 
 Model Model::from_arrays(const ModelArrays& a) {
   check(a.format_version == 1, "unsupported model format version " + std::to_string(a.format_version));
-  make_objective(a.objective, a.n_outputs);  // validates the name and output count
   const Aggregation aggregation = parse_aggregation(a.aggregation);
   check(a.n_features >= 1, "model n_features must be >= 1");
   check(a.n_outputs >= 1, "model n_outputs must be >= 1");
@@ -47,6 +104,7 @@ Model Model::from_arrays(const ModelArrays& a) {
   check(a.max_bins >= 2 && a.max_bins <= 255, "model max_bins must be in [2, 255]");
   check(a.base_score.size() == static_cast<std::size_t>(a.n_outputs), "model base_score must have n_outputs values");
   for (double b : a.base_score) check(std::isfinite(b), "model base_score is not finite");
+  check_objective(a, aggregation);
 
   // Bin edges.
   check(a.edge_offsets.size() == static_cast<std::size_t>(a.n_features) + 1, "model edge_offsets has a wrong length");
@@ -72,6 +130,8 @@ Model Model::from_arrays(const ModelArrays& a) {
   const std::size_t n_trees = a.tree_offsets.size() - 1;
   check(a.leaf_dim != 1 || aggregation == Aggregation::kMean || n_trees % a.n_outputs == 0,
         "model tree count is not a multiple of n_outputs");
+  check(a.tree_weight.empty() || a.tree_weight.size() == n_trees, "model tree_weight must have one value per tree");
+  for (double w : a.tree_weight) check(std::isfinite(w) && w >= 0, "model tree_weight must be finite and >= 0");
 
   std::vector<Tree> trees(n_trees);
   for (std::size_t t = 0; t < n_trees; ++t) {
@@ -115,13 +175,15 @@ Model Model::from_arrays(const ModelArrays& a) {
     }
     for (int i = 1; i < size; ++i) check(parents[i] == 1, "model node has no single parent at " + where(t, i));
   }
-  return Model(a.objective, a.n_outputs, a.leaf_dim, aggregation, a.base_score, std::move(mapper), std::move(trees));
+  return Model(a.objective, a.n_outputs, a.leaf_dim, aggregation, a.base_score, std::move(mapper), std::move(trees),
+               a.tree_weight);
 }
 
 ModelArrays Model::to_arrays() const {
   ModelArrays a;
   a.objective = objective_;
-  a.aggregation = aggregation_ == Aggregation::kMean ? "mean" : "sum";
+  a.aggregation = aggregation_name(aggregation_);
+  a.tree_weight = tree_weights_;
   a.n_features = n_features();
   a.n_outputs = n_outputs_;
   a.leaf_dim = leaf_dim_;
@@ -162,11 +224,36 @@ void Model::predict_margin(MatrixView<const T> X, int iter_begin, int iter_end, 
   for (std::size_t i = 0; i < X.n_rows; ++i)
     for (int k = 0; k < n_outputs_; ++k) out[i * n_outputs_ + k] = iter_begin == 0 ? base_score_[k] : 0.0;
   const std::size_t tpi = trees_per_iteration();
+  if (aggregation_ == Aggregation::kWeightedMedian) {
+    add_weighted_median(X, iter_begin * tpi, iter_end * tpi, out, n_threads);
+    return;
+  }
   predictor_.add_margin(X, iter_begin * tpi, iter_end * tpi, out, n_threads);
   if (aggregation_ == Aggregation::kMean && iter_end > iter_begin) {
     const double inv = 1.0 / (iter_end - iter_begin);
     for (double& v : out) v *= inv;
   }
+}
+
+template <class T>
+void Model::add_weighted_median(MatrixView<const T> X, std::size_t tree_begin, std::size_t tree_end, Span<double> out,
+                                int n_threads) const {
+  const std::size_t n_trees = tree_end - tree_begin;
+  if (n_trees == 0) return;
+  constexpr std::size_t kRowBlock = 256;  // bounds the leaf-index buffer of a task
+  auto weight = [&](std::size_t t) { return tree_weights_.empty() ? 1.0 : tree_weights_[tree_begin + t]; };
+  parallel_for(n_blocks(X.n_rows, kRowBlock), n_threads, [&](std::size_t b) {
+    const std::size_t lo = b * kRowBlock, hi = std::min(X.n_rows, lo + kRowBlock);
+    const MatrixView<const T> block{X.row(lo), hi - lo, X.n_cols};
+    std::vector<std::int32_t> leaves((hi - lo) * n_trees);
+    predictor_.leaf_index(block, tree_begin, tree_end, Span<std::int32_t>(leaves.data(), leaves.size()), 1);
+    std::vector<std::pair<double, std::size_t>> outputs(n_trees);
+    for (std::size_t i = lo; i < hi; ++i) {
+      for (std::size_t t = 0; t < n_trees; ++t)
+        outputs[t] = {trees_[tree_begin + t].value[leaves[(i - lo) * n_trees + t]], t};
+      out[i] += outputs[weighted_median_index(outputs, weight)].first;
+    }
+  });
 }
 
 template <class T>
@@ -183,6 +270,24 @@ std::vector<double> Model::feature_importances() const {
   for (const Tree& t : trees_)
     for (int i = 0; i < t.n_nodes(); ++i)
       if (!t.is_leaf(i)) importance[t.feature[i]] += t.gain[i];
+  return importance;
+}
+
+std::vector<double> Model::tree_feature_importances() const {
+  const std::size_t n_features = static_cast<std::size_t>(this->n_features());
+  std::vector<double> importance(trees_.size() * n_features, 0.0);
+  for (std::size_t t = 0; t < trees_.size(); ++t) {
+    const Tree& tree = trees_[t];
+    double* row = importance.data() + t * n_features;
+    double total = 0;
+    for (int i = 0; i < tree.n_nodes(); ++i)
+      if (!tree.is_leaf(i)) {
+        row[tree.feature[i]] += tree.gain[i];
+        total += tree.gain[i];
+      }
+    if (total > 0)
+      for (std::size_t f = 0; f < n_features; ++f) row[f] /= total;
+  }
   return importance;
 }
 

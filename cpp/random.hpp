@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <numeric>
+#include <utility>
 #include <vector>
 
 #include "common.hpp"
@@ -69,6 +70,105 @@ inline std::vector<row_t> sample_without_replacement(std::size_t n, std::size_t 
     }
   }
   return out;
+}
+
+/// Walker's alias table (Vose's construction) over non-negative weights: O(n) to build, O(1) per
+/// draw, row i drawn with probability weights[i] / sum(weights); a zero weight is never drawn.
+///
+/// Built serially in index order, so the table (and every draw from a given Rng) is the same on
+/// every machine and for every thread count. Immutable after construction; draws are thread-safe
+/// as long as each thread has its own Rng.
+class AliasTable {
+ public:
+  /// weights (n,) finite, >= 0, with a positive sum.
+  explicit AliasTable(Span<const double> weights) : accept_(weights.size), alias_(weights.size) {
+    const std::size_t n = weights.size;
+    check(n > 0, "cannot sample from 0 weights");
+    double total = 0;
+    for (double w : weights) {
+      check(std::isfinite(w) && w >= 0, "sampling weights must be finite and >= 0");
+      total += w;
+    }
+    check(total > 0 && std::isfinite(total), "sampling weights must have a positive finite sum");
+    // Scaled weights average 1: an entry below 1 keeps its own probability and borrows the rest
+    // of its column from an entry above 1.
+    std::vector<double> scaled(n);
+    std::vector<row_t> small, large;
+    row_t heaviest = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (weights[i] > weights[heaviest]) heaviest = static_cast<row_t>(i);
+      scaled[i] = weights[i] * (static_cast<double>(n) / total);
+      (scaled[i] < 1.0 ? small : large).push_back(static_cast<row_t>(i));
+    }
+    while (!small.empty() && !large.empty()) {
+      const row_t s = small.back(), l = large.back();
+      small.pop_back();
+      accept_[s] = scaled[s];
+      alias_[s] = l;
+      scaled[l] -= 1.0 - scaled[s];
+      if (scaled[l] < 1.0) {
+        large.pop_back();
+        small.push_back(l);
+      }
+    }
+    // Leftovers are 1 up to rounding: they keep their own column; a zero weight left over by
+    // rounding hands its column to the heaviest row, so it is still never drawn.
+    for (row_t l : large) accept_[l] = 1.0, alias_[l] = l;
+    for (row_t s : small) {
+      accept_[s] = weights[s] > 0 ? 1.0 : 0.0;
+      alias_[s] = weights[s] > 0 ? s : heaviest;
+    }
+  }
+
+  std::size_t size() const { return accept_.size(); }
+
+  /// One index drawn with probability proportional to its weight.
+  row_t draw(Rng& rng) const {
+    const std::uint64_t column = rng.below(accept_.size());
+    return rng.uniform() < accept_[column] ? static_cast<row_t>(column) : alias_[column];
+  }
+
+ private:
+  std::vector<double> accept_;  // probability of keeping the column's own index
+  std::vector<row_t> alias_;    // index returned otherwise
+};
+
+/// counts[i] = times row i is drawn in n_draws uniform draws with replacement (a bootstrap sample);
+/// counts (n,) is overwritten.
+inline void draw_uniform_counts(std::size_t n_draws, Rng& rng, Span<std::uint32_t> counts) {
+  std::fill(counts.begin(), counts.end(), 0u);
+  for (std::size_t d = 0; d < n_draws; ++d) ++counts[rng.below(counts.size)];
+}
+
+/// counts[i] = times row i is drawn in n_draws weighted draws with replacement.
+inline void draw_weighted_counts(const AliasTable& table, std::size_t n_draws, Rng& rng, Span<std::uint32_t> counts) {
+  std::fill(counts.begin(), counts.end(), 0u);
+  for (std::size_t d = 0; d < n_draws; ++d) ++counts[table.draw(rng)];
+}
+
+/// counts[i] = 1 for k rows drawn without replacement, 0 for the others. Uniform when `weights`
+/// is empty (selection sampling); otherwise Efraimidis and Spirakis' weighted draw (keep the k
+/// largest keys u^(1/w), compared as log(u) / w), where a zero weight is never drawn.
+inline void draw_subsample_counts(std::size_t k, Span<const double> weights, Rng& rng, Span<std::uint32_t> counts) {
+  const std::size_t n = counts.size;
+  std::fill(counts.begin(), counts.end(), 0u);
+  if (weights.empty()) {
+    for (row_t r : sample_without_replacement(n, k, rng)) counts[r] = 1;
+    return;
+  }
+  std::vector<std::pair<double, row_t>> keys;
+  keys.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double u = rng.uniform();  // drawn for every row: the stream does not depend on the weights
+    if (weights[i] > 0) keys.emplace_back(std::log1p(-u) / weights[i], static_cast<row_t>(i));
+  }
+  k = std::min(k, keys.size());
+  // Largest keys first; equal keys keep the lower row (a strict total order, so the result is unique).
+  auto larger = [](const std::pair<double, row_t>& a, const std::pair<double, row_t>& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  };
+  std::nth_element(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(k), keys.end(), larger);
+  for (std::size_t j = 0; j < k; ++j) counts[keys[j].second] = 1;
 }
 
 /// k of the n features, chosen uniformly without replacement, returned sorted.

@@ -3,11 +3,13 @@
 import contextlib
 import numbers
 import os
+import re
+import textwrap
 
 import numpy as np
 from scipy import sparse
 from sklearn.utils import check_random_state
-from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
@@ -20,6 +22,38 @@ SPARSE_FORMATS = ["csr", "csc", "coo"]
 _SCAN_BLOCK_ROWS = 1 << 16
 # Seeds are drawn below 2**32 so that they are also valid NumPy RandomState seeds.
 _SEED_BOUND = np.iinfo(np.uint32).max
+# Rows sampled by the BinMapper to place the quantile edges (scikit-learn's default).
+BINNING_SUBSAMPLE = 200_000
+
+
+# Docstring parts shared by the estimators' methods (see ``with_doc_parts``).
+SHARED_DOC_PARTS = {
+    "X_parameter": """
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Samples, any real dtype; NaN is a missing value.""",
+}
+
+
+def fill_doc(template, parts):
+    """Replace every line holding only ``{name}`` by the text ``parts[name]``, indented alike."""
+
+    def expand(match):
+        text = textwrap.dedent(parts[match.group(2)]).strip("\n")
+        return textwrap.indent(text, match.group(1))
+
+    return re.sub(r"^( *)\{(\w+)\}$", expand, template, flags=re.MULTILINE)
+
+
+def with_doc_parts(parts):
+    """Decorator factory: fill the docstring of a function or class from ``parts`` (see ``fill_doc``)."""
+
+    def decorate(obj):
+        obj.__doc__ = fill_doc(obj.__doc__, parts)
+        return obj
+
+    return decorate
 
 
 # --------------------------------------------------------------------------------------------
@@ -298,6 +332,49 @@ def apply_class_weight(class_weight, y, sample_weight):
     return expanded if sample_weight is None else sample_weight * expanded
 
 
+def balanced_class_weight(classes, y, sample_weight):
+    """Per-sample weights of ``class_weight='balanced'`` (scikit-learn >= 1.6: weighted class counts).
+
+    Parameters
+    ----------
+    classes : ndarray of shape (n_classes,)
+    y : ndarray of shape (n_samples,) with the original class labels.
+    sample_weight : ndarray of shape (n_samples,), float64, or None
+
+    Returns
+    -------
+    expanded : ndarray of shape (n_samples,), float64
+        ``sum(w) / (n_classes * sum of w over the sample's class)`` for every sample.
+    """
+    weights = compute_class_weight("balanced", classes=classes, y=y, sample_weight=sample_weight)
+    return compute_sample_weight(dict(zip(classes, weights)), y)
+
+
+def bin_training_data(X, max_bins, seed, n_threads, bin_mapper=None):
+    """Bin X for the core: fit a ``_core.BinMapper`` (unless one is given, e.g. by warm start).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32 or float64, C-contiguous
+    max_bins : int
+        Value bins per feature (2..255); NaN gets its own extra bin.
+    seed : int
+        Seed of the row sample the quantiles are computed from.
+    n_threads : int
+    bin_mapper : _core.BinMapper or None
+        Reused as is when given.
+
+    Returns
+    -------
+    bin_mapper : _core.BinMapper
+    binned : _core.BinnedData
+    """
+    if bin_mapper is None:
+        bin_mapper = _core.BinMapper(max_bins, BINNING_SUBSAMPLE, seed)
+        bin_mapper.fit(X, n_threads)
+    return bin_mapper, bin_mapper.transform(X, n_threads)
+
+
 # --------------------------------------------------------------------------------------------
 # Fitting and the fitted model
 # --------------------------------------------------------------------------------------------
@@ -317,6 +394,24 @@ def restore_state_on_error(estimator):
         estimator.__dict__.clear()
         estimator.__dict__.update(saved)
         raise
+
+
+class LogProbaMixin:
+    """``predict_log_proba`` of a classifier: the logarithm of its ``predict_proba``."""
+
+    @with_doc_parts(SHARED_DOC_PARTS)
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba` (``-inf`` where a probability is 0).
+
+        {X_parameter}
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes), float64
+        """
+        proba = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            return np.log(proba)
 
 
 class CoreModelMixin:

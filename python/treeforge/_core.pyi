@@ -4,7 +4,7 @@ Arrays are NumPy; ``X`` is a C-contiguous 2-D float32 or float64 array (n_sample
 NaN marks a missing value, +/-inf fall in the outer bins. Every long call releases the GIL.
 Errors raised by the core arrive as ``ValueError`` (bad argument/data) or ``RuntimeError``.
 """
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import numpy.typing as npt
@@ -118,11 +118,128 @@ class Model:
         """(n_samples, n_trees) index of the leaf (node index within its tree) each row reaches."""
     def feature_importances(self) -> npt.NDArray[np.float64]:
         """(n_features,) total split gain per feature, not normalised."""
+    def tree_feature_importances(self) -> npt.NDArray[np.float64]:
+        """(n_trees, n_features) each tree's split gain per feature over its total gain (zeros without split)."""
+    @property
+    def tree_weights(self) -> npt.NDArray[np.float64]:
+        """(n_trees,) estimator weight of each tree (AdaBoost), or empty (every tree weighs 1)."""
     def to_arrays(self) -> Dict[str, object]:
         """Plain dict of scalars, strings and NumPy arrays; ``Model.from_arrays`` inverts it exactly."""
     @staticmethod
     def from_arrays(arrays: Dict[str, object]) -> "Model":
         """Rebuild and validate; raises ValueError naming the first bad field or index."""
+
+class ForestConfig:
+    """Parameters of a random forest, filled attribute by attribute; ``validate()`` is run by ForestTrainer."""
+
+    criterion: str  # "squared_error" | "gini" | "entropy" ("log_loss" is accepted as "entropy")
+    n_classes: int  # >= 2 for gini/entropy, 0 for squared_error
+    bootstrap: bool  # draw each tree's rows; False: every row with its sample weight
+    with_replacement: bool  # bootstrap with replacement (scikit-learn); False: a subsample without
+    n_samples_bootstrap: int  # rows drawn per tree; 0 = n_samples
+    max_features: int  # candidate features drawn at every node; 0 = all
+    min_weight_fraction_leaf: float  # child weight >= this fraction of the tree's weight, [0, 0.5]
+    min_impurity_decrease: float  # split gain >= this times the tree's weight
+    balanced_subsample: bool  # balance the classes of every bootstrap sample (needs bootstrap)
+    max_leaf_nodes: int  # 0 = unlimited
+    max_depth: int  # 0 = unlimited
+    min_samples_leaf: int  # distinct rows with a positive weight in each child
+    min_samples_split: int
+    grow_policy: str  # "lossguide" (best-first) | "depthwise" | "depthfirst" (O(depth) open histograms)
+    seed: int
+    n_threads: int
+    def __init__(self) -> None: ...
+    def validate(self) -> None: ...
+
+class ForestTrainer:
+    """Grows a random forest in batches of trees; tree t depends only on (seed, t).
+
+    Give ``y`` (n_samples,) float64 for squared_error, or ``classes`` (n_samples,) int32 class
+    indices for gini/entropy. ``sample_weight`` (n_samples,) float64 or None: the bootstrap's
+    sampling weights (with bootstrap) or the trees' weights (without). ``init_model`` continues a
+    forest (warm start) binned by the same ``bin_mapper``.
+    """
+
+    def __init__(
+        self,
+        config: ForestConfig,
+        bin_mapper: BinMapper,
+        train: BinnedData,
+        y: Optional[npt.NDArray[np.float64]] = None,
+        classes: Optional[npt.NDArray[np.int32]] = None,
+        sample_weight: Optional[npt.NDArray[np.float64]] = None,
+        init_model: Optional["Model"] = None,
+    ) -> None: ...
+    def grow(self, n_trees: int) -> None:
+        """Grow n_trees more trees, in parallel over trees; releases the GIL."""
+    @property
+    def n_trees(self) -> int: ...
+    def bag_counts(self, tree: int) -> npt.NDArray[np.uint32]:
+        """(n_samples,) draws of each row in the bootstrap sample of tree ``tree``."""
+    def oob_sums(self) -> Tuple[npt.NDArray[np.float64], npt.NDArray[np.int32]]:
+        """((n_samples, n_outputs) sum of the outputs of the trees each row is out of bag of, (n_samples,) their count)."""
+    def model(self) -> "Model":
+        """The forest so far (objective 'forest_classification' or 'forest_regression', mean of the trees)."""
+
+def forest_bag_counts(
+    config: ForestConfig, n_rows: int, sample_weight: Optional[npt.NDArray[np.float64]], tree: int
+) -> npt.NDArray[np.uint32]:
+    """(n_rows,) draws of each row in the bag of forest tree ``tree`` (as ForestTrainer draws it)."""
+
+class AdaBoostConfig:
+    """Parameters of AdaBoost (SAMME for gini/entropy, AdaBoost.R2 for squared_error)."""
+
+    criterion: str  # "gini" | "entropy" (SAMME) | "squared_error" (R2)
+    n_classes: int  # >= 2 for SAMME, 0 for R2
+    loss: str  # R2: "linear" | "square" | "exponential"
+    n_estimators: int
+    learning_rate: float
+    resample: bool  # fit each round on rows drawn from D_m with replacement instead of weights D_m
+    max_leaf_nodes: int  # 0 = unlimited
+    max_depth: int  # 0 = unlimited
+    min_samples_leaf: int
+    min_samples_split: int
+    grow_policy: str  # "lossguide" | "depthwise" | "depthfirst"
+    seed: int
+    n_threads: int
+    def __init__(self) -> None: ...
+    def validate(self) -> None: ...
+
+class AdaBoostTrainer:
+    """Every AdaBoost round in C++ (``fit``); same target arguments as ForestTrainer."""
+
+    def __init__(
+        self,
+        config: AdaBoostConfig,
+        bin_mapper: BinMapper,
+        train: BinnedData,
+        y: Optional[npt.NDArray[np.float64]] = None,
+        classes: Optional[npt.NDArray[np.int32]] = None,
+        sample_weight: Optional[npt.NDArray[np.float64]] = None,
+    ) -> None: ...
+    def fit(self) -> None:
+        """Run up to n_estimators rounds, stopping early as scikit-learn; releases the GIL.
+        Raises ValueError when the first SAMME round is worse than chance."""
+    @property
+    def n_trees(self) -> int: ...
+    @property
+    def estimator_weights(self) -> npt.NDArray[np.float64]:
+        """(n_estimators,) alpha of each round; 0 for rounds not run or dropped."""
+    @property
+    def estimator_errors(self) -> npt.NDArray[np.float64]:
+        """(n_estimators,) weighted error of each round; 1 for rounds not run or dropped."""
+    @property
+    def stop_reason(self) -> str:
+        """"completed" | "perfect" | "worse_than_chance" | "weight_overflow" | "zero_weights"."""
+    def model(self) -> "Model":
+        """'adaboost_samme' (sum of SAMME votes) or 'adaboost_r2' (weighted median of the trees)."""
+
+def sample_weighted(
+    weights: npt.NDArray[np.float64], n_draws: int, seed: int, replace: bool = True
+) -> npt.NDArray[np.uint32]:
+    """(n,) times each index is drawn: n_draws draws with replacement, proportional to the weights
+    (alias table, O(n + n_draws)), or min(n_draws, #positive) distinct indices without replacement
+    (Efraimidis-Spirakis). Zero weights are never drawn."""
 
 def apply_link(objective: str, margin: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Inverse link of the objective: identity, sigmoid, softmax over rows, or exp."""

@@ -202,7 +202,7 @@ def _estimator_of(document):
     estimator._validate_params()
 
     fitted = _decode_value(_required(document, "fitted", dict))
-    optional = {"feature_names_in_"}
+    optional = {"feature_names_in_", *getattr(cls, "_io_optional_attributes", ())}
     missing = sorted(set(cls._io_fitted_attributes) - optional - set(fitted))
     if missing:
         raise ValueError(f"missing fitted attributes {missing}")

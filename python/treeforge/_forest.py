@@ -1,0 +1,671 @@
+"""Random forests, scikit-learn drop-ins grown by the core's ForestTrainer (bootstrap, feature draws and OOB in C++)."""
+
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context, is_classifier
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from . import _core
+from ._base import (
+    SHARED_DOC_PARTS,
+    CoreModelMixin,
+    LogProbaMixin,
+    balanced_class_weight,
+    bin_training_data,
+    check_positive_total_weight,
+    draw_seed,
+    encode_classes,
+    make_config,
+    reject_constraint,
+    resolve_n_threads,
+    restore_state_on_error,
+    store_init_arguments,
+    validate_fit_data,
+    validate_predict_data,
+    validate_sample_weight,
+    with_doc_parts,
+)
+from ._model_io import register_estimator
+
+# Trees grown per call into the core between interrupt checks and progress lines, per thread.
+_TREES_PER_BATCH_PER_THREAD = 16
+_SUPPORTED_REGRESSION_CRITERIA = ("squared_error", "friedman_mse")
+
+
+def _n_samples_bootstrap(n_samples, max_samples, sample_weight):
+    """Rows drawn per tree (scikit-learn's ``_get_n_samples_bootstrap``).
+
+    None: ``n_samples``; an int: itself; a float: ``max(int(max_samples * W), 1)`` where ``W`` is
+    ``n_samples`` or, with sample weights, their sum.
+    """
+    if max_samples is None:
+        return n_samples
+    if isinstance(max_samples, Integral):
+        return int(max_samples)
+    total = n_samples if sample_weight is None else float(np.sum(sample_weight))
+    n_draws = max(int(max_samples * total), 1)
+    if n_draws < max(10, n_samples ** (1 / 3)):
+        warnings.warn(
+            f"Using the fractional value max_samples={max_samples} results in a low number "
+            f"({n_draws}) of bootstrap samples. We recommend passing `max_samples` as an integer instead."
+        )
+    return n_draws
+
+
+def _count_of(value, n_samples, minimum):
+    """An int parameter as is, a float fraction as ``ceil(value * n_samples)`` (at least ``minimum``)."""
+    if isinstance(value, Integral):
+        return int(value)
+    return max(minimum, int(np.ceil(value * n_samples)))
+
+
+_with_doc = with_doc_parts({
+    **SHARED_DOC_PARTS,
+    "forest_parameters": """
+    min_samples_split : int or float, default=2
+        Minimum number of samples (distinct rows with a positive weight) in a node for it to be
+        split; a float is a fraction of n_samples (rounded up).
+    min_samples_leaf : int or float, default=1
+        Minimum number of samples in each leaf (distinct rows: a sample drawn twice by the
+        bootstrap counts once, as in scikit-learn, where draws are weights); a float is a
+        fraction of n_samples (rounded up).
+    min_weight_fraction_leaf : float, default=0.0
+        Minimum fraction of the tree's total weight (bootstrap draws times class weights) in a leaf.
+    max_leaf_nodes : int or None, default=None
+        Grow trees best-first with at most this many leaves. None: no limit.
+    min_impurity_decrease : float, default=0.0
+        Split a node only if it decreases the weighted impurity by at least this much
+        (``N_t / N * (impurity - N_t_R / N_t * right_impurity - N_t_L / N_t * left_impurity)``).
+    bootstrap : bool, default=True
+        Draw each tree's samples with replacement (else every tree sees every sample).
+    oob_score : bool or callable, default=False
+        Score the forest on the samples each tree did not draw. A callable is called as
+        ``score(y_true, y_pred)``.
+    n_jobs : int or None, default=None
+        Threads for fit and predict: None or -1 use every available core (unlike scikit-learn's
+        one), negative ``k`` uses ``cores + 1 + k``. The forest does not depend on it.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the binning sample, the bootstraps and the feature draws; an int gives the same
+        forest for any ``n_jobs``.
+    verbose : int, default=0
+        1 prints a summary, 2 also a line per batch of trees.
+    warm_start : bool, default=False
+        When True, fitting again adds trees (``n_estimators`` must not shrink) to the existing
+        forest, whose bins are reused.
+    ccp_alpha : float, default=0.0
+        Cost-complexity pruning is not supported yet: anything but 0.0 raises ValueError.
+    max_samples : int, float or None, default=None
+        With bootstrap, samples drawn per tree: None draws n_samples, an int that many, a float
+        ``max(int(max_samples * n_samples), 1)`` (times the weight sum with sample weights).
+    monotonic_cst : None, default=None
+        Monotonic constraints are not supported yet; anything but None raises ValueError.
+    max_bins : int, default=255
+        Value bins per feature (2 to 255), placed at quantiles; NaN gets its own bin. Splits are
+        searched between bins, so thresholds are quantiles rather than midpoints of every pair of
+        values (treeforge extension).""",
+    "forest_attributes": """
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,), object
+        Names of the features, when fitted on a DataFrame with string column names.
+    n_outputs_ : int
+        Always 1 (multi-output targets are not supported).
+    feature_importances_ : ndarray of shape (n_features_in_,)
+        Impurity-based importances (mean of the per-tree normalised decreases), summing to 1.
+    estimators_samples_ : list of ndarray
+        In-bag sample indices of each tree (with repeats).""",
+    "notes": """
+    Notes
+    -----
+    Trees are grown by treeforge's histogram grower on binned features, in parallel over trees,
+    with a fresh subset of ``max_features`` candidate features at every node and the bootstrap
+    drawn in C++. Nodes whose drawn features are all constant become leaves (scikit-learn draws
+    more features in that case). Sparse input is densified; NaN goes to the child learned in
+    training.""",
+})
+
+
+class BaseForest(CoreModelMixin, BaseEstimator):
+    """Shared training and prediction of the two random forests (not public)."""
+
+    _parameter_constraints: dict = {
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "max_depth": [Interval(Integral, 1, None, closed="left"), None],
+        "min_samples_split": [
+            Interval(Integral, 2, None, closed="left"),
+            Interval(RealNotInt, 0.0, 1.0, closed="right"),
+        ],
+        "min_samples_leaf": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0.0, 1.0, closed="neither"),
+        ],
+        "min_weight_fraction_leaf": [Interval(Real, 0.0, 0.5, closed="both")],
+        "max_features": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0.0, 1.0, closed="right"),
+            StrOptions({"sqrt", "log2"}),
+            None,
+        ],
+        "max_leaf_nodes": [Interval(Integral, 2, None, closed="left"), None],
+        "min_impurity_decrease": [Interval(Real, 0.0, None, closed="left")],
+        "bootstrap": ["boolean"],
+        "oob_score": ["boolean", callable],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "ccp_alpha": [Interval(Real, 0.0, None, closed="left")],
+        "max_samples": [
+            None,
+            Interval(RealNotInt, 0.0, None, closed="neither"),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "monotonic_cst": ["array-like", None],
+        "max_bins": [Interval(Integral, 2, 255, closed="both")],
+    }
+
+    _io_fitted_attributes = CoreModelMixin._io_fitted_attributes + (
+        "n_outputs_", "_seed", "_n_samples", "_n_samples_bootstrap", "_sample_weight",
+        "oob_score_", "oob_decision_function_", "oob_prediction_",
+    )
+    _io_optional_attributes = ("oob_score_", "oob_decision_function_", "oob_prediction_")
+
+    @_with_doc
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Build a forest of trees from the training set (X, y).
+
+        {X_parameter}
+        y : array-like of shape (n_samples,)
+            Class labels (classifier) or finite real targets (regressor).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Finite non-negative weights, not all zero. With ``bootstrap=True`` they are the
+            probabilities of drawing each sample (scikit-learn >= 1.6); without bootstrap every
+            tree is fitted with them.
+
+        Returns
+        -------
+        self : object
+            The fitted forest. If fitting fails or is interrupted (KeyboardInterrupt between
+            batches of trees), the estimator is left as it was before the call.
+        """
+        with restore_state_on_error(self):
+            self._fit(X, y, sample_weight)
+        return self
+
+    def _fit(self, X, y, sample_weight):
+        fit_start = time.perf_counter()
+        self._check_supported_options()
+        is_warm = self.warm_start and self.__sklearn_is_fitted__()
+        n_threads = resolve_n_threads(self.n_jobs)
+        X, y_labels = validate_fit_data(self, X, y, y_numeric=not is_classifier(self))
+        n_samples, n_features = X.shape
+        targets = self._encode_y(y_labels, is_warm)
+        sample_weight = validate_sample_weight(sample_weight, X)
+        sample_weight = self._apply_class_weight(y_labels, sample_weight)
+        check_positive_total_weight(sample_weight)
+
+        if not self.bootstrap and self.max_samples is not None:
+            raise ValueError(
+                "`max_sample` cannot be set if `bootstrap=False`. Either switch to `bootstrap=True` "
+                "or set `max_sample=None`."
+            )
+        if not self.bootstrap and self.oob_score:
+            raise ValueError("Out of bag estimation only available if bootstrap=True")
+        n_previous = self._model.n_trees if is_warm else 0
+        n_more = self.n_estimators - n_previous
+        if n_more < 0:
+            raise ValueError(
+                f"n_estimators={self.n_estimators} must be larger or equal to "
+                f"len(estimators_)={n_previous} when warm_start==True"
+            )
+        if n_more == 0:
+            warnings.warn("Warm-start fitting without increasing n_estimators does not fit new trees.")
+        previous_model = self._model if is_warm else None
+        if is_warm and previous_model.n_features != n_features:
+            raise ValueError(
+                f"X has {n_features} features, but the forest being continued (warm_start=True) was "
+                f"trained with {previous_model.n_features}."
+            )
+        if not is_warm:
+            self._seed = draw_seed(self.random_state)
+        self.n_outputs_ = 1
+        self._n_samples = n_samples
+        self._n_samples_bootstrap = (
+            _n_samples_bootstrap(n_samples, self.max_samples, sample_weight) if self.bootstrap else None
+        )
+        self._sample_weight = sample_weight
+
+        bin_mapper, binned = bin_training_data(
+            X, self.max_bins, self._seed, n_threads, None if previous_model is None else previous_model.bin_mapper
+        )
+        config = make_config(_core.ForestConfig(), self._config_values(n_samples, n_features, n_threads))
+        trainer = _core.ForestTrainer(config, bin_mapper, binned, sample_weight=sample_weight,
+                                      init_model=previous_model, **targets)
+        del binned
+        batch = _TREES_PER_BATCH_PER_THREAD * n_threads
+        while trainer.n_trees < self.n_estimators:
+            tic = time.perf_counter()
+            n_new = min(batch, self.n_estimators - trainer.n_trees)
+            trainer.grow(n_new)  # releases the GIL; Ctrl-C surfaces here, between batches
+            if self.verbose >= 2:
+                print(f"[{trainer.n_trees}/{self.n_estimators}] {n_new} trees in {time.perf_counter() - tic:.3f}s")
+        self._model = trainer.model()
+        if self.oob_score and (n_more > 0 or not hasattr(self, "oob_score_")):
+            self._set_oob_score(trainer, targets, y_labels)
+        if self.verbose:
+            print(f"Fit {self._model.n_trees} trees in {time.perf_counter() - fit_start:.3f} s")
+
+    def _check_supported_options(self):
+        reject_constraint("monotonic_cst", self.monotonic_cst)
+        if self.ccp_alpha != 0.0:
+            # TODO(later issue, cost-complexity pruning): prune the grown trees in the core.
+            raise ValueError(f"ccp_alpha={self.ccp_alpha!r} is not supported yet by treeforge; use ccp_alpha=0.0.")
+
+    def _max_features_count(self, n_features):
+        """Candidate features drawn at every node (scikit-learn's rule)."""
+        value = self.max_features
+        if value == "sqrt":
+            count = max(1, int(np.sqrt(n_features)))
+        elif value == "log2":
+            count = max(1, int(np.log2(n_features)))
+        elif value is None:
+            count = n_features
+        elif isinstance(value, Integral):
+            count = int(value)
+        else:
+            count = max(1, int(value * n_features))
+        if not 0 < count <= n_features:
+            raise ValueError(f"max_features must be in (0, n_features={n_features}], got {value!r}.")
+        return count
+
+    def _config_values(self, n_samples, n_features, n_threads):
+        """Parameters -> attributes of the core's ForestConfig."""
+        min_samples_leaf = _count_of(self.min_samples_leaf, n_samples, 1)
+        return {
+            "criterion": self._core_criterion(),
+            "n_classes": len(self.classes_) if is_classifier(self) else 0,
+            "bootstrap": bool(self.bootstrap),
+            "n_samples_bootstrap": int(self._n_samples_bootstrap or 0),
+            "max_features": self._max_features_count(n_features),
+            "min_weight_fraction_leaf": float(self.min_weight_fraction_leaf),
+            "min_impurity_decrease": float(self.min_impurity_decrease),
+            "balanced_subsample": bool(self.bootstrap and getattr(self, "class_weight", None) == "balanced_subsample"),
+            "max_leaf_nodes": 0 if self.max_leaf_nodes is None else int(self.max_leaf_nodes),
+            # scikit-learn's builders: best-first under a leaf limit, else depth-first, which keeps
+            # histograms for O(depth) open leaves only (the same tree as any order without a limit).
+            "grow_policy": "depthfirst" if self.max_leaf_nodes is None else "lossguide",
+            "max_depth": 0 if self.max_depth is None else int(self.max_depth),
+            "min_samples_leaf": min_samples_leaf,
+            "min_samples_split": max(2, _count_of(self.min_samples_split, n_samples, 2)),
+            "seed": int(self._seed),
+            "n_threads": int(n_threads),
+        }
+
+    def _core_config(self):
+        """The core config of the fitted forest (for bag draws after fit)."""
+        values = self._config_values(self._n_samples, self.n_features_in_, 1)
+        return make_config(_core.ForestConfig(), values)
+
+    def _oob_predictions(self, trainer):
+        sums, n_trees = trainer.oob_sums()
+        if np.any(n_trees == 0):
+            warnings.warn(
+                "Some inputs do not have OOB scores. This probably means too few trees were used to "
+                "compute any reliable OOB estimates.", UserWarning,
+            )
+        return sums / np.maximum(n_trees, 1)[:, np.newaxis]
+
+    # ------------------------------------------------------------------------------ inspection
+
+    @property
+    def estimators_samples_(self):
+        """list of ndarray: the in-bag sample indices of each tree.
+
+        Each array holds every drawn index once per draw, sorted (scikit-learn lists them in
+        draw order); without bootstrap, every index once. Regenerated from the seed on each access.
+        """
+        check_is_fitted(self)
+        config = self._core_config()
+        indices = np.arange(self._n_samples)
+        return [
+            np.repeat(indices, _core.forest_bag_counts(config, self._n_samples, self._sample_weight, tree))
+            for tree in range(self._model.n_trees)
+        ]
+
+    @property
+    def feature_importances_(self):
+        """ndarray of shape (n_features,): impurity-based importances summing to 1.
+
+        Each tree's total impurity decrease per feature, normalised per tree, averaged over the
+        trees with at least one split, normalised again (scikit-learn's definition); all zeros when
+        no tree has a split.
+        """
+        check_is_fitted(self)
+        per_tree = self._model.tree_feature_importances()
+        has_split = per_tree.sum(axis=1) > 0
+        if not np.any(has_split):
+            return np.zeros(self.n_features_in_, dtype=np.float64)
+        mean = per_tree[has_split].mean(axis=0)
+        return mean / mean.sum()
+
+    @_with_doc
+    def apply(self, X):
+        """Leaf reached by every sample in every tree.
+
+        {X_parameter}
+
+        Returns
+        -------
+        X_leaves : ndarray of shape (n_samples, n_estimators), intp
+            Node index (within its tree) of the leaf each sample reaches.
+        """
+        check_is_fitted(self)
+        X = validate_predict_data(self, X)
+        return self._model.predict_leaf(X, resolve_n_threads(self.n_jobs)).astype(np.intp)
+
+    @_with_doc
+    def decision_path(self, X):
+        """Nodes every sample traverses in every tree.
+
+        {X_parameter}
+
+        Returns
+        -------
+        indicator : sparse matrix of shape (n_samples, n_nodes), CSR
+            ``indicator[i, j]`` is 1 when sample i passes through node j; the nodes of tree t are
+            the columns ``n_nodes_ptr[t]:n_nodes_ptr[t + 1]``.
+        n_nodes_ptr : ndarray of shape (n_estimators + 1,)
+        """
+        leaves = self.apply(X)
+        arrays = self._model.to_arrays()
+        offsets = arrays["tree_offsets"]
+        blocks = []
+        for tree in range(len(offsets) - 1):
+            lo, hi = offsets[tree], offsets[tree + 1]
+            ancestors = _ancestor_matrix(arrays["left"][lo:hi], arrays["right"][lo:hi])
+            blocks.append(ancestors[leaves[:, tree]])
+        n_nodes_ptr = np.asarray(offsets, dtype=np.int64)
+        return sparse.hstack(blocks).tocsr(), n_nodes_ptr
+
+    def _check_restored(self):
+        super()._check_restored()
+        if self._model.objective != self._core_objective():
+            raise ValueError(
+                f"The model's objective {self._model.objective!r} does not match the estimator "
+                f"(expected {self._core_objective()!r})."
+            )
+
+
+def _ancestor_matrix(left, right):
+    """CSR (n_nodes, n_nodes): row j marks node j and every ancestor of j in one tree."""
+    n_nodes = left.shape[0]
+    parent = np.full(n_nodes, -1, dtype=np.int64)
+    is_split = left >= 0
+    parent[left[is_split]] = np.flatnonzero(is_split)
+    parent[right[is_split]] = np.flatnonzero(is_split)
+    rows, cols = [], []
+    node, current = np.arange(n_nodes), np.arange(n_nodes)
+    while current.size:  # one level up per pass
+        rows.append(node)
+        cols.append(current)
+        current = parent[current]
+        keep = current >= 0
+        node, current = node[keep], current[keep]
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    return sparse.csr_matrix((np.ones(rows.size, dtype=np.float64), (rows, cols)), shape=(n_nodes, n_nodes))
+
+
+@register_estimator
+@_with_doc
+class RandomForestRegressor(RegressorMixin, BaseForest):
+    """A random forest regressor.
+
+    A drop-in replacement of :class:`sklearn.ensemble.RandomForestRegressor`: the same
+    parameters, defaults and fitted attributes (``estimators_`` excepted: the trees live in the C++
+    model), trained by treeforge's C++ core. ``max_bins`` is a treeforge extension.
+
+    Parameters
+    ----------
+    n_estimators : int, default=100
+        Number of trees.
+    criterion : {'squared_error', 'friedman_mse'}, default='squared_error'
+        Split quality: the decrease of the weighted squared error ('friedman_mse' chooses the same
+        splits). 'absolute_error' and 'poisson' are not supported yet.
+    max_depth : int or None, default=None
+        Maximum depth of the trees (the root has depth 0). None: grown until the other limits.
+    {forest_parameters}
+    max_features : {'sqrt', 'log2'}, int, float or None, default=1.0
+        Candidate features drawn at every node: ``int(sqrt(n_features))``, ``int(log2(n_features))``,
+        that many, that fraction of n_features (at least 1), or all.
+
+    Attributes
+    ----------
+    oob_score_ : float
+        R^2 of the out-of-bag predictions (only with ``oob_score``).
+    oob_prediction_ : ndarray of shape (n_samples,)
+        Mean prediction of the trees that did not draw each sample (0 where no tree left it out).
+    {forest_attributes}
+
+    See Also
+    --------
+    RandomForestClassifier : The classification counterpart.
+
+    {notes}
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from treeforge import RandomForestRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> forest = RandomForestRegressor(n_estimators=50, oob_score=True, random_state=0).fit(X, y)
+    >>> forest.predict(X[:3]).shape
+    (3,)
+    >>> bool(0.3 < forest.oob_score_ < 0.6)
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseForest._parameter_constraints,
+        "criterion": [StrOptions({"squared_error", "absolute_error", "friedman_mse", "poisson"})],
+    }
+
+    def __init__(self, n_estimators=100, *, criterion="squared_error", max_depth=None, min_samples_split=2,
+                 min_samples_leaf=1, min_weight_fraction_leaf=0.0, max_features=1.0, max_leaf_nodes=None,
+                 min_impurity_decrease=0.0, bootstrap=True, oob_score=False, n_jobs=None, random_state=None,
+                 verbose=0, warm_start=False, ccp_alpha=0.0, max_samples=None, monotonic_cst=None, max_bins=255):
+        store_init_arguments(self, locals())
+
+    def _check_supported_options(self):
+        super()._check_supported_options()
+        if self.criterion not in _SUPPORTED_REGRESSION_CRITERIA:
+            raise ValueError(
+                f"criterion={self.criterion!r} is not supported by treeforge yet; supported criteria: "
+                f"{', '.join(repr(name) for name in _SUPPORTED_REGRESSION_CRITERIA)}."
+            )
+
+    def _core_criterion(self):
+        return "squared_error"
+
+    @staticmethod
+    def _core_objective():
+        return "forest_regression"
+
+    def _encode_y(self, y, is_warm):
+        return {"y": np.ascontiguousarray(y, dtype=np.float64)}
+
+    def _apply_class_weight(self, y, sample_weight):
+        return sample_weight
+
+    def _set_oob_score(self, trainer, targets, y):
+        self.oob_prediction_ = self._oob_predictions(trainer)[:, 0]
+        score = self.oob_score if callable(self.oob_score) else r2_score
+        self.oob_score_ = score(targets["y"], self.oob_prediction_)
+
+    @_with_doc
+    def predict(self, X):
+        """Predict the target of X: the mean of the trees' predictions.
+
+        {X_parameter}
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,), float64
+        """
+        return self._raw_margin(X)[:, 0]
+
+
+@register_estimator
+@_with_doc
+class RandomForestClassifier(LogProbaMixin, ClassifierMixin, BaseForest):
+    """A random forest classifier.
+
+    A drop-in replacement of :class:`sklearn.ensemble.RandomForestClassifier`: the same
+    parameters, defaults and fitted attributes (``estimators_`` excepted: the trees live in the C++
+    model), trained by treeforge's C++ core. Leaves hold class distributions (one tree for all
+    classes); ``predict_proba`` is their mean. ``max_bins`` is a treeforge extension.
+
+    Parameters
+    ----------
+    n_estimators : int, default=100
+        Number of trees.
+    criterion : {'gini', 'entropy', 'log_loss'}, default='gini'
+        Split quality: the decrease of the weighted Gini impurity or of the entropy ('log_loss' is
+        'entropy').
+    max_depth : int or None, default=None
+        Maximum depth of the trees (the root has depth 0). None: grown until the leaves are pure
+        or the other limits stop them.
+    {forest_parameters}
+    max_features : {'sqrt', 'log2'}, int, float or None, default='sqrt'
+        Candidate features drawn at every node: ``int(sqrt(n_features))``, ``int(log2(n_features))``,
+        that many, that fraction of n_features (at least 1), or all.
+    class_weight : {'balanced', 'balanced_subsample'}, dict or None, default=None
+        Class weights multiplied into ``sample_weight``; 'balanced' uses the (weighted) class
+        frequencies of y, 'balanced_subsample' those of each tree's bootstrap sample.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, sorted.
+    n_classes_ : int
+        Number of classes.
+    oob_score_ : float
+        Accuracy of the out-of-bag predictions (only with ``oob_score``).
+    oob_decision_function_ : ndarray of shape (n_samples, n_classes)
+        Mean class distribution of the trees that did not draw each sample (0 where no tree left
+        it out).
+    {forest_attributes}
+
+    See Also
+    --------
+    RandomForestRegressor : The regression counterpart.
+
+    {notes}
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from treeforge import RandomForestClassifier
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> forest = RandomForestClassifier(n_estimators=50, oob_score=True, random_state=0).fit(X, y)
+    >>> forest.predict_proba(X[:2]).shape
+    (2, 2)
+    >>> bool(forest.oob_score_ > 0.9)
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseForest._parameter_constraints,
+        "criterion": [StrOptions({"gini", "entropy", "log_loss"})],
+        "class_weight": [StrOptions({"balanced_subsample", "balanced"}), dict, list, None],
+    }
+
+    _io_fitted_attributes = BaseForest._io_fitted_attributes + ("classes_", "n_classes_")
+
+    def __init__(self, n_estimators=100, *, criterion="gini", max_depth=None, min_samples_split=2, min_samples_leaf=1,
+                 min_weight_fraction_leaf=0.0, max_features="sqrt", max_leaf_nodes=None, min_impurity_decrease=0.0,
+                 bootstrap=True, oob_score=False, n_jobs=None, random_state=None, verbose=0, warm_start=False,
+                 class_weight=None, ccp_alpha=0.0, max_samples=None, monotonic_cst=None, max_bins=255):
+        store_init_arguments(self, locals())
+
+    def _core_criterion(self):
+        return "gini" if self.criterion == "gini" else "entropy"
+
+    @staticmethod
+    def _core_objective():
+        return "forest_classification"
+
+    def _encode_y(self, y, is_warm):
+        classes, y_encoded = encode_classes(self, y)
+        if is_warm and not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                f"warm_start=True needs the classes of the previous fit {self.classes_.tolist()!r}, "
+                f"got {classes.tolist()!r}."
+            )
+        self.classes_ = classes
+        self.n_classes_ = len(classes)
+        return {"classes": y_encoded.astype(np.int32)}
+
+    def _apply_class_weight(self, y, sample_weight):
+        class_weight = self.class_weight
+        if class_weight is None:
+            return sample_weight
+        if isinstance(class_weight, list):
+            raise ValueError("class_weight as a list is for multi-output targets, which are not supported.")
+        if isinstance(class_weight, str):
+            if self.warm_start:
+                warnings.warn(
+                    'class_weight presets "balanced" or "balanced_subsample" are not recommended for '
+                    "warm_start if the fitted data differs from the full dataset."
+                )
+            if class_weight == "balanced_subsample" and self.bootstrap:
+                return sample_weight  # balanced per tree, in the core
+            expanded = balanced_class_weight(self.classes_, y, sample_weight)
+        else:
+            from sklearn.utils.class_weight import compute_sample_weight
+
+            expanded = compute_sample_weight(class_weight, y)
+        return expanded if sample_weight is None else sample_weight * expanded
+
+    def _set_oob_score(self, trainer, targets, y):
+        self.oob_decision_function_ = self._oob_predictions(trainer)
+        score = self.oob_score if callable(self.oob_score) else accuracy_score
+        self.oob_score_ = score(targets["classes"], np.argmax(self.oob_decision_function_, axis=1))
+
+    def _check_restored(self):
+        super()._check_restored()
+        if len(self.classes_) < 2 or self._model.n_outputs != len(self.classes_):
+            raise ValueError("classes_ does not match the model's number of outputs.")
+
+    @_with_doc
+    def predict_proba(self, X):
+        """Class probabilities: the mean of the trees' leaf class distributions.
+
+        {X_parameter}
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes), float64
+            Rows sum to 1; columns follow ``classes_``.
+        """
+        return self._raw_margin(X)
+
+    @_with_doc
+    def predict(self, X):
+        """Predict the class of each sample: the highest mean probability.
+
+        {X_parameter}
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
