@@ -12,16 +12,18 @@ namespace treeforge {
 namespace {
 
 // Below this many rows per thread the fork/join and the reduction cost more than they save.
-constexpr std::size_t kMinRowsPerThread = 4096;
+constexpr std::size_t kMinRowsPerThread = 1024;
 
+/// Adds the rows' statistics into the slots of features [first_feature, end_feature).
 template <class Criterion>
 void accumulate_rows(const BinnedMatrix& X, const Criterion& criterion, const row_t* rows, std::size_t n_rows,
-                     std::int64_t* hist) {
-  const int n_features = X.n_features;
+                     int first_feature, int end_feature, std::int64_t* hist) {
+  const int n_features = end_feature - first_feature;
   const int stride = criterion.n_channels();
   // Each feature's first slot, so the inner loop is one add of code * stride.
   std::vector<std::int64_t*> feature_hist(n_features);
-  for (int f = 0; f < n_features; ++f) feature_hist[f] = hist + static_cast<std::size_t>(X.hist_offset[f]) * stride;
+  for (int f = 0; f < n_features; ++f)
+    feature_hist[f] = hist + static_cast<std::size_t>(X.hist_offset[first_feature + f]) * stride;
   std::int64_t* const* fh = feature_hist.data();
   // Rows of deep nodes are scattered: fetch the codes and statistics of a row a few iterations
   // ahead so that their cache misses overlap with the work on earlier rows.
@@ -32,7 +34,7 @@ void accumulate_rows(const BinnedMatrix& X, const Criterion& criterion, const ro
       criterion.prefetch_row(rows[i + kAhead]);
     }
     const row_t r = rows[i];
-    const bin_t* code = X.row(r);
+    const bin_t* code = X.row(r) + first_feature;
     for (int f = 0; f < n_features; ++f) criterion.add(fh[f] + static_cast<std::size_t>(code[f]) * stride, r);
   }
 }
@@ -46,28 +48,17 @@ template <class Criterion>
 void HistogramBuilder::build(const Criterion& criterion, Span<const row_t> rows, std::int64_t* out) {
   const std::size_t n = rows.size;
   const std::size_t size = static_cast<std::size_t>(n_slots_) * criterion.n_channels();
-  const int threads = static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(n_threads_, n / kMinRowsPerThread)));
+  const int n_features = X_.n_features;
+  const int threads = static_cast<int>(std::min<std::size_t>(
+      {static_cast<std::size_t>(n_threads_), std::max<std::size_t>(1, n / kMinRowsPerThread),
+       static_cast<std::size_t>(n_features)}));
   std::fill(out, out + size, 0);
-  if (threads <= 1) {
-    accumulate_rows(X_, criterion, rows.data, n, out);
-    return;
-  }
-  if (static_cast<int>(thread_hist_.size()) < threads - 1) thread_hist_.resize(threads - 1);
-  for (auto& h : thread_hist_) h.assign(size, 0);
-  // Thread t sums rows [t*n/T, (t+1)*n/T) into its own histogram (thread 0 straight into out).
+  // Thread t fills the slots of its own block of features from every row of the node: no private
+  // histograms to clear and no reduction, and each slot is written by one thread only.
   parallel_for(threads, threads, [&](std::size_t t) {
-    const std::size_t begin = n * t / threads, end = n * (t + 1) / threads;
-    std::int64_t* hist = t == 0 ? out : thread_hist_[t - 1].data();
-    accumulate_rows(X_, criterion, rows.data + begin, end - begin, hist);
-  });
-  // Integer sums: the order of this reduction cannot change the result.
-  constexpr std::size_t kBlock = 4096;
-  parallel_for(n_blocks(size, kBlock), threads, [&](std::size_t b) {
-    const std::size_t end = std::min(size, (b + 1) * kBlock);
-    for (int t = 0; t < threads - 1; ++t) {
-      const std::int64_t* part = thread_hist_[t].data();
-      for (std::size_t s = b * kBlock; s < end; ++s) out[s] += part[s];
-    }
+    const int first = static_cast<int>(n_features * t / threads);
+    const int end = static_cast<int>(n_features * (t + 1) / threads);
+    accumulate_rows(X_, criterion, rows.data, n, first, end, out);
   });
 }
 

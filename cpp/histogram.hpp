@@ -13,8 +13,7 @@ namespace treeforge {
 
 /// Builds histograms of a BinnedMatrix for any criterion. A histogram is a flat int64 array:
 /// slot s = hist_offset[f] + code holds n_channels sums at hist[s * n_channels].
-/// Holds per-thread scratch buffers, so one builder serves one grower at a time (not thread-safe
-/// itself; it parallelises internally).
+/// Stateless apart from its references; it parallelises internally.
 class HistogramBuilder {
  public:
   HistogramBuilder(const BinnedMatrix& X, int n_threads);
@@ -32,7 +31,6 @@ class HistogramBuilder {
   const BinnedMatrix& X_;
   int n_threads_;
   int n_slots_;
-  std::vector<std::vector<std::int64_t>> thread_hist_;  // one per extra thread
 };
 
 /// Buffers for the histograms of open leaves; a buffer is taken when a leaf may be split and

@@ -39,7 +39,10 @@ std::size_t RowPartition::split(std::size_t begin, std::size_t end, const Binned
     row_t* left = left_scratch_.data() + lo;
     row_t* right = right_scratch_.data() + lo;
     std::size_t nl = 0, nr = 0;
+    // Rows of deep nodes are scattered: fetch each row's code a few iterations ahead.
+    constexpr std::size_t kAhead = 16;
     for (std::size_t i = lo; i < hi; ++i) {
+      if (i + kAhead < hi) prefetch(codes + static_cast<std::size_t>(indices_[i + kAhead]) * stride);
       const row_t r = indices_[i];
       const int code = codes[r * stride];
       const bool go_left = code == missing ? default_left : code <= bin;
