@@ -10,11 +10,6 @@
 
 namespace treeforge {
 
-namespace {
-// Split finding over features runs in parallel only when there are enough bins to pay for the fork.
-constexpr int kMinSlotsForParallelSplit = 4096;
-}  // namespace
-
 TreeGrower::TreeGrower(const BinnedMatrix& X, const BinMapper& mapper, const TreeConfig& config, int n_threads)
     : X_(X), mapper_(mapper), config_(config), n_threads_(std::max(1, n_threads)), builder_(X, n_threads_) {
   config_.validate();
@@ -37,24 +32,39 @@ std::vector<int> TreeGrower::node_features(const std::vector<int>& tree_features
 }
 
 template <class Criterion>
-void TreeGrower::find_splits(const SplitFinder<Criterion>& finder, OpenLeaf* const* leaves, int n_leaves,
-                             const std::vector<int>& tree_features, std::uint64_t seed) const {
-  std::vector<std::pair<int, int>> tasks;  // (leaf, feature)
-  for (int l = 0; l < n_leaves; ++l) {
-    if (!leaves[l]->hist) continue;
-    for (int f : node_features(tree_features, leaves[l]->node, seed)) tasks.emplace_back(l, f);
+void TreeGrower::build_and_find(const Criterion& criterion, const SplitFinder<Criterion>& finder, OpenLeaf& built,
+                                bool scan_built, OpenLeaf* derived, bool scan_derived,
+                                const std::vector<int>& tree_features, std::uint64_t seed) {
+  const int n_features = X_.n_features;
+  const int stride = criterion.n_channels();
+  OpenLeaf* leaves[2] = {&built, derived};
+  const bool scan[2] = {scan_built, derived != nullptr && scan_derived};
+  // Which features each leaf may split on (all of the tree's, or this node's draw).
+  std::vector<char> allowed[2];
+  std::vector<SplitInfo> per_feature[2];
+  for (int l = 0; l < 2; ++l) {
+    if (!scan[l]) continue;
+    allowed[l].assign(n_features, 0);
+    for (int f : node_features(tree_features, leaves[l]->node, seed)) allowed[l][f] = 1;
+    per_feature[l].assign(n_features, SplitInfo{});
   }
-  std::vector<SplitInfo> per_task(tasks.size());
-  auto run = [&](std::size_t i) {
-    const OpenLeaf& leaf = *leaves[tasks[i].first];
-    per_task[i] = finder.find_on_feature(leaf.hist, leaf.sums.data(), tasks[i].second);
-  };
-  const bool parallel = n_threads_ > 1 && builder_.n_slots() >= kMinSlotsForParallelSplit && tasks.size() > 1;
-  parallel_for(tasks.size(), parallel ? n_threads_ : 1, run);
-  // Reduce in task order (features ascending per leaf): the same winner as a serial scan.
-  for (std::size_t i = 0; i < tasks.size(); ++i) {
-    SplitInfo& best = leaves[tasks[i].first]->split;
-    if (per_task[i].is_valid() && per_task[i].gain > best.gain) best = per_task[i];
+  const Span<const row_t> rows = partition_.rows(built.begin, built.end);
+  const int threads = builder_.threads_for(rows.size);
+  parallel_for(threads, threads, [&](std::size_t t) {
+    const int first = static_cast<int>(n_features * t / threads), end = static_cast<int>(n_features * (t + 1) / threads);
+    builder_.build_features(criterion, rows, first, end, built.hist);
+    if (derived) builder_.subtract_features(derived->hist, built.hist, stride, first, end);
+    for (int l = 0; l < 2; ++l) {
+      if (!scan[l]) continue;
+      for (int f = first; f < end; ++f)
+        if (allowed[l][f]) per_feature[l][f] = finder.find_on_feature(leaves[l]->hist, leaves[l]->sums.data(), f);
+    }
+  });
+  for (int l = 0; l < 2; ++l) {
+    if (!scan[l]) continue;
+    SplitInfo& best = leaves[l]->split;
+    for (const SplitInfo& s : per_feature[l])
+      if (s.is_valid() && s.gain > best.gain) best = s;
   }
 }
 
@@ -76,6 +86,7 @@ Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const 
     if (static_cast<int>(node_range.size()) <= node) node_range.resize(node + 1);
     node_range[node] = {begin, end};
   };
+  auto may_deepen = [&](int depth) { return config_.max_depth == 0 || depth < config_.max_depth; };
   OpenLeaf root{0, 0, 0, n_rows, Sums(stride, 0), pool_.acquire(), SplitInfo{}};
   builder_.build(criterion, partition_.rows(0, n_rows), root.hist);
   // Any one feature's bins (its missing bin included) hold every row once: they sum to the node total.
@@ -104,13 +115,16 @@ Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const 
       pool_.release(leaf.hist);
     }
   };
-  auto may_deepen = [&](int depth) { return config_.max_depth == 0 || depth < config_.max_depth; };
-  if (!may_deepen(0) || !criterion.may_split(root.sums.data())) {
-    pool_.release(root.hist);
-    root.hist = nullptr;
+  if (may_deepen(0) && criterion.may_split(root.sums.data())) {
+    // The root's histogram is built above (its sums are needed first); scan it in one fork.
+    std::vector<int> allowed = node_features(features, 0, seed);
+    std::vector<SplitInfo> per_feature(allowed.size());
+    const int threads = builder_.threads_for(n_rows);
+    parallel_for(allowed.size(), threads,
+                 [&](std::size_t i) { per_feature[i] = finder.find_on_feature(root.hist, root.sums.data(), allowed[i]); });
+    for (const SplitInfo& s : per_feature)
+      if (s.is_valid() && s.gain > root.split.gain) root.split = s;
   }
-  OpenLeaf* root_ptr = &root;
-  find_splits(finder, &root_ptr, 1, features, seed);
   open_or_close(root);
 
   int n_leaves = 1;
@@ -143,20 +157,16 @@ Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const 
       const bool left_smaller = criterion.count(left.sums.data()) <= criterion.count(right.sums.data());
       OpenLeaf& small = left_smaller ? left : right;
       OpenLeaf& large = left_smaller ? right : left;
+      const bool small_may = left_smaller ? left_may : right_may;
+      const bool large_may = left_smaller ? right_may : left_may;
       small.hist = pool_.acquire();
-      builder_.build(criterion, partition_.rows(small.begin, small.end), small.hist);
-      builder_.subtract(parent.hist, small.hist, stride);
-      large.hist = parent.hist;
-      if (!left_may) {
-        pool_.release(left.hist);
-        left.hist = nullptr;
+      large.hist = large_may ? parent.hist : nullptr;
+      build_and_find(criterion, finder, small, small_may, large_may ? &large : nullptr, large_may, features, seed);
+      if (!large_may) pool_.release(parent.hist);
+      if (!small_may) {
+        pool_.release(small.hist);
+        small.hist = nullptr;
       }
-      if (!right_may) {
-        pool_.release(right.hist);
-        right.hist = nullptr;
-      }
-      OpenLeaf* children[2] = {&left, &right};
-      find_splits(finder, children, 2, features, seed);
       open_or_close(left);
       open_or_close(right);
     } else {

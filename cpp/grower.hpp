@@ -59,11 +59,15 @@ class TreeGrower {
   };
 
   std::vector<int> node_features(const std::vector<int>& tree_features, int node, std::uint64_t seed) const;
-  /// Finds the best split of every leaf in `leaves` that has a histogram (a parallel loop over all
-  /// (leaf, feature) pairs at once, so siblings share one fork).
+  /// One fork per expansion. Thread t owns a block of features: it builds `built`'s histogram
+  /// slots for them from built's rows, derives `derived`'s slots (when given; its buffer holds
+  /// the parent's histogram) by subtraction, then scans those features for each of the two
+  /// leaves whose `scan_*` flag is set. Winners are reduced in feature order afterwards, so the
+  /// result is the serial scan's whatever the thread count.
   template <class Criterion>
-  void find_splits(const SplitFinder<Criterion>& finder, OpenLeaf* const* leaves, int n_leaves,
-                   const std::vector<int>& tree_features, std::uint64_t seed) const;
+  void build_and_find(const Criterion& criterion, const SplitFinder<Criterion>& finder, OpenLeaf& built,
+                      bool scan_built, OpenLeaf* derived, bool scan_derived, const std::vector<int>& tree_features,
+                      std::uint64_t seed);
   double raw_threshold(int feature, int bin) const;
 
   const BinnedMatrix& X_;

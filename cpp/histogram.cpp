@@ -44,27 +44,42 @@ void accumulate_rows(const BinnedMatrix& X, const Criterion& criterion, const ro
 HistogramBuilder::HistogramBuilder(const BinnedMatrix& X, int n_threads)
     : X_(X), n_threads_(std::max(1, n_threads)), n_slots_(X.n_hist_slots()) {}
 
+int HistogramBuilder::threads_for(std::size_t n_rows) const {
+  return static_cast<int>(std::min<std::size_t>({static_cast<std::size_t>(n_threads_),
+                                                  std::max<std::size_t>(1, n_rows / kMinRowsPerThread),
+                                                  static_cast<std::size_t>(X_.n_features)}));
+}
+
 template <class Criterion>
-void HistogramBuilder::build(const Criterion& criterion, Span<const row_t> rows, std::int64_t* out) {
-  const std::size_t n = rows.size;
-  const std::size_t size = static_cast<std::size_t>(n_slots_) * criterion.n_channels();
+void HistogramBuilder::build_features(const Criterion& criterion, Span<const row_t> rows, int first_feature,
+                                      int end_feature, std::int64_t* out) const {
+  const int stride = criterion.n_channels();
+  std::fill(out + static_cast<std::size_t>(X_.hist_offset[first_feature]) * stride,
+            out + static_cast<std::size_t>(X_.hist_offset[end_feature]) * stride, 0);
+  accumulate_rows(X_, criterion, rows.data, rows.size, first_feature, end_feature, out);
+}
+
+template <class Criterion>
+void HistogramBuilder::build(const Criterion& criterion, Span<const row_t> rows, std::int64_t* out) const {
+  const int threads = threads_for(rows.size);
   const int n_features = X_.n_features;
-  const int threads = static_cast<int>(std::min<std::size_t>(
-      {static_cast<std::size_t>(n_threads_), std::max<std::size_t>(1, n / kMinRowsPerThread),
-       static_cast<std::size_t>(n_features)}));
-  std::fill(out, out + size, 0);
   // Thread t fills the slots of its own block of features from every row of the node: no private
   // histograms to clear and no reduction, and each slot is written by one thread only.
   parallel_for(threads, threads, [&](std::size_t t) {
-    const int first = static_cast<int>(n_features * t / threads);
-    const int end = static_cast<int>(n_features * (t + 1) / threads);
-    accumulate_rows(X_, criterion, rows.data, n, first, end, out);
+    build_features(criterion, rows, static_cast<int>(n_features * t / threads),
+                   static_cast<int>(n_features * (t + 1) / threads), out);
   });
 }
 
 void HistogramBuilder::subtract(std::int64_t* parent, const std::int64_t* smaller, int n_channels) const {
-  const std::size_t size = static_cast<std::size_t>(n_slots_) * n_channels;
-  for (std::size_t s = 0; s < size; ++s) parent[s] -= smaller[s];
+  subtract_features(parent, smaller, n_channels, 0, X_.n_features);
+}
+
+void HistogramBuilder::subtract_features(std::int64_t* parent, const std::int64_t* smaller, int n_channels,
+                                         int first_feature, int end_feature) const {
+  const std::size_t end = static_cast<std::size_t>(X_.hist_offset[end_feature]) * n_channels;
+  for (std::size_t s = static_cast<std::size_t>(X_.hist_offset[first_feature]) * n_channels; s < end; ++s)
+    parent[s] -= smaller[s];
 }
 
 void HistogramPool::reset(std::size_t size) {
@@ -88,7 +103,12 @@ void HistogramPool::release(std::int64_t* hist) {
   if (hist) free_.push_back(hist);
 }
 
-template void HistogramBuilder::build<GradientCriterion>(const GradientCriterion&, Span<const row_t>, std::int64_t*);
-template void HistogramBuilder::build<ClassCriterion>(const ClassCriterion&, Span<const row_t>, std::int64_t*);
+template void HistogramBuilder::build<GradientCriterion>(const GradientCriterion&, Span<const row_t>,
+                                                        std::int64_t*) const;
+template void HistogramBuilder::build<ClassCriterion>(const ClassCriterion&, Span<const row_t>, std::int64_t*) const;
+template void HistogramBuilder::build_features<GradientCriterion>(const GradientCriterion&, Span<const row_t>, int,
+                                                                 int, std::int64_t*) const;
+template void HistogramBuilder::build_features<ClassCriterion>(const ClassCriterion&, Span<const row_t>, int, int,
+                                                              std::int64_t*) const;
 
 }  // namespace treeforge

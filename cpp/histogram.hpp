@@ -19,11 +19,24 @@ class HistogramBuilder {
   HistogramBuilder(const BinnedMatrix& X, int n_threads);
 
   /// out = sums over `rows` of the criterion's per-row statistics; out has n_slots() * n_channels values.
+  /// Parallel over blocks of features.
   template <class Criterion>
-  void build(const Criterion& criterion, Span<const row_t> rows, std::int64_t* out);
+  void build(const Criterion& criterion, Span<const row_t> rows, std::int64_t* out) const;
+
+  /// The slots of features [first_feature, end_feature) only (zeroed, then summed); serial.
+  template <class Criterion>
+  void build_features(const Criterion& criterion, Span<const row_t> rows, int first_feature, int end_feature,
+                      std::int64_t* out) const;
 
   /// parent -= smaller, in place: the parent's buffer becomes the larger child's histogram.
   void subtract(std::int64_t* parent, const std::int64_t* smaller, int n_channels) const;
+
+  /// The same over the slots of features [first_feature, end_feature) only.
+  void subtract_features(std::int64_t* parent, const std::int64_t* smaller, int n_channels, int first_feature,
+                         int end_feature) const;
+
+  /// Threads worth using for a histogram over n_rows rows (1 below a few thousand rows).
+  int threads_for(std::size_t n_rows) const;
 
   int n_slots() const { return n_slots_; }
 
