@@ -7,4 +7,8 @@ build_dir=${BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}" \
   -Dpybind11_DIR="$(python3 -m pybind11 --cmakedir)" "$@" >/dev/null
 cmake --build "$build_dir" -j 2
-cp "$build_dir"/_core*.so python/treeforge/
+# Copy then rename: a process that has the old module loaded keeps a valid file (no SIGBUS).
+for so in "$build_dir"/_core*.so; do
+  cp "$so" "python/treeforge/.$(basename "$so").tmp"
+  mv -f "python/treeforge/.$(basename "$so").tmp" "python/treeforge/$(basename "$so")"
+done
