@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <exception>
 #include <mutex>
+#include <utility>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -30,11 +31,14 @@ inline int thread_index() {
 #endif
 }
 
-/// Runs body(i) for i in [0, n) on up to n_threads threads (static schedule).
+/// How parallel_for hands out indices: in equal contiguous runs, or one at a time to idle threads.
+enum class Schedule { kStatic, kDynamic };
+
+/// Runs body(i) for i in [0, n) on up to n_threads threads.
 /// The first exception thrown by any body is rethrown on the caller's thread after the loop.
 /// Results must not depend on which thread ran which i: callers write to disjoint slots.
 template <class Body>
-void parallel_for(std::size_t n, int n_threads, Body&& body) {
+void parallel_for(std::size_t n, int n_threads, Body&& body, Schedule schedule = Schedule::kStatic) {
   n_threads = std::max(1, std::min<int>(n_threads, static_cast<int>(std::min<std::size_t>(n, 1 << 20))));
   if (n_threads <= 1 || n <= 1) {
     for (std::size_t i = 0; i < n; ++i) body(i);
@@ -42,42 +46,33 @@ void parallel_for(std::size_t n, int n_threads, Body&& body) {
   }
   std::exception_ptr error;
   std::mutex error_mutex;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(n_threads) schedule(static)
-#endif
-  for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(n); ++i) {
+  auto run = [&](std::ptrdiff_t i) {
     try {
       body(static_cast<std::size_t>(i));
     } catch (...) {
       std::lock_guard<std::mutex> lock(error_mutex);
       if (!error) error = std::current_exception();
     }
+  };
+  const auto count = static_cast<std::ptrdiff_t>(n);
+  if (schedule == Schedule::kDynamic) {
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
+#endif
+    for (std::ptrdiff_t i = 0; i < count; ++i) run(i);
+  } else {
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(n_threads) schedule(static)
+#endif
+    for (std::ptrdiff_t i = 0; i < count; ++i) run(i);
   }
   if (error) std::rethrow_exception(error);
 }
 
-/// Same as parallel_for but with dynamic scheduling, for tasks of uneven cost (features, trees).
+/// parallel_for with dynamic scheduling, for tasks of uneven cost (features, trees).
 template <class Body>
 void parallel_for_dynamic(std::size_t n, int n_threads, Body&& body) {
-  n_threads = std::max(1, std::min<int>(n_threads, static_cast<int>(std::min<std::size_t>(n, 1 << 20))));
-  if (n_threads <= 1 || n <= 1) {
-    for (std::size_t i = 0; i < n; ++i) body(i);
-    return;
-  }
-  std::exception_ptr error;
-  std::mutex error_mutex;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
-#endif
-  for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(n); ++i) {
-    try {
-      body(static_cast<std::size_t>(i));
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex);
-      if (!error) error = std::current_exception();
-    }
-  }
-  if (error) std::rethrow_exception(error);
+  parallel_for(n, n_threads, std::forward<Body>(body), Schedule::kDynamic);
 }
 
 /// Number of fixed-size blocks covering n items; block sizes never depend on the thread count,
