@@ -1,7 +1,5 @@
 """Histogram gradient boosting estimators, scikit-learn drop-ins trained one iteration at a time by the core's Booster."""
 
-import re
-import textwrap
 import time
 from numbers import Integral, Real
 
@@ -12,12 +10,14 @@ from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 
 from . import _core
 from ._base import (
+    SHARED_DOC_PARTS,
     CoreModelMixin,
     apply_class_weight,
     check_positive_total_weight,
     draw_seed,
     encode_classes,
     encode_known_classes,
+    fill_doc,
     make_config,
     reject_categorical_features,
     reject_constraint,
@@ -27,6 +27,7 @@ from ._base import (
     validate_fit_data,
     validate_predict_data,
     validate_sample_weight,
+    with_doc_parts,
 )
 from ._boosting_progress import BoostingProgress, DataPart, ScoreRecorder
 from ._model_io import register_estimator
@@ -38,23 +39,8 @@ _BINNING_SUBSAMPLE = 200_000
 _REGRESSION_OBJECTIVES = {"squared_error": "squared_error", "poisson": "poisson", "gamma": "gamma"}
 
 
-def _fill_doc(template):
-    """Replace every line holding only ``{name}`` by the shared text ``name``, indented alike."""
-
-    def expand(match):
-        text = textwrap.dedent(_SHARED_DOC[match.group(2)]).strip("\n")
-        return textwrap.indent(text, match.group(1))
-
-    return re.sub(r"^( *)\{(\w+)\}$", expand, template, flags=re.MULTILINE)
-
-
-def _with_shared_doc(method):
-    """Method decorator: fill the shared parts of its docstring (see ``_fill_doc``)."""
-    method.__doc__ = _fill_doc(method.__doc__)
-    return method
-
-
 _SHARED_DOC = {
+    **SHARED_DOC_PARTS,
     "boosting_parameters": """
     learning_rate : float, default=0.1
         Shrinkage: leaf values are multiplied by it. 1 means no shrinkage.
@@ -140,17 +126,13 @@ _SHARED_DOC = {
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,), object
         Names of the features, when fitted on a DataFrame with string column names.""",
-    "X_parameter": """
-    Parameters
-    ----------
-    X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-        Samples, any real dtype; NaN is a missing value.""",
     "notes": """
     Notes
     -----
     Sparse matrices are accepted but densified (native sparse input is planned); NaN is a missing
     value and goes to the child learned during training. float32 input is kept as float32.""",
 }
+_with_shared_doc = with_doc_parts(_SHARED_DOC)
 
 
 class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
@@ -410,7 +392,7 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
 
 @register_estimator
 class HistGradientBoostingRegressor(RegressorMixin, BaseHistGradientBoosting):
-    __doc__ = _fill_doc("""Histogram-based gradient boosting regression trees.
+    __doc__ = fill_doc("""Histogram-based gradient boosting regression trees.
 
     A drop-in replacement of :class:`sklearn.ensemble.HistGradientBoostingRegressor`: same
     parameters, defaults and fitted attributes, trained by treeforge's C++ core. Parameters after
@@ -448,7 +430,7 @@ class HistGradientBoostingRegressor(RegressorMixin, BaseHistGradientBoosting):
     (111,)
     >>> [model.n_iter_, model.do_early_stopping_]
     [50, False]
-    """)
+    """, _SHARED_DOC)
 
     _parameter_constraints: dict = {
         **BaseHistGradientBoosting._parameter_constraints,
@@ -526,7 +508,7 @@ class HistGradientBoostingRegressor(RegressorMixin, BaseHistGradientBoosting):
 
 @register_estimator
 class HistGradientBoostingClassifier(ClassifierMixin, BaseHistGradientBoosting):
-    __doc__ = _fill_doc("""Histogram-based gradient boosting classification trees.
+    __doc__ = fill_doc("""Histogram-based gradient boosting classification trees.
 
     A drop-in replacement of :class:`sklearn.ensemble.HistGradientBoostingClassifier`: same
     parameters, defaults and fitted attributes, trained by treeforge's C++ core. Binary problems
@@ -565,7 +547,7 @@ class HistGradientBoostingClassifier(ClassifierMixin, BaseHistGradientBoosting):
     (2, 2)
     >>> bool(clf.score(X, y) > 0.95)
     True
-    """)
+    """, _SHARED_DOC)
 
     _parameter_constraints: dict = {
         **BaseHistGradientBoosting._parameter_constraints,
