@@ -12,6 +12,7 @@
 #include "histogram.hpp"
 #include "model.hpp"
 #include "objective.hpp"
+#include "parallel.hpp"
 #include "partition.hpp"
 #include "random.hpp"
 #include "splitter.hpp"
@@ -581,6 +582,9 @@ PYBIND11_MODULE(_core, m) {
     }
     return out;
   }, py::arg("weights"), py::arg("n_draws"), py::arg("seed"), py::arg("replace") = true);
+
+  m.def("max_threads", &max_threads,
+        "Threads OpenMP would use by default: honours OMP_NUM_THREADS and threadpoolctl limits (1 without OpenMP).");
 
   m.def("apply_link", [](const std::string& objective, const py::array& margin) {
     auto a = DoubleArray::ensure(margin);

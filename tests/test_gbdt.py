@@ -16,7 +16,7 @@ from sklearn.metrics import make_scorer, mean_poisson_deviance, mean_gamma_devia
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
-from treeforge import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from treeforge import HistGradientBoostingClassifier, HistGradientBoostingRegressor, _core
 from treeforge._base import available_cpu_count, resolve_n_threads, validate_fit_data
 
 # Allowed shortfall against scikit-learn with the same parameters (accuracy points / R2 units),
@@ -407,7 +407,16 @@ def test_verbose_prints_progress(capsys, regression_data):
 
 def test_n_jobs_resolution():
     cores = available_cpu_count()
-    assert resolve_n_threads(None) == resolve_n_threads(-1) == cores
+    assert resolve_n_threads(-1) == cores
+    assert resolve_n_threads(None) == max(1, min(cores, _core.max_threads()))
     assert resolve_n_threads(3) == 3
     assert resolve_n_threads(-2) == max(1, cores - 1)
     assert resolve_n_threads(-10_000) == 1
+
+
+def test_default_threads_honour_openmp_limits():
+    # joblib workers limit OpenMP through threadpoolctl: n_jobs=None must not oversubscribe them.
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(1, user_api="openmp"):
+        assert resolve_n_threads(None) == 1
+        assert resolve_n_threads(2) == 2  # an explicit count is the user's choice

@@ -77,7 +77,9 @@ def resolve_n_threads(n_jobs):
     Parameters
     ----------
     n_jobs : int or None
-        None or -1: every available core; ``k > 0``: ``k`` threads; ``k < -1``:
+        None: every available core, within OpenMP's own limit (``OMP_NUM_THREADS``, or
+        threadpoolctl's, as scikit-learn's estimators do, so that joblib workers are not
+        oversubscribed); -1: every available core; ``k > 0``: ``k`` threads; ``k < -1``:
         ``cores + 1 + k`` threads (joblib's convention, at least 1). 0 is an error.
 
     Returns
@@ -86,7 +88,7 @@ def resolve_n_threads(n_jobs):
         At least 1.
     """
     if n_jobs is None:
-        return available_cpu_count()
+        return max(1, min(available_cpu_count(), _core.max_threads()))
     if not isinstance(n_jobs, numbers.Integral) or isinstance(n_jobs, bool):
         raise TypeError(f"n_jobs must be an int or None, got {n_jobs!r}.")
     n_jobs = int(n_jobs)

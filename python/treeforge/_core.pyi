@@ -241,6 +241,9 @@ def sample_weighted(
     (alias table, O(n + n_draws)), or min(n_draws, #positive) distinct indices without replacement
     (Efraimidis-Spirakis). Zero weights are never drawn."""
 
+def max_threads() -> int:
+    """Threads OpenMP would use by default (honours OMP_NUM_THREADS and threadpoolctl limits)."""
+
 def apply_link(objective: str, margin: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Inverse link of the objective: identity, sigmoid, softmax over rows, or exp."""
 
