@@ -50,11 +50,13 @@ class GradientCriterion {
 
   int n_channels() const { return kChannels; }
   int leaf_dim() const { return 1; }
+  /// slot += the row's statistics (kSign = 1), or -= them (kSign = -1).
+  template <int kSign = 1>
   void add(std::int64_t* slot, row_t row) const {
     const GradPair p = gh_[row];
-    slot[0] += static_cast<std::int64_t>(static_cast<double>(p.grad) * scale_.grad_scale);
-    slot[1] += static_cast<std::int64_t>(static_cast<double>(p.hess) * scale_.hess_scale);
-    slot[2] += 1;
+    slot[0] += kSign * static_cast<std::int64_t>(static_cast<double>(p.grad) * scale_.grad_scale);
+    slot[1] += kSign * static_cast<std::int64_t>(static_cast<double>(p.hess) * scale_.hess_scale);
+    slot[2] += kSign;
   }
   void prefetch_row(row_t row) const { prefetch(gh_.data + row); }
   std::int64_t count(const std::int64_t* sums) const { return sums[2]; }
@@ -89,9 +91,10 @@ class ClassCriterion {
 
   int n_channels() const { return k_ + 1; }
   int leaf_dim() const { return k_; }
+  template <int kSign = 1>
   void add(std::int64_t* slot, row_t row) const {
-    slot[classes_[row]] += weight_q_[row];
-    slot[k_] += 1;
+    slot[classes_[row]] += kSign * weight_q_[row];
+    slot[k_] += kSign;
   }
   void prefetch_row(row_t row) const {
     prefetch(classes_.data + row);

@@ -52,8 +52,12 @@ void TreeGrower::build_and_find(const Criterion& criterion, const SplitFinder<Cr
   const int threads = builder_.threads_for(rows.size);
   parallel_for(threads, threads, [&](std::size_t t) {
     const int first = static_cast<int>(n_features * t / threads), end = static_cast<int>(n_features * (t + 1) / threads);
-    builder_.build_features(criterion, rows, first, end, built.hist);
-    if (derived) builder_.subtract_features(derived->hist, built.hist, stride, first, end);
+    if (built.hist) {
+      builder_.build_features(criterion, rows, first, end, built.hist);
+      if (derived) builder_.subtract_features(derived->hist, built.hist, stride, first, end);
+    } else {
+      builder_.remove_features(criterion, rows, first, end, derived->hist);
+    }
     for (int l = 0; l < 2; ++l) {
       if (!scan[l]) continue;
       for (int f = first; f < end; ++f)
@@ -159,14 +163,12 @@ Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const 
       OpenLeaf& large = left_smaller ? right : left;
       const bool small_may = left_smaller ? left_may : right_may;
       const bool large_may = left_smaller ? right_may : left_may;
-      small.hist = pool_.acquire();
+      // A smaller child that will not split needs no histogram: its rows are removed from the
+      // parent's directly.
+      small.hist = small_may ? pool_.acquire() : nullptr;
       large.hist = large_may ? parent.hist : nullptr;
       build_and_find(criterion, finder, small, small_may, large_may ? &large : nullptr, large_may, features, seed);
       if (!large_may) pool_.release(parent.hist);
-      if (!small_may) {
-        pool_.release(small.hist);
-        small.hist = nullptr;
-      }
       open_or_close(left);
       open_or_close(right);
     } else {

@@ -62,7 +62,8 @@ class TreeGrower {
   /// One fork per expansion. Thread t owns a block of features: it builds `built`'s histogram
   /// slots for them from built's rows, derives `derived`'s slots (when given; its buffer holds
   /// the parent's histogram) by subtraction, then scans those features for each of the two
-  /// leaves whose `scan_*` flag is set. Winners are reduced in feature order afterwards, so the
+  /// leaves whose `scan_*` flag is set. When built has no buffer, built's rows are removed from
+  /// derived's histogram instead. Winners are reduced in feature order afterwards, so the
   /// result is the serial scan's whatever the thread count.
   template <class Criterion>
   void build_and_find(const Criterion& criterion, const SplitFinder<Criterion>& finder, OpenLeaf& built,

@@ -14,8 +14,9 @@ namespace {
 // Below this many rows per thread the fork/join and the reduction cost more than they save.
 constexpr std::size_t kMinRowsPerThread = 1024;
 
-/// Adds the rows' statistics into the slots of features [first_feature, end_feature).
-template <class Criterion>
+/// Adds (kSign = 1) or removes (kSign = -1) the rows' statistics in the slots of features
+/// [first_feature, end_feature).
+template <int kSign, class Criterion>
 void accumulate_rows(const BinnedMatrix& X, const Criterion& criterion, const row_t* rows, std::size_t n_rows,
                      int first_feature, int end_feature, std::int64_t* hist) {
   const int n_features = end_feature - first_feature;
@@ -35,7 +36,8 @@ void accumulate_rows(const BinnedMatrix& X, const Criterion& criterion, const ro
     }
     const row_t r = rows[i];
     const bin_t* code = X.row(r) + first_feature;
-    for (int f = 0; f < n_features; ++f) criterion.add(fh[f] + static_cast<std::size_t>(code[f]) * stride, r);
+    for (int f = 0; f < n_features; ++f)
+      criterion.template add<kSign>(fh[f] + static_cast<std::size_t>(code[f]) * stride, r);
   }
 }
 
@@ -56,7 +58,13 @@ void HistogramBuilder::build_features(const Criterion& criterion, Span<const row
   const int stride = criterion.n_channels();
   std::fill(out + static_cast<std::size_t>(X_.hist_offset[first_feature]) * stride,
             out + static_cast<std::size_t>(X_.hist_offset[end_feature]) * stride, 0);
-  accumulate_rows(X_, criterion, rows.data, rows.size, first_feature, end_feature, out);
+  accumulate_rows<1>(X_, criterion, rows.data, rows.size, first_feature, end_feature, out);
+}
+
+template <class Criterion>
+void HistogramBuilder::remove_features(const Criterion& criterion, Span<const row_t> rows, int first_feature,
+                                       int end_feature, std::int64_t* hist) const {
+  accumulate_rows<-1>(X_, criterion, rows.data, rows.size, first_feature, end_feature, hist);
 }
 
 template <class Criterion>
@@ -110,5 +118,9 @@ template void HistogramBuilder::build_features<GradientCriterion>(const Gradient
                                                                  int, std::int64_t*) const;
 template void HistogramBuilder::build_features<ClassCriterion>(const ClassCriterion&, Span<const row_t>, int, int,
                                                               std::int64_t*) const;
+template void HistogramBuilder::remove_features<GradientCriterion>(const GradientCriterion&, Span<const row_t>, int,
+                                                                  int, std::int64_t*) const;
+template void HistogramBuilder::remove_features<ClassCriterion>(const ClassCriterion&, Span<const row_t>, int, int,
+                                                               std::int64_t*) const;
 
 }  // namespace treeforge

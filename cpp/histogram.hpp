@@ -28,6 +28,13 @@ class HistogramBuilder {
   void build_features(const Criterion& criterion, Span<const row_t> rows, int first_feature, int end_feature,
                       std::int64_t* out) const;
 
+  /// hist -= the rows' statistics over the slots of features [first_feature, end_feature): turns a
+  /// parent's histogram into its larger child's straight from the smaller child's rows, when the
+  /// smaller child needs no histogram of its own (no buffer to clear, no full pass).
+  template <class Criterion>
+  void remove_features(const Criterion& criterion, Span<const row_t> rows, int first_feature, int end_feature,
+                       std::int64_t* hist) const;
+
   /// parent -= smaller, in place: the parent's buffer becomes the larger child's histogram.
   void subtract(std::int64_t* parent, const std::int64_t* smaller, int n_channels) const;
 
