@@ -11,8 +11,8 @@ namespace treeforge {
 
 namespace {
 
-// Below this many rows per thread the fork/join and the reduction cost more than they save.
-constexpr std::size_t kMinRowsPerThread = 1024;
+// Below this much work per thread (slot updates) a fork costs more than it saves.
+constexpr std::size_t kMinWorkPerThread = 16384;
 
 /// Adds (kSign = 1) or removes (kSign = -1) the rows' statistics in the slots of features
 /// [first_feature, end_feature).
@@ -47,8 +47,11 @@ HistogramBuilder::HistogramBuilder(const BinnedMatrix& X, int n_threads)
     : X_(X), n_threads_(std::max(1, n_threads)), n_slots_(X.n_hist_slots()) {}
 
 int HistogramBuilder::threads_for(std::size_t n_rows) const {
+  // Work of one expansion: one update per (row, feature), plus clearing, subtracting and scanning
+  // every slot whatever the row count, which is what dominates small nodes of wide histograms.
+  const std::size_t work = n_rows * static_cast<std::size_t>(X_.n_features) + 3 * static_cast<std::size_t>(n_slots_);
   return static_cast<int>(std::min<std::size_t>({static_cast<std::size_t>(n_threads_),
-                                                  std::max<std::size_t>(1, n_rows / kMinRowsPerThread),
+                                                  std::max<std::size_t>(1, work / kMinWorkPerThread),
                                                   static_cast<std::size_t>(X_.n_features)}));
 }
 
