@@ -226,14 +226,17 @@ void bind_testing(py::module_& m) {
     const TreeConfig config;
     const GradScale scale = GradScale::fit(g, r, 1);
     const GradientCriterion criterion(g, scale, config);
-    std::vector<std::int64_t> hist(static_cast<std::size_t>(X.n_hist_slots()) * 3);
+    constexpr int kStride = GradientCriterion::kChannels;
+    std::vector<std::int64_t> hist(static_cast<std::size_t>(X.n_hist_slots()) * kStride);
     HistogramBuilder(X, 2).build(criterion, r, hist.data());
+    // Decoded per slot: sum of gradients, sum of hessians, row count.
     py::array_t<double> out({static_cast<std::size_t>(X.n_hist_slots()), std::size_t{3}});
     double* o = out.mutable_data();
     for (int s = 0; s < X.n_hist_slots(); ++s) {
-      o[3 * s] = scale.grad(hist[3 * s]);
-      o[3 * s + 1] = scale.hess(hist[3 * s + 1]);
-      o[3 * s + 2] = static_cast<double>(hist[3 * s + 2]);
+      const std::int64_t* slot = hist.data() + static_cast<std::size_t>(s) * kStride;
+      o[3 * s] = scale.grad(slot[0]);
+      o[3 * s + 1] = scale.hess(slot[1]);
+      o[3 * s + 2] = static_cast<double>(criterion.count(slot));
     }
     return out;
   }, py::arg("binned"), py::arg("grad"), py::arg("hess"), py::arg("rows") = py::none());
@@ -253,12 +256,12 @@ void bind_testing(py::module_& m) {
     const TreeConfig config;
     const GradientCriterion criterion(g, GradScale::fit(g, {}, 1), config);
     HistogramBuilder builder(X, 2);
-    const std::size_t size = static_cast<std::size_t>(X.n_hist_slots()) * 3;
+    const std::size_t size = static_cast<std::size_t>(X.n_hist_slots()) * GradientCriterion::kChannels;
     std::vector<std::int64_t> parent(size), left(size), right(size);
     builder.build(criterion, Span<const row_t>(all_rows.data(), all_rows.size()), parent.data());
     builder.build(criterion, Span<const row_t>(left_rows.data(), left_rows.size()), left.data());
     builder.build(criterion, Span<const row_t>(right_rows.data(), right_rows.size()), right.data());
-    builder.subtract(parent.data(), left.data(), 3);
+    builder.subtract(parent.data(), left.data(), GradientCriterion::kChannels);
     std::int64_t worst = 0;
     for (std::size_t s = 0; s < size; ++s) {
       const std::int64_t diff = parent[s] - right[s];
@@ -273,11 +276,12 @@ void bind_testing(py::module_& m) {
     const auto rows = rows_or_all(X, py::none());
     const Span<const row_t> r(rows.data(), rows.size());
     const GradientCriterion criterion(g, GradScale::fit(g, {}, 1), config);
-    std::vector<std::int64_t> hist(static_cast<std::size_t>(X.n_hist_slots()) * 3);
+    constexpr int kStride = GradientCriterion::kChannels;
+    std::vector<std::int64_t> hist(static_cast<std::size_t>(X.n_hist_slots()) * kStride);
     HistogramBuilder(X, 1).build(criterion, r, hist.data());
-    Sums total(3, 0);
+    Sums total(kStride, 0);
     for (int s = X.hist_offset[0]; s < X.hist_offset[1]; ++s)
-      for (int c = 0; c < 3; ++c) total[c] += hist[3 * s + c];
+      for (int c = 0; c < kStride; ++c) total[c] += hist[static_cast<std::size_t>(s) * kStride + c];
     std::vector<int> features(X.n_features);
     for (int f = 0; f < X.n_features; ++f) features[f] = f;
     const SplitFinder<GradientCriterion> finder(X, criterion);
@@ -287,9 +291,9 @@ void bind_testing(py::module_& m) {
     d["bin"] = s.bin;
     d["default_left"] = s.default_left;
     d["gain"] = s.gain;
-    const Sums left = s.is_valid() ? finder.left_sums(hist.data(), s) : Sums(3, 0);
-    d["left_count"] = s.is_valid() ? left[2] : 0;
-    d["right_count"] = s.is_valid() ? total[2] - left[2] : 0;
+    const Sums left = s.is_valid() ? finder.left_sums(hist.data(), s) : Sums(kStride, 0);
+    d["left_count"] = s.is_valid() ? criterion.count(left.data()) : 0;
+    d["right_count"] = s.is_valid() ? criterion.count(total.data()) - criterion.count(left.data()) : 0;
     return d;
   });
   t.def("partition", [](const BinnedMatrix& X, const py::object& rows, int feature, int bin, bool default_left,

@@ -11,10 +11,10 @@ namespace treeforge {
 
 namespace {
 
-/// The largest power of two s with n * max_abs * s <= 2^62 (1 if max_abs is 0).
-double power_of_two_scale(double max_abs, std::size_t n) {
+/// The largest power of two s with n * max_abs * s <= 2^bits (1 if max_abs is 0).
+double power_of_two_scale(double max_abs, std::size_t n, int bits = 62) {
   if (!(max_abs > 0) || !std::isfinite(max_abs)) return 1.0;
-  const double limit = std::ldexp(1.0, 62) / (static_cast<double>(std::max<std::size_t>(n, 1)) * max_abs);
+  const double limit = std::ldexp(1.0, bits) / (static_cast<double>(std::max<std::size_t>(n, 1)) * max_abs);
   return std::ldexp(1.0, static_cast<int>(std::floor(std::log2(limit))));
 }
 
@@ -29,21 +29,29 @@ GradScale GradScale::fit(Span<const GradPair> gh, Span<const row_t> rows, int n_
   const std::size_t n = rows.empty() ? gh.size : rows.size;
   constexpr std::size_t kBlock = 1 << 16;
   const std::size_t blocks = n_blocks(n, kBlock);
-  std::vector<double> max_grad(blocks, 0.0), max_hess(blocks, 0.0);
+  std::vector<double> max_grad(blocks, 0.0), max_hess(blocks, 0.0), min_hess(blocks, 0.0);
   parallel_for(blocks, n_threads, [&](std::size_t b) {
-    double mg = 0, mh = 0;
+    double mg = 0, mh = 0, low = 0;
     for (std::size_t i = b * kBlock, end = std::min(n, (b + 1) * kBlock); i < end; ++i) {
       const GradPair p = gh[rows.empty() ? i : rows[i]];
       mg = std::max(mg, std::fabs(static_cast<double>(p.grad)));
-      mh = std::max(mh, std::fabs(static_cast<double>(p.hess)));
+      mh = std::max(mh, static_cast<double>(p.hess));
+      low = std::min(low, static_cast<double>(p.hess));
     }
     max_grad[b] = mg;
     max_hess[b] = mh;
+    min_hess[b] = low;
   });
+  // The count packed below the hessian needs hessians >= 0 (every objective's, with weights >= 0).
+  check(blocks == 0 || *std::min_element(min_hess.begin(), min_hess.end()) >= 0,
+        "hessians must be non-negative (negative sample weights?)");
   // max is exact and order-free, so the scales do not depend on the thread count.
   const double mg = blocks ? *std::max_element(max_grad.begin(), max_grad.end()) : 0.0;
   const double mh = blocks ? *std::max_element(max_hess.begin(), max_hess.end()) : 0.0;
-  return {power_of_two_scale(mg, n), power_of_two_scale(mh, n)};
+  // Every node count fits in count_bits; the hessian sums get the bits above it.
+  int count_bits = 1;
+  while ((std::size_t{1} << count_bits) <= n) ++count_bits;
+  return {power_of_two_scale(mg, n), power_of_two_scale(mh, n, 62 - count_bits), count_bits};
 }
 
 GradientCriterion::GradientCriterion(Span<const GradPair> gh, const GradScale& scale, const TreeConfig& config)
@@ -56,7 +64,7 @@ GradientCriterion::GradientCriterion(Span<const GradPair> gh, const GradScale& s
       gain_factor_(scale.hess_scale / (scale.grad_scale * scale.grad_scale)) {}
 
 bool GradientCriterion::may_split(const std::int64_t* sums) const {
-  const std::int64_t n = sums[2];
+  const std::int64_t n = count(sums);
   return n >= config_.min_samples_split && n >= 2 * static_cast<std::int64_t>(config_.min_samples_leaf) &&
          scale_.hess(sums[1]) >= 2 * config_.min_child_weight;
 }
@@ -72,14 +80,17 @@ void GradientCriterion::leaf_value(const std::int64_t* sums, double* out) const 
 ScanResult GradientCriterion::scan(const std::int64_t* slots, int n_bins, const std::int64_t* total) const {
   ScanResult best;
   const std::int64_t* missing = slots + static_cast<std::size_t>(n_bins) * kChannels;
-  const bool has_missing = missing[2] > 0;
+  const bool has_missing = missing[1] != 0;
   const std::int64_t min_count = config_.min_samples_leaf;
+  const std::int64_t total_n = scale_.count(total[1]), total_h = scale_.hess_q(total[1]);
   const double lambda = lambda_q_, alpha = alpha_q_;
-  const double parent_score = leaf_score(static_cast<double>(total[0]), static_cast<double>(total[1]), lambda, alpha);
+  const double parent_score = leaf_score(static_cast<double>(total[0]), static_cast<double>(total_h), lambda, alpha);
   double best_gain = std::max(config_.min_split_gain / gain_factor_, 0.0);
 
-  auto consider = [&](std::int64_t g, std::int64_t h, std::int64_t n, int bin, bool default_left) {
-    const std::int64_t right_n = total[2] - n, right_h = total[1] - h;
+  // hc: a packed hessian-and-count sum.
+  auto consider = [&](std::int64_t g, std::int64_t hc, int bin, bool default_left) {
+    const std::int64_t n = scale_.count(hc), h = scale_.hess_q(hc);
+    const std::int64_t right_n = total_n - n, right_h = total_h - h;
     if (n < min_count || right_n < min_count || h < min_hess_q_ || right_h < min_hess_q_) return;
     const double gain = split_gain(static_cast<double>(g), static_cast<double>(h), static_cast<double>(total[0] - g),
                                    static_cast<double>(right_h), parent_score, lambda, alpha);
@@ -90,17 +101,16 @@ ScanResult GradientCriterion::scan(const std::int64_t* slots, int n_bins, const 
     }
   };
 
-  std::int64_t g = 0, h = 0, n = 0;  // value bins 0..t, missing excluded
+  std::int64_t g = 0, hc = 0;  // value bins 0..t, missing excluded
   for (int t = 0; t < n_bins; ++t) {
     const std::int64_t* s = slots + static_cast<std::size_t>(t) * kChannels;
-    if (s[2] == 0) continue;  // same partition as the previous threshold
+    if (s[1] == 0) continue;  // no rows: same partition as the previous threshold
     g += s[0];
-    h += s[1];
-    n += s[2];
+    hc += s[1];
     // The right side only shrinks from here on: once too small, it stays too small.
-    if (total[2] - n < min_count) break;
-    consider(g, h, n, t, false);
-    if (has_missing) consider(g + missing[0], h + missing[1], n + missing[2], t, true);
+    if (total_n - scale_.count(hc) < min_count) break;
+    consider(g, hc, t, false);
+    if (has_missing) consider(g + missing[0], hc + missing[1], t, true);
   }
   if (best.bin >= 0) best.gain = best_gain * gain_factor_;
   return best;

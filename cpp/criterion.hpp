@@ -23,27 +23,34 @@ struct ScanResult {
   bool default_left = false;
 };
 
-/// Fixed-point scales of one tree's gradients: q = trunc(g * grad_scale).
+/// Fixed-point scales of one tree's gradients: q = trunc(g * grad_scale), and the hessian with the
+/// row count packed below it, (round(h * hess_scale) << count_bits) + 1.
 ///
-/// The scales are the largest powers of two for which the sum of |q| over all rows stays below
-/// 2^62, so no partial sum can overflow; with 10^6 rows a gradient keeps about 42 bits of
-/// precision relative to the largest one, far beyond float's 24 bits it is stored in.
+/// Packing the count makes a histogram slot 16 bytes, one vector add per row and feature. The
+/// scales are the largest powers of two for which no partial sum can overflow (|sum| < 2^62, the
+/// count below 2^count_bits): with 10^6 rows a gradient keeps about 42 bits of precision relative
+/// to the largest one and a hessian about 22, against the 24 bits of the float it is stored in.
 struct GradScale {
   double grad_scale = 1.0;
   double hess_scale = 1.0;
+  int count_bits = 1;
 
   /// Scales for gradients of the given rows (all rows if `rows` is empty).
   static GradScale fit(Span<const GradPair> gh, Span<const row_t> rows, int n_threads);
 
   double grad(std::int64_t q) const { return static_cast<double>(q) / grad_scale; }
-  double hess(std::int64_t q) const { return static_cast<double>(q) / hess_scale; }
+  /// The hessian sum of a packed hessian-and-count value.
+  double hess(std::int64_t packed) const { return static_cast<double>(hess_q(packed)) / hess_scale; }
+  std::int64_t hess_q(std::int64_t packed) const { return packed >> count_bits; }
+  std::int64_t count(std::int64_t packed) const { return packed & ((std::int64_t{1} << count_bits) - 1); }
 };
 
-/// Second-order boosting statistics (also squared-error forests): slot = {sum_grad, sum_hess, count}.
+/// Second-order boosting statistics (also squared-error forests): slot = {sum_grad, sum_hess and count
+/// packed as in GradScale}.
 /// Leaf value -T_alpha(G) / (H + lambda); split gain as in split_math.hpp. Immutable, thread-safe.
 class GradientCriterion {
  public:
-  static constexpr int kChannels = 3;
+  static constexpr int kChannels = 2;
 
   /// gh (n_rows,) per-row gradients of the tree; scale fitted on the rows being grown.
   GradientCriterion(Span<const GradPair> gh, const GradScale& scale, const TreeConfig& config);
@@ -55,11 +62,11 @@ class GradientCriterion {
   void add(std::int64_t* slot, row_t row) const {
     const GradPair p = gh_[row];
     slot[0] += kSign * static_cast<std::int64_t>(static_cast<double>(p.grad) * scale_.grad_scale);
-    slot[1] += kSign * static_cast<std::int64_t>(static_cast<double>(p.hess) * scale_.hess_scale);
-    slot[2] += kSign;
+    slot[1] += kSign * ((static_cast<std::int64_t>(static_cast<double>(p.hess) * scale_.hess_scale + 0.5)
+                         << scale_.count_bits) + 1);
   }
   void prefetch_row(row_t row) const { prefetch(gh_.data + row); }
-  std::int64_t count(const std::int64_t* sums) const { return sums[2]; }
+  std::int64_t count(const std::int64_t* sums) const { return scale_.count(sums[1]); }
   double cover(const std::int64_t* sums) const { return scale_.hess(sums[1]); }
   bool may_split(const std::int64_t* sums) const;
   void leaf_value(const std::int64_t* sums, double* out) const;
