@@ -125,6 +125,7 @@ BinnedMatrix BinMapper::transform(MatrixView<const T> X, int n_threads) const {
   out.n_rows = X.n_rows;
   out.n_features = n_features();
   out.codes.resize(X.n_rows * X.n_cols);
+  out.columns.resize(X.n_rows * X.n_cols);
   out.n_bins.resize(out.n_features);
   for (int f = 0; f < out.n_features; ++f) out.n_bins[f] = n_bins(f);
   out.finalize_layout();
@@ -160,6 +161,7 @@ BinnedMatrix BinMapper::transform(MatrixView<const T> X, int n_threads) const {
         const bool is_nan = v != v;
         nan_seen |= is_nan;
         out.codes[i * out.n_features + f] = is_nan ? missing : static_cast<bin_t>(pos);
+        out.columns[f * X.n_rows + i] = is_nan ? missing : static_cast<bin_t>(pos);
       }
       has_nan[f] = nan_seen;
     }

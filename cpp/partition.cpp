@@ -29,8 +29,8 @@ std::size_t RowPartition::split(std::size_t begin, std::size_t end, const Binned
   const std::size_t n = end - begin;
   const std::size_t blocks = n_blocks(n, kBlock);
   const int missing = X.missing_bin(feature);
-  const std::size_t stride = static_cast<std::size_t>(X.n_features);
-  const bin_t* codes = X.codes.data() + feature;
+  // The feature's column: one byte per row, rather than a cache line of a row-major matrix.
+  const bin_t* codes = X.column(feature);
   std::vector<std::size_t> n_left(blocks), n_right(blocks);
 
   // Pass 1: each block splits its own rows into the two scratch arrays at its own offset.
@@ -42,9 +42,9 @@ std::size_t RowPartition::split(std::size_t begin, std::size_t end, const Binned
     // Rows of deep nodes are scattered: fetch each row's code a few iterations ahead.
     constexpr std::size_t kAhead = 16;
     for (std::size_t i = lo; i < hi; ++i) {
-      if (i + kAhead < hi) prefetch(codes + static_cast<std::size_t>(indices_[i + kAhead]) * stride);
+      if (i + kAhead < hi) prefetch(codes + indices_[i + kAhead]);
       const row_t r = indices_[i];
-      const int code = codes[r * stride];
+      const int code = codes[r];
       const bool go_left = code == missing ? default_left : code <= bin;
       // Branch-free: write to both, advance one.
       left[nl] = r;
