@@ -1,4 +1,4 @@
-// Histogram building over a node's rows (row-major codes, per-thread partial histograms) and subtraction.
+// Histogram building over a node's rows (row-major codes, feature blocks per thread) and subtraction.
 #include "histogram.hpp"
 
 #include <algorithm>
@@ -31,7 +31,10 @@ void accumulate_rows(const BinnedMatrix& X, const Criterion& criterion, const ro
   constexpr std::size_t kAhead = 16;
   for (std::size_t i = 0; i < n_rows; ++i) {
     if (i + kAhead < n_rows) {
-      prefetch(X.row(rows[i + kAhead]));
+      // A row's codes may straddle two cache lines: fetch both ends.
+      const bin_t* ahead = X.row(rows[i + kAhead]);
+      prefetch(ahead + first_feature);
+      prefetch(ahead + end_feature - 1);
       criterion.prefetch_row(rows[i + kAhead]);
     }
     const row_t r = rows[i];
