@@ -10,7 +10,7 @@
 namespace treeforge {
 
 namespace {
-constexpr std::size_t kRowBlock = 128;  // rows per task: tree nodes are reused across the block
+constexpr std::size_t kRowBlock = 512;  // rows per task: tree nodes are reused across the block
 constexpr int kLanes = 16;              // rows walked in lock-step
 }  // namespace
 
@@ -18,21 +18,22 @@ Predictor::Predictor(const std::vector<Tree>& trees, const std::vector<int>& tre
     : tree_output_(tree_output), n_outputs_(n_outputs) {
   for (const Tree& tree : trees) {
     const std::size_t base = nodes_.size();
-    check(base + tree.n_nodes() < Node::kDefaultLeft, "model has too many nodes");
+    check(base + tree.n_nodes() < (1u << 31), "model has too many nodes");
     root_.push_back(static_cast<std::uint32_t>(base));
     std::vector<int> depth(tree.n_nodes(), 0);
     for (int i = 0; i < tree.n_nodes(); ++i) {
       const std::uint32_t self = static_cast<std::uint32_t>(base + i);
       if (tree.is_leaf(i)) {
-        nodes_.push_back({std::numeric_limits<double>::infinity(), 0, self | Node::kDefaultLeft});
+        nodes_.push_back({std::numeric_limits<double>::infinity(), 0, self});
+        default_left_.push_back(1);
         value_offset_.push_back(static_cast<std::int32_t>(values_.size()));
         values_.insert(values_.end(), tree.value.begin() + static_cast<std::ptrdiff_t>(i) * tree.leaf_dim,
                        tree.value.begin() + static_cast<std::ptrdiff_t>(i + 1) * tree.leaf_dim);
       } else {
         check(tree.right[i] == tree.left[i] + 1, "tree children must be adjacent");
         const std::uint32_t left = static_cast<std::uint32_t>(base + tree.left[i]);
-        nodes_.push_back({tree.threshold[i], static_cast<std::uint32_t>(tree.feature[i]),
-                          left | (tree.default_left[i] ? Node::kDefaultLeft : 0u)});
+        nodes_.push_back({tree.threshold[i], static_cast<std::uint32_t>(tree.feature[i]), left});
+        default_left_.push_back(tree.default_left[i] ? 1 : 0);
         value_offset_.push_back(-1);
         depth[tree.left[i]] = depth[tree.right[i]] = depth[i] + 1;
       }
@@ -42,7 +43,7 @@ Predictor::Predictor(const std::vector<Tree>& trees, const std::vector<int>& tre
   }
 }
 
-template <class T>
+template <bool kNanFree, class T>
 void Predictor::walk_group(const T* const* rows, int n, std::size_t tree, std::uint32_t* leaves) const {
   const Node* nodes = nodes_.data();
   for (int i = 0; i < n; ++i) leaves[i] = root_[tree];
@@ -50,10 +51,42 @@ void Predictor::walk_group(const T* const* rows, int n, std::size_t tree, std::u
     for (int i = 0; i < n; ++i) {
       const Node& node = nodes[leaves[i]];
       const double v = static_cast<double>(rows[i][node.feature]);
-      // NaN fails the comparison and goes left exactly when the default-left bit is set.
-      const bool go_left = (v <= node.threshold) | ((v != v) & (node.child >> 31));
-      leaves[i] = (node.child & ~Node::kDefaultLeft) + (go_left ? 0u : 1u);
+      if constexpr (kNanFree) {
+        leaves[i] = node.child + (v > node.threshold);
+      } else {
+        // NaN fails the comparison and goes left exactly when the node's default is left.
+        const bool go_left = (v <= node.threshold) | ((v != v) & default_left_[leaves[i]]);
+        leaves[i] = node.child + (go_left ? 0u : 1u);
+      }
     }
+  }
+}
+
+namespace {
+
+/// Whether rows [lo, hi) of X hold no NaN.
+template <class T>
+bool nan_free(MatrixView<const T> X, std::size_t lo, std::size_t hi) {
+  bool none = true;
+  for (const T* v = X.row(lo), *end = X.row(hi); v != end; ++v) none &= !std::isnan(*v);
+  return none;
+}
+
+}  // namespace
+
+template <class T, class Visit>
+void Predictor::walk_block(MatrixView<const T> X, std::size_t lo, std::size_t hi, bool nan_free, std::size_t tree,
+                           Visit&& visit) const {
+  const T* rows[kLanes];
+  std::uint32_t leaves[kLanes];
+  for (std::size_t g = lo; g < hi; g += kLanes) {
+    const int n = static_cast<int>(std::min<std::size_t>(kLanes, hi - g));
+    for (int i = 0; i < n; ++i) rows[i] = X.row(g + i);
+    if (nan_free)
+      walk_group<true>(rows, n, tree, leaves);
+    else
+      walk_group<false>(rows, n, tree, leaves);
+    visit(g, n, leaves);
   }
 }
 
@@ -63,14 +96,11 @@ void Predictor::add_margin(MatrixView<const T> X, std::size_t tree_begin, std::s
   const int k = n_outputs_;
   parallel_for(n_blocks(X.n_rows, kRowBlock), n_threads, [&](std::size_t b) {
     const std::size_t lo = b * kRowBlock, hi = std::min(X.n_rows, lo + kRowBlock);
-    const T* rows[kLanes];
-    std::uint32_t leaves[kLanes];
+    // Blocks without NaN (most, in most data) take the kernel with half the work per step.
+    const bool no_nan = nan_free(X, lo, hi);
     for (std::size_t t = tree_begin; t < tree_end; ++t) {
       const int output = tree_output_[t];
-      for (std::size_t g = lo; g < hi; g += kLanes) {
-        const int n = static_cast<int>(std::min<std::size_t>(kLanes, hi - g));
-        for (int i = 0; i < n; ++i) rows[i] = X.row(g + i);
-        walk_group(rows, n, t, leaves);
+      walk_block(X, lo, hi, no_nan, t, [&](std::size_t g, int n, const std::uint32_t* leaves) {
         for (int i = 0; i < n; ++i) {
           const double* v = &values_[value_offset_[leaves[i]]];
           double* o = out.data + (g + i) * k;
@@ -80,7 +110,7 @@ void Predictor::add_margin(MatrixView<const T> X, std::size_t tree_begin, std::s
             for (int c = 0; c < k; ++c) o[c] += v[c];
           }
         }
-      }
+      });
     }
   });
 }
@@ -91,15 +121,11 @@ void Predictor::leaf_index(MatrixView<const T> X, std::size_t tree_begin, std::s
   const std::size_t n_trees = tree_end - tree_begin;
   parallel_for(n_blocks(X.n_rows, kRowBlock), n_threads, [&](std::size_t b) {
     const std::size_t lo = b * kRowBlock, hi = std::min(X.n_rows, lo + kRowBlock);
-    const T* rows[kLanes];
-    std::uint32_t leaves[kLanes];
+    const bool no_nan = nan_free(X, lo, hi);
     for (std::size_t t = tree_begin; t < tree_end; ++t) {
-      for (std::size_t g = lo; g < hi; g += kLanes) {
-        const int n = static_cast<int>(std::min<std::size_t>(kLanes, hi - g));
-        for (int i = 0; i < n; ++i) rows[i] = X.row(g + i);
-        walk_group(rows, n, t, leaves);
+      walk_block(X, lo, hi, no_nan, t, [&](std::size_t g, int n, const std::uint32_t* leaves) {
         for (int i = 0; i < n; ++i) out[(g + i) * n_trees + (t - tree_begin)] = tree_local_[leaves[i]];
-      }
+      });
     }
   });
 }

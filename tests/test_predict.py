@@ -73,6 +73,18 @@ def test_predict_margin_equals_reference_walk(models, X_test, name):
 
 
 @pytest.mark.parametrize("name", MODELS)
+def test_rows_without_nan_take_the_same_paths(models, X_test, name):
+    """Blocks of rows with no NaN take a kernel without default directions: one NaN-free block
+    (+-inf and edge values included) beside blocks that hold NaN routes every row as the reference."""
+    model = models[0][name]
+    X = with_edge_values(model, X_test)
+    finite = np.where(np.isnan(X), np.inf, X)
+    X_mixed = np.vstack([np.tile(finite, (3, 1)), X, np.tile(-finite, (3, 1))])
+    np.testing.assert_array_equal(model.predict_margin(X_mixed, 2), predict_margin(model.to_arrays(), X_mixed))
+    np.testing.assert_array_equal(model.predict_leaf(X_mixed, 2), predict_leaf(model.to_arrays(), X_mixed))
+
+
+@pytest.mark.parametrize("name", MODELS)
 def test_predict_leaf_equals_reference_walk(models, X_test, name):
     model = models[0][name]
     arrays = model.to_arrays()
