@@ -31,6 +31,44 @@ std::vector<int> TreeGrower::node_features(const std::vector<int>& tree_features
   return picked;
 }
 
+namespace {
+// Rows per thread from which a node's histogram is summed by rows rather than by features.
+constexpr std::size_t kMinRowsPerThreadForRowSplit = 8192;
+}  // namespace
+
+bool TreeGrower::split_by_rows(std::size_t n_rows, int threads) const {
+  return threads > 1 && n_rows >= kMinRowsPerThreadForRowSplit * static_cast<std::size_t>(threads);
+}
+
+template <class Criterion>
+void TreeGrower::sum_rows_split(const Criterion& criterion, Span<const row_t> rows, int threads, std::int64_t* target,
+                                bool remove) {
+  const int n_features = X_.n_features;
+  const int stride = criterion.n_channels();
+  std::vector<std::int64_t*> partial(threads, nullptr);
+  for (int t = 1; t < threads; ++t) partial[t] = pool_.acquire();
+  parallel_for(threads, threads, [&](std::size_t t) {
+    const std::size_t lo = rows.size * t / threads, hi = rows.size * (t + 1) / threads;
+    const Span<const row_t> run(rows.data + lo, hi - lo);
+    if (t > 0)
+      builder_.build_features(criterion, run, 0, n_features, partial[t]);
+    else if (remove)
+      builder_.remove_features(criterion, run, 0, n_features, target);
+    else
+      builder_.build_features(criterion, run, 0, n_features, target);
+  });
+  parallel_for(threads, threads, [&](std::size_t t) {
+    const int first = static_cast<int>(n_features * t / threads), end = static_cast<int>(n_features * (t + 1) / threads);
+    for (int p = 1; p < threads; ++p) {
+      if (remove)
+        builder_.subtract_features(target, partial[p], stride, first, end);
+      else
+        builder_.add_features(target, partial[p], stride, first, end);
+    }
+  });
+  for (int t = 1; t < threads; ++t) pool_.release(partial[t]);
+}
+
 template <class Criterion>
 void TreeGrower::build_and_find(const Criterion& criterion, const SplitFinder<Criterion>& finder, OpenLeaf& built,
                                 bool scan_built, OpenLeaf* derived, bool scan_derived,
@@ -50,12 +88,14 @@ void TreeGrower::build_and_find(const Criterion& criterion, const SplitFinder<Cr
   }
   const Span<const row_t> rows = partition_.rows(built.begin, built.end);
   const int threads = builder_.threads_for(rows.size);
+  const bool by_rows = split_by_rows(rows.size, threads);
+  if (by_rows) sum_rows_split(criterion, rows, threads, built.hist ? built.hist : derived->hist, !built.hist);
   parallel_for(threads, threads, [&](std::size_t t) {
     const int first = static_cast<int>(n_features * t / threads), end = static_cast<int>(n_features * (t + 1) / threads);
     if (built.hist) {
-      builder_.build_features(criterion, rows, first, end, built.hist);
+      if (!by_rows) builder_.build_features(criterion, rows, first, end, built.hist);
       if (derived) builder_.subtract_features(derived->hist, built.hist, stride, first, end);
-    } else {
+    } else if (!by_rows) {
       builder_.remove_features(criterion, rows, first, end, derived->hist);
     }
     for (int l = 0; l < 2; ++l) {
@@ -92,7 +132,11 @@ Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const 
   };
   auto may_deepen = [&](int depth) { return config_.max_depth == 0 || depth < config_.max_depth; };
   OpenLeaf root{0, 0, 0, n_rows, Sums(stride, 0), pool_.acquire(), SplitInfo{}};
-  builder_.build(criterion, partition_.rows(0, n_rows), root.hist);
+  const int root_threads = builder_.threads_for(n_rows);
+  if (split_by_rows(n_rows, root_threads))
+    sum_rows_split(criterion, partition_.rows(0, n_rows), root_threads, root.hist, false);
+  else
+    builder_.build(criterion, partition_.rows(0, n_rows), root.hist);
   // Any one feature's bins (its missing bin included) hold every row once: they sum to the node total.
   for (int s = X_.hist_offset[0]; s < X_.hist_offset[1]; ++s)
     for (int c = 0; c < stride; ++c) root.sums[c] += root.hist[static_cast<std::size_t>(s) * stride + c];
@@ -123,8 +167,7 @@ Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const 
     // The root's histogram is built above (its sums are needed first); scan it in one fork.
     std::vector<int> allowed = node_features(features, 0, seed);
     std::vector<SplitInfo> per_feature(allowed.size());
-    const int threads = builder_.threads_for(n_rows);
-    parallel_for(allowed.size(), threads,
+    parallel_for(allowed.size(), root_threads,
                  [&](std::size_t i) { per_feature[i] = finder.find_on_feature(root.hist, root.sums.data(), allowed[i]); });
     for (const SplitInfo& s : per_feature)
       if (s.is_valid() && s.gain > root.split.gain) root.split = s;

@@ -63,12 +63,23 @@ class TreeGrower {
   /// slots for them from built's rows, derives `derived`'s slots (when given; its buffer holds
   /// the parent's histogram) by subtraction, then scans those features for each of the two
   /// leaves whose `scan_*` flag is set. When built has no buffer, built's rows are removed from
-  /// derived's histogram instead. Winners are reduced in feature order afterwards, so the
+  /// derived's histogram instead. Nodes of many rows are summed by sum_rows_split first, and
+  /// the fork only derives and scans. Winners are reduced in feature order afterwards, so the
   /// result is the serial scan's whatever the thread count.
   template <class Criterion>
   void build_and_find(const Criterion& criterion, const SplitFinder<Criterion>& finder, OpenLeaf& built,
                       bool scan_built, OpenLeaf* derived, bool scan_derived, const std::vector<int>& tree_features,
                       std::uint64_t seed);
+  /// For nodes of many rows: each of `threads` threads sums its own run of the rows over every
+  /// feature (thread 0 straight into `target`, the others into pool buffers), then the partial
+  /// histograms are folded into `target` by feature blocks. Each thread reads half the rows'
+  /// codes instead of all of them, and the integer sums stay exact in any order.
+  /// remove = false: target = the rows' sums; remove = true: target -= them.
+  template <class Criterion>
+  void sum_rows_split(const Criterion& criterion, Span<const row_t> rows, int threads, std::int64_t* target,
+                      bool remove);
+  /// Whether a node of n_rows rows is summed by splitting its rows across threads.
+  bool split_by_rows(std::size_t n_rows, int threads) const;
   double raw_threshold(int feature, int bin) const;
 
   const BinnedMatrix& X_;

@@ -96,6 +96,13 @@ void HistogramBuilder::subtract_features(std::int64_t* parent, const std::int64_
     parent[s] -= smaller[s];
 }
 
+void HistogramBuilder::add_features(std::int64_t* hist, const std::int64_t* other, int n_channels, int first_feature,
+                                    int end_feature) const {
+  const std::size_t end = static_cast<std::size_t>(X_.hist_offset[end_feature]) * n_channels;
+  for (std::size_t s = static_cast<std::size_t>(X_.hist_offset[first_feature]) * n_channels; s < end; ++s)
+    hist[s] += other[s];
+}
+
 void HistogramPool::reset(std::size_t size) {
   if (size == size_) return;
   size_ = size;

@@ -42,6 +42,10 @@ class HistogramBuilder {
   void subtract_features(std::int64_t* parent, const std::int64_t* smaller, int n_channels, int first_feature,
                          int end_feature) const;
 
+  /// hist += other over the slots of features [first_feature, end_feature).
+  void add_features(std::int64_t* hist, const std::int64_t* other, int n_channels, int first_feature,
+                    int end_feature) const;
+
   /// Threads worth using for a histogram over n_rows rows (1 below a few thousand rows).
   int threads_for(std::size_t n_rows) const;
 

@@ -192,12 +192,17 @@ def test_training_margin_equals_model_prediction(objective, n_outputs, subsample
     np.testing.assert_array_equal(margin, booster.model().predict_margin(X))
 
 
-def test_tree_is_identical_for_one_and_two_threads():
-    # 20 features x 255 bins: enough histogram slots for the parallel split search.
+@pytest.mark.parametrize("n_rows", [3_000, 60_000])
+def test_tree_is_identical_for_any_thread_count(n_rows):
+    # 20 features x 255 bins: enough histogram slots for the parallel split search. With 60,000
+    # rows the large nodes are summed by rows split across threads (partial histograms folded
+    # together), the small ones by features: one thread does neither, and all must agree.
     rng = np.random.default_rng(5)
-    X = rng.normal(size=(3_000, 20))
-    y = X[:, 0] - 2 * X[:, 3] + rng.normal(size=3_000)
+    X = rng.normal(size=(n_rows, 20))
+    y = X[:, 0] - 2 * X[:, 3] + np.sin(3 * X[:, 5]) + rng.normal(size=n_rows)
     X[rng.random(X.shape) < 0.05] = np.nan
-    arrays = [one_tree(X, y, max_leaf_nodes=31, min_samples_leaf=5, n_threads=t)[2] for t in (1, 2)]
-    for key, value in arrays[0].items():
-        np.testing.assert_array_equal(np.asarray(arrays[1][key]), np.asarray(value), err_msg=key)
+    X[:, 7] = np.round(X[:, 7])  # a feature of few bins
+    arrays = [one_tree(X, y, max_leaf_nodes=31, min_samples_leaf=5, n_threads=t)[2] for t in (1, 2, 3)]
+    for other in arrays[1:]:
+        for key, value in arrays[0].items():
+            np.testing.assert_array_equal(np.asarray(other[key]), np.asarray(value), err_msg=key)
