@@ -11,7 +11,16 @@ namespace treeforge {
 
 namespace {
 constexpr std::size_t kRowBlock = 512;  // rows per task: tree nodes are reused across the block
-constexpr int kLanes = 16;              // rows walked in lock-step
+constexpr int kLanes = 16;              // rows (or trees, for a lone row) walked in lock-step
+
+/// Whether rows [lo, hi) of X hold no NaN.
+template <class T>
+bool nan_free(MatrixView<const T> X, std::size_t lo, std::size_t hi) {
+  bool none = true;
+  for (const T* v = X.row(lo), *end = X.row(hi); v != end; ++v) none &= !std::isnan(*v);
+  return none;
+}
+
 }  // namespace
 
 Predictor::Predictor(const std::vector<Tree>& trees, const std::vector<int>& tree_output, int n_outputs)
@@ -62,17 +71,28 @@ void Predictor::walk_group(const T* const* rows, int n, std::size_t tree, std::u
   }
 }
 
-namespace {
 
-/// Whether rows [lo, hi) of X hold no NaN.
-template <class T>
-bool nan_free(MatrixView<const T> X, std::size_t lo, std::size_t hi) {
-  bool none = true;
-  for (const T* v = X.row(lo), *end = X.row(hi); v != end; ++v) none &= !std::isnan(*v);
-  return none;
+template <bool kNanFree, class T>
+void Predictor::walk_trees(const T* row, std::size_t first_tree, int n, std::uint32_t* leaves) const {
+  const Node* nodes = nodes_.data();
+  int depth = 0;
+  for (int j = 0; j < n; ++j) {
+    leaves[j] = root_[first_tree + j];
+    depth = std::max(depth, depth_[first_tree + j]);
+  }
+  for (int step = 0; step < depth; ++step) {
+    for (int j = 0; j < n; ++j) {
+      const Node& node = nodes[leaves[j]];
+      const double v = static_cast<double>(row[node.feature]);
+      if constexpr (kNanFree) {
+        leaves[j] = node.child + (v > node.threshold);
+      } else {
+        const bool go_left = (v <= node.threshold) | ((v != v) & default_left_[leaves[j]]);
+        leaves[j] = node.child + (go_left ? 0u : 1u);
+      }
+    }
+  }
 }
-
-}  // namespace
 
 template <class T, class Visit>
 void Predictor::walk_block(MatrixView<const T> X, std::size_t lo, std::size_t hi, bool nan_free, std::size_t tree,
@@ -94,6 +114,32 @@ template <class T>
 void Predictor::add_margin(MatrixView<const T> X, std::size_t tree_begin, std::size_t tree_end, Span<double> out,
                            int n_threads) const {
   const int k = n_outputs_;
+  if (X.n_rows < static_cast<std::size_t>(kLanes)) {
+    // Too few rows to fill the lanes (a single-row request): the lanes walk trees instead, so
+    // the cache misses on the nodes of different trees overlap.
+    std::uint32_t leaves[kLanes];
+    for (std::size_t i = 0; i < X.n_rows; ++i) {
+      const bool no_nan = nan_free(X, i, i + 1);
+      double* o = out.data + i * k;
+      for (std::size_t t = tree_begin; t < tree_end; t += kLanes) {
+        const int n = static_cast<int>(std::min<std::size_t>(kLanes, tree_end - t));
+        if (no_nan)
+          walk_trees<true>(X.row(i), t, n, leaves);
+        else
+          walk_trees<false>(X.row(i), t, n, leaves);
+        for (int j = 0; j < n; ++j) {
+          const double* v = &values_[value_offset_[leaves[j]]];
+          const int output = tree_output_[t + j];
+          if (output >= 0) {
+            o[output] += v[0];
+          } else {
+            for (int c = 0; c < k; ++c) o[c] += v[c];
+          }
+        }
+      }
+    }
+    return;
+  }
   parallel_for(n_blocks(X.n_rows, kRowBlock), n_threads, [&](std::size_t b) {
     const std::size_t lo = b * kRowBlock, hi = std::min(X.n_rows, lo + kRowBlock);
     // Blocks without NaN (most, in most data) take the kernel with half the work per step.

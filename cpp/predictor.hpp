@@ -50,6 +50,10 @@ class Predictor {
   template <bool kNanFree, class T>
   void walk_group(const T* const* rows, int n, std::size_t tree, std::uint32_t* leaves) const;
 
+  /// Walks one row through trees [first_tree, first_tree + n) (n <= kLanes) together.
+  template <bool kNanFree, class T>
+  void walk_trees(const T* row, std::size_t first_tree, int n, std::uint32_t* leaves) const;
+
   /// Calls visit(first_row, n, leaves) for each group of rows of X[lo, hi) walked through `tree`.
   template <class T, class Visit>
   void walk_block(MatrixView<const T> X, std::size_t lo, std::size_t hi, bool nan_free, std::size_t tree,

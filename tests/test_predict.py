@@ -85,6 +85,21 @@ def test_rows_without_nan_take_the_same_paths(models, X_test, name):
 
 
 @pytest.mark.parametrize("name", MODELS)
+def test_small_batches_equal_reference_walk(models, X_test, name):
+    """Batches smaller than a lane group walk several trees per row at once; rows one at a
+    time and in small batches, with and without NaN, give the reference's margins."""
+    model = models[0][name]
+    X = with_edge_values(model, X_test)
+    expected = predict_margin(model.to_arrays(), X)
+    for i in range(0, 60):
+        np.testing.assert_array_equal(model.predict_margin(X[i:i + 1]), expected[i:i + 1])
+    for lo in range(0, 60, 7):
+        np.testing.assert_array_equal(model.predict_margin(X[lo:lo + 7], 2), expected[lo:lo + 7])
+    np.testing.assert_array_equal(model.predict_margin(X[:3], 1, 1, 4),
+                                  predict_margin(model.to_arrays(), X[:3], 1, 4))
+
+
+@pytest.mark.parametrize("name", MODELS)
 def test_predict_leaf_equals_reference_walk(models, X_test, name):
     model = models[0][name]
     arrays = model.to_arrays()
