@@ -420,3 +420,18 @@ def test_default_threads_honour_openmp_limits():
     with threadpoolctl.threadpool_limits(1, user_api="openmp"):
         assert resolve_n_threads(None) == 1
         assert resolve_n_threads(2) == 2  # an explicit count is the user's choice
+
+
+def test_predict_input_forms_agree():
+    """A C-contiguous float array skips the full validation (the single-row fast path); every
+    other form of the same values goes through it and predicts the same, and a wrong width
+    still raises."""
+    X, y = _continuous_regression(n_samples=300, n_features=4, seed=2)
+    X = np.round(X * 8) / 8  # exact in float32 too
+    model = HistGradientBoostingRegressor(max_iter=5, random_state=0).fit(X, y)
+    expected = model.predict(X)
+    for form in (np.asfortranarray(X), X.astype(np.float32), X.tolist(), X[:, :, None][:, :, 0], X[::1]):
+        np.testing.assert_array_equal(model.predict(form), expected)
+    np.testing.assert_array_equal(model.predict(X[7:8]), expected[7:8])
+    with pytest.raises(ValueError, match="features"):
+        model.predict(np.ascontiguousarray(X[:, :3]))
