@@ -18,6 +18,13 @@ double power_of_two_scale(double max_abs, std::size_t n, int bits = 62) {
   return std::ldexp(1.0, static_cast<int>(std::floor(std::log2(limit))));
 }
 
+/// Bits that hold any node's row count out of n rows (the low bits of a packed channel).
+int count_bits_for(std::size_t n) {
+  int bits = 1;
+  while ((std::size_t{1} << bits) <= n) ++bits;
+  return bits;
+}
+
 /// Clamped to 2^62: a minimum above every possible sum must forbid splits, not overflow.
 std::int64_t to_fixed_ceil(double value, double scale) {
   return static_cast<std::int64_t>(std::min(std::ceil(value * scale), 0x1p62));
@@ -49,8 +56,7 @@ GradScale GradScale::fit(Span<const GradPair> gh, Span<const row_t> rows, int n_
   const double mg = blocks ? *std::max_element(max_grad.begin(), max_grad.end()) : 0.0;
   const double mh = blocks ? *std::max_element(max_hess.begin(), max_hess.end()) : 0.0;
   // Every node count fits in count_bits; the hessian sums get the bits above it.
-  int count_bits = 1;
-  while ((std::size_t{1} << count_bits) <= n) ++count_bits;
+  const int count_bits = count_bits_for(n);
   return {power_of_two_scale(mg, n), power_of_two_scale(mh, n, 62 - count_bits), count_bits};
 }
 
@@ -118,32 +124,44 @@ ScanResult GradientCriterion::scan(const std::int64_t* slots, int n_bins, const 
 
 ClassCriterion::ClassCriterion(Span<const std::int32_t> classes, Span<const double> weights, int n_classes,
                                Impurity impurity, const TreeConfig& config)
-    : classes_(classes), weight_q_(weights.size), k_(n_classes), impurity_(impurity), config_(config) {
+    : classes_(classes), packed_(weights.size), k_(n_classes), impurity_(impurity), config_(config) {
   check(classes.size == weights.size, "classes and weights must have the same length");
   double max_w = 0;
-  for (double w : weights) max_w = std::max(max_w, w);
-  weight_scale_ = power_of_two_scale(max_w, weights.size);
-  for (std::size_t i = 0; i < weights.size; ++i) weight_q_[i] = static_cast<std::int64_t>(weights[i] * weight_scale_);
+  for (double w : weights) {
+    check(w >= 0, "weights must be non-negative");
+    max_w = std::max(max_w, w);
+  }
+  count_bits_ = count_bits_for(weights.size);
+  weight_scale_ = power_of_two_scale(max_w, weights.size, 62 - count_bits_);
+  for (std::size_t i = 0; i < weights.size; ++i)
+    packed_[i] = (static_cast<std::int64_t>(weights[i] * weight_scale_) << count_bits_) + 1;
+}
+
+std::int64_t ClassCriterion::count(const std::int64_t* sums) const {
+  std::int64_t n = 0;
+  for (int c = 0; c < k_; ++c) n += row_count(sums[c]);
+  return n;
 }
 
 double ClassCriterion::cover(const std::int64_t* sums) const {
   std::int64_t w = 0;
-  for (int c = 0; c < k_; ++c) w += sums[c];
+  for (int c = 0; c < k_; ++c) w += sums[c] >> count_bits_;
   return static_cast<double>(w) / weight_scale_;
 }
 
 bool ClassCriterion::may_split(const std::int64_t* sums) const {
-  const std::int64_t n = sums[k_];
+  const std::int64_t n = count(sums);
   int classes_present = 0;
-  for (int c = 0; c < k_; ++c) classes_present += sums[c] > 0;
+  for (int c = 0; c < k_; ++c) classes_present += (sums[c] >> count_bits_) > 0;
   return classes_present >= 2 && n >= config_.min_samples_split &&
          n >= 2 * static_cast<std::int64_t>(config_.min_samples_leaf) && cover(sums) >= 2 * config_.min_child_weight;
 }
 
 void ClassCriterion::leaf_value(const std::int64_t* sums, double* out) const {
   std::int64_t w = 0;
-  for (int c = 0; c < k_; ++c) w += sums[c];
-  for (int c = 0; c < k_; ++c) out[c] = w > 0 ? static_cast<double>(sums[c]) / static_cast<double>(w) : 1.0 / k_;
+  for (int c = 0; c < k_; ++c) w += sums[c] >> count_bits_;
+  for (int c = 0; c < k_; ++c)
+    out[c] = w > 0 ? static_cast<double>(sums[c] >> count_bits_) / static_cast<double>(w) : 1.0 / k_;
 }
 
 double ClassCriterion::weighted_impurity(const double* w) const {
@@ -163,29 +181,47 @@ double ClassCriterion::weighted_impurity(const double* w) const {
 
 ScanResult ClassCriterion::scan(const std::int64_t* slots, int n_bins, const std::int64_t* total) const {
   ScanResult best;
-  const int stride = k_ + 1;
-  const std::int64_t* missing = slots + static_cast<std::size_t>(n_bins) * stride;
-  const bool has_missing = missing[k_] > 0;
+  const std::int64_t* missing = slots + static_cast<std::size_t>(n_bins) * k_;
+  const std::int64_t missing_n = count(missing);
+  const std::int64_t total_n = count(total);
   const std::int64_t min_count = config_.min_samples_leaf;
-  const double inv = 1.0 / weight_scale_;
-  std::vector<double> total_w(k_), left_w(k_), right_w(k_);
-  for (int c = 0; c < k_; ++c) total_w[c] = total[c] * inv;
-  const double parent = weighted_impurity(total_w.data());
+  // Per-class weights of the node, the left side and the right side, and the packed left sums:
+  // on the stack for up to kStackClasses classes (a scan runs per feature and node).
+  constexpr int kStackClasses = 16;
+  double stack_w[3 * kStackClasses];
+  std::int64_t stack_left[kStackClasses] = {};
+  std::vector<double> heap_w;
+  std::vector<std::int64_t> heap_left;
+  if (k_ > kStackClasses) {
+    heap_w.resize(3 * static_cast<std::size_t>(k_));
+    heap_left.assign(k_, 0);
+  }
+  double* total_w = k_ > kStackClasses ? heap_w.data() : stack_w;
+  double* left_w = total_w + k_;
+  double* right_w = left_w + k_;
+  std::int64_t* left = k_ > kStackClasses ? heap_left.data() : stack_left;
+  // Two classes under Gini, the common case: W (1 - p^2 - q^2) = 2 w0 w1 / W.
+  const bool binary_gini = k_ == 2 && impurity_ == Impurity::kGini;
+  auto impurity = [&](const double* w, double total_weight) {
+    if (!binary_gini) return weighted_impurity(w);
+    return total_weight > 0 ? 2 * w[0] * w[1] / total_weight : 0.0;
+  };
+  double node_w = 0;
+  for (int c = 0; c < k_; ++c) node_w += total_w[c] = weight(total[c]);
+  const double parent = impurity(total_w, node_w);
   double best_gain = std::max(config_.min_split_gain, 0.0);
-  std::vector<std::int64_t> left(stride, 0);
 
-  auto consider = [&](const std::int64_t* with_missing, int bin, bool default_left) {
-    const std::int64_t n = left[k_] + (with_missing ? with_missing[k_] : 0);
-    if (n < min_count || total[k_] - n < min_count) return;
+  auto consider = [&](std::int64_t n, const std::int64_t* with_missing, int bin, bool default_left) {
+    if (n < min_count || total_n - n < min_count) return;
     double wl = 0, wr = 0;
     for (int c = 0; c < k_; ++c) {
-      left_w[c] = (left[c] + (with_missing ? with_missing[c] : 0)) * inv;
+      left_w[c] = weight(left[c] + (with_missing ? with_missing[c] : 0));
       right_w[c] = total_w[c] - left_w[c];
       wl += left_w[c];
       wr += right_w[c];
     }
     if (wl < config_.min_child_weight || wr < config_.min_child_weight) return;
-    const double gain = parent - weighted_impurity(left_w.data()) - weighted_impurity(right_w.data());
+    const double gain = parent - impurity(left_w, wl) - impurity(right_w, wr);
     if (gain > best_gain) {
       best_gain = gain;
       best.gain = gain;
@@ -194,13 +230,19 @@ ScanResult ClassCriterion::scan(const std::int64_t* slots, int n_bins, const std
     }
   };
 
+  std::int64_t n = 0;  // rows in value bins 0..t
   for (int t = 0; t < n_bins; ++t) {
-    const std::int64_t* s = slots + static_cast<std::size_t>(t) * stride;
-    if (s[k_] == 0) continue;
-    for (int c = 0; c <= k_; ++c) left[c] += s[c];
-    if (total[k_] - left[k_] < min_count) break;
-    consider(nullptr, t, false);
-    if (has_missing) consider(missing, t, true);
+    const std::int64_t* s = slots + static_cast<std::size_t>(t) * k_;
+    std::int64_t slot_n = 0;
+    for (int c = 0; c < k_; ++c) {
+      left[c] += s[c];
+      slot_n += row_count(s[c]);
+    }
+    if (slot_n == 0) continue;  // no rows: same partition as the previous threshold
+    n += slot_n;
+    if (total_n - n < min_count) break;
+    consider(n, nullptr, t, false);
+    if (missing_n > 0) consider(n + missing_n, missing, t, true);
   }
   return best;
 }

@@ -85,7 +85,8 @@ class GradientCriterion {
   double gain_factor_;
 };
 
-/// Class statistics of classification trees (forests, AdaBoost): slot = {weight of class 0..K-1, count}.
+/// Class statistics of classification trees (forests, AdaBoost): slot = K channels, channel c
+/// holding (the weight of class c << count_bits) + its row count, as GradScale packs hessians.
 /// Leaf values are the class distribution; split gain is the decrease of the weighted Gini or
 /// entropy (in bits) impurity, times the node weight (scikit-learn's impurity improvement * N).
 class ClassCriterion {
@@ -96,18 +97,17 @@ class ClassCriterion {
   ClassCriterion(Span<const std::int32_t> classes, Span<const double> weights, int n_classes, Impurity impurity,
                  const TreeConfig& config);
 
-  int n_channels() const { return k_ + 1; }
+  int n_channels() const { return k_; }
   int leaf_dim() const { return k_; }
   template <int kSign = 1>
   void add(std::int64_t* slot, row_t row) const {
-    slot[classes_[row]] += kSign * weight_q_[row];
-    slot[k_] += kSign;
+    slot[classes_[row]] += kSign * packed_[row];
   }
   void prefetch_row(row_t row) const {
     prefetch(classes_.data + row);
-    prefetch(weight_q_.data() + row);
+    prefetch(packed_.data() + row);
   }
-  std::int64_t count(const std::int64_t* sums) const { return sums[k_]; }
+  std::int64_t count(const std::int64_t* sums) const;
   double cover(const std::int64_t* sums) const;
   bool may_split(const std::int64_t* sums) const;
   void leaf_value(const std::int64_t* sums, double* out) const;
@@ -116,10 +116,13 @@ class ClassCriterion {
  private:
   /// W * impurity of a node with class weights w[0..K-1] (real units).
   double weighted_impurity(const double* w) const;
+  double weight(std::int64_t packed) const { return static_cast<double>(packed >> count_bits_) / weight_scale_; }
+  std::int64_t row_count(std::int64_t packed) const { return packed & ((std::int64_t{1} << count_bits_) - 1); }
 
   Span<const std::int32_t> classes_;
-  std::vector<std::int64_t> weight_q_;
+  std::vector<std::int64_t> packed_;  ///< (n_rows,) (quantised weight << count_bits) + 1
   double weight_scale_ = 1.0;
+  int count_bits_ = 1;
   int k_;
   Impurity impurity_;
   const TreeConfig& config_;
