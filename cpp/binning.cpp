@@ -2,6 +2,7 @@
 #include "binning.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <limits>
 
@@ -64,6 +65,44 @@ std::vector<double> find_bin_edges(std::vector<double>& values, int max_bins) {
   return edges;
 }
 
+namespace {
+
+/// Sorts doubles (no NaN) ascending by an LSD radix sort of their order-preserving bit patterns:
+/// a few linear passes instead of a comparison sort's log2(n) (binning sorts 200,000 values per
+/// feature). Byte positions where every key agrees are skipped. -0.0 sorts just before +0.0.
+void radix_sort(double* first, double* last) {
+  const std::size_t n = static_cast<std::size_t>(last - first);
+  if (n < 2) return;
+  std::vector<std::uint64_t> keys(n), scratch(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint64_t bits;
+    std::memcpy(&bits, first + i, sizeof bits);
+    keys[i] = (bits >> 63) ? ~bits : bits | (std::uint64_t{1} << 63);
+  }
+  std::vector<std::size_t> counts(8 * 256, 0);
+  for (std::uint64_t k : keys)
+    for (int b = 0; b < 8; ++b) ++counts[b * 256 + ((k >> (8 * b)) & 0xff)];
+  for (int b = 0; b < 8; ++b) {
+    std::size_t* count = counts.data() + b * 256;
+    if (count[(keys[0] >> (8 * b)) & 0xff] == n) continue;  // one value of this byte: order unchanged
+    std::size_t offset = 0;
+    for (int d = 0; d < 256; ++d) {
+      const std::size_t c = count[d];
+      count[d] = offset;
+      offset += c;
+    }
+    for (std::uint64_t k : keys) scratch[count[(k >> (8 * b)) & 0xff]++] = k;
+    keys.swap(scratch);
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint64_t k = keys[i];
+    const std::uint64_t bits = (k >> 63) ? k & ~(std::uint64_t{1} << 63) : ~k;
+    std::memcpy(first + i, &bits, sizeof bits);
+  }
+}
+
+}  // namespace
+
 BinMapper::BinMapper(int max_bins, std::size_t subsample, std::uint64_t seed)
     : max_bins_(max_bins), subsample_(subsample), seed_(seed) {
   check(max_bins >= 2 && max_bins <= 255, "max_bins must be in [2, 255]");
@@ -109,7 +148,7 @@ void BinMapper::fit(MatrixView<const T> X, int n_threads) {
   parallel_for_dynamic(n_features, n_threads, [&](std::size_t f) {
     double* col = columns.data() + f * n;
     double* end = std::remove_if(col, col + n, [](double v) { return std::isnan(v); });
-    std::sort(col, end);
+    radix_sort(col, end);
     std::vector<double> values(col, end);
     edges_[f] = find_bin_edges(values, max_bins_);
   });

@@ -50,6 +50,18 @@ def test_few_distinct_values_get_one_bin_each(X, max_bins):
         np.testing.assert_array_equal(np.searchsorted(edges, distinct, side="left"), np.arange(distinct.size))
 
 
+def test_values_of_every_sign_and_magnitude_sort_into_their_own_bins():
+    """The edges come from a radix sort of the values' bit patterns: negative, subnormal, signed
+    zero, huge and infinite values, shuffled, still get one bin each in their numeric order."""
+    values = np.array([-np.inf, -1e300, -3.5, -1.0, -1e-310, -0.0, 0.0, 5e-324, 1e-310, 0.25, 2.0, 1e300, np.inf])
+    rng = np.random.default_rng(4)
+    X = rng.permutation(np.repeat(values, 7))[:, None]
+    mapper, _, codes = bin_matrix(X, 255)
+    distinct = np.unique(values)  # -0.0 == 0.0: one value
+    assert mapper.n_bins[0] == distinct.size
+    np.testing.assert_array_equal(codes[:, 0], np.searchsorted(distinct, X[:, 0]))
+
+
 def test_infinities_fall_in_outer_value_bins():
     rng = np.random.default_rng(0)
     mapper = _core.BinMapper(max_bins=16).fit(rng.normal(size=(500, 2)))
