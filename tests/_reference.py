@@ -174,7 +174,8 @@ def _onehot(y, n_outputs):
 
 
 def unweighted_gradients(objective, y, margin_rows):
-    """(grad, hess), each (n, K) float64, of the per-row loss at (n, K) margins."""
+    """(grad, hess), each (n, K) float64, of the per-row loss at (n, K) margins (multiclass: the
+    hessian scaled by K/(K-1))."""
     y = np.asarray(y, dtype=np.float64)
     m = np.asarray(margin_rows, dtype=np.float64)
     yk = y[:, None]
@@ -184,8 +185,9 @@ def unweighted_gradients(objective, y, margin_rows):
         p = sigmoid(m)
         return p - yk, p * (1 - p)
     if objective == "multiclass_softmax":
-        p = softmax(m)
-        return p - _onehot(y, m.shape[1]), p * (1 - p)
+        # The diagonal hessian times K/(K-1): Friedman's Newton step for K over-parameterised outputs.
+        p, k = softmax(m), m.shape[1]
+        return p - _onehot(y, k), k / (k - 1) * p * (1 - p)
     if objective == "poisson":
         return np.exp(m) - yk, np.exp(m)
     if objective == "gamma":
