@@ -199,8 +199,9 @@ BinnedMatrix BinMapper::transform(MatrixView<const T> X, int n_threads) const {
         // The last slot is never compared: it is +inf, never below any v.
         const bool is_nan = v != v;
         nan_seen |= is_nan;
-        out.codes[i * out.n_features + f] = is_nan ? missing : static_cast<bin_t>(pos);
-        out.columns[f * X.n_rows + i] = is_nan ? missing : static_cast<bin_t>(pos);
+        const bin_t code = is_nan ? missing : static_cast<bin_t>(pos);
+        out.codes[i * out.n_features + f] = code;
+        out.columns[f * X.n_rows + i] = code;
       }
       has_nan[f] = nan_seen;
     }

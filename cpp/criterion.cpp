@@ -18,19 +18,18 @@ double power_of_two_scale(double max_abs, std::size_t n, int bits = 62) {
   return std::ldexp(1.0, static_cast<int>(std::floor(std::log2(limit))));
 }
 
-/// Bits that hold any node's row count out of n rows (the low bits of a packed channel).
-int count_bits_for(std::size_t n) {
-  int bits = 1;
-  while ((std::size_t{1} << bits) <= n) ++bits;
-  return bits;
-}
-
 /// Clamped to 2^62: a minimum above every possible sum must forbid splits, not overflow.
 std::int64_t to_fixed_ceil(double value, double scale) {
   return static_cast<std::int64_t>(std::min(std::ceil(value * scale), 0x1p62));
 }
 
 }  // namespace
+
+CountPacking CountPacking::for_rows(std::size_t n) {
+  CountPacking packing;
+  while ((std::size_t{1} << packing.bits) <= n) ++packing.bits;
+  return packing;
+}
 
 GradScale GradScale::fit(Span<const GradPair> gh, Span<const row_t> rows, int n_threads) {
   const std::size_t n = rows.empty() ? gh.size : rows.size;
@@ -55,9 +54,9 @@ GradScale GradScale::fit(Span<const GradPair> gh, Span<const row_t> rows, int n_
   // max is exact and order-free, so the scales do not depend on the thread count.
   const double mg = blocks ? *std::max_element(max_grad.begin(), max_grad.end()) : 0.0;
   const double mh = blocks ? *std::max_element(max_hess.begin(), max_hess.end()) : 0.0;
-  // Every node count fits in count_bits; the hessian sums get the bits above it.
-  const int count_bits = count_bits_for(n);
-  return {power_of_two_scale(mg, n), power_of_two_scale(mh, n, 62 - count_bits), count_bits};
+  // The hessian sums get the bits above the counts'.
+  const CountPacking packing = CountPacking::for_rows(n);
+  return {power_of_two_scale(mg, n), power_of_two_scale(mh, n, 62 - packing.bits), packing};
 }
 
 GradientCriterion::GradientCriterion(Span<const GradPair> gh, const GradScale& scale, const TreeConfig& config)
@@ -88,14 +87,15 @@ ScanResult GradientCriterion::scan(const std::int64_t* slots, int n_bins, const 
   const std::int64_t* missing = slots + static_cast<std::size_t>(n_bins) * kChannels;
   const bool has_missing = missing[1] != 0;
   const std::int64_t min_count = config_.min_samples_leaf;
-  const std::int64_t total_n = scale_.count(total[1]), total_h = scale_.hess_q(total[1]);
+  const CountPacking& packing = scale_.packing;
+  const std::int64_t total_n = packing.count(total[1]), total_h = packing.value(total[1]);
   const double lambda = lambda_q_, alpha = alpha_q_;
   const double parent_score = leaf_score(static_cast<double>(total[0]), static_cast<double>(total_h), lambda, alpha);
   double best_gain = std::max(config_.min_split_gain / gain_factor_, 0.0);
 
   // hc: a packed hessian-and-count sum.
   auto consider = [&](std::int64_t g, std::int64_t hc, int bin, bool default_left) {
-    const std::int64_t n = scale_.count(hc), h = scale_.hess_q(hc);
+    const std::int64_t n = packing.count(hc), h = packing.value(hc);
     const std::int64_t right_n = total_n - n, right_h = total_h - h;
     if (n < min_count || right_n < min_count || h < min_hess_q_ || right_h < min_hess_q_) return;
     const double gain = split_gain(static_cast<double>(g), static_cast<double>(h), static_cast<double>(total[0] - g),
@@ -114,7 +114,7 @@ ScanResult GradientCriterion::scan(const std::int64_t* slots, int n_bins, const 
     g += s[0];
     hc += s[1];
     // The right side only shrinks from here on: once too small, it stays too small.
-    if (total_n - scale_.count(hc) < min_count) break;
+    if (total_n - packing.count(hc) < min_count) break;
     consider(g, hc, t, false);
     if (has_missing) consider(g + missing[0], hc + missing[1], t, true);
   }
@@ -131,37 +131,40 @@ ClassCriterion::ClassCriterion(Span<const std::int32_t> classes, Span<const doub
     check(w >= 0, "weights must be non-negative");
     max_w = std::max(max_w, w);
   }
-  count_bits_ = count_bits_for(weights.size);
-  weight_scale_ = power_of_two_scale(max_w, weights.size, 62 - count_bits_);
+  packing_ = CountPacking::for_rows(weights.size);
+  weight_scale_ = power_of_two_scale(max_w, weights.size, 62 - packing_.bits);
   for (std::size_t i = 0; i < weights.size; ++i)
-    packed_[i] = (static_cast<std::int64_t>(weights[i] * weight_scale_) << count_bits_) + 1;
+    packed_[i] = packing_.pack(static_cast<std::int64_t>(weights[i] * weight_scale_));
 }
 
 std::int64_t ClassCriterion::count(const std::int64_t* sums) const {
   std::int64_t n = 0;
-  for (int c = 0; c < k_; ++c) n += row_count(sums[c]);
+  for (int c = 0; c < k_; ++c) n += packing_.count(sums[c]);
   return n;
 }
 
-double ClassCriterion::cover(const std::int64_t* sums) const {
+std::int64_t ClassCriterion::total_weight_q(const std::int64_t* sums) const {
   std::int64_t w = 0;
-  for (int c = 0; c < k_; ++c) w += sums[c] >> count_bits_;
-  return static_cast<double>(w) / weight_scale_;
+  for (int c = 0; c < k_; ++c) w += packing_.value(sums[c]);
+  return w;
+}
+
+double ClassCriterion::cover(const std::int64_t* sums) const {
+  return static_cast<double>(total_weight_q(sums)) / weight_scale_;
 }
 
 bool ClassCriterion::may_split(const std::int64_t* sums) const {
   const std::int64_t n = count(sums);
   int classes_present = 0;
-  for (int c = 0; c < k_; ++c) classes_present += (sums[c] >> count_bits_) > 0;
+  for (int c = 0; c < k_; ++c) classes_present += packing_.value(sums[c]) > 0;
   return classes_present >= 2 && n >= config_.min_samples_split &&
          n >= 2 * static_cast<std::int64_t>(config_.min_samples_leaf) && cover(sums) >= 2 * config_.min_child_weight;
 }
 
 void ClassCriterion::leaf_value(const std::int64_t* sums, double* out) const {
-  std::int64_t w = 0;
-  for (int c = 0; c < k_; ++c) w += sums[c] >> count_bits_;
+  const std::int64_t w = total_weight_q(sums);
   for (int c = 0; c < k_; ++c)
-    out[c] = w > 0 ? static_cast<double>(sums[c] >> count_bits_) / static_cast<double>(w) : 1.0 / k_;
+    out[c] = w > 0 ? static_cast<double>(packing_.value(sums[c])) / static_cast<double>(w) : 1.0 / k_;
 }
 
 double ClassCriterion::weighted_impurity(const double* w) const {
@@ -236,7 +239,7 @@ ScanResult ClassCriterion::scan(const std::int64_t* slots, int n_bins, const std
     std::int64_t slot_n = 0;
     for (int c = 0; c < k_; ++c) {
       left[c] += s[c];
-      slot_n += row_count(s[c]);
+      slot_n += packing_.count(s[c]);
     }
     if (slot_n == 0) continue;  // no rows: same partition as the previous threshold
     n += slot_n;

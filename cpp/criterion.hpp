@@ -23,26 +23,36 @@ struct ScanResult {
   bool default_left = false;
 };
 
-/// Fixed-point scales of one tree's gradients: q = trunc(g * grad_scale), and the hessian with the
-/// row count packed below it, (round(h * hess_scale) << count_bits) + 1.
+/// A non-negative fixed-point quantity with the row count packed below it: each row adds
+/// (q << bits) + 1, so one integer sum carries both exactly while every count stays below 2^bits.
+/// Packing makes a gradient slot 16 bytes and a class slot one channel per class.
+struct CountPacking {
+  int bits = 1;
+
+  /// Enough bits for the row count of any node out of n rows.
+  static CountPacking for_rows(std::size_t n);
+  std::int64_t pack(std::int64_t q) const { return (q << bits) + 1; }
+  std::int64_t value(std::int64_t packed) const { return packed >> bits; }
+  std::int64_t count(std::int64_t packed) const { return packed & ((std::int64_t{1} << bits) - 1); }
+};
+
+/// Fixed-point scales of one tree's gradients: q = trunc(g * grad_scale), and the hessian
+/// round(h * hess_scale) packed with the row count.
 ///
-/// Packing the count makes a histogram slot 16 bytes, one vector add per row and feature. The
-/// scales are the largest powers of two for which no partial sum can overflow (|sum| < 2^62, the
-/// count below 2^count_bits): with 10^6 rows a gradient keeps about 42 bits of precision relative
+/// The scales are the largest powers of two for which no partial sum can overflow (|sum| < 2^62,
+/// the count in its own bits): with 10^6 rows a gradient keeps about 42 bits of precision relative
 /// to the largest one and a hessian about 22, against the 24 bits of the float it is stored in.
 struct GradScale {
   double grad_scale = 1.0;
   double hess_scale = 1.0;
-  int count_bits = 1;
+  CountPacking packing;
 
   /// Scales for gradients of the given rows (all rows if `rows` is empty).
   static GradScale fit(Span<const GradPair> gh, Span<const row_t> rows, int n_threads);
 
   double grad(std::int64_t q) const { return static_cast<double>(q) / grad_scale; }
   /// The hessian sum of a packed hessian-and-count value.
-  double hess(std::int64_t packed) const { return static_cast<double>(hess_q(packed)) / hess_scale; }
-  std::int64_t hess_q(std::int64_t packed) const { return packed >> count_bits; }
-  std::int64_t count(std::int64_t packed) const { return packed & ((std::int64_t{1} << count_bits) - 1); }
+  double hess(std::int64_t packed) const { return static_cast<double>(packing.value(packed)) / hess_scale; }
 };
 
 /// Second-order boosting statistics (also squared-error forests): slot = {sum_grad, sum_hess and count
@@ -62,11 +72,10 @@ class GradientCriterion {
   void add(std::int64_t* slot, row_t row) const {
     const GradPair p = gh_[row];
     slot[0] += kSign * static_cast<std::int64_t>(static_cast<double>(p.grad) * scale_.grad_scale);
-    slot[1] += kSign * ((static_cast<std::int64_t>(static_cast<double>(p.hess) * scale_.hess_scale + 0.5)
-                         << scale_.count_bits) + 1);
+    slot[1] += kSign * scale_.packing.pack(static_cast<std::int64_t>(static_cast<double>(p.hess) * scale_.hess_scale + 0.5));
   }
   void prefetch_row(row_t row) const { prefetch(gh_.data + row); }
-  std::int64_t count(const std::int64_t* sums) const { return scale_.count(sums[1]); }
+  std::int64_t count(const std::int64_t* sums) const { return scale_.packing.count(sums[1]); }
   double cover(const std::int64_t* sums) const { return scale_.hess(sums[1]); }
   bool may_split(const std::int64_t* sums) const;
   void leaf_value(const std::int64_t* sums, double* out) const;
@@ -86,7 +95,7 @@ class GradientCriterion {
 };
 
 /// Class statistics of classification trees (forests, AdaBoost): slot = K channels, channel c
-/// holding (the weight of class c << count_bits) + its row count, as GradScale packs hessians.
+/// holding the weight of class c packed with its row count (CountPacking).
 /// Leaf values are the class distribution; split gain is the decrease of the weighted Gini or
 /// entropy (in bits) impurity, times the node weight (scikit-learn's impurity improvement * N).
 class ClassCriterion {
@@ -116,13 +125,14 @@ class ClassCriterion {
  private:
   /// W * impurity of a node with class weights w[0..K-1] (real units).
   double weighted_impurity(const double* w) const;
-  double weight(std::int64_t packed) const { return static_cast<double>(packed >> count_bits_) / weight_scale_; }
-  std::int64_t row_count(std::int64_t packed) const { return packed & ((std::int64_t{1} << count_bits_) - 1); }
+  double weight(std::int64_t packed) const { return static_cast<double>(packing_.value(packed)) / weight_scale_; }
+  /// Quantised weight of all classes of a node.
+  std::int64_t total_weight_q(const std::int64_t* sums) const;
 
   Span<const std::int32_t> classes_;
-  std::vector<std::int64_t> packed_;  ///< (n_rows,) (quantised weight << count_bits) + 1
+  std::vector<std::int64_t> packed_;  ///< (n_rows,) each row's quantised weight, packed
   double weight_scale_ = 1.0;
-  int count_bits_ = 1;
+  CountPacking packing_;
   int k_;
   Impurity impurity_;
   const TreeConfig& config_;

@@ -54,44 +54,20 @@ Predictor::Predictor(const std::vector<Tree>& trees, const std::vector<int>& tre
 
 template <bool kNanFree, class T>
 void Predictor::walk_group(const T* const* rows, int n, std::size_t tree, std::uint32_t* leaves) const {
-  const Node* nodes = nodes_.data();
   for (int i = 0; i < n; ++i) leaves[i] = root_[tree];
-  for (int step = 0; step < depth_[tree]; ++step) {
-    for (int i = 0; i < n; ++i) {
-      const Node& node = nodes[leaves[i]];
-      const double v = static_cast<double>(rows[i][node.feature]);
-      if constexpr (kNanFree) {
-        leaves[i] = node.child + (v > node.threshold);
-      } else {
-        // NaN fails the comparison and goes left exactly when the node's default is left.
-        const bool go_left = (v <= node.threshold) | ((v != v) & default_left_[leaves[i]]);
-        leaves[i] = node.child + (go_left ? 0u : 1u);
-      }
-    }
-  }
+  for (int d = 0; d < depth_[tree]; ++d)
+    for (int i = 0; i < n; ++i) leaves[i] = step<kNanFree>(leaves[i], rows[i]);
 }
-
 
 template <bool kNanFree, class T>
 void Predictor::walk_trees(const T* row, std::size_t first_tree, int n, std::uint32_t* leaves) const {
-  const Node* nodes = nodes_.data();
   int depth = 0;
   for (int j = 0; j < n; ++j) {
     leaves[j] = root_[first_tree + j];
     depth = std::max(depth, depth_[first_tree + j]);
   }
-  for (int step = 0; step < depth; ++step) {
-    for (int j = 0; j < n; ++j) {
-      const Node& node = nodes[leaves[j]];
-      const double v = static_cast<double>(row[node.feature]);
-      if constexpr (kNanFree) {
-        leaves[j] = node.child + (v > node.threshold);
-      } else {
-        const bool go_left = (v <= node.threshold) | ((v != v) & default_left_[leaves[j]]);
-        leaves[j] = node.child + (go_left ? 0u : 1u);
-      }
-    }
-  }
+  for (int d = 0; d < depth; ++d)
+    for (int j = 0; j < n; ++j) leaves[j] = step<kNanFree>(leaves[j], row);
 }
 
 template <class T, class Visit>
@@ -127,15 +103,7 @@ void Predictor::add_margin(MatrixView<const T> X, std::size_t tree_begin, std::s
           walk_trees<true>(X.row(i), t, n, leaves);
         else
           walk_trees<false>(X.row(i), t, n, leaves);
-        for (int j = 0; j < n; ++j) {
-          const double* v = &values_[value_offset_[leaves[j]]];
-          const int output = tree_output_[t + j];
-          if (output >= 0) {
-            o[output] += v[0];
-          } else {
-            for (int c = 0; c < k; ++c) o[c] += v[c];
-          }
-        }
+        for (int j = 0; j < n; ++j) add_leaf(leaves[j], tree_output_[t + j], o);
       }
     }
     return;
@@ -147,15 +115,7 @@ void Predictor::add_margin(MatrixView<const T> X, std::size_t tree_begin, std::s
     for (std::size_t t = tree_begin; t < tree_end; ++t) {
       const int output = tree_output_[t];
       walk_block(X, lo, hi, no_nan, t, [&](std::size_t g, int n, const std::uint32_t* leaves) {
-        for (int i = 0; i < n; ++i) {
-          const double* v = &values_[value_offset_[leaves[i]]];
-          double* o = out.data + (g + i) * k;
-          if (output >= 0) {
-            o[output] += v[0];
-          } else {
-            for (int c = 0; c < k; ++c) o[c] += v[c];
-          }
-        }
+        for (int i = 0; i < n; ++i) add_leaf(leaves[i], output, out.data + (g + i) * k);
       });
     }
   });

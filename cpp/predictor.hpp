@@ -45,6 +45,27 @@ class Predictor {
     std::uint32_t child;  ///< absolute index of the left child
   };
 
+  /// The child of node `at` that `row` goes to (itself at a leaf). kNanFree: row has no NaN,
+  /// so one comparison decides; otherwise NaN, failing it, goes left iff the default is left.
+  template <bool kNanFree, class T>
+  std::uint32_t step(std::uint32_t at, const T* row) const {
+    const Node& node = nodes_[at];
+    const double v = static_cast<double>(row[node.feature]);
+    if constexpr (kNanFree) return node.child + (v > node.threshold);
+    const bool go_left = (v <= node.threshold) | ((v != v) & default_left_[at]);
+    return node.child + (go_left ? 0u : 1u);
+  }
+
+  /// out_row += the values of leaf node `leaf`, in column `output` (or all columns if -1).
+  void add_leaf(std::uint32_t leaf, int output, double* out_row) const {
+    const double* v = &values_[value_offset_[leaf]];
+    if (output >= 0) {
+      out_row[output] += v[0];
+    } else {
+      for (int c = 0; c < n_outputs_; ++c) out_row[c] += v[c];
+    }
+  }
+
   /// Walks `n` rows (n <= kLanes) through tree `tree` together; leaves[i] = the leaf node reached.
   /// kNanFree: the rows hold no NaN, so a step is one comparison and no default direction.
   template <bool kNanFree, class T>
