@@ -82,41 +82,99 @@ void GradientCriterion::leaf_value(const std::int64_t* sums, double* out) const 
 // With G = g_q / s_g and H = h_q / s_h, the score T(G)^2 / (H + lambda) equals
 // (s_h / s_g^2) * T_q(g_q)^2 / (h_q + lambda s_h), where T_q thresholds at alpha s_g: the scan
 // compares quantised gains and converts the winner once.
+//
+// Three passes, none with a data-dependent branch per bin: running sums at each non-empty bin,
+// compacted (an empty bin splits the rows as the one before it, and in the sparse histograms of
+// small nodes a branch per bin mispredicts); the run of thresholds that meet the constraints,
+// found from both ends since every constraint is monotone along the bins; and the gains of that
+// run, a loop of independent divisions. Each gain is computed with split_gain's operations in
+// its order, so the result is the one-threshold-at-a-time scan's, bit for bit.
 ScanResult GradientCriterion::scan(const std::int64_t* slots, int n_bins, const std::int64_t* total) const {
-  ScanResult best;
-  const std::int64_t* missing = slots + static_cast<std::size_t>(n_bins) * kChannels;
-  const bool has_missing = missing[1] != 0;
-  const std::int64_t min_count = config_.min_samples_leaf;
-  const CountPacking& packing = scale_.packing;
-  const std::int64_t total_n = packing.count(total[1]), total_h = packing.value(total[1]);
-  const double lambda = lambda_q_, alpha = alpha_q_;
-  const double parent_score = leaf_score(static_cast<double>(total[0]), static_cast<double>(total_h), lambda, alpha);
-  double best_gain = std::max(config_.min_split_gain / gain_factor_, 0.0);
-
-  // hc: a packed hessian-and-count sum.
-  auto consider = [&](std::int64_t g, std::int64_t hc, int bin, bool default_left) {
-    const std::int64_t n = packing.count(hc), h = packing.value(hc);
-    const std::int64_t right_n = total_n - n, right_h = total_h - h;
-    if (n < min_count || right_n < min_count || h < min_hess_q_ || right_h < min_hess_q_) return;
-    const double gain = split_gain(static_cast<double>(g), static_cast<double>(h), static_cast<double>(total[0] - g),
-                                   static_cast<double>(right_h), parent_score, lambda, alpha);
-    if (gain > best_gain) {
-      best_gain = gain;
-      best.bin = bin;
-      best.default_left = default_left;
-    }
-  };
-
-  std::int64_t g = 0, hc = 0;  // value bins 0..t, missing excluded
+  constexpr int kMaxValueBins = 256;
+  std::int64_t cum_g[kMaxValueBins], cum_hc[kMaxValueBins];  // hc: packed hessian-and-count sums
+  int bin_at[kMaxValueBins];
+  int n_thresholds = 0;
+  std::int64_t g = 0, hc = 0;
   for (int t = 0; t < n_bins; ++t) {
     const std::int64_t* s = slots + static_cast<std::size_t>(t) * kChannels;
-    if (s[1] == 0) continue;  // no rows: same partition as the previous threshold
     g += s[0];
     hc += s[1];
-    // The right side only shrinks from here on: once too small, it stays too small.
-    if (total_n - packing.count(hc) < min_count) break;
-    consider(g, hc, t, false);
-    if (has_missing) consider(g + missing[0], hc + missing[1], t, true);
+    cum_g[n_thresholds] = g;
+    cum_hc[n_thresholds] = hc;
+    bin_at[n_thresholds] = t;
+    n_thresholds += s[1] != 0;
+  }
+
+  const std::int64_t* missing = slots + static_cast<std::size_t>(n_bins) * kChannels;
+  const CountPacking& packing = scale_.packing;
+  const std::int64_t min_count = config_.min_samples_leaf;
+  const std::int64_t total_g = total[0], total_n = packing.count(total[1]), total_h = packing.value(total[1]);
+  const double lambda = lambda_q_, alpha = alpha_q_;
+  const double parent_score = leaf_score(static_cast<double>(total_g), static_cast<double>(total_h), lambda, alpha);
+  // Without L1 and with every denominator H + lambda positive (lambda > 0 or a positive minimum
+  // hessian, which the admissible thresholds meet), the score is G^2 / (H + lambda): leaf_score's
+  // result bit for bit, in a loop the compiler vectorises.
+  const bool plain_scores = alpha == 0 && (lambda > 0 || min_hess_q_ > 0);
+  double gains[kMaxValueBins];
+  double side[4][kMaxValueBins];  // per threshold: left gradient, left hessian, right gradient, right hessian
+  // The best threshold with the missing rows' sums (missing_g, missing_hc) on the left: its
+  // compacted index (-1 if none is admissible) and gain.
+  auto best_with_left_extra = [&](std::int64_t missing_g, std::int64_t missing_hc, double& best_gain) {
+    auto left_ok = [&](int k) {
+      const std::int64_t v = cum_hc[k] + missing_hc;
+      return packing.count(v) >= min_count && packing.value(v) >= min_hess_q_;
+    };
+    auto right_ok = [&](int k) {
+      const std::int64_t v = cum_hc[k] + missing_hc;
+      return total_n - packing.count(v) >= min_count && total_h - packing.value(v) >= min_hess_q_;
+    };
+    int lo = 0, hi = n_thresholds;
+    while (lo < hi && !left_ok(lo)) ++lo;
+    while (hi > lo && !right_ok(hi - 1)) --hi;
+    // Conversions first (no vector form for int64 before AVX-512), then the gains, which vectorise.
+    for (int k = lo; k < hi; ++k) {
+      const std::int64_t lg = cum_g[k] + missing_g, lh = packing.value(cum_hc[k] + missing_hc);
+      side[0][k] = static_cast<double>(lg);
+      side[1][k] = static_cast<double>(lh);
+      side[2][k] = static_cast<double>(total_g - lg);
+      side[3][k] = static_cast<double>(total_h - lh);
+    }
+    if (plain_scores) {
+      for (int k = lo; k < hi; ++k)
+        gains[k] = side[0][k] * side[0][k] / (side[1][k] + lambda) + side[2][k] * side[2][k] / (side[3][k] + lambda) -
+                   parent_score;
+    } else {
+      for (int k = lo; k < hi; ++k)
+        gains[k] = leaf_score(side[0][k], side[1][k], lambda, alpha) + leaf_score(side[2][k], side[3][k], lambda, alpha) -
+                   parent_score;
+    }
+    int at = -1;
+    for (int k = lo; k < hi; ++k)
+      if (gains[k] > best_gain) {
+        best_gain = gains[k];
+        at = k;
+      }
+    return at;
+  };
+
+  ScanResult best;
+  const double min_gain = std::max(config_.min_split_gain / gain_factor_, 0.0);
+  double best_gain = min_gain;
+  const int right = best_with_left_extra(0, 0, best_gain);
+  if (right >= 0) {
+    best.bin = bin_at[right];
+    best.left_count = packing.count(cum_hc[right]);
+  }
+  // Missing rows sent left, when there are any; ties go to the lower bin, then to missing-right.
+  if (missing[1] != 0) {
+    double left_gain = min_gain;
+    const int left = best_with_left_extra(missing[0], missing[1], left_gain);
+    if (left >= 0 && (right < 0 || left_gain > best_gain || (left_gain == best_gain && left < right))) {
+      best_gain = left_gain;
+      best.bin = bin_at[left];
+      best.default_left = true;
+      best.left_count = packing.count(cum_hc[left] + missing[1]);
+    }
   }
   if (best.bin >= 0) best.gain = best_gain * gain_factor_;
   return best;
@@ -230,6 +288,7 @@ ScanResult ClassCriterion::scan(const std::int64_t* slots, int n_bins, const std
       best.gain = gain;
       best.bin = bin;
       best.default_left = default_left;
+      best.left_count = n;
     }
   };
 

@@ -21,6 +21,7 @@ struct ScanResult {
   double gain = 0.0;
   int bin = -1;  ///< -1: no admissible split
   bool default_left = false;
+  std::int64_t left_count = 0;  ///< rows sent left, missing ones included when default_left
 };
 
 /// A non-negative fixed-point quantity with the row count packed below it: each row adds

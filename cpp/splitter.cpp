@@ -20,10 +20,7 @@ SplitInfo SplitFinder<Criterion>::find_on_feature(const std::int64_t* hist, cons
   // With no missing values in this node, unseen missing values at predict time follow the larger
   // child (scikit-learn's rule), so the direction stays meaningful.
   const std::int64_t* missing = slots + static_cast<std::size_t>(n_bins) * stride;
-  if (criterion_.count(missing) == 0) {
-    const Sums left = left_sums(hist, best);
-    best.default_left = criterion_.count(left.data()) >= criterion_.count(total) - criterion_.count(left.data());
-  }
+  if (criterion_.count(missing) == 0) best.default_left = scan.left_count >= criterion_.count(total) - scan.left_count;
   return best;
 }
 
