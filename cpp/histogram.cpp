@@ -12,7 +12,7 @@ namespace treeforge {
 namespace {
 
 // Below this much work per thread (slot updates) a fork costs more than it saves.
-constexpr std::size_t kMinWorkPerThread = 16384;
+constexpr std::size_t kMinWorkPerThread = 8192;
 
 /// Adds (kSign = 1) or removes (kSign = -1) the rows' statistics in the slots of features
 /// [first_feature, end_feature).
