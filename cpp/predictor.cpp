@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "parallel.hpp"
 
@@ -11,13 +12,26 @@ namespace treeforge {
 
 namespace {
 constexpr std::size_t kRowBlock = 512;  // rows per task: tree nodes are reused across the block
-constexpr int kLanes = 16;              // rows (or trees, for a lone row) walked in lock-step
 
-/// Whether rows [lo, hi) of X hold no NaN.
+/// Copies rows [lo, hi) of X into `groups` lane-major, as doubles: group g holds rows
+/// lo + g*lanes .. + lanes - 1, the value of its lane i for feature f at [(g * n_cols + f) * lanes + i].
+/// Lanes past hi repeat the last row, so every group is full. Returns whether the rows hold no NaN.
 template <class T>
-bool nan_free(MatrixView<const T> X, std::size_t lo, std::size_t hi) {
+bool to_lane_groups(MatrixView<const T> X, std::size_t lo, std::size_t hi, int lanes, std::vector<double>& groups) {
+  const std::size_t n_groups = n_blocks(hi - lo, lanes), n_cols = X.n_cols;
+  groups.resize(n_groups * n_cols * lanes);
   bool none = true;
-  for (const T* v = X.row(lo), *end = X.row(hi); v != end; ++v) none &= !std::isnan(*v);
+  for (std::size_t g = 0; g < n_groups; ++g) {
+    double* group = groups.data() + g * n_cols * lanes;
+    for (int i = 0; i < lanes; ++i) {
+      const T* row = X.row(std::min(hi - 1, lo + g * lanes + i));
+      for (std::size_t f = 0; f < n_cols; ++f) {
+        const double v = static_cast<double>(row[f]);
+        none &= !std::isnan(v);
+        group[f * lanes + i] = v;
+      }
+    }
+  }
   return none;
 }
 
@@ -40,8 +54,9 @@ Predictor::Predictor(const std::vector<Tree>& trees, const std::vector<int>& tre
                        tree.value.begin() + static_cast<std::ptrdiff_t>(i + 1) * tree.leaf_dim);
       } else {
         check(tree.right[i] == tree.left[i] + 1, "tree children must be adjacent");
+        check(tree.feature[i] >= 0 && tree.feature[i] < (1 << 26), "tree feature index out of range");
         const std::uint32_t left = static_cast<std::uint32_t>(base + tree.left[i]);
-        nodes_.push_back({tree.threshold[i], static_cast<std::uint32_t>(tree.feature[i]), left});
+        nodes_.push_back({tree.threshold[i], static_cast<std::uint32_t>(tree.feature[i]) * kLanes, left});
         default_left_.push_back(tree.default_left[i] ? 1 : 0);
         value_offset_.push_back(-1);
         depth[tree.left[i]] = depth[tree.right[i]] = depth[i] + 1;
@@ -52,37 +67,36 @@ Predictor::Predictor(const std::vector<Tree>& trees, const std::vector<int>& tre
   }
 }
 
-template <bool kNanFree, class T>
-void Predictor::walk_group(const T* const* rows, int n, std::size_t tree, std::uint32_t* leaves) const {
-  for (int i = 0; i < n; ++i) leaves[i] = root_[tree];
+template <bool kNanFree>
+void Predictor::walk_group(const double* group, std::size_t tree, std::uint32_t* leaves) const {
+  // A fixed lane count, so the lanes unroll and their node indices live in registers.
+  for (int i = 0; i < kLanes; ++i) leaves[i] = root_[tree];
   for (int d = 0; d < depth_[tree]; ++d)
-    for (int i = 0; i < n; ++i) leaves[i] = step<kNanFree>(leaves[i], rows[i]);
+#pragma GCC unroll 16
+    for (int i = 0; i < kLanes; ++i) leaves[i] = step<kNanFree>(leaves[i], group + i);
 }
 
-template <bool kNanFree, class T>
-void Predictor::walk_trees(const T* row, std::size_t first_tree, int n, std::uint32_t* leaves) const {
+template <bool kNanFree>
+void Predictor::walk_trees(const double* row, std::size_t first_tree, int n, std::uint32_t* leaves) const {
   int depth = 0;
   for (int j = 0; j < n; ++j) {
     leaves[j] = root_[first_tree + j];
     depth = std::max(depth, depth_[first_tree + j]);
   }
   for (int d = 0; d < depth; ++d)
-    for (int j = 0; j < n; ++j) leaves[j] = step<kNanFree>(leaves[j], row);
+    for (int j = 0; j < n; ++j) leaves[j] = step<kNanFree, false>(leaves[j], row);
 }
 
-template <class T, class Visit>
-void Predictor::walk_block(MatrixView<const T> X, std::size_t lo, std::size_t hi, bool nan_free, std::size_t tree,
-                           Visit&& visit) const {
-  const T* rows[kLanes];
+template <class Visit>
+void Predictor::walk_block(const double* groups, std::size_t n_cols, std::size_t lo, std::size_t hi, bool nan_free,
+                           std::size_t tree, Visit&& visit) const {
   std::uint32_t leaves[kLanes];
-  for (std::size_t g = lo; g < hi; g += kLanes) {
-    const int n = static_cast<int>(std::min<std::size_t>(kLanes, hi - g));
-    for (int i = 0; i < n; ++i) rows[i] = X.row(g + i);
+  for (std::size_t g = lo; g < hi; g += kLanes, groups += n_cols * kLanes) {
     if (nan_free)
-      walk_group<true>(rows, n, tree, leaves);
+      walk_group<true>(groups, tree, leaves);
     else
-      walk_group<false>(rows, n, tree, leaves);
-    visit(g, n, leaves);
+      walk_group<false>(groups, tree, leaves);
+    visit(g, static_cast<int>(std::min<std::size_t>(kLanes, hi - g)), leaves);
   }
 }
 
@@ -94,15 +108,20 @@ void Predictor::add_margin(MatrixView<const T> X, std::size_t tree_begin, std::s
     // Too few rows to fill the lanes (a single-row request): the lanes walk trees instead, so
     // the cache misses on the nodes of different trees overlap.
     std::uint32_t leaves[kLanes];
+    std::vector<double> row(X.n_cols);
     for (std::size_t i = 0; i < X.n_rows; ++i) {
-      const bool no_nan = nan_free(X, i, i + 1);
+      bool no_nan = true;
+      for (std::size_t f = 0; f < X.n_cols; ++f) {
+        row[f] = static_cast<double>(X(i, f));
+        no_nan &= !std::isnan(row[f]);
+      }
       double* o = out.data + i * k;
       for (std::size_t t = tree_begin; t < tree_end; t += kLanes) {
         const int n = static_cast<int>(std::min<std::size_t>(kLanes, tree_end - t));
         if (no_nan)
-          walk_trees<true>(X.row(i), t, n, leaves);
+          walk_trees<true>(row.data(), t, n, leaves);
         else
-          walk_trees<false>(X.row(i), t, n, leaves);
+          walk_trees<false>(row.data(), t, n, leaves);
         for (int j = 0; j < n; ++j) add_leaf(leaves[j], tree_output_[t + j], o);
       }
     }
@@ -110,11 +129,12 @@ void Predictor::add_margin(MatrixView<const T> X, std::size_t tree_begin, std::s
   }
   parallel_for(n_blocks(X.n_rows, kRowBlock), n_threads, [&](std::size_t b) {
     const std::size_t lo = b * kRowBlock, hi = std::min(X.n_rows, lo + kRowBlock);
+    thread_local std::vector<double> groups;
     // Blocks without NaN (most, in most data) take the kernel with half the work per step.
-    const bool no_nan = nan_free(X, lo, hi);
+    const bool no_nan = to_lane_groups(X, lo, hi, kLanes, groups);
     for (std::size_t t = tree_begin; t < tree_end; ++t) {
       const int output = tree_output_[t];
-      walk_block(X, lo, hi, no_nan, t, [&](std::size_t g, int n, const std::uint32_t* leaves) {
+      walk_block(groups.data(), X.n_cols, lo, hi, no_nan, t, [&](std::size_t g, int n, const std::uint32_t* leaves) {
         for (int i = 0; i < n; ++i) add_leaf(leaves[i], output, out.data + (g + i) * k);
       });
     }
@@ -127,9 +147,10 @@ void Predictor::leaf_index(MatrixView<const T> X, std::size_t tree_begin, std::s
   const std::size_t n_trees = tree_end - tree_begin;
   parallel_for(n_blocks(X.n_rows, kRowBlock), n_threads, [&](std::size_t b) {
     const std::size_t lo = b * kRowBlock, hi = std::min(X.n_rows, lo + kRowBlock);
-    const bool no_nan = nan_free(X, lo, hi);
+    thread_local std::vector<double> groups;
+    const bool no_nan = to_lane_groups(X, lo, hi, kLanes, groups);
     for (std::size_t t = tree_begin; t < tree_end; ++t) {
-      walk_block(X, lo, hi, no_nan, t, [&](std::size_t g, int n, const std::uint32_t* leaves) {
+      walk_block(groups.data(), X.n_cols, lo, hi, no_nan, t, [&](std::size_t g, int n, const std::uint32_t* leaves) {
         for (int i = 0; i < n; ++i) out[(g + i) * n_trees + (t - tree_begin)] = tree_local_[leaves[i]];
       });
     }

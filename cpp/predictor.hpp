@@ -15,6 +15,9 @@ namespace treeforge {
 /// Rows are processed in blocks: every tree is walked for all rows of a block before the next
 /// tree, so a tree's nodes stay in cache; and a group of rows walks each tree in lock-step, so
 /// the processor overlaps their independent chains of dependent loads instead of waiting on one.
+/// A block is first copied lane-major (per group, feature by feature, one value per lane, as
+/// doubles): a node stores its feature as an offset into that layout, so a step reads its lane's
+/// value at a constant displacement, with no per-lane row pointer to load.
 /// Leaves loop to themselves, so every row takes exactly the tree's depth in steps with no
 /// branch at all: the wasted steps of shallow rows cost less than the mispredictions they save
 /// (an early exit once every row of a group reached its leaf was measured slower). A block with
@@ -37,20 +40,25 @@ class Predictor {
                   int n_threads) const;
 
  private:
+  /// Rows (or trees, for a lone row) walked in lock-step.
+  static constexpr int kLanes = 16;
+
   /// Children are adjacent (right = left + 1), so one index suffices. A leaf is a node that sends
   /// every value (NaN included) left to itself: threshold +inf, default left, child = itself.
   struct Node {
     double threshold;
-    std::uint32_t feature;
-    std::uint32_t child;  ///< absolute index of the left child
+    std::uint32_t value_offset;  ///< feature * kLanes: where a lane finds the feature's value
+    std::uint32_t child;         ///< absolute index of the left child
   };
 
-  /// The child of node `at` that `row` goes to (itself at a leaf). kNanFree: row has no NaN,
-  /// so one comparison decides; otherwise NaN, failing it, goes left iff the default is left.
-  template <bool kNanFree, class T>
-  std::uint32_t step(std::uint32_t at, const T* row) const {
+  /// The child of node `at` that a row goes to (itself at a leaf). kLaneMajor: `values` points at
+  /// the row's lane, feature 0, of a lane-major group; otherwise at a plain row of doubles.
+  /// kNanFree: the row has no NaN, so one comparison decides; otherwise NaN, failing it, goes left
+  /// iff the default is left.
+  template <bool kNanFree, bool kLaneMajor = true>
+  std::uint32_t step(std::uint32_t at, const double* values) const {
     const Node& node = nodes_[at];
-    const double v = static_cast<double>(row[node.feature]);
+    const double v = values[kLaneMajor ? node.value_offset : node.value_offset / kLanes];
     if constexpr (kNanFree) return node.child + (v > node.threshold);
     const bool go_left = (v <= node.threshold) | ((v != v) & default_left_[at]);
     return node.child + (go_left ? 0u : 1u);
@@ -66,19 +74,20 @@ class Predictor {
     }
   }
 
-  /// Walks `n` rows (n <= kLanes) through tree `tree` together; leaves[i] = the leaf node reached.
-  /// kNanFree: the rows hold no NaN, so a step is one comparison and no default direction.
-  template <bool kNanFree, class T>
-  void walk_group(const T* const* rows, int n, std::size_t tree, std::uint32_t* leaves) const;
+  /// Walks the kLanes rows of a lane-major group through tree `tree` together; leaves[i] = the
+  /// leaf node lane i reaches. kNanFree: the rows hold no NaN, so a step is one comparison.
+  template <bool kNanFree>
+  void walk_group(const double* group, std::size_t tree, std::uint32_t* leaves) const;
 
-  /// Walks one row through trees [first_tree, first_tree + n) (n <= kLanes) together.
-  template <bool kNanFree, class T>
-  void walk_trees(const T* row, std::size_t first_tree, int n, std::uint32_t* leaves) const;
+  /// Walks one row (doubles) through trees [first_tree, first_tree + n) (n <= kLanes) together.
+  template <bool kNanFree>
+  void walk_trees(const double* row, std::size_t first_tree, int n, std::uint32_t* leaves) const;
 
-  /// Calls visit(first_row, n, leaves) for each group of rows of X[lo, hi) walked through `tree`.
-  template <class T, class Visit>
-  void walk_block(MatrixView<const T> X, std::size_t lo, std::size_t hi, bool nan_free, std::size_t tree,
-                  Visit&& visit) const;
+  /// Calls visit(first_row, n, leaves) for each group of rows of X[lo, hi) walked through `tree`;
+  /// `groups` holds those rows lane-major (to_lane_groups).
+  template <class Visit>
+  void walk_block(const double* groups, std::size_t n_cols, std::size_t lo, std::size_t hi, bool nan_free,
+                  std::size_t tree, Visit&& visit) const;
 
   std::vector<Node> nodes_;
   std::vector<std::uint8_t> default_left_;  // (n_nodes,) where missing values go; read only for NaN

@@ -100,6 +100,23 @@ def test_small_batches_equal_reference_walk(models, X_test, name):
 
 
 @pytest.mark.parametrize("name", MODELS)
+def test_partial_lane_groups_equal_reference_walk(models, X_test, name):
+    """Blocks are copied lane-major in groups of 16 rows, the last group padded: batches of every
+    size around a group and a block boundary, float32 and float64, give the reference's margins
+    and leaves."""
+    model = models[0][name]
+    X = with_edge_values(model, X_test)
+    X = np.vstack([X, X])[:530]
+    for dtype in (np.float64, np.float32):
+        with np.errstate(over="ignore"):  # +-1e300 become +-inf in float32
+            Xd = X.astype(dtype)
+        arrays = model.to_arrays()
+        for n in [16, 17, 23, 31, 33, 47, 511, 513, 530]:
+            np.testing.assert_array_equal(model.predict_margin(Xd[:n], 2), predict_margin(arrays, Xd[:n]))
+            np.testing.assert_array_equal(model.predict_leaf(Xd[-n:], 1), predict_leaf(arrays, Xd[-n:]))
+
+
+@pytest.mark.parametrize("name", MODELS)
 def test_predict_leaf_equals_reference_walk(models, X_test, name):
     model = models[0][name]
     arrays = model.to_arrays()
