@@ -69,11 +69,14 @@ Predictor::Predictor(const std::vector<Tree>& trees, const std::vector<int>& tre
 
 template <bool kNanFree>
 void Predictor::walk_group(const double* group, std::size_t tree, std::uint32_t* leaves) const {
-  // A fixed lane count, so the lanes unroll and their node indices live in registers.
-  for (int i = 0; i < kLanes; ++i) leaves[i] = root_[tree];
+  // A fixed lane count, so the lanes unroll and their node indices live in registers (a local
+  // array: `leaves` might alias the nodes, which would force a store per step).
+  std::uint32_t at[kLanes];
+  for (int i = 0; i < kLanes; ++i) at[i] = root_[tree];
   for (int d = 0; d < depth_[tree]; ++d)
 #pragma GCC unroll 16
-    for (int i = 0; i < kLanes; ++i) leaves[i] = step<kNanFree>(leaves[i], group + i);
+    for (int i = 0; i < kLanes; ++i) at[i] = step<kNanFree>(at[i], group + i);
+  std::copy(at, at + kLanes, leaves);
 }
 
 template <bool kNanFree>
