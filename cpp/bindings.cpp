@@ -497,7 +497,8 @@ PYBIND11_MODULE(_core, m) {
         const auto& m = t.valid_margin();
         return margin_rows(m, m.size() / t.n_outputs(), t.n_outputs());
       })
-      .def("model", [](const GbdtTrainer& t) { return std::make_shared<Model>(t.model()); });
+      .def("model", [](const GbdtTrainer& t) { return std::make_shared<Model>(t.model()); })
+      .def("finish", [](GbdtTrainer& t) { return std::make_shared<Model>(t.finish()); });
 
   py::class_<ForestTrainer>(m, "ForestTrainer")
       .def(py::init([](const ForestConfig& config, const BinMapper& mapper, std::shared_ptr<BinnedMatrix> train,

@@ -35,7 +35,7 @@ GbdtTrainer::GbdtTrainer(const GbdtConfig& config, std::shared_ptr<const BinMapp
       valid_(std::move(valid)),
       train_targets_(std::move(train_targets)),
       valid_targets_(std::move(valid_targets)),
-      grower_((config.validate(), *train_), *mapper_, config.tree, config.n_threads) {
+      grower_(std::make_unique<TreeGrower>((config.validate(), *train_), *mapper_, config.tree, config.n_threads)) {
   check(train_->n_rows > 0, "cannot train on 0 rows");
   check(train_->n_features >= 1, "cannot train on 0 features");
   check(train_->n_features == mapper_->n_features(), "training data and bin mapper disagree on n_features");
@@ -72,8 +72,8 @@ GbdtTrainer::GbdtTrainer(const GbdtConfig& config, std::shared_ptr<const BinMapp
 void GbdtTrainer::add_tree_to_margin(const Tree& tree, const BinnedMatrix& X, double* margin, bool from_partition) {
   if (from_partition) {
     // Every training row sits in exactly one leaf range of the grower's partition: no traversal.
-    const auto& leaves = grower_.leaves();
-    const auto& rows = grower_.partition().indices();
+    const auto& leaves = grower_->leaves();
+    const auto& rows = grower_->partition().indices();
     // Small trainings stay serial: a fork per tree would cost more than the update itself.
     const int threads = rows.size() >= kMinRowsForParallelUpdate ? config_.n_threads : 1;
     parallel_for(leaves.size(), threads, [&](std::size_t l) {
@@ -90,6 +90,7 @@ void GbdtTrainer::add_tree_to_margin(const Tree& tree, const BinnedMatrix& X, do
 }
 
 void GbdtTrainer::update() {
+  check_open();
   const int k = config_.n_outputs;
   const std::size_t n = train_->n_rows;
   const std::uint64_t iteration = static_cast<std::uint64_t>(n_iter());
@@ -116,7 +117,7 @@ void GbdtTrainer::update() {
     const Span<const GradPair> gh(gh_.data() + c * n, n);
     const Span<const row_t> tree_rows(rows.data(), rows.size());
     const GradientCriterion criterion(gh, GradScale::fit(gh, tree_rows, config_.n_threads), config_.tree);
-    Tree tree = grower_.grow(criterion, tree_rows, features, derive_seed(config_.seed, iteration, kTreeStream + c));
+    Tree tree = grower_->grow(criterion, tree_rows, features, derive_seed(config_.seed, iteration, kTreeStream + c));
     tree.scale_values(config_.learning_rate);
     add_tree_to_margin(tree, *train_, train_margin_.data() + c * n, every_row);
     if (valid_) add_tree_to_margin(tree, *valid_, valid_margin_.data() + c * valid_->n_rows, false);
@@ -124,12 +125,26 @@ void GbdtTrainer::update() {
   }
 }
 
+Model GbdtTrainer::finish() {
+  grower_.reset();
+  train_.reset();
+  valid_.reset();
+  train_targets_ = OwnedTargets{};
+  valid_targets_ = OwnedTargets{};
+  std::vector<double>().swap(train_margin_);
+  std::vector<double>().swap(valid_margin_);
+  std::vector<GradPair>().swap(gh_);
+  return model();
+}
+
 double GbdtTrainer::train_loss() const {
+  check_open();
   return objective_->loss(train_targets_.view(), Span<const double>(train_margin_.data(), train_margin_.size()),
                           config_.n_threads);
 }
 
 double GbdtTrainer::valid_loss() const {
+  check_open();
   check(valid_ != nullptr, "no validation data was given");
   return objective_->loss(valid_targets_.view(), Span<const double>(valid_margin_.data(), valid_margin_.size()),
                           config_.n_threads);

@@ -38,13 +38,24 @@ class GbdtTrainer {
   /// Grows one iteration: n_outputs trees for multiclass, else one.
   void update();
 
+  /// The model, built after the training state (binned rows, targets, gradients, margins,
+  /// scratch) is released, so that the end of a fit needs no more memory than its iterations.
+  /// Afterwards only model() and n_iter() remain usable.
+  Model finish();
+
   int n_outputs() const { return config_.n_outputs; }
   int n_iter() const { return static_cast<int>(trees_.size()) / config_.n_outputs; }
   double train_loss() const;
   double valid_loss() const;
   /// Margins, output-major (k * n_rows + i).
-  const std::vector<double>& train_margin() const { return train_margin_; }
-  const std::vector<double>& valid_margin() const { return valid_margin_; }
+  const std::vector<double>& train_margin() const {
+    check_open();
+    return train_margin_;
+  }
+  const std::vector<double>& valid_margin() const {
+    check_open();
+    return valid_margin_;
+  }
   bool has_valid() const { return valid_ != nullptr; }
 
   /// The model trained so far.
@@ -52,6 +63,7 @@ class GbdtTrainer {
 
  private:
   void add_tree_to_margin(const Tree& tree, const BinnedMatrix& X, double* margin, bool from_partition);
+  void check_open() const { check(grower_ != nullptr, "the booster was finished: its training state is released"); }
 
   GbdtConfig config_;
   std::unique_ptr<Objective> objective_;
@@ -66,7 +78,7 @@ class GbdtTrainer {
   std::vector<double> valid_margin_;
   std::vector<GradPair> gh_;
   std::vector<int> usable_features_;
-  TreeGrower grower_;
+  std::unique_ptr<TreeGrower> grower_;  ///< null once finished
 };
 
 }  // namespace treeforge

@@ -20,8 +20,7 @@ void RowPartition::reset(std::size_t n_rows, Span<const row_t> rows) {
   } else {
     indices_.assign(rows.begin(), rows.end());
   }
-  left_scratch_.resize(indices_.size());
-  right_scratch_.resize(indices_.size());
+  scratch_.resize(indices_.size());
 }
 
 std::size_t RowPartition::split(std::size_t begin, std::size_t end, const BinnedMatrix& X, int feature, int bin,
@@ -33,11 +32,12 @@ std::size_t RowPartition::split(std::size_t begin, std::size_t end, const Binned
   const bin_t* codes = X.column(feature);
   std::vector<std::size_t> n_left(blocks), n_right(blocks);
 
-  // Pass 1: each block splits its own rows into the two scratch arrays at its own offset.
+  // Pass 1: each block splits its own rows into its own range of the scratch array, left rows
+  // forward from the start and right rows backward from the end (the two meet exactly).
   parallel_for(blocks, blocks > 1 ? n_threads : 1, [&](std::size_t b) {
     const std::size_t lo = begin + b * kBlock, hi = std::min(end, lo + kBlock);
-    row_t* left = left_scratch_.data() + lo;
-    row_t* right = right_scratch_.data() + lo;
+    row_t* left = scratch_.data() + lo;
+    row_t* right = scratch_.data() + hi - 1;  // right[-k]: the k-th right row
     std::size_t nl = 0, nr = 0;
     // Rows of deep nodes are scattered: fetch each row's code a few iterations ahead.
     constexpr std::size_t kAhead = 16;
@@ -46,9 +46,9 @@ std::size_t RowPartition::split(std::size_t begin, std::size_t end, const Binned
       const row_t r = indices_[i];
       const int code = codes[r];
       const bool go_left = code == missing ? default_left : code <= bin;
-      // Branch-free: write to both, advance one.
+      // Branch-free: write to both ends, advance one (unclaimed slots lie between them).
       left[nl] = r;
-      right[nr] = r;
+      *(right - nr) = r;
       nl += go_left;
       nr += !go_left;
     }
@@ -56,7 +56,7 @@ std::size_t RowPartition::split(std::size_t begin, std::size_t end, const Binned
     n_right[b] = nr;
   });
 
-  // Pass 2: scatter every block's lefts, then its rights, to their final places.
+  // Pass 2: scatter every block's lefts, then its rights (reversed back into row order).
   std::vector<std::size_t> left_at(blocks), right_at(blocks);
   const std::size_t total_left = std::accumulate(n_left.begin(), n_left.end(), std::size_t{0});
   for (std::size_t b = 0, l = begin, r = begin + total_left; b < blocks; ++b) {
@@ -66,9 +66,9 @@ std::size_t RowPartition::split(std::size_t begin, std::size_t end, const Binned
     r += n_right[b];
   }
   parallel_for(blocks, blocks > 1 ? n_threads : 1, [&](std::size_t b) {
-    const std::size_t lo = begin + b * kBlock;
-    std::memcpy(indices_.data() + left_at[b], left_scratch_.data() + lo, n_left[b] * sizeof(row_t));
-    std::memcpy(indices_.data() + right_at[b], right_scratch_.data() + lo, n_right[b] * sizeof(row_t));
+    const std::size_t lo = begin + b * kBlock, hi = std::min(end, lo + kBlock);
+    std::memcpy(indices_.data() + left_at[b], scratch_.data() + lo, n_left[b] * sizeof(row_t));
+    std::reverse_copy(scratch_.data() + hi - n_right[b], scratch_.data() + hi, indices_.data() + right_at[b]);
   });
   return begin + total_left;
 }

@@ -33,8 +33,7 @@ class RowPartition {
 
  private:
   std::vector<row_t> indices_;
-  std::vector<row_t> left_scratch_;
-  std::vector<row_t> right_scratch_;
+  std::vector<row_t> scratch_;  ///< per block: left rows from its start, right rows back from its end
 };
 
 }  // namespace treeforge

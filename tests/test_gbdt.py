@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import scipy.sparse
+from _strategies import train_booster
 import sklearn.ensemble
 from sklearn.datasets import (
     load_breast_cancer,
@@ -435,3 +436,18 @@ def test_predict_input_forms_agree():
     np.testing.assert_array_equal(model.predict(X[7:8]), expected[7:8])
     with pytest.raises(ValueError, match="features"):
         model.predict(np.ascontiguousarray(X[:, :3]))
+
+
+def test_finish_releases_the_booster_and_keeps_the_model(regression_data):
+    """finish() (the estimator's last step, which frees the training state first) returns the
+    model trained so far; afterwards the booster refuses to train or score instead of crashing."""
+    X, y = regression_data
+    booster = train_booster(X, y, 3, max_leaf_nodes=8)
+    expected = booster.model().predict_margin(X)
+    model = booster.finish()
+    np.testing.assert_array_equal(model.predict_margin(X), expected)
+    np.testing.assert_array_equal(booster.model().predict_margin(X), expected)
+    assert booster.n_iter == 3
+    for call in (booster.update, booster.train_loss, booster.train_margin):
+        with pytest.raises(ValueError, match="finished"):
+            call()

@@ -93,6 +93,8 @@ class Booster:
     def valid_margin(self) -> npt.NDArray[np.float64]: ...
     def model(self) -> "Model":
         """Snapshot of the model trained so far."""
+    def finish(self) -> "Model":
+        """The model, after releasing the training state; then only model() and n_iter remain usable."""
 
 class Model:
     """A trained ensemble as flat arrays; validated whenever built from arrays. Picklable."""

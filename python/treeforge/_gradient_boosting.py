@@ -260,7 +260,8 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
         del train_data, valid_data
         self.is_categorical_ = None
         self._train_loop(booster, train, valid, is_warm, n_threads, callback)
-        self._model = booster.model()
+        # Training buffers are released before the model is built: the end of fit peaks no higher.
+        self._model = booster.finish()
         self.n_iter_ = self._model.n_iter
         if self.verbose:
             print(f"Fit {self._model.n_trees} trees in {time.perf_counter() - fit_start:.3f} s")
