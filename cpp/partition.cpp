@@ -10,7 +10,7 @@
 namespace treeforge {
 
 namespace {
-constexpr std::size_t kBlock = 16384;  // fixed: block boundaries never depend on the thread count
+constexpr std::size_t kBlock = 4096;  // fixed: block boundaries never depend on the thread count
 }
 
 void RowPartition::reset(std::size_t n_rows, Span<const row_t> rows) {
