@@ -4,6 +4,7 @@ and labels outside a loss's domain are rejected."""
 
 import numpy as np
 import pytest
+import scipy.special
 from _reference import (
     base_margin,
     from_output_major,
@@ -98,6 +99,20 @@ def test_multiclass_layout_is_output_major():
     g, _, _ = _core._testing.gradients("multiclass_softmax", 3, y, flat, None)
     want, _ = unweighted_gradients("multiclass_softmax", y, margin_rows)
     np.testing.assert_allclose(from_output_major(g, 3), want, rtol=2.5e-7)
+
+
+def test_binary_gradients_over_the_whole_margin_range():
+    """The binary gradient's exp is computed without a library call (range reduction by powers of
+    two, then a polynomial): across margins from -700 to 700, on both sides of every power-of-two
+    boundary, gradient and hessian equal scipy's expit to float32 rounding."""
+    margin = np.concatenate([np.linspace(-700, 700, 4001), np.linspace(-40, 40, 4001),
+                             np.log(2) * np.arange(-60, 61) + 1e-12])
+    for label in (0.0, 1.0):
+        y = np.full(margin.size, label)
+        g, h, _ = gradients("binary_logloss", 1, y, margin[:, None])
+        p = scipy.special.expit(margin)
+        np.testing.assert_allclose(g[:, 0], (p - y).astype(np.float32), rtol=2.5e-7, atol=1e-37)
+        np.testing.assert_allclose(h[:, 0], np.maximum(p * (1 - p), 1e-16).astype(np.float32), rtol=2.5e-7, atol=1e-37)
 
 
 def test_extreme_margins_stay_finite():
