@@ -11,7 +11,14 @@
 namespace treeforge {
 
 namespace {
-constexpr std::size_t kRowBlock = 512;  // rows per task: tree nodes are reused across the block
+/// Rows per task: every tree is walked for the whole block, so its nodes are reused across it.
+/// 512 rows, fewer for wide data so that a block's lane-major copy (kept per thread) stays
+/// within 256 KiB; always whole lane groups.
+std::size_t rows_per_block(std::size_t n_cols, int lanes) {
+  constexpr std::size_t kMaxRows = 512, kMaxCopyBytes = 256 * 1024;
+  const std::size_t rows = std::min(kMaxRows, kMaxCopyBytes / (std::max<std::size_t>(n_cols, 1) * sizeof(double)));
+  return std::max<std::size_t>(lanes, rows / lanes * lanes);
+}
 
 /// Copies rows [lo, hi) of X into `groups` lane-major, as doubles: group g holds rows
 /// lo + g*lanes .. + lanes - 1, the value of its lane i for feature f at [(g * n_cols + f) * lanes + i].
@@ -130,8 +137,9 @@ void Predictor::add_margin(MatrixView<const T> X, std::size_t tree_begin, std::s
     }
     return;
   }
-  parallel_for(n_blocks(X.n_rows, kRowBlock), n_threads, [&](std::size_t b) {
-    const std::size_t lo = b * kRowBlock, hi = std::min(X.n_rows, lo + kRowBlock);
+  const std::size_t block = rows_per_block(X.n_cols, kLanes);
+  parallel_for(n_blocks(X.n_rows, block), n_threads, [&](std::size_t b) {
+    const std::size_t lo = b * block, hi = std::min(X.n_rows, lo + block);
     thread_local std::vector<double> groups;
     // Blocks without NaN (most, in most data) take the kernel with half the work per step.
     const bool no_nan = to_lane_groups(X, lo, hi, kLanes, groups);
@@ -148,8 +156,9 @@ template <class T>
 void Predictor::leaf_index(MatrixView<const T> X, std::size_t tree_begin, std::size_t tree_end,
                            Span<std::int32_t> out, int n_threads) const {
   const std::size_t n_trees = tree_end - tree_begin;
-  parallel_for(n_blocks(X.n_rows, kRowBlock), n_threads, [&](std::size_t b) {
-    const std::size_t lo = b * kRowBlock, hi = std::min(X.n_rows, lo + kRowBlock);
+  const std::size_t block = rows_per_block(X.n_cols, kLanes);
+  parallel_for(n_blocks(X.n_rows, block), n_threads, [&](std::size_t b) {
+    const std::size_t lo = b * block, hi = std::min(X.n_rows, lo + block);
     thread_local std::vector<double> groups;
     const bool no_nan = to_lane_groups(X, lo, hi, kLanes, groups);
     for (std::size_t t = tree_begin; t < tree_end; ++t) {

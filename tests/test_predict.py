@@ -116,6 +116,20 @@ def test_partial_lane_groups_equal_reference_walk(models, X_test, name):
             np.testing.assert_array_equal(model.predict_leaf(Xd[-n:], 1), predict_leaf(arrays, Xd[-n:]))
 
 
+def test_wide_data_predicts_as_the_reference_walk():
+    """Wide rows take smaller blocks (a block's lane-major copy is bounded): 300 features,
+    batches across several blocks, margins and leaves equal the reference walk."""
+    rng = np.random.default_rng(3)
+    X, y = regression_problem(rng, 600, 300, nan_fraction=0.05)
+    y = y + 3.0 * (X[:, 250] > 0) - 2.0 * (X[:, 299] > 0.5)  # splits on the last columns too
+    model = train_booster(X, y, 4, max_leaf_nodes=16, min_samples_leaf=5).model()
+    arrays = model.to_arrays()
+    X_new = rng.normal(size=(1000, 300))
+    X_new[rng.random(X_new.shape) < 0.05] = np.nan
+    np.testing.assert_array_equal(model.predict_margin(X_new, 2), predict_margin(arrays, X_new))
+    np.testing.assert_array_equal(model.predict_leaf(X_new, 2), predict_leaf(arrays, X_new))
+
+
 @pytest.mark.parametrize("name", MODELS)
 def test_predict_leaf_equals_reference_walk(models, X_test, name):
     model = models[0][name]
