@@ -2,8 +2,8 @@
 #include "binning.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "parallel.hpp"

@@ -87,8 +87,8 @@ void GradientCriterion::leaf_value(const std::int64_t* sums, double* out) const 
 // compacted (an empty bin splits the rows as the one before it, and in the sparse histograms of
 // small nodes a branch per bin mispredicts); the run of thresholds that meet the constraints,
 // found from both ends since every constraint is monotone along the bins; and the gains of that
-// run, a loop of independent divisions. Each gain is computed with split_gain's operations in
-// its order, so the result is the one-threshold-at-a-time scan's, bit for bit.
+// run, a loop of independent split_gain calls that the compiler vectorises. The result is the
+// one-threshold-at-a-time scan's, bit for bit.
 ScanResult GradientCriterion::scan(const std::int64_t* slots, int n_bins, const std::int64_t* total) const {
   constexpr int kMaxValueBins = 256;
   std::int64_t cum_g[kMaxValueBins], cum_hc[kMaxValueBins];  // hc: packed hessian-and-count sums
@@ -111,10 +111,9 @@ ScanResult GradientCriterion::scan(const std::int64_t* slots, int n_bins, const 
   const std::int64_t total_g = total[0], total_n = packing.count(total[1]), total_h = packing.value(total[1]);
   const double lambda = lambda_q_, alpha = alpha_q_;
   const double parent_score = leaf_score(static_cast<double>(total_g), static_cast<double>(total_h), lambda, alpha);
-  // Without L1 and with every denominator H + lambda positive (lambda > 0 or a positive minimum
-  // hessian, which the admissible thresholds meet), the score is G^2 / (H + lambda): leaf_score's
-  // result bit for bit, in a loop the compiler vectorises.
-  const bool plain_scores = alpha == 0 && (lambda > 0 || min_hess_q_ > 0);
+  // Every admissible threshold has both hessians >= min_hess_q_, so with lambda > 0 or a positive
+  // minimum the denominators are positive and, without L1, split_gain_l2 applies.
+  const bool l2_only = alpha == 0 && (lambda > 0 || min_hess_q_ > 0);
   double gains[kMaxValueBins];
   double side[4][kMaxValueBins];  // per threshold: left gradient, left hessian, right gradient, right hessian
   // The best threshold with the missing rows' sums (missing_g, missing_hc) on the left: its
@@ -139,14 +138,12 @@ ScanResult GradientCriterion::scan(const std::int64_t* slots, int n_bins, const 
       side[2][k] = static_cast<double>(total_g - lg);
       side[3][k] = static_cast<double>(total_h - lh);
     }
-    if (plain_scores) {
+    if (l2_only) {
       for (int k = lo; k < hi; ++k)
-        gains[k] = side[0][k] * side[0][k] / (side[1][k] + lambda) + side[2][k] * side[2][k] / (side[3][k] + lambda) -
-                   parent_score;
+        gains[k] = split_gain_l2(side[0][k], side[1][k], side[2][k], side[3][k], parent_score, lambda);
     } else {
       for (int k = lo; k < hi; ++k)
-        gains[k] = leaf_score(side[0][k], side[1][k], lambda, alpha) + leaf_score(side[2][k], side[3][k], lambda, alpha) -
-                   parent_score;
+        gains[k] = split_gain(side[0][k], side[1][k], side[2][k], side[3][k], parent_score, lambda, alpha);
     }
     int at = -1;
     for (int k = lo; k < hi; ++k)

@@ -97,17 +97,27 @@ void Predictor::walk_trees(const double* row, std::size_t first_tree, int n, std
     for (int j = 0; j < n; ++j) leaves[j] = step<kNanFree, false>(leaves[j], row);
 }
 
-template <class Visit>
-void Predictor::walk_block(const double* groups, std::size_t n_cols, std::size_t lo, std::size_t hi, bool nan_free,
-                           std::size_t tree, Visit&& visit) const {
-  std::uint32_t leaves[kLanes];
-  for (std::size_t g = lo; g < hi; g += kLanes, groups += n_cols * kLanes) {
-    if (nan_free)
-      walk_group<true>(groups, tree, leaves);
-    else
-      walk_group<false>(groups, tree, leaves);
-    visit(g, static_cast<int>(std::min<std::size_t>(kLanes, hi - g)), leaves);
-  }
+template <class T, class Visit>
+void Predictor::walk_blocks(MatrixView<const T> X, std::size_t tree_begin, std::size_t tree_end, int n_threads,
+                            Visit&& visit) const {
+  const std::size_t block = rows_per_block(X.n_cols, kLanes), group_size = X.n_cols * kLanes;
+  parallel_for(n_blocks(X.n_rows, block), n_threads, [&](std::size_t b) {
+    const std::size_t lo = b * block, hi = std::min(X.n_rows, lo + block);
+    thread_local std::vector<double> groups;
+    // Blocks without NaN (most, in most data) take the kernel with half the work per step.
+    const bool no_nan = to_lane_groups(X, lo, hi, kLanes, groups);
+    std::uint32_t leaves[kLanes];
+    for (std::size_t t = tree_begin; t < tree_end; ++t) {
+      const double* group = groups.data();
+      for (std::size_t g = lo; g < hi; g += kLanes, group += group_size) {
+        if (no_nan)
+          walk_group<true>(group, t, leaves);
+        else
+          walk_group<false>(group, t, leaves);
+        visit(t, g, static_cast<int>(std::min<std::size_t>(kLanes, hi - g)), leaves);
+      }
+    }
+  });
 }
 
 template <class T>
@@ -137,36 +147,20 @@ void Predictor::add_margin(MatrixView<const T> X, std::size_t tree_begin, std::s
     }
     return;
   }
-  const std::size_t block = rows_per_block(X.n_cols, kLanes);
-  parallel_for(n_blocks(X.n_rows, block), n_threads, [&](std::size_t b) {
-    const std::size_t lo = b * block, hi = std::min(X.n_rows, lo + block);
-    thread_local std::vector<double> groups;
-    // Blocks without NaN (most, in most data) take the kernel with half the work per step.
-    const bool no_nan = to_lane_groups(X, lo, hi, kLanes, groups);
-    for (std::size_t t = tree_begin; t < tree_end; ++t) {
-      const int output = tree_output_[t];
-      walk_block(groups.data(), X.n_cols, lo, hi, no_nan, t, [&](std::size_t g, int n, const std::uint32_t* leaves) {
-        for (int i = 0; i < n; ++i) add_leaf(leaves[i], output, out.data + (g + i) * k);
-      });
-    }
-  });
+  walk_blocks(X, tree_begin, tree_end, n_threads,
+              [&](std::size_t t, std::size_t g, int n, const std::uint32_t* leaves) {
+                for (int i = 0; i < n; ++i) add_leaf(leaves[i], tree_output_[t], out.data + (g + i) * k);
+              });
 }
 
 template <class T>
 void Predictor::leaf_index(MatrixView<const T> X, std::size_t tree_begin, std::size_t tree_end,
                            Span<std::int32_t> out, int n_threads) const {
   const std::size_t n_trees = tree_end - tree_begin;
-  const std::size_t block = rows_per_block(X.n_cols, kLanes);
-  parallel_for(n_blocks(X.n_rows, block), n_threads, [&](std::size_t b) {
-    const std::size_t lo = b * block, hi = std::min(X.n_rows, lo + block);
-    thread_local std::vector<double> groups;
-    const bool no_nan = to_lane_groups(X, lo, hi, kLanes, groups);
-    for (std::size_t t = tree_begin; t < tree_end; ++t) {
-      walk_block(groups.data(), X.n_cols, lo, hi, no_nan, t, [&](std::size_t g, int n, const std::uint32_t* leaves) {
-        for (int i = 0; i < n; ++i) out[(g + i) * n_trees + (t - tree_begin)] = tree_local_[leaves[i]];
-      });
-    }
-  });
+  walk_blocks(X, tree_begin, tree_end, n_threads,
+              [&](std::size_t t, std::size_t g, int n, const std::uint32_t* leaves) {
+                for (int i = 0; i < n; ++i) out[(g + i) * n_trees + (t - tree_begin)] = tree_local_[leaves[i]];
+              });
 }
 
 template void Predictor::add_margin<float>(MatrixView<const float>, std::size_t, std::size_t, Span<double>, int) const;

@@ -47,7 +47,7 @@ class Predictor {
   /// every value (NaN included) left to itself: threshold +inf, default left, child = itself.
   struct Node {
     double threshold;
-    std::uint32_t value_offset;  ///< feature * kLanes: where a lane finds the feature's value
+    std::uint32_t lane_offset;  ///< feature * kLanes: where a lane finds the feature's value
     std::uint32_t child;         ///< absolute index of the left child
   };
 
@@ -58,7 +58,7 @@ class Predictor {
   template <bool kNanFree, bool kLaneMajor = true>
   std::uint32_t step(std::uint32_t at, const double* values) const {
     const Node& node = nodes_[at];
-    const double v = values[kLaneMajor ? node.value_offset : node.value_offset / kLanes];
+    const double v = values[kLaneMajor ? node.lane_offset : node.lane_offset / kLanes];
     if constexpr (kNanFree) return node.child + (v > node.threshold);
     const bool go_left = (v <= node.threshold) | ((v != v) & default_left_[at]);
     return node.child + (go_left ? 0u : 1u);
@@ -83,11 +83,11 @@ class Predictor {
   template <bool kNanFree>
   void walk_trees(const double* row, std::size_t first_tree, int n, std::uint32_t* leaves) const;
 
-  /// Calls visit(first_row, n, leaves) for each group of rows of X[lo, hi) walked through `tree`;
-  /// `groups` holds those rows lane-major (to_lane_groups).
-  template <class Visit>
-  void walk_block(const double* groups, std::size_t n_cols, std::size_t lo, std::size_t hi, bool nan_free,
-                  std::size_t tree, Visit&& visit) const;
+  /// Walks every row of X through trees [tree_begin, tree_end), block by block in parallel, and
+  /// calls visit(tree, first_row, n, leaves) for each group of n rows and the leaves they reach.
+  template <class T, class Visit>
+  void walk_blocks(MatrixView<const T> X, std::size_t tree_begin, std::size_t tree_end, int n_threads,
+                   Visit&& visit) const;
 
   std::vector<Node> nodes_;
   std::vector<std::uint8_t> default_left_;  // (n_nodes,) where missing values go; read only for NaN
