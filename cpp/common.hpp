@@ -56,6 +56,17 @@ inline void prefetch(const void* p) {
 #endif
 }
 
+/// Marks a function whose loops vectorise: it is compiled for AVX-512 (x86-64-v4) besides the
+/// baseline, and the loader picks the version the processor runs (function multi-versioning,
+/// through glibc's ifunc). Both give bit-identical results: the core is built without
+/// floating-point contraction, and every vector operation is the IEEE one of its scalar form.
+#if defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) && !defined(TREEFORGE_NO_CLONES) && \
+    ((defined(__clang__) && __clang_major__ >= 14) || (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 11))
+#define TREEFORGE_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "default")))
+#else
+#define TREEFORGE_VECTOR_CLONES
+#endif
+
 /// Throws std::invalid_argument (a Python ValueError) when a caller broke a precondition.
 inline void check(bool condition, const std::string& message) {
   if (!condition) throw std::invalid_argument(message);

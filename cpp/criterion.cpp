@@ -89,6 +89,7 @@ void GradientCriterion::leaf_value(const std::int64_t* sums, double* out) const 
 // found from both ends since every constraint is monotone along the bins; and the gains of that
 // run, a loop of independent split_gain calls that the compiler vectorises. The result is the
 // one-threshold-at-a-time scan's, bit for bit.
+TREEFORGE_VECTOR_CLONES
 ScanResult GradientCriterion::scan(const std::int64_t* slots, int n_bins, const std::int64_t* total) const {
   constexpr int kMaxValueBins = 256;
   std::int64_t cum_g[kMaxValueBins], cum_hc[kMaxValueBins];  // hc: packed hessian-and-count sums
@@ -145,12 +146,15 @@ ScanResult GradientCriterion::scan(const std::int64_t* slots, int n_bins, const 
       for (int k = lo; k < hi; ++k)
         gains[k] = split_gain(side[0][k], side[1][k], side[2][k], side[3][k], parent_score, lambda, alpha);
     }
-    int at = -1;
-    for (int k = lo; k < hi; ++k)
-      if (gains[k] > best_gain) {
-        best_gain = gains[k];
-        at = k;
-      }
+    // The first threshold of the largest gain, found as a maximum and then its first position:
+    // a maximum is exact in any order, so its loop may run in vector lanes.
+    double top = best_gain;
+#pragma omp simd reduction(max : top)
+    for (int k = lo; k < hi; ++k) top = gains[k] > top ? gains[k] : top;
+    if (!(top > best_gain)) return -1;
+    int at = lo;
+    while (gains[at] != top) ++at;
+    best_gain = top;
     return at;
   };
 
