@@ -72,7 +72,7 @@ void TreeGrower::sum_rows_split(const Criterion& criterion, Span<const row_t> ro
 template <class Criterion>
 void TreeGrower::build_and_find(const Criterion& criterion, const SplitFinder<Criterion>& finder, OpenLeaf& built,
                                 bool scan_built, OpenLeaf* derived, bool scan_derived,
-                                const std::vector<int>& tree_features, std::uint64_t seed) {
+                                const std::vector<int>& tree_features, std::uint64_t seed, int max_threads) {
   const int n_features = X_.n_features;
   const int stride = criterion.n_channels();
   OpenLeaf* leaves[2] = {&built, derived};
@@ -87,7 +87,7 @@ void TreeGrower::build_and_find(const Criterion& criterion, const SplitFinder<Cr
     per_feature[l].assign(n_features, SplitInfo{});
   }
   const Span<const row_t> rows = partition_.rows(built.begin, built.end);
-  const int threads = builder_.threads_for(rows.size);
+  const int threads = std::min(max_threads, builder_.threads_for(rows.size));
   const bool by_rows = split_by_rows(rows.size, threads);
   if (by_rows) sum_rows_split(criterion, rows, threads, built.hist ? built.hist : derived->hist, !built.hist);
   parallel_for(threads, threads, [&](std::size_t t) {
@@ -110,6 +110,24 @@ void TreeGrower::build_and_find(const Criterion& criterion, const SplitFinder<Cr
     for (const SplitInfo& s : per_feature[l])
       if (s.is_valid() && s.gain > best.gain) best = s;
   }
+}
+
+template <class Criterion>
+void TreeGrower::carry_out(const Criterion& criterion, const SplitFinder<Criterion>& finder, Expansion& e,
+                           const std::vector<int>& tree_features, std::uint64_t seed, int max_threads) {
+  const SplitInfo& s = e.split;
+  const std::size_t mid = partition_.split(e.left.begin, e.right.end, X_, s.feature, s.bin, s.default_left,
+                                           max_threads);
+  check(mid == e.left.end, "internal error: the row partition disagrees with the histogram counts");
+  if (!e.left_may && !e.right_may) return;
+  // Build the smaller child; the larger one is parent - smaller, in the parent's buffer.
+  const bool left_smaller = criterion.count(e.left.sums.data()) <= criterion.count(e.right.sums.data());
+  OpenLeaf& small = left_smaller ? e.left : e.right;
+  OpenLeaf& large = left_smaller ? e.right : e.left;
+  const bool small_may = left_smaller ? e.left_may : e.right_may;
+  const bool large_may = left_smaller ? e.right_may : e.left_may;
+  build_and_find(criterion, finder, small, small_may, large_may ? &large : nullptr, large_may, tree_features, seed,
+                 max_threads);
 }
 
 template <class Criterion>
@@ -176,15 +194,15 @@ Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const 
 
   int n_leaves = 1;
   std::vector<double> right_value(tree.leaf_dim);
-  while (!open.empty() && (config_.max_leaf_nodes == 0 || n_leaves < config_.max_leaf_nodes)) {
-    std::pop_heap(open.begin(), open.end(), after);
-    OpenLeaf parent = std::move(open.back());
-    open.pop_back();
+  // Splits the parent in the tree and sets up its children: the sums of the left child come from
+  // the parent's histogram, and so does its row count, which places the children's rows before
+  // the partition has run. The buffers any expansion needs are taken here, outside any fork.
+  auto start = [&](OpenLeaf& parent) {
     const SplitInfo s = parent.split;
-    const std::size_t mid = partition_.split(parent.begin, parent.end, X_, s.feature, s.bin, s.default_left, n_threads_);
     Sums left_sums = finder.left_sums(parent.hist, s);
     Sums right_sums(stride);
     for (int c = 0; c < stride; ++c) right_sums[c] = parent.sums[c] - left_sums[c];
+    const std::size_t mid = parent.begin + static_cast<std::size_t>(criterion.count(left_sums.data()));
     criterion.leaf_value(left_sums.data(), value.data());
     criterion.leaf_value(right_sums.data(), right_value.data());
     const int l = tree.split_leaf(parent.node, s.feature, s.bin, raw_threshold(s.feature, s.bin), s.default_left, s.gain,
@@ -195,28 +213,67 @@ Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const 
     ++n_leaves;
     record_node(l, parent.begin, mid);
     record_node(l + 1, mid, parent.end);
-    OpenLeaf left{l, parent.depth + 1, parent.begin, mid, std::move(left_sums), nullptr, SplitInfo{}};
-    OpenLeaf right{l + 1, parent.depth + 1, mid, parent.end, std::move(right_sums), nullptr, SplitInfo{}};
-    const bool left_may = may_deepen(left.depth) && criterion.may_split(left.sums.data());
-    const bool right_may = may_deepen(right.depth) && criterion.may_split(right.sums.data());
-    if (left_may || right_may) {
-      // Build the smaller child; the larger one is parent - smaller, in the parent's buffer.
-      const bool left_smaller = criterion.count(left.sums.data()) <= criterion.count(right.sums.data());
-      OpenLeaf& small = left_smaller ? left : right;
-      OpenLeaf& large = left_smaller ? right : left;
-      const bool small_may = left_smaller ? left_may : right_may;
-      const bool large_may = left_smaller ? right_may : left_may;
+    Expansion e{OpenLeaf{l, parent.depth + 1, parent.begin, mid, std::move(left_sums), nullptr, SplitInfo{}},
+                OpenLeaf{l + 1, parent.depth + 1, mid, parent.end, std::move(right_sums), nullptr, SplitInfo{}},
+                false, false, s, parent.hist};
+    e.left_may = may_deepen(e.left.depth) && criterion.may_split(e.left.sums.data());
+    e.right_may = may_deepen(e.right.depth) && criterion.may_split(e.right.sums.data());
+    if (e.left_may || e.right_may) {
       // A smaller child that will not split needs no histogram: its rows are removed from the
       // parent's directly.
-      small.hist = small_may ? pool_.acquire() : nullptr;
-      large.hist = large_may ? parent.hist : nullptr;
-      build_and_find(criterion, finder, small, small_may, large_may ? &large : nullptr, large_may, features, seed);
-      if (!large_may) pool_.release(parent.hist);
-      open_or_close(left);
-      open_or_close(right);
-    } else {
-      pool_.release(parent.hist);
+      const bool left_smaller = criterion.count(e.left.sums.data()) <= criterion.count(e.right.sums.data());
+      if (left_smaller ? e.left_may : e.right_may) (left_smaller ? e.left : e.right).hist = pool_.acquire();
+      if (left_smaller ? e.right_may : e.left_may) (left_smaller ? e.right : e.left).hist = parent.hist;
     }
+    return e;
+  };
+  auto finish = [&](Expansion& e) {
+    if (e.left.hist != e.parent_hist && e.right.hist != e.parent_hist) pool_.release(e.parent_hist);
+    open_or_close(e.left);
+    open_or_close(e.right);
+  };
+
+  std::vector<Expansion> level;
+  while (!open.empty() && (config_.max_leaf_nodes == 0 || n_leaves < config_.max_leaf_nodes)) {
+    // Depth-wise, every open leaf is on the same level, and when the whole level may be split its
+    // expansions are independent: nodes with a large share of the level's rows get all threads
+    // one after the other, then the rest run side by side, one per thread, in a single fork.
+    // Each expansion computes exactly what it would alone, so the tree does not change.
+    const bool one_level = std::all_of(open.begin(), open.end(), [&](const OpenLeaf& o) { return o.depth == open[0].depth; });
+    if (depth_wise && open.size() > 1 && one_level &&
+        (config_.max_leaf_nodes == 0 || n_leaves + static_cast<int>(open.size()) <= config_.max_leaf_nodes)) {
+      // In the order the heap would pop them, so nodes are numbered as they would be one by one.
+      std::sort(open.begin(), open.end(), [&](const OpenLeaf& a, const OpenLeaf& b) { return after(b, a); });
+      level.clear();
+      std::size_t level_rows = 0;
+      for (OpenLeaf& leaf : open) {
+        level_rows += leaf.end - leaf.begin;
+        level.push_back(start(leaf));
+      }
+      open.clear();
+      std::vector<std::size_t> side_by_side;
+      for (std::size_t i = 0; i < level.size(); ++i) {
+        const std::size_t node_rows = level[i].right.end - level[i].left.begin;
+        if (node_rows * 2 * static_cast<std::size_t>(n_threads_) > level_rows)
+          carry_out(criterion, finder, level[i], features, seed, n_threads_);
+        else
+          side_by_side.push_back(i);
+      }
+      // Largest first, so that the last expansions to be handed out are short ones.
+      std::stable_sort(side_by_side.begin(), side_by_side.end(), [&](std::size_t a, std::size_t b) {
+        return level[a].right.end - level[a].left.begin > level[b].right.end - level[b].left.begin;
+      });
+      parallel_for_dynamic(side_by_side.size(), n_threads_,
+                           [&](std::size_t i) { carry_out(criterion, finder, level[side_by_side[i]], features, seed, 1); });
+      for (Expansion& e : level) finish(e);
+      continue;
+    }
+    std::pop_heap(open.begin(), open.end(), after);
+    OpenLeaf parent = std::move(open.back());
+    open.pop_back();
+    Expansion e = start(parent);
+    carry_out(criterion, finder, e, features, seed, n_threads_);
+    finish(e);
   }
   for (OpenLeaf& leaf : open) pool_.release(leaf.hist);
 

@@ -58,6 +58,17 @@ class TreeGrower {
     SplitInfo split;
   };
 
+  /// A split in progress: the parent's children, which of them may split again, and the
+  /// parent's histogram buffer (handed to the larger child when that one may split).
+  struct Expansion {
+    OpenLeaf left;
+    OpenLeaf right;
+    bool left_may;
+    bool right_may;
+    SplitInfo split;
+    std::int64_t* parent_hist;
+  };
+
   std::vector<int> node_features(const std::vector<int>& tree_features, int node, std::uint64_t seed) const;
   /// One fork per expansion. Thread t owns a block of features: it builds `built`'s histogram
   /// slots for them from built's rows, derives `derived`'s slots (when given; its buffer holds
@@ -66,10 +77,17 @@ class TreeGrower {
   /// derived's histogram instead. Nodes of many rows are summed by sum_rows_split first, and
   /// the fork only derives and scans. Winners are reduced in feature order afterwards, so the
   /// result is the serial scan's whatever the thread count.
+  /// `max_threads` caps the threads of this one expansion (1 when expansions run side by side).
   template <class Criterion>
   void build_and_find(const Criterion& criterion, const SplitFinder<Criterion>& finder, OpenLeaf& built,
                       bool scan_built, OpenLeaf* derived, bool scan_derived, const std::vector<int>& tree_features,
-                      std::uint64_t seed);
+                      std::uint64_t seed, int max_threads);
+  /// The part of an expansion that touches only its own rows and buffers: partitions the
+  /// parent's rows, then builds, derives and scans the children's histograms. Expansions of
+  /// different nodes may run concurrently with max_threads = 1.
+  template <class Criterion>
+  void carry_out(const Criterion& criterion, const SplitFinder<Criterion>& finder, Expansion& e,
+                 const std::vector<int>& tree_features, std::uint64_t seed, int max_threads);
   /// For nodes of many rows: each of `threads` threads sums its own run of the rows over every
   /// feature (thread 0 straight into `target`, the others into pool buffers), then the partial
   /// histograms are folded into `target` by feature blocks. Each thread reads half the rows'

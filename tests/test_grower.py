@@ -193,16 +193,23 @@ def test_training_margin_equals_model_prediction(objective, n_outputs, subsample
 
 
 @pytest.mark.parametrize("n_rows", [3_000, 60_000])
-def test_tree_is_identical_for_any_thread_count(n_rows):
+@pytest.mark.parametrize("policy", [("lossguide", 31, 0), ("depthwise", 0, 6), ("depthwise", 40, 0)],
+                         ids=["lossguide", "depthwise", "depthwise-leaf-limit"])
+def test_tree_is_identical_for_any_thread_count(n_rows, policy):
     # 20 features x 255 bins: enough histogram slots for the parallel split search. With 60,000
     # rows the large nodes are summed by rows split across threads (partial histograms folded
     # together), the small ones by features: one thread does neither, and all must agree.
+    # Depth-wise, a level's small nodes are expanded side by side, one per thread (except on the
+    # level the leaf limit cuts short).
+    grow_policy, max_leaf_nodes, max_depth = policy
     rng = np.random.default_rng(5)
     X = rng.normal(size=(n_rows, 20))
     y = X[:, 0] - 2 * X[:, 3] + np.sin(3 * X[:, 5]) + rng.normal(size=n_rows)
     X[rng.random(X.shape) < 0.05] = np.nan
     X[:, 7] = np.round(X[:, 7])  # a feature of few bins
-    arrays = [one_tree(X, y, max_leaf_nodes=31, min_samples_leaf=5, n_threads=t)[2] for t in (1, 2, 3)]
+    arrays = [one_tree(X, y, max_leaf_nodes=max_leaf_nodes, max_depth=max_depth, min_samples_leaf=5,
+                       grow_policy=grow_policy, n_threads=t)[2] for t in (1, 2, 3)]
+    assert sum(f >= 0 for f in arrays[0]["feature"]) >= 30, "the test needs a tree of several levels"
     for other in arrays[1:]:
         for key, value in arrays[0].items():
             np.testing.assert_array_equal(np.asarray(other[key]), np.asarray(value), err_msg=key)
