@@ -89,21 +89,26 @@ class ElementwiseObjective final : public Objective {
     const std::size_t n = data.y.size;
     parallel_for(n_blocks(n, kBlock), n_threads, [&](std::size_t b) {
       const std::size_t lo = b * kBlock, hi = std::min(n, (b + 1) * kBlock);
-      const double* y = data.y.data;
-      const double* m = margin.data;
-      GradPair* out = gh.data;
-      // Two plain loops, not one with a test per row, so the compiler can vectorise them.
-      if (data.weight.empty()) {
-        for (std::size_t i = lo; i < hi; ++i) out[i] = Loss::grad_hess(y[i], m[i]);
-        return;
-      }
-      const double* w = data.weight.data;
-      for (std::size_t i = lo; i < hi; ++i) {
-        const GradPair p = Loss::grad_hess(y[i], m[i]);
-        out[i] = {static_cast<float>(p.grad * w[i]), static_cast<float>(p.hess * w[i])};
-      }
+      gradient_run(data.y.data + lo, margin.data + lo, data.weight.empty() ? nullptr : data.weight.data + lo,
+                   gh.data + lo, hi - lo);
     });
   }
+
+ private:
+  // Two plain loops, not one with a test per row, so the compiler can vectorise them.
+  TREEFORGE_VECTOR_CLONES
+  static void gradient_run(const double* y, const double* m, const double* w, GradPair* out, std::size_t n) {
+    if (!w) {
+      for (std::size_t i = 0; i < n; ++i) out[i] = Loss::grad_hess(y[i], m[i]);
+      return;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const GradPair p = Loss::grad_hess(y[i], m[i]);
+      out[i] = {static_cast<float>(p.grad * w[i]), static_cast<float>(p.hess * w[i])};
+    }
+  }
+
+ public:
 
   double loss(const TrainData& data, Span<const double> margin, int n_threads) const override {
     return weighted_mean(data, n_threads, [&](std::size_t i) { return Loss::loss(data.y[i], margin[i]); });
