@@ -239,9 +239,9 @@ Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const 
     // expansions are independent: nodes with a large share of the level's rows get all threads
     // one after the other, then the rest run side by side, one per thread, in a single fork.
     // Each expansion computes exactly what it would alone, so the tree does not change.
-    const bool one_level = std::all_of(open.begin(), open.end(), [&](const OpenLeaf& o) { return o.depth == open[0].depth; });
-    if (depth_wise && open.size() > 1 && one_level &&
-        (config_.max_leaf_nodes == 0 || n_leaves + static_cast<int>(open.size()) <= config_.max_leaf_nodes)) {
+    if (depth_wise && open.size() > 1 &&
+        (config_.max_leaf_nodes == 0 || n_leaves + static_cast<int>(open.size()) <= config_.max_leaf_nodes) &&
+        std::all_of(open.begin(), open.end(), [&](const OpenLeaf& o) { return o.depth == open[0].depth; })) {
       // In the order the heap would pop them, so nodes are numbered as they would be one by one.
       std::sort(open.begin(), open.end(), [&](const OpenLeaf& a, const OpenLeaf& b) { return after(b, a); });
       level.clear();
