@@ -39,6 +39,8 @@ void accumulate_rows(const BinnedMatrix& X, const Criterion& criterion, const ro
     }
     const row_t r = rows[i];
     const bin_t* code = X.row(r) + first_feature;
+    // Unrolled: the loop's own counter and branch are a fifth of each update's instructions.
+#pragma GCC unroll 4
     for (int f = 0; f < n_features; ++f)
       criterion.template add<kSign>(fh[f] + static_cast<std::size_t>(code[f]) * stride, r);
   }
