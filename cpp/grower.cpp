@@ -121,11 +121,10 @@ void TreeGrower::carry_out(const Criterion& criterion, const SplitFinder<Criteri
   check(mid == e.left.end, "internal error: the row partition disagrees with the histogram counts");
   if (!e.left_may && !e.right_may) return;
   // Build the smaller child; the larger one is parent - smaller, in the parent's buffer.
-  const bool left_smaller = criterion.count(e.left.sums.data()) <= criterion.count(e.right.sums.data());
-  OpenLeaf& small = left_smaller ? e.left : e.right;
-  OpenLeaf& large = left_smaller ? e.right : e.left;
-  const bool small_may = left_smaller ? e.left_may : e.right_may;
-  const bool large_may = left_smaller ? e.right_may : e.left_may;
+  OpenLeaf& small = e.left_smaller ? e.left : e.right;
+  OpenLeaf& large = e.left_smaller ? e.right : e.left;
+  const bool small_may = e.left_smaller ? e.left_may : e.right_may;
+  const bool large_may = e.left_smaller ? e.right_may : e.left_may;
   build_and_find(criterion, finder, small, small_may, large_may ? &large : nullptr, large_may, tree_features, seed,
                  max_threads);
 }
@@ -215,16 +214,14 @@ Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const 
     record_node(l + 1, mid, parent.end);
     Expansion e{OpenLeaf{l, parent.depth + 1, parent.begin, mid, std::move(left_sums), nullptr, SplitInfo{}},
                 OpenLeaf{l + 1, parent.depth + 1, mid, parent.end, std::move(right_sums), nullptr, SplitInfo{}},
-                false, false, s, parent.hist};
+                false, false, false, s, parent.hist};
     e.left_may = may_deepen(e.left.depth) && criterion.may_split(e.left.sums.data());
     e.right_may = may_deepen(e.right.depth) && criterion.may_split(e.right.sums.data());
-    if (e.left_may || e.right_may) {
-      // A smaller child that will not split needs no histogram: its rows are removed from the
-      // parent's directly.
-      const bool left_smaller = criterion.count(e.left.sums.data()) <= criterion.count(e.right.sums.data());
-      if (left_smaller ? e.left_may : e.right_may) (left_smaller ? e.left : e.right).hist = pool_.acquire();
-      if (left_smaller ? e.right_may : e.left_may) (left_smaller ? e.right : e.left).hist = parent.hist;
-    }
+    e.left_smaller = criterion.count(e.left.sums.data()) <= criterion.count(e.right.sums.data());
+    // A smaller child that will not split needs no histogram: its rows are removed from the
+    // parent's directly.
+    if (e.left_smaller ? e.left_may : e.right_may) (e.left_smaller ? e.left : e.right).hist = pool_.acquire();
+    if (e.left_smaller ? e.right_may : e.left_may) (e.left_smaller ? e.right : e.left).hist = parent.hist;
     return e;
   };
   auto finish = [&](Expansion& e) {

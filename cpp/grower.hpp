@@ -65,6 +65,7 @@ class TreeGrower {
     OpenLeaf right;
     bool left_may;
     bool right_may;
+    bool left_smaller;  ///< the left child is the one whose histogram is built
     SplitInfo split;
     std::int64_t* parent_hist;
   };

@@ -94,6 +94,14 @@ class ElementwiseObjective final : public Objective {
     });
   }
 
+  double loss(const TrainData& data, Span<const double> margin, int n_threads) const override {
+    return weighted_mean(data, n_threads, [&](std::size_t i) { return Loss::loss(data.y[i], margin[i]); });
+  }
+
+  void inverse_link(Span<double> margin_rows) const override {
+    for (double& m : margin_rows) m = Loss::inverse_link(m);
+  }
+
  private:
   // Two plain loops, not one with a test per row, so the compiler can vectorise them.
   TREEFORGE_VECTOR_CLONES
@@ -106,16 +114,6 @@ class ElementwiseObjective final : public Objective {
       const GradPair p = Loss::grad_hess(y[i], m[i]);
       out[i] = {static_cast<float>(p.grad * w[i]), static_cast<float>(p.hess * w[i])};
     }
-  }
-
- public:
-
-  double loss(const TrainData& data, Span<const double> margin, int n_threads) const override {
-    return weighted_mean(data, n_threads, [&](std::size_t i) { return Loss::loss(data.y[i], margin[i]); });
-  }
-
-  void inverse_link(Span<double> margin_rows) const override {
-    for (double& m : margin_rows) m = Loss::inverse_link(m);
   }
 };
 
