@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace treeforge {
 
@@ -67,9 +68,24 @@ inline void prefetch(const void* p) {
 #define TREEFORGE_VECTOR_CLONES
 #endif
 
-/// Throws std::invalid_argument (a Python ValueError) when a caller broke a precondition.
-inline void check(bool condition, const std::string& message) {
-  if (!condition) throw std::invalid_argument(message);
+namespace detail {
+inline void append(std::string& out, const std::string& part) { out += part; }
+inline void append(std::string& out, const char* part) { out += part; }
+template <class T, class = std::enable_if_t<std::is_arithmetic_v<T>>>
+void append(std::string& out, T part) {
+  out += std::to_string(part);
+}
+}  // namespace detail
+
+/// Throws std::invalid_argument (a Python ValueError) when a caller broke a precondition. The
+/// message is the concatenation of `parts` (strings, or numbers in std::to_string's form), built
+/// only when the check fails, so that a check costs nothing more inside a per-row loop.
+template <class... Parts>
+void check(bool condition, const Parts&... parts) {
+  if (condition) return;
+  std::string message;
+  (detail::append(message, parts), ...);
+  throw std::invalid_argument(message);
 }
 
 }  // namespace treeforge

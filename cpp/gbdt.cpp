@@ -20,7 +20,7 @@ void check_targets(const OwnedTargets& t, std::size_t n_rows, const char* what) 
   check(t.y.size() == n_rows, std::string(what) + ": y has " + std::to_string(t.y.size()) + " values for " +
                                   std::to_string(n_rows) + " rows");
   check(t.weight.empty() || t.weight.size() == n_rows, std::string(what) + ": sample_weight has a wrong length");
-  for (double w : t.weight) check(std::isfinite(w) && w >= 0, std::string(what) + ": sample weights must be finite and >= 0");
+  for (double w : t.weight) check(std::isfinite(w) && w >= 0, what, ": sample weights must be finite and >= 0");
 }
 
 }  // namespace

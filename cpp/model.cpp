@@ -69,10 +69,6 @@ std::size_t weighted_median_index(std::vector<std::pair<double, std::size_t>>& o
   return outputs.size() - 1;
 }
 
-std::string where(std::size_t tree, std::size_t node) {
-  return "tree " + std::to_string(tree) + " node " + std::to_string(node);
-}
-
 }  // namespace
 
 bool is_ensemble_objective(const std::string& objective) {
@@ -145,22 +141,22 @@ Model Model::from_arrays(const ModelArrays& a) {
       const std::size_t k = static_cast<std::size_t>(lo) + i;
       const int f = a.feature[k];
       for (int d = 0; d < a.leaf_dim; ++d)
-        check(std::isfinite(a.value[k * a.leaf_dim + d]), "model value is not finite at " + where(t, i));
-      check(a.default_left[k] <= 1, "model default_left must be 0 or 1 at " + where(t, i));
+        check(std::isfinite(a.value[k * a.leaf_dim + d]), "model value is not finite at tree ", t, " node ", i);
+      check(a.default_left[k] <= 1, "model default_left must be 0 or 1 at tree ", t, " node ", i);
       if (f < 0) {
-        check(f == -1 && a.left[k] == -1 && a.right[k] == -1, "model leaf is malformed at " + where(t, i));
+        check(f == -1 && a.left[k] == -1 && a.right[k] == -1, "model leaf is malformed at tree ", t, " node ", i);
       } else {
-        check(f < a.n_features, "model feature index out of range at " + where(t, i));
+        check(f < a.n_features, "model feature index out of range at tree ", t, " node ", i);
         const int l = a.left[k], r = a.right[k];
         // Children after their parent: every walk moves forward and ends at a leaf.
-        check(l > i && l < size && r > i && r < size && l != r, "model child index out of range at " + where(t, i));
+        check(l > i && l < size && r > i && r < size && l != r, "model child index out of range at tree ", t, " node ", i);
         ++parents[l];
         ++parents[r];
-        check(a.bin[k] >= 0 && a.bin[k] < mapper->n_bins(f), "model bin out of range at " + where(t, i));
+        check(a.bin[k] >= 0 && a.bin[k] < mapper->n_bins(f), "model bin out of range at tree ", t, " node ", i);
         const auto& e = mapper->edges(f);
         const double expected =
             a.bin[k] < static_cast<int>(e.size()) ? e[a.bin[k]] : std::numeric_limits<double>::infinity();
-        check(a.threshold[k] == expected, "model threshold does not match its bin at " + where(t, i));
+        check(a.threshold[k] == expected, "model threshold does not match its bin at tree ", t, " node ", i);
       }
       tree.feature.push_back(f);
       tree.bin.push_back(a.bin[k]);
@@ -173,7 +169,7 @@ Model Model::from_arrays(const ModelArrays& a) {
       tree.gain.push_back(a.gain[k]);
       tree.value.insert(tree.value.end(), a.value.begin() + k * a.leaf_dim, a.value.begin() + (k + 1) * a.leaf_dim);
     }
-    for (int i = 1; i < size; ++i) check(parents[i] == 1, "model node has no single parent at " + where(t, i));
+    for (int i = 1; i < size; ++i) check(parents[i] == 1, "model node has no single parent at tree ", t, " node ", i);
   }
   return Model(a.objective, a.n_outputs, a.leaf_dim, aggregation, a.base_score, std::move(mapper), std::move(trees),
                a.tree_weight);

@@ -76,8 +76,7 @@ class ElementwiseObjective final : public Objective {
 
   void check_labels(const TrainData& data) const override {
     for (std::size_t i = 0; i < data.y.size; ++i)
-      check(Loss::check_label(data.y[i]), std::string(Loss::kName) + " needs " + Loss::kLabelDomain + ", got y=" +
-                                               std::to_string(data.y[i]) + " at row " + std::to_string(i));
+      check(Loss::check_label(data.y[i]), Loss::kName, " needs ", Loss::kLabelDomain, ", got y=", data.y[i], " at row ", i);
   }
 
   std::vector<double> base_score(const TrainData& data) const override {

@@ -177,7 +177,8 @@ def _first_split_node(document):
 @pytest.mark.parametrize(
     "edit,match",
     [
-        (lambda d: _model_array(d, "left").__setitem__(_first_split_node(d), 10**6), "child index"),
+        (lambda d: _model_array(d, "left").__setitem__(_first_split_node(d), 10**6),
+         r"child index out of range at tree 0 node \d+$"),
         (lambda d: _model_array(d, "right").__setitem__(_first_split_node(d), -5), "child index"),
         (lambda d: _model_array(d, "left").__setitem__(_first_split_node(d), 0), "child index"),
         (lambda d: _model_array(d, "feature").__setitem__(_first_split_node(d), 99), "feature"),

@@ -159,7 +159,8 @@ def test_base_score_and_training_loss(objective, n_outputs, weighted):
 ])
 def test_bad_labels_raise_value_error(objective, n_outputs, bad_label):
     y = np.array([1.0, 1.0, bad_label, 1.0])
-    with pytest.raises(ValueError, match=objective):
+    # The message names the objective, the value and its row (built only when the check fails).
+    with pytest.raises(ValueError, match=rf"^{objective} needs .*, got y={bad_label:f} at row 2$"):
         booster_for(objective, n_outputs, y)
 
 

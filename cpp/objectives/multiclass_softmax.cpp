@@ -26,9 +26,8 @@ class MulticlassSoftmax final : public Objective {
   void check_labels(const TrainData& data) const override {
     for (std::size_t i = 0; i < data.y.size; ++i) {
       const double y = data.y[i];
-      check(y >= 0 && y < k_ && y == std::floor(y), "multiclass_softmax needs class indices 0.." +
-                                                        std::to_string(k_ - 1) + ", got y=" + std::to_string(y) +
-                                                        " at row " + std::to_string(i));
+      check(y >= 0 && y < k_ && y == std::floor(y), "multiclass_softmax needs class indices 0..", k_ - 1, ", got y=", y,
+            " at row ", i);
     }
   }
 
