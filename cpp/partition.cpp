@@ -10,7 +10,8 @@
 namespace treeforge {
 
 namespace {
-constexpr std::size_t kBlock = 4096;  // fixed: block boundaries never depend on the thread count
+// Below this many rows per thread a fork costs more than the split saves.
+constexpr std::size_t kMinRowsPerThread = 2048;
 }
 
 void RowPartition::reset(std::size_t n_rows, Span<const row_t> rows) {
@@ -26,7 +27,10 @@ void RowPartition::reset(std::size_t n_rows, Span<const row_t> rows) {
 std::size_t RowPartition::split(std::size_t begin, std::size_t end, const BinnedMatrix& X, int feature, int bin,
                                 bool default_left, int n_threads) {
   const std::size_t n = end - begin;
-  const std::size_t blocks = n_blocks(n, kBlock);
+  // One block per thread, of equal size: a stable partition is unique, so the blocks may depend
+  // on the thread count without changing the result.
+  const std::size_t blocks = std::clamp<std::size_t>(n / kMinRowsPerThread, 1, std::max(1, n_threads));
+  auto block_begin = [&](std::size_t b) { return begin + n * b / blocks; };
   const int missing = X.missing_bin(feature);
   // The feature's column: one byte per row, rather than a cache line of a row-major matrix.
   const bin_t* codes = X.column(feature);
@@ -34,8 +38,8 @@ std::size_t RowPartition::split(std::size_t begin, std::size_t end, const Binned
 
   // Pass 1: each block splits its own rows into its own range of the scratch array, left rows
   // forward from the start and right rows backward from the end (the two meet exactly).
-  parallel_for(blocks, blocks > 1 ? n_threads : 1, [&](std::size_t b) {
-    const std::size_t lo = begin + b * kBlock, hi = std::min(end, lo + kBlock);
+  parallel_for(blocks, n_threads, [&](std::size_t b) {
+    const std::size_t lo = block_begin(b), hi = block_begin(b + 1);
     row_t* left = scratch_.data() + lo;
     row_t* right = scratch_.data() + hi - 1;  // right[-k]: the k-th right row
     std::size_t nl = 0, nr = 0;
@@ -65,8 +69,8 @@ std::size_t RowPartition::split(std::size_t begin, std::size_t end, const Binned
     l += n_left[b];
     r += n_right[b];
   }
-  parallel_for(blocks, blocks > 1 ? n_threads : 1, [&](std::size_t b) {
-    const std::size_t lo = begin + b * kBlock, hi = std::min(end, lo + kBlock);
+  parallel_for(blocks, n_threads, [&](std::size_t b) {
+    const std::size_t lo = block_begin(b), hi = block_begin(b + 1);
     std::memcpy(indices_.data() + left_at[b], scratch_.data() + lo, n_left[b] * sizeof(row_t));
     std::reverse_copy(scratch_.data() + hi - n_right[b], scratch_.data() + hi, indices_.data() + right_at[b]);
   });
