@@ -121,12 +121,8 @@ void TreeGrower::carry_out(const Criterion& criterion, const SplitFinder<Criteri
   check(mid == e.left.end, "internal error: the row partition disagrees with the histogram counts");
   if (!e.left_may && !e.right_may) return;
   // Build the smaller child; the larger one is parent - smaller, in the parent's buffer.
-  OpenLeaf& small = e.left_smaller ? e.left : e.right;
-  OpenLeaf& large = e.left_smaller ? e.right : e.left;
-  const bool small_may = e.left_smaller ? e.left_may : e.right_may;
-  const bool large_may = e.left_smaller ? e.right_may : e.left_may;
-  build_and_find(criterion, finder, small, small_may, large_may ? &large : nullptr, large_may, tree_features, seed,
-                 max_threads);
+  build_and_find(criterion, finder, e.small(), e.small_may(), e.large_may() ? &e.large() : nullptr, e.large_may(),
+                 tree_features, seed, max_threads);
 }
 
 template <class Criterion>
@@ -220,8 +216,8 @@ Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const 
     e.left_smaller = criterion.count(e.left.sums.data()) <= criterion.count(e.right.sums.data());
     // A smaller child that will not split needs no histogram: its rows are removed from the
     // parent's directly.
-    if (e.left_smaller ? e.left_may : e.right_may) (e.left_smaller ? e.left : e.right).hist = pool_.acquire();
-    if (e.left_smaller ? e.right_may : e.left_may) (e.left_smaller ? e.right : e.left).hist = parent.hist;
+    if (e.small_may()) e.small().hist = pool_.acquire();
+    if (e.large_may()) e.large().hist = parent.hist;
     return e;
   };
   auto finish = [&](Expansion& e) {

@@ -68,6 +68,12 @@ class TreeGrower {
     bool left_smaller;  ///< the left child is the one whose histogram is built
     SplitInfo split;
     std::int64_t* parent_hist;
+
+    /// The child whose histogram is built, and the one derived from the parent's.
+    OpenLeaf& small() { return left_smaller ? left : right; }
+    OpenLeaf& large() { return left_smaller ? right : left; }
+    bool small_may() const { return left_smaller ? left_may : right_may; }
+    bool large_may() const { return left_smaller ? right_may : left_may; }
   };
 
   std::vector<int> node_features(const std::vector<int>& tree_features, int node, std::uint64_t seed) const;

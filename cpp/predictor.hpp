@@ -48,7 +48,7 @@ class Predictor {
   struct Node {
     double threshold;
     std::uint32_t lane_offset;  ///< feature * kLanes: where a lane finds the feature's value
-    std::uint32_t child;         ///< absolute index of the left child
+    std::uint32_t child;        ///< absolute index of the left child
   };
 
   /// The child of node `at` that a row goes to (itself at a leaf). kLaneMajor: `values` points at
