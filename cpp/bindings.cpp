@@ -342,9 +342,12 @@ PYBIND11_MODULE(_core, m) {
   py::class_<BinnedMatrix, std::shared_ptr<BinnedMatrix>>(m, "BinnedData")
       .def_property_readonly("n_samples", [](const BinnedMatrix& b) { return b.n_rows; })
       .def_property_readonly("n_features", [](const BinnedMatrix& b) { return b.n_features; })
+      .def_property_readonly("n_groups", [](const BinnedMatrix& b) { return b.n_groups; })
       .def("codes", [](const BinnedMatrix& b) {
         py::array_t<std::uint8_t> out({b.n_rows, static_cast<std::size_t>(b.n_features)});
-        std::copy(b.codes.begin(), b.codes.end(), out.mutable_data());
+        std::uint8_t* o = out.mutable_data();
+        for (std::size_t i = 0; i < b.n_rows; ++i)
+          for (int f = 0; f < b.n_features; ++f) o[i * b.n_features + f] = b.at(i, f);
         return out;
       });
 

@@ -163,11 +163,11 @@ BinnedMatrix BinMapper::transform(MatrixView<const T> X, int n_threads) const {
   BinnedMatrix out;
   out.n_rows = X.n_rows;
   out.n_features = n_features();
-  out.codes.resize(X.n_rows * X.n_cols);
   out.columns.resize(X.n_rows * X.n_cols);
   out.n_bins.resize(out.n_features);
   for (int f = 0; f < out.n_features; ++f) out.n_bins[f] = n_bins(f);
   out.finalize_layout();
+  out.group_codes.resize(X.n_rows * static_cast<std::size_t>(out.n_groups));  // zeros: bundles add into them
 
   // Branch-free search: each feature's edges padded with +inf to a power of two, so finding
   // #{edges < x} is a fixed number of halving steps with no unpredictable branch.
@@ -191,6 +191,8 @@ BinnedMatrix BinMapper::transform(MatrixView<const T> X, int n_threads) const {
       const double* e = padded[f].data();
       const int width = steps[f];
       const bin_t missing = static_cast<bin_t>(n_bins(f));
+      bin_t* group_code = out.group_codes.data() + out.group_of[f];
+      const int code_stride = out.code_stride[f];
       std::uint8_t nan_seen = 0;
       for (std::size_t i = lo; i < hi; ++i) {
         const double v = static_cast<double>(X(i, f));
@@ -200,7 +202,7 @@ BinnedMatrix BinMapper::transform(MatrixView<const T> X, int n_threads) const {
         const bool is_nan = v != v;
         nan_seen |= is_nan;
         const bin_t code = is_nan ? missing : static_cast<bin_t>(pos);
-        out.codes[i * out.n_features + f] = code;
+        group_code[i * out.n_groups] += static_cast<bin_t>(code * code_stride);
         out.columns[f * X.n_rows + i] = code;
       }
       has_nan[f] = nan_seen;

@@ -85,7 +85,7 @@ void GbdtTrainer::add_tree_to_margin(const Tree& tree, const BinnedMatrix& X, do
   constexpr std::size_t kBlock = 4096;
   parallel_for(n_blocks(X.n_rows, kBlock), config_.n_threads, [&](std::size_t b) {
     for (std::size_t i = b * kBlock, end = std::min(X.n_rows, (b + 1) * kBlock); i < end; ++i)
-      margin[i] += tree.value[tree.leaf_of_codes(X.row(i), X)];
+      margin[i] += tree.value[tree.leaf_of_row(X, i)];
   });
 }
 

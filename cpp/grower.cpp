@@ -43,7 +43,7 @@ bool TreeGrower::split_by_rows(std::size_t n_rows, int threads) const {
 template <class Criterion>
 void TreeGrower::sum_rows_split(const Criterion& criterion, Span<const row_t> rows, int threads, std::int64_t* target,
                                 bool remove) {
-  const int n_features = X_.n_features;
+  const int n_features = X_.n_features, n_groups = X_.n_groups;
   const int stride = criterion.n_channels();
   std::vector<std::int64_t*> partial(threads, nullptr);
   for (int t = 1; t < threads; ++t) partial[t] = pool_.acquire();
@@ -51,11 +51,11 @@ void TreeGrower::sum_rows_split(const Criterion& criterion, Span<const row_t> ro
     const std::size_t lo = rows.size * t / threads, hi = rows.size * (t + 1) / threads;
     const Span<const row_t> run(rows.data + lo, hi - lo);
     if (t > 0)
-      builder_.build_features(criterion, run, 0, n_features, partial[t]);
+      builder_.build_groups(criterion, run, 0, n_groups, partial[t]);
     else if (remove)
-      builder_.remove_features(criterion, run, 0, n_features, target);
+      builder_.remove_groups(criterion, run, 0, n_groups, target);
     else
-      builder_.build_features(criterion, run, 0, n_features, target);
+      builder_.build_groups(criterion, run, 0, n_groups, target);
   });
   parallel_for(threads, threads, [&](std::size_t t) {
     const int first = static_cast<int>(n_features * t / threads), end = static_cast<int>(n_features * (t + 1) / threads);
@@ -90,18 +90,28 @@ void TreeGrower::build_and_find(const Criterion& criterion, const SplitFinder<Cr
   const int threads = std::min(max_threads, builder_.threads_for(rows.size));
   const bool by_rows = split_by_rows(rows.size, threads);
   if (by_rows) sum_rows_split(criterion, rows, threads, built.hist ? built.hist : derived->hist, !built.hist);
-  parallel_for(threads, threads, [&](std::size_t t) {
-    const int first = static_cast<int>(n_features * t / threads), end = static_cast<int>(n_features * (t + 1) / threads);
+  const int n_groups = X_.n_groups;
+  const int group_threads = std::min(threads, n_groups);
+  parallel_for(group_threads, group_threads, [&](std::size_t t) {
+    // Thread t owns a block of feature groups, and so the features of those groups.
+    const int first = static_cast<int>(n_groups * t / group_threads);
+    const int end = static_cast<int>(n_groups * (t + 1) / group_threads);
+    const int* features = X_.group_features.data() + X_.group_begin[first];
+    const int n_owned = X_.group_begin[end] - X_.group_begin[first];
     if (built.hist) {
-      if (!by_rows) builder_.build_features(criterion, rows, first, end, built.hist);
-      if (derived) builder_.subtract_features(derived->hist, built.hist, stride, first, end);
+      if (!by_rows) builder_.build_groups(criterion, rows, first, end, built.hist);
+      if (derived)
+        for (int k = 0; k < n_owned; ++k)
+          builder_.subtract_features(derived->hist, built.hist, stride, features[k], features[k] + 1);
     } else if (!by_rows) {
-      builder_.remove_features(criterion, rows, first, end, derived->hist);
+      builder_.remove_groups(criterion, rows, first, end, derived->hist);
     }
     for (int l = 0; l < 2; ++l) {
       if (!scan[l]) continue;
-      for (int f = first; f < end; ++f)
+      for (int k = 0; k < n_owned; ++k) {
+        const int f = features[k];
         if (allowed[l][f]) per_feature[l][f] = finder.find_on_feature(leaves[l]->hist, leaves[l]->sums.data(), f);
+      }
     }
   });
   for (int l = 0; l < 2; ++l) {

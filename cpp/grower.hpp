@@ -77,12 +77,12 @@ class TreeGrower {
   };
 
   std::vector<int> node_features(const std::vector<int>& tree_features, int node, std::uint64_t seed) const;
-  /// One fork per expansion. Thread t owns a block of features: it builds `built`'s histogram
-  /// slots for them from built's rows, derives `derived`'s slots (when given; its buffer holds
-  /// the parent's histogram) by subtraction, then scans those features for each of the two
-  /// leaves whose `scan_*` flag is set. When built has no buffer, built's rows are removed from
-  /// derived's histogram instead. Nodes of many rows are summed by sum_rows_split first, and
-  /// the fork only derives and scans. Winners are reduced in feature order afterwards, so the
+  /// One fork per expansion. Thread t owns a block of feature groups (BinnedMatrix), and so their
+  /// features: it builds `built`'s histogram slots for them from built's rows, derives
+  /// `derived`'s slots (when given; its buffer holds the parent's histogram) by subtraction, then
+  /// scans those features for each of the two leaves whose `scan_*` flag is set. When built has
+  /// no buffer, built's rows are removed from derived's histogram instead. Nodes of many rows are
+  /// summed by sum_rows_split first, and the fork only derives and scans. Winners are reduced in feature order afterwards, so the
   /// result is the serial scan's whatever the thread count.
   /// `max_threads` caps the threads of this one expansion (1 when expansions run side by side).
   template <class Criterion>

@@ -14,36 +14,67 @@ namespace {
 // Below this much work per thread (slot updates) a fork costs more than it saves.
 constexpr std::size_t kMinWorkPerThread = 8192;
 
-/// Adds (kSign = 1) or removes (kSign = -1) the rows' statistics in the slots of features
-/// [first_feature, end_feature).
+/// hist += a bundle's combined slots, each spread over the slots of its features' codes.
+void spread_bundle(const BinnedMatrix& X, int group, const std::int64_t* combined, int stride, std::int64_t* hist) {
+  const int* features = X.group_features.data() + X.group_begin[group];
+  const int size = X.group_size(group);
+  // The features' codes of combined slot c, counted up like an odometer; a bundle has at most 8
+  // features, as every feature has at least 2 slots.
+  int code[8] = {};
+  for (int c = 0, n = X.n_group_slots(group); c < n; ++c) {
+    const std::int64_t* sums = combined + static_cast<std::size_t>(c) * stride;
+    for (int k = 0; k < size; ++k) {
+      std::int64_t* slot = hist + static_cast<std::size_t>(X.hist_offset[features[k]] + code[k]) * stride;
+      for (int ch = 0; ch < stride; ++ch) slot[ch] += sums[ch];
+    }
+    for (int k = 0; k < size && ++code[k] == X.n_slots(features[k]); ++k) code[k] = 0;
+  }
+}
+
+/// Adds (kSign = 1) or removes (kSign = -1) the rows' statistics in the slots of the features of
+/// groups [first_group, end_group).
 template <int kSign, class Criterion>
 void accumulate_rows(const BinnedMatrix& X, const Criterion& criterion, const row_t* rows, std::size_t n_rows,
-                     int first_feature, int end_feature, std::int64_t* hist) {
-  const int n_features = end_feature - first_feature;
+                     int first_group, int end_group, std::int64_t* hist) {
+  const int n_groups = end_group - first_group;
   const int stride = criterion.n_channels();
-  // Each feature's first slot, so the inner loop is one add of code * stride.
-  std::vector<std::int64_t*> feature_hist(n_features);
-  for (int f = 0; f < n_features; ++f)
-    feature_hist[f] = hist + static_cast<std::size_t>(X.hist_offset[first_feature + f]) * stride;
-  std::int64_t* const* fh = feature_hist.data();
+  // Each group's first slot, so the inner loop is one add of code * stride: a lone feature's own
+  // slots, or a bundle's combined slots in `combined`, spread over its features' slots at the end.
+  std::size_t combined_size = 0;
+  for (int g = first_group; g < end_group; ++g)
+    if (X.group_size(g) > 1) combined_size += static_cast<std::size_t>(X.n_group_slots(g)) * stride;
+  std::vector<std::int64_t> combined(combined_size, 0);
+  std::vector<std::int64_t*> group_hist(n_groups);
+  for (int g = first_group, at = 0; g < end_group; ++g) {
+    if (X.group_size(g) > 1) {
+      group_hist[g - first_group] = combined.data() + at;
+      at += X.n_group_slots(g) * stride;
+    } else {
+      const int feature = X.group_features[X.group_begin[g]];
+      group_hist[g - first_group] = hist + static_cast<std::size_t>(X.hist_offset[feature]) * stride;
+    }
+  }
+  std::int64_t* const* gh = group_hist.data();
   // Rows of deep nodes are scattered: fetch the codes and statistics of a row a few iterations
   // ahead so that their cache misses overlap with the work on earlier rows.
   constexpr std::size_t kAhead = 16;
   for (std::size_t i = 0; i < n_rows; ++i) {
     if (i + kAhead < n_rows) {
       // A row's codes may straddle two cache lines: fetch both ends.
-      const bin_t* ahead = X.row(rows[i + kAhead]);
-      prefetch(ahead + first_feature);
-      prefetch(ahead + end_feature - 1);
+      const bin_t* ahead = X.group_row(rows[i + kAhead]);
+      prefetch(ahead + first_group);
+      prefetch(ahead + end_group - 1);
       criterion.prefetch_row(rows[i + kAhead]);
     }
     const row_t r = rows[i];
-    const bin_t* code = X.row(r) + first_feature;
+    const bin_t* code = X.group_row(r) + first_group;
     // Unrolled: the loop's own counter and branch are a fifth of each update's instructions.
 #pragma GCC unroll 4
-    for (int f = 0; f < n_features; ++f)
-      criterion.template add<kSign>(fh[f] + static_cast<std::size_t>(code[f]) * stride, r);
+    for (int g = 0; g < n_groups; ++g)
+      criterion.template add<kSign>(gh[g] + static_cast<std::size_t>(code[g]) * stride, r);
   }
+  for (int g = first_group; g < end_group; ++g)
+    if (X.group_size(g) > 1) spread_bundle(X, g, gh[g - first_group], stride, hist);
 }
 
 }  // namespace
@@ -52,38 +83,40 @@ HistogramBuilder::HistogramBuilder(const BinnedMatrix& X, int n_threads)
     : X_(X), n_threads_(std::max(1, n_threads)), n_slots_(X.n_hist_slots()) {}
 
 int HistogramBuilder::threads_for(std::size_t n_rows) const {
-  // Work of one expansion: one update per (row, feature), plus clearing, subtracting and scanning
+  // Work of one expansion: one update per (row, group), plus clearing, subtracting and scanning
   // every slot whatever the row count, which is what dominates small nodes of wide histograms.
-  const std::size_t work = n_rows * static_cast<std::size_t>(X_.n_features) + 3 * static_cast<std::size_t>(n_slots_);
-  return static_cast<int>(std::min<std::size_t>({static_cast<std::size_t>(n_threads_),
-                                                  std::max<std::size_t>(1, work / kMinWorkPerThread),
-                                                  static_cast<std::size_t>(X_.n_features)}));
+  const std::size_t work = n_rows * static_cast<std::size_t>(X_.n_groups) + 3 * static_cast<std::size_t>(n_slots_);
+  return static_cast<int>(
+      std::min<std::size_t>(static_cast<std::size_t>(n_threads_), std::max<std::size_t>(1, work / kMinWorkPerThread)));
 }
 
 template <class Criterion>
-void HistogramBuilder::build_features(const Criterion& criterion, Span<const row_t> rows, int first_feature,
-                                      int end_feature, std::int64_t* out) const {
+void HistogramBuilder::build_groups(const Criterion& criterion, Span<const row_t> rows, int first_group,
+                                    int end_group, std::int64_t* out) const {
   const int stride = criterion.n_channels();
-  std::fill(out + static_cast<std::size_t>(X_.hist_offset[first_feature]) * stride,
-            out + static_cast<std::size_t>(X_.hist_offset[end_feature]) * stride, 0);
-  accumulate_rows<1>(X_, criterion, rows.data, rows.size, first_feature, end_feature, out);
+  for (int k = X_.group_begin[first_group]; k < X_.group_begin[end_group]; ++k) {
+    const int f = X_.group_features[k];
+    std::fill(out + static_cast<std::size_t>(X_.hist_offset[f]) * stride,
+              out + static_cast<std::size_t>(X_.hist_offset[f + 1]) * stride, 0);
+  }
+  accumulate_rows<1>(X_, criterion, rows.data, rows.size, first_group, end_group, out);
 }
 
 template <class Criterion>
-void HistogramBuilder::remove_features(const Criterion& criterion, Span<const row_t> rows, int first_feature,
-                                       int end_feature, std::int64_t* hist) const {
-  accumulate_rows<-1>(X_, criterion, rows.data, rows.size, first_feature, end_feature, hist);
+void HistogramBuilder::remove_groups(const Criterion& criterion, Span<const row_t> rows, int first_group,
+                                     int end_group, std::int64_t* hist) const {
+  accumulate_rows<-1>(X_, criterion, rows.data, rows.size, first_group, end_group, hist);
 }
 
 template <class Criterion>
 void HistogramBuilder::build(const Criterion& criterion, Span<const row_t> rows, std::int64_t* out) const {
-  const int threads = threads_for(rows.size);
-  const int n_features = X_.n_features;
-  // Thread t fills the slots of its own block of features from every row of the node: no private
+  const int n_groups = X_.n_groups;
+  const int threads = std::min(threads_for(rows.size), n_groups);
+  // Thread t fills the slots of its own block of groups from every row of the node: no private
   // histograms to clear and no reduction, and each slot is written by one thread only.
   parallel_for(threads, threads, [&](std::size_t t) {
-    build_features(criterion, rows, static_cast<int>(n_features * t / threads),
-                   static_cast<int>(n_features * (t + 1) / threads), out);
+    build_groups(criterion, rows, static_cast<int>(n_groups * t / threads),
+                 static_cast<int>(n_groups * (t + 1) / threads), out);
   });
 }
 
@@ -129,13 +162,13 @@ void HistogramPool::release(std::int64_t* hist) {
 template void HistogramBuilder::build<GradientCriterion>(const GradientCriterion&, Span<const row_t>,
                                                         std::int64_t*) const;
 template void HistogramBuilder::build<ClassCriterion>(const ClassCriterion&, Span<const row_t>, std::int64_t*) const;
-template void HistogramBuilder::build_features<GradientCriterion>(const GradientCriterion&, Span<const row_t>, int,
-                                                                 int, std::int64_t*) const;
-template void HistogramBuilder::build_features<ClassCriterion>(const ClassCriterion&, Span<const row_t>, int, int,
-                                                              std::int64_t*) const;
-template void HistogramBuilder::remove_features<GradientCriterion>(const GradientCriterion&, Span<const row_t>, int,
-                                                                  int, std::int64_t*) const;
-template void HistogramBuilder::remove_features<ClassCriterion>(const ClassCriterion&, Span<const row_t>, int, int,
+template void HistogramBuilder::build_groups<GradientCriterion>(const GradientCriterion&, Span<const row_t>, int, int,
                                                                std::int64_t*) const;
+template void HistogramBuilder::build_groups<ClassCriterion>(const ClassCriterion&, Span<const row_t>, int, int,
+                                                            std::int64_t*) const;
+template void HistogramBuilder::remove_groups<GradientCriterion>(const GradientCriterion&, Span<const row_t>, int, int,
+                                                                std::int64_t*) const;
+template void HistogramBuilder::remove_groups<ClassCriterion>(const ClassCriterion&, Span<const row_t>, int, int,
+                                                             std::int64_t*) const;
 
 }  // namespace treeforge

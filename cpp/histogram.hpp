@@ -19,21 +19,22 @@ class HistogramBuilder {
   HistogramBuilder(const BinnedMatrix& X, int n_threads);
 
   /// out = sums over `rows` of the criterion's per-row statistics; out has n_slots() * n_channels values.
-  /// Parallel over blocks of features.
+  /// Parallel over blocks of feature groups.
   template <class Criterion>
   void build(const Criterion& criterion, Span<const row_t> rows, std::int64_t* out) const;
 
-  /// The slots of features [first_feature, end_feature) only (zeroed, then summed); serial.
+  /// The slots of the features of groups [first_group, end_group) only (zeroed, then summed); serial.
   template <class Criterion>
-  void build_features(const Criterion& criterion, Span<const row_t> rows, int first_feature, int end_feature,
-                      std::int64_t* out) const;
+  void build_groups(const Criterion& criterion, Span<const row_t> rows, int first_group, int end_group,
+                    std::int64_t* out) const;
 
-  /// hist -= the rows' statistics over the slots of features [first_feature, end_feature): turns a
-  /// parent's histogram into its larger child's straight from the smaller child's rows, when the
-  /// smaller child needs no histogram of its own (no buffer to clear, no full pass).
+  /// hist -= the rows' statistics over the slots of the features of groups [first_group,
+  /// end_group): turns a parent's histogram into its larger child's straight from the smaller
+  /// child's rows, when the smaller child needs no histogram of its own (no buffer to clear, no
+  /// full pass).
   template <class Criterion>
-  void remove_features(const Criterion& criterion, Span<const row_t> rows, int first_feature, int end_feature,
-                       std::int64_t* hist) const;
+  void remove_groups(const Criterion& criterion, Span<const row_t> rows, int first_group, int end_group,
+                     std::int64_t* hist) const;
 
   /// parent -= smaller, in place: the parent's buffer becomes the larger child's histogram.
   void subtract(std::int64_t* parent, const std::int64_t* smaller, int n_channels) const;
@@ -46,7 +47,8 @@ class HistogramBuilder {
   void add_features(std::int64_t* hist, const std::int64_t* other, int n_channels, int first_feature,
                     int end_feature) const;
 
-  /// Threads worth using for a histogram over n_rows rows (1 below a few thousand rows).
+  /// Threads worth using for a histogram over n_rows rows (1 below a few thousand rows); a split by
+  /// feature groups can use at most n_groups of them.
   int threads_for(std::size_t n_rows) const;
 
   int n_slots() const { return n_slots_; }

@@ -42,12 +42,12 @@ struct Tree {
                  const double* left_values, double left_count, double left_cover, const double* right_values,
                  double right_count, double right_cover);
 
-  /// Leaf reached by binned row `codes` (missing codes follow default_left).
-  int leaf_of_codes(const bin_t* codes, const BinnedMatrix& X) const {
+  /// Leaf reached by row `row` of X (missing codes follow default_left).
+  int leaf_of_row(const BinnedMatrix& X, std::size_t row) const {
     int node = 0;
     while (feature[node] >= 0) {
       const int f = feature[node];
-      const int code = codes[f];
+      const int code = X.at(row, f);
       const bool go_left = code == X.missing_bin(f) ? default_left[node] != 0 : code <= bin[node];
       node = go_left ? left[node] : right[node];
     }

@@ -161,7 +161,7 @@ void TreeFitter::leaf_of_rows(const Tree& tree, Span<std::int32_t> leaf) const {
       for (std::size_t j = range.begin; j < range.end; ++j) leaf[indices[j]] = range.node;
     return;
   }
-  for (std::size_t i = 0; i < X_.n_rows; ++i) leaf[i] = tree.leaf_of_codes(X_.row(i), X_);
+  for (std::size_t i = 0; i < X_.n_rows; ++i) leaf[i] = tree.leaf_of_row(X_, i);
 }
 
 }  // namespace treeforge

@@ -139,6 +139,22 @@ def test_predictions_invariant_to_column_order():
     np.testing.assert_allclose(permuted.feature_importances_, model.feature_importances_[columns], rtol=1e-9)
 
 
+
+def test_low_cardinality_features_invariant_to_column_order():
+    # Features of few bins are bundled in column order, so a permutation regroups them: the model
+    # must not change (bundled histograms are exact), nor with missing values among them.
+    rng = np.random.RandomState(4)
+    n = 4000
+    X = np.column_stack([rng.randint(0, 2, n), rng.uniform(size=n), rng.randint(0, 3, n), rng.randint(0, 4, n),
+                         rng.randint(0, 2, n), rng.uniform(size=n), rng.randint(0, 3, n)]).astype(float)
+    X[rng.uniform(size=n) < 0.1, 3] = np.nan
+    y = (X[:, 0] + X[:, 1] + 0.5 * X[:, 2] - 0.3 * np.nan_to_num(X[:, 3]) + X[:, 4] * X[:, 6] + rng.normal(size=n) > 2)
+    model = HistGradientBoostingClassifier(max_iter=20, max_leaf_nodes=15, random_state=0).fit(X, y)
+    for seed in (1, 2):
+        columns = np.random.RandomState(seed).permutation(X.shape[1])
+        permuted = HistGradientBoostingClassifier(max_iter=20, max_leaf_nodes=15, random_state=0).fit(X[:, columns], y)
+        np.testing.assert_array_equal(permuted.predict_proba(X[:, columns]), model.predict_proba(X))
+
 @pytest.mark.parametrize(
     "sampling",
     [{}, {"subsample": 0.7}, {"max_features": 0.5}, {"colsample_bytree": 0.6},

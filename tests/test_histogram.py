@@ -57,6 +57,41 @@ def test_large_node_matches_oracle_and_is_deterministic():
     np.testing.assert_array_equal(build(binned, grad, hess, rng.permutation(rows)), first)
 
 
+
+def _low_cardinality_matrix(rng, n):
+    """Binary, 3- and 4-valued features (some with NaN) between continuous ones: bundle candidates."""
+    X = np.column_stack([
+        rng.integers(0, 2, n), rng.normal(size=n), rng.integers(0, 3, n), rng.integers(0, 4, n),
+        rng.integers(0, 2, n), rng.normal(size=n), rng.integers(0, 3, n), rng.integers(0, 2, n),
+    ]).astype(float)
+    X[rng.random(n) < 0.1, 2] = np.nan
+    X[rng.random(n) < 0.2, 7] = np.nan
+    return X
+
+
+@pytest.mark.parametrize("n_rows", [500, 40_000])
+def test_bundled_features_match_oracle(n_rows):
+    # Features of few bins share one code byte per row (3 * 4 * 5 slots, then 3 * 4 * 3 ...); their
+    # combined slots are spread back over each feature's slots, which must equal direct sums.
+    rng = np.random.default_rng(5)
+    X = _low_cardinality_matrix(rng, n_rows)
+    mapper, binned, codes = bin_matrix(X, 255)
+    assert binned.n_groups < binned.n_features
+    grad, hess = random_gradients(rng, n_rows)
+    assert_matches_oracle(binned, mapper, codes, grad, hess, None)
+    assert_matches_oracle(binned, mapper, codes, grad, hess, rng.permutation(n_rows)[: n_rows // 3])
+    left = np.flatnonzero(rng.random(n_rows) < 0.4)
+    assert _core._testing.histogram_subtraction_error(binned, grad, hess, left) == 0
+
+
+def test_features_of_many_bins_are_not_bundled():
+    # 17 slots (16 bins and the missing one) is past the bundling limit; 4 x 4 x 4 x 4 = 256 is not.
+    rng = np.random.default_rng(6)
+    wide = rng.integers(0, 16, size=(1000, 3)).astype(float)
+    assert bin_matrix(wide, 255)[1].n_groups == 3
+    narrow = rng.integers(0, 3, size=(1000, 5)).astype(float)
+    assert bin_matrix(narrow, 255)[1].n_groups == 2  # four features fill 256 slots; the fifth starts a group
+
 @KERNEL_SETTINGS
 @given(X=feature_matrices(max_rows=150), seed=st.integers(0, 2**32 - 1))
 def test_every_feature_sums_to_node_totals(X, seed):
