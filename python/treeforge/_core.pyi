@@ -35,6 +35,9 @@ class BinnedData:
     def n_samples(self) -> int: ...
     @property
     def n_features(self) -> int: ...
+    @property
+    def n_groups(self) -> int:
+        """Columns of the row-major codes histograms are built from: features of few bins share one."""
     def codes(self) -> npt.NDArray[np.uint8]:
         """Copy of the codes as a (n_samples, n_features) uint8 array (for tests)."""
 
