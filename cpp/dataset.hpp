@@ -42,6 +42,13 @@ struct BinnedMatrix {
   const bin_t* column(int f) const { return columns.data() + static_cast<std::size_t>(f) * n_rows; }
   bin_t at(std::size_t i, int f) const { return columns[static_cast<std::size_t>(f) * n_rows + i]; }
   const bin_t* group_row(std::size_t i) const { return group_codes.data() + i * n_groups; }
+  /// Codes of rows [lo, hi) row-major, n_features per row: for walking many trees over a block.
+  void copy_rows(std::size_t lo, std::size_t hi, bin_t* out) const {
+    for (int f = 0; f < n_features; ++f) {
+      const bin_t* c = column(f);
+      for (std::size_t i = lo; i < hi; ++i) out[(i - lo) * n_features + f] = c[i];
+    }
+  }
   int n_hist_slots() const { return hist_offset.back(); }
   int group_size(int g) const { return group_begin[g + 1] - group_begin[g]; }
   /// Slots of a group's combined code: the product of its features' slot counts.

@@ -47,11 +47,20 @@ struct Tree {
     int node = 0;
     while (feature[node] >= 0) {
       const int f = feature[node];
-      const int code = X.at(row, f);
-      const bool go_left = code == X.missing_bin(f) ? default_left[node] != 0 : code <= bin[node];
-      node = go_left ? left[node] : right[node];
+      node = goes_left(node, X.at(row, f), X) ? left[node] : right[node];
     }
     return node;
+  }
+
+  /// Leaf reached by a row's codes, n_features of them (BinnedMatrix::copy_rows).
+  int leaf_of_codes(const bin_t* codes, const BinnedMatrix& X) const {
+    int node = 0;
+    while (feature[node] >= 0) node = goes_left(node, codes[feature[node]], X) ? left[node] : right[node];
+    return node;
+  }
+
+  bool goes_left(int node, int code, const BinnedMatrix& X) const {
+    return code == X.missing_bin(feature[node]) ? default_left[node] != 0 : code <= bin[node];
   }
 
   /// Multiplies every node's values by `factor` (shrinkage, estimator weights).
