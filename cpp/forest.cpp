@@ -151,7 +151,8 @@ void ForestTrainer::oob_sums(Span<double> sums, Span<std::int32_t> n_trees_oob) 
       const std::uint64_t* bits = in_bag.data() + t * words;
       for (std::size_t i = lo; i < hi; ++i) {
         if (bits[i / 64] >> (i % 64) & 1) continue;
-        const double* value = tree.value.data() + static_cast<std::size_t>(tree.leaf_of_codes(codes.data() + (i - lo) * X.n_features, X)) * k;
+        const int leaf = tree.leaf_of_codes(codes.data() + (i - lo) * X.n_features, X);
+        const double* value = tree.value.data() + static_cast<std::size_t>(leaf) * k;
         for (int c = 0; c < k; ++c) sums[i * k + c] += value[c];
         ++n_trees_oob[i];
       }

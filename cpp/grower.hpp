@@ -82,8 +82,8 @@ class TreeGrower {
   /// `derived`'s slots (when given; its buffer holds the parent's histogram) by subtraction, then
   /// scans those features for each of the two leaves whose `scan_*` flag is set. When built has
   /// no buffer, built's rows are removed from derived's histogram instead. Nodes of many rows are
-  /// summed by sum_rows_split first, and the fork only derives and scans. Winners are reduced in feature order afterwards, so the
-  /// result is the serial scan's whatever the thread count.
+  /// summed by sum_rows_split first, and the fork only derives and scans. Winners are reduced in
+  /// feature order afterwards, so the result is the serial scan's whatever the thread count.
   /// `max_threads` caps the threads of this one expansion (1 when expansions run side by side).
   template <class Criterion>
   void build_and_find(const Criterion& criterion, const SplitFinder<Criterion>& finder, OpenLeaf& built,

@@ -44,23 +44,25 @@ struct Tree {
 
   /// Leaf reached by row `row` of X (missing codes follow default_left).
   int leaf_of_row(const BinnedMatrix& X, std::size_t row) const {
-    int node = 0;
-    while (feature[node] >= 0) {
-      const int f = feature[node];
-      node = goes_left(node, X.at(row, f), X) ? left[node] : right[node];
-    }
-    return node;
+    return leaf_of([&](int f) { return X.at(row, f); }, X);
   }
 
   /// Leaf reached by a row's codes, n_features of them (BinnedMatrix::copy_rows).
   int leaf_of_codes(const bin_t* codes, const BinnedMatrix& X) const {
-    int node = 0;
-    while (feature[node] >= 0) node = goes_left(node, codes[feature[node]], X) ? left[node] : right[node];
-    return node;
+    return leaf_of([codes](int f) { return codes[f]; }, X);
   }
 
-  bool goes_left(int node, int code, const BinnedMatrix& X) const {
-    return code == X.missing_bin(feature[node]) ? default_left[node] != 0 : code <= bin[node];
+  /// Leaf reached by the row whose code of feature f is code_of(f).
+  template <class CodeOf>
+  int leaf_of(CodeOf code_of, const BinnedMatrix& X) const {
+    int node = 0;
+    while (feature[node] >= 0) {
+      const int f = feature[node];
+      const int code = code_of(f);
+      const bool go_left = code == X.missing_bin(f) ? default_left[node] != 0 : code <= bin[node];
+      node = go_left ? left[node] : right[node];
+    }
+    return node;
   }
 
   /// Multiplies every node's values by `factor` (shrinkage, estimator weights).

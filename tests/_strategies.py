@@ -107,3 +107,22 @@ def regression_problem(rng, n_rows, n_features, nan_fraction=0.1):
     y = np.where(X[:, 0] > 0.2, 2.0, -1.0) + np.sin(3 * X[:, 1 % n_features]) + 0.1 * rng.normal(size=n_rows)
     X[rng.random(X.shape) < nan_fraction] = np.nan
     return X, y
+
+
+def low_cardinality_columns(rng, n_rows):
+    """X of binary, 3- and 4-valued features (the 4-valued one 10% missing) and two continuous ones,
+    from a np.random.RandomState: features of few bins, which the core bundles in column order."""
+    X = np.column_stack([rng.randint(0, 2, n_rows), rng.uniform(size=n_rows), rng.randint(0, 3, n_rows),
+                         rng.randint(0, 4, n_rows), rng.randint(0, 2, n_rows), rng.uniform(size=n_rows),
+                         rng.randint(0, 3, n_rows)]).astype(float)
+    X[rng.uniform(size=n_rows) < 0.1, 3] = np.nan
+    return X
+
+
+def assert_invariant_to_column_order(make_estimator, X, y, seeds=(1, 2)):
+    """A permutation of X's columns regroups its bundled features: the fitted model must not change."""
+    model = make_estimator().fit(X, y)
+    for seed in seeds:
+        columns = np.random.RandomState(seed).permutation(X.shape[1])
+        permuted = make_estimator().fit(X[:, columns], y)
+        np.testing.assert_array_equal(permuted.predict_proba(X[:, columns]), model.predict_proba(X))

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 from _peer_scores import CLASSIFICATION_DATASETS, REGRESSION_DATASETS, mean_test_scores
+from _strategies import assert_invariant_to_column_order, low_cardinality_columns
 from sklearn.datasets import make_classification
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.class_weight import compute_sample_weight
@@ -161,16 +162,11 @@ def test_low_cardinality_features_invariant_to_column_order():
     # regrouping them by a permutation must leave every tree unchanged.
     rng = np.random.RandomState(4)
     n = 3000
-    X = np.column_stack([rng.randint(0, 2, n), rng.uniform(size=n), rng.randint(0, 3, n), rng.randint(0, 4, n),
-                         rng.randint(0, 2, n), rng.uniform(size=n), rng.randint(0, 3, n)]).astype(float)
-    X[rng.uniform(size=n) < 0.1, 3] = np.nan
+    X = low_cardinality_columns(rng, n)
     y = (X[:, 0] + X[:, 1] + 0.5 * X[:, 2] + X[:, 4] * X[:, 6] + rng.normal(size=n) > 2).astype(int) + (X[:, 1] > 0.8)
-    params = dict(n_estimators=5, bootstrap=False, max_features=None, max_depth=6, random_state=0)
-    model = RandomForestClassifier(**params).fit(X, y)
-    for seed in (1, 2):
-        columns = np.random.RandomState(seed).permutation(X.shape[1])
-        permuted = RandomForestClassifier(**params).fit(X[:, columns], y)
-        np.testing.assert_array_equal(permuted.predict_proba(X[:, columns]), model.predict_proba(X))
+    assert_invariant_to_column_order(
+        lambda: RandomForestClassifier(n_estimators=5, bootstrap=False, max_features=None, max_depth=6, random_state=0),
+        X, y)
 
 def test_depth_first_growth_gives_the_same_tree(multiclass_data):
     """Without a leaf limit the expansion order only renumbers nodes: same leaves, same predictions."""
