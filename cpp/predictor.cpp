@@ -49,23 +49,25 @@ Predictor::Predictor(const std::vector<Tree>& trees, const std::vector<int>& tre
   for (const Tree& tree : trees) {
     const std::size_t base = nodes_.size();
     check(base + tree.n_nodes() < (1u << 31), "model has too many nodes");
-    root_.push_back(static_cast<std::uint32_t>(base));
+    root_.push_back(static_cast<std::uint32_t>(2 * base));
     std::vector<int> depth(tree.n_nodes(), 0);
     for (int i = 0; i < tree.n_nodes(); ++i) {
       const std::uint32_t self = static_cast<std::uint32_t>(base + i);
       if (tree.is_leaf(i)) {
-        nodes_.push_back({std::numeric_limits<double>::infinity(), 0, self});
+        nodes_.push_back({std::numeric_limits<double>::infinity(), 0, 2 * self});
         default_left_.push_back(1);
         value_offset_.push_back(static_cast<std::int32_t>(values_.size()));
+        first_value_.push_back(tree.value[static_cast<std::size_t>(i) * tree.leaf_dim]);
         values_.insert(values_.end(), tree.value.begin() + static_cast<std::ptrdiff_t>(i) * tree.leaf_dim,
                        tree.value.begin() + static_cast<std::ptrdiff_t>(i + 1) * tree.leaf_dim);
       } else {
         check(tree.right[i] == tree.left[i] + 1, "tree children must be adjacent");
         check(tree.feature[i] >= 0 && tree.feature[i] < (1 << 26), "tree feature index out of range");
         const std::uint32_t left = static_cast<std::uint32_t>(base + tree.left[i]);
-        nodes_.push_back({tree.threshold[i], static_cast<std::uint32_t>(tree.feature[i]) * kLanes, left});
+        nodes_.push_back({tree.threshold[i], static_cast<std::uint32_t>(tree.feature[i]) * kLanes, 2 * left});
         default_left_.push_back(tree.default_left[i] ? 1 : 0);
         value_offset_.push_back(-1);
+        first_value_.push_back(0.0);
         depth[tree.left[i]] = depth[tree.right[i]] = depth[i] + 1;
       }
       tree_local_.push_back(i);
@@ -83,7 +85,7 @@ void Predictor::walk_group(const double* group, std::size_t tree, std::uint32_t*
   for (int d = 0; d < depth_[tree]; ++d)
 #pragma GCC unroll 16
     for (int i = 0; i < kLanes; ++i) at[i] = step<kNanFree>(at[i], group + i);
-  std::copy(at, at + kLanes, leaves);
+  for (int i = 0; i < kLanes; ++i) leaves[i] = at[i] / 2;
 }
 
 template <bool kNanFree>
@@ -95,6 +97,7 @@ void Predictor::walk_trees(const double* row, std::size_t first_tree, int n, std
   }
   for (int d = 0; d < depth; ++d)
     for (int j = 0; j < n; ++j) leaves[j] = step<kNanFree, false>(leaves[j], row);
+  for (int j = 0; j < n; ++j) leaves[j] /= 2;
 }
 
 template <class T, class Visit>
