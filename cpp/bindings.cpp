@@ -345,9 +345,7 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("n_groups", [](const BinnedMatrix& b) { return b.n_groups; })
       .def("codes", [](const BinnedMatrix& b) {
         py::array_t<std::uint8_t> out({b.n_rows, static_cast<std::size_t>(b.n_features)});
-        std::uint8_t* o = out.mutable_data();
-        for (std::size_t i = 0; i < b.n_rows; ++i)
-          for (int f = 0; f < b.n_features; ++f) o[i * b.n_features + f] = b.at(i, f);
+        b.copy_rows(0, b.n_rows, out.mutable_data());
         return out;
       });
 

@@ -156,7 +156,6 @@ def test_without_randomness_all_trees_are_identical(multiclass_data):
     assert forest.score(X, y) == 1.0
 
 
-
 def test_low_cardinality_features_invariant_to_column_order():
     # Class statistics of features with few bins are summed in bundles chosen in column order:
     # regrouping them by a permutation must leave every tree unchanged.
@@ -167,6 +166,7 @@ def test_low_cardinality_features_invariant_to_column_order():
     assert_invariant_to_column_order(
         lambda: RandomForestClassifier(n_estimators=5, bootstrap=False, max_features=None, max_depth=6, random_state=0),
         X, y)
+
 
 def test_depth_first_growth_gives_the_same_tree(multiclass_data):
     """Without a leaf limit the expansion order only renumbers nodes: same leaves, same predictions."""

@@ -139,7 +139,6 @@ def test_predictions_invariant_to_column_order():
     np.testing.assert_allclose(permuted.feature_importances_, model.feature_importances_[columns], rtol=1e-9)
 
 
-
 def test_low_cardinality_features_invariant_to_column_order():
     # Features of few bins are bundled in column order, so a permutation regroups them: the model
     # must not change (bundled histograms are exact), nor with missing values among them.
@@ -149,6 +148,7 @@ def test_low_cardinality_features_invariant_to_column_order():
     y = (X[:, 0] + X[:, 1] + 0.5 * X[:, 2] - 0.3 * np.nan_to_num(X[:, 3]) + X[:, 4] * X[:, 6] + rng.normal(size=n) > 2)
     assert_invariant_to_column_order(
         lambda: HistGradientBoostingClassifier(max_iter=20, max_leaf_nodes=15, random_state=0), X, y)
+
 
 @pytest.mark.parametrize(
     "sampling",

@@ -57,7 +57,6 @@ def test_large_node_matches_oracle_and_is_deterministic():
     np.testing.assert_array_equal(build(binned, grad, hess, rng.permutation(rows)), first)
 
 
-
 def _low_cardinality_matrix(rng, n):
     """Binary, 3- and 4-valued features (some with NaN) between continuous ones: bundle candidates."""
     X = np.column_stack([
@@ -91,6 +90,7 @@ def test_features_of_many_bins_are_not_bundled():
     assert bin_matrix(wide, 255)[1].n_groups == 3
     narrow = rng.integers(0, 3, size=(1000, 5)).astype(float)
     assert bin_matrix(narrow, 255)[1].n_groups == 2  # four features fill 256 slots; the fifth starts a group
+
 
 @KERNEL_SETTINGS
 @given(X=feature_matrices(max_rows=150), seed=st.integers(0, 2**32 - 1))
