@@ -40,39 +40,48 @@ bool TreeGrower::split_by_rows(std::size_t n_rows, int threads) const {
   return threads > 1 && n_rows >= kMinRowsPerThreadForRowSplit * static_cast<std::size_t>(threads);
 }
 
-template <class Criterion>
-void TreeGrower::sum_rows_split(const Criterion& criterion, Span<const row_t> rows, int threads, std::int64_t* target,
-                                bool remove) {
-  const int n_features = X_.n_features, n_groups = X_.n_groups;
-  const int stride = criterion.n_channels();
-  std::vector<std::int64_t*> partial(threads, nullptr);
-  for (int t = 1; t < threads; ++t) partial[t] = pool_.acquire();
+template <class Criterion, class Before>
+void TreeGrower::sum_row_shares(const Criterion& criterion, RowRuns runs, int threads, std::int64_t* target,
+                                bool remove, const std::vector<std::int64_t*>& partial, Before&& before) {
+  std::size_t n_rows = 0;
+  for (const Span<const row_t>& run : runs) n_rows += run.size;
+  const int n_groups = X_.n_groups;
   parallel_for(threads, threads, [&](std::size_t t) {
-    const std::size_t lo = rows.size * t / threads, hi = rows.size * (t + 1) / threads;
-    const Span<const row_t> run(rows.data + lo, hi - lo);
-    if (t > 0)
-      builder_.build_groups(criterion, run, 0, n_groups, partial[t]);
-    else if (remove)
-      builder_.remove_groups(criterion, run, 0, n_groups, target);
-    else
-      builder_.build_groups(criterion, run, 0, n_groups, target);
-  });
-  parallel_for(threads, threads, [&](std::size_t t) {
-    const int first = static_cast<int>(n_features * t / threads), end = static_cast<int>(n_features * (t + 1) / threads);
-    for (int p = 1; p < threads; ++p) {
-      if (remove)
-        builder_.subtract_features(target, partial[p], stride, first, end);
-      else
-        builder_.add_features(target, partial[p], stride, first, end);
+    before(t);
+    // Thread t's share: rows [lo, hi) of the runs laid end to end.
+    const std::size_t lo = n_rows * t / threads, hi = n_rows * (t + 1) / threads;
+    std::vector<Span<const row_t>> share;
+    std::size_t at = 0;
+    for (const Span<const row_t>& run : runs) {
+      const std::size_t a = std::max(lo, at), b = std::min(hi, at + run.size);
+      if (a < b) share.push_back(run.subspan(a - at, b - a));
+      at += run.size;
     }
+    const RowRuns mine(share.data(), share.size());
+    if (t > 0)
+      builder_.build_groups(criterion, mine, 0, n_groups, partial[t]);
+    else if (remove)
+      builder_.remove_groups(criterion, mine, 0, n_groups, target);
+    else
+      builder_.build_groups(criterion, mine, 0, n_groups, target);
   });
-  for (int t = 1; t < threads; ++t) pool_.release(partial[t]);
+}
+
+void TreeGrower::fold_partials(std::int64_t* target, const std::vector<std::int64_t*>& partial, int stride,
+                               int feature, bool remove) const {
+  for (std::size_t p = 1; p < partial.size(); ++p) {
+    if (remove)
+      builder_.subtract_features(target, partial[p], stride, feature, feature + 1);
+    else
+      builder_.add_features(target, partial[p], stride, feature, feature + 1);
+  }
 }
 
 template <class Criterion>
 void TreeGrower::build_and_find(const Criterion& criterion, const SplitFinder<Criterion>& finder, OpenLeaf& built,
-                                bool scan_built, OpenLeaf* derived, bool scan_derived,
-                                const std::vector<int>& tree_features, std::uint64_t seed, int max_threads) {
+                                bool scan_built, OpenLeaf* derived, bool scan_derived, RowRuns rows,
+                                const RowPartition::BlockSplit* pending, const std::vector<int>& tree_features,
+                                std::uint64_t seed, int max_threads) {
   const int n_features = X_.n_features;
   const int stride = criterion.n_channels();
   OpenLeaf* leaves[2] = {&built, derived};
@@ -86,10 +95,23 @@ void TreeGrower::build_and_find(const Criterion& criterion, const SplitFinder<Cr
     for (int f : node_features(tree_features, leaves[l]->node, seed)) allowed[l][f] = 1;
     per_feature[l].assign(n_features, SplitInfo{});
   }
-  const Span<const row_t> rows = partition_.rows(built.begin, built.end);
-  const int threads = std::min(max_threads, builder_.threads_for(rows.size));
-  const bool by_rows = split_by_rows(rows.size, threads);
-  if (by_rows) sum_rows_split(criterion, rows, threads, built.hist ? built.hist : derived->hist, !built.hist);
+  // The pending split's blocks are copied back into the partition by the first fork, a share
+  // per thread, beside its other work.
+  auto scatter_share = [&](std::size_t t, int threads) {
+    if (!pending) return;
+    const std::size_t n = pending->n_blocks();
+    for (std::size_t b = n * t / threads; b < n * (t + 1) / threads; ++b) partition_.scatter(*pending, b);
+  };
+  const int threads = std::min(max_threads, builder_.threads_for(built.end - built.begin));
+  const bool by_rows = split_by_rows(built.end - built.begin, threads);
+  std::int64_t* const target = built.hist ? built.hist : derived->hist;
+  std::vector<std::int64_t*> partial;
+  if (by_rows) {
+    partial.assign(threads, nullptr);
+    for (int t = 1; t < threads; ++t) partial[t] = pool_.acquire();
+    sum_row_shares(criterion, rows, threads, target, !built.hist, partial,
+                   [&](std::size_t t) { scatter_share(t, threads); });
+  }
   const int n_groups = X_.n_groups;
   const int group_threads = std::min(threads, n_groups);
   parallel_for(group_threads, group_threads, [&](std::size_t t) {
@@ -98,14 +120,18 @@ void TreeGrower::build_and_find(const Criterion& criterion, const SplitFinder<Cr
     const int end = static_cast<int>(n_groups * (t + 1) / group_threads);
     const int* features = X_.group_features.data() + X_.group_begin[first];
     const int n_owned = X_.group_begin[end] - X_.group_begin[first];
-    if (built.hist) {
-      if (!by_rows) builder_.build_groups(criterion, rows, first, end, built.hist);
-      if (derived)
-        for (int k = 0; k < n_owned; ++k)
-          builder_.subtract_features(derived->hist, built.hist, stride, features[k], features[k] + 1);
-    } else if (!by_rows) {
-      builder_.remove_groups(criterion, rows, first, end, derived->hist);
+    if (by_rows) {
+      for (int k = 0; k < n_owned; ++k) fold_partials(target, partial, stride, features[k], !built.hist);
+    } else {
+      scatter_share(t, group_threads);
+      if (built.hist)
+        builder_.build_groups(criterion, rows, first, end, built.hist);
+      else
+        builder_.remove_groups(criterion, rows, first, end, derived->hist);
     }
+    if (built.hist && derived)
+      for (int k = 0; k < n_owned; ++k)
+        builder_.subtract_features(derived->hist, built.hist, stride, features[k], features[k] + 1);
     for (int l = 0; l < 2; ++l) {
       if (!scan[l]) continue;
       for (int k = 0; k < n_owned; ++k) {
@@ -114,6 +140,7 @@ void TreeGrower::build_and_find(const Criterion& criterion, const SplitFinder<Cr
       }
     }
   });
+  for (int t = 1; t < static_cast<int>(partial.size()); ++t) pool_.release(partial[t]);
   for (int l = 0; l < 2; ++l) {
     if (!scan[l]) continue;
     SplitInfo& best = leaves[l]->split;
@@ -126,13 +153,18 @@ template <class Criterion>
 void TreeGrower::carry_out(const Criterion& criterion, const SplitFinder<Criterion>& finder, Expansion& e,
                            const std::vector<int>& tree_features, std::uint64_t seed, int max_threads) {
   const SplitInfo& s = e.split;
-  const std::size_t mid = partition_.split(e.left.begin, e.right.end, X_, s.feature, s.bin, s.default_left,
-                                           max_threads);
-  check(mid == e.left.end, "internal error: the row partition disagrees with the histogram counts");
-  if (!e.left_may && !e.right_may) return;
-  // Build the smaller child; the larger one is parent - smaller, in the parent's buffer.
+  const RowPartition::BlockSplit split =
+      partition_.split_blocks(e.left.begin, e.right.end, X_, s.feature, s.bin, s.default_left, max_threads);
+  check(split.mid == e.left.end, "internal error: the row partition disagrees with the histogram counts");
+  if (!e.left_may && !e.right_may) {
+    parallel_for(split.n_blocks(), max_threads, [&](std::size_t b) { partition_.scatter(split, b); });
+    return;
+  }
+  // Build the smaller child straight from the blocks' runs while they are copied back; the
+  // larger one is parent - smaller, in the parent's buffer.
+  const std::vector<Span<const row_t>> runs = e.left_smaller ? partition_.left_runs(split) : partition_.right_runs(split);
   build_and_find(criterion, finder, e.small(), e.small_may(), e.large_may() ? &e.large() : nullptr, e.large_may(),
-                 tree_features, seed, max_threads);
+                 RowRuns(runs.data(), runs.size()), &split, tree_features, seed, max_threads);
 }
 
 template <class Criterion>
@@ -156,10 +188,17 @@ Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const 
   auto may_deepen = [&](int depth) { return config_.max_depth == 0 || depth < config_.max_depth; };
   OpenLeaf root{0, 0, 0, n_rows, Sums(stride, 0), pool_.acquire(), SplitInfo{}};
   const int root_threads = builder_.threads_for(n_rows);
-  if (split_by_rows(n_rows, root_threads))
-    sum_rows_split(criterion, partition_.rows(0, n_rows), root_threads, root.hist, false);
-  else
-    builder_.build(criterion, partition_.rows(0, n_rows), root.hist);
+  const Span<const row_t> all_rows = partition_.rows(0, n_rows);
+  if (split_by_rows(n_rows, root_threads)) {
+    std::vector<std::int64_t*> partial(root_threads, nullptr);
+    for (int t = 1; t < root_threads; ++t) partial[t] = pool_.acquire();
+    sum_row_shares(criterion, RowRuns(&all_rows, 1), root_threads, root.hist, false, partial, [](std::size_t) {});
+    parallel_for(X_.n_features, root_threads,
+                 [&](std::size_t f) { fold_partials(root.hist, partial, stride, static_cast<int>(f), false); });
+    for (int t = 1; t < root_threads; ++t) pool_.release(partial[t]);
+  } else {
+    builder_.build(criterion, all_rows, root.hist);
+  }
   // Any one feature's bins (its missing bin included) hold every row once: they sum to the node total.
   for (int s = X_.hist_offset[0]; s < X_.hist_offset[1]; ++s)
     for (int c = 0; c < stride; ++c) root.sums[c] += root.hist[static_cast<std::size_t>(s) * stride + c];

@@ -77,32 +77,39 @@ class TreeGrower {
   };
 
   std::vector<int> node_features(const std::vector<int>& tree_features, int node, std::uint64_t seed) const;
-  /// One fork per expansion. Thread t owns a block of feature groups (BinnedMatrix), and so their
-  /// features: it builds `built`'s histogram slots for them from built's rows, derives
-  /// `derived`'s slots (when given; its buffer holds the parent's histogram) by subtraction, then
-  /// scans those features for each of the two leaves whose `scan_*` flag is set. When built has
-  /// no buffer, built's rows are removed from derived's histogram instead. Nodes of many rows are
-  /// summed by sum_rows_split first, and the fork only derives and scans. Winners are reduced in
-  /// feature order afterwards, so the result is the serial scan's whatever the thread count.
-  /// `max_threads` caps the threads of this one expansion (1 when expansions run side by side).
+  /// One fork per expansion (two for nodes of many rows). Thread t owns a block of feature
+  /// groups (BinnedMatrix), and so their features: it builds `built`'s histogram slots for them
+  /// from `rows`, built's rows, derives `derived`'s slots (when given; its buffer holds the
+  /// parent's histogram) by subtraction, then scans those features for each of the two leaves
+  /// whose `scan_*` flag is set. When built has no buffer, its rows are removed from derived's
+  /// histogram instead. Nodes of many rows are summed by sum_row_shares first, and the group
+  /// fork folds the threads' sums, derives and scans. The first fork also copies the `pending`
+  /// split's blocks back into the partition (when given). Winners are reduced in feature order
+  /// afterwards, so the result is the serial scan's whatever the thread count. `max_threads`
+  /// caps the threads of this one expansion (1 when expansions run side by side).
   template <class Criterion>
   void build_and_find(const Criterion& criterion, const SplitFinder<Criterion>& finder, OpenLeaf& built,
-                      bool scan_built, OpenLeaf* derived, bool scan_derived, const std::vector<int>& tree_features,
+                      bool scan_built, OpenLeaf* derived, bool scan_derived, RowRuns rows,
+                      const RowPartition::BlockSplit* pending, const std::vector<int>& tree_features,
                       std::uint64_t seed, int max_threads);
-  /// The part of an expansion that touches only its own rows and buffers: partitions the
-  /// parent's rows, then builds, derives and scans the children's histograms. Expansions of
-  /// different nodes may run concurrently with max_threads = 1.
+  /// The part of an expansion that touches only its own rows and buffers: splits the parent's
+  /// rows block by block, then builds the smaller child's histogram from the blocks while they
+  /// are copied back, derives the larger child's and scans both. Expansions of different nodes
+  /// may run concurrently with max_threads = 1.
   template <class Criterion>
   void carry_out(const Criterion& criterion, const SplitFinder<Criterion>& finder, Expansion& e,
                  const std::vector<int>& tree_features, std::uint64_t seed, int max_threads);
-  /// For nodes of many rows: each of `threads` threads sums its own run of the rows over every
-  /// feature (thread 0 straight into `target`, the others into pool buffers), then the partial
-  /// histograms are folded into `target` by feature blocks. Each thread reads half the rows'
-  /// codes instead of all of them, and the integer sums stay exact in any order.
-  /// remove = false: target = the rows' sums; remove = true: target -= them.
-  template <class Criterion>
-  void sum_rows_split(const Criterion& criterion, Span<const row_t> rows, int threads, std::int64_t* target,
-                      bool remove);
+  /// For nodes of many rows, one fork: thread t runs before(t), then sums its share of the
+  /// rows (an equal part of the runs laid end to end) over every feature, thread 0 straight
+  /// into `target` and thread t > 0 into partial[t]. Each thread reads only its share of the
+  /// rows' codes, and the integer sums stay exact in any order.
+  /// remove = false: target = the share's sums; remove = true: target -= them.
+  template <class Criterion, class Before>
+  void sum_row_shares(const Criterion& criterion, RowRuns runs, int threads, std::int64_t* target, bool remove,
+                      const std::vector<std::int64_t*>& partial, Before&& before);
+  /// target += the partial sums of threads 1.. (or -= them, when remove) over one feature's slots.
+  void fold_partials(std::int64_t* target, const std::vector<std::int64_t*>& partial, int stride, int feature,
+                     bool remove) const;
   /// Whether a node of n_rows rows is summed by splitting its rows across threads.
   bool split_by_rows(std::size_t n_rows, int threads) const;
   double raw_threshold(int feature, int bin) const;

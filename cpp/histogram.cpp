@@ -34,8 +34,8 @@ void spread_bundle(const BinnedMatrix& X, int group, const std::int64_t* combine
 /// Adds (kSign = 1) or removes (kSign = -1) the rows' statistics in the slots of the features of
 /// groups [first_group, end_group).
 template <int kSign, class Criterion>
-void accumulate_rows(const BinnedMatrix& X, const Criterion& criterion, const row_t* rows, std::size_t n_rows,
-                     int first_group, int end_group, std::int64_t* hist) {
+void accumulate_rows(const BinnedMatrix& X, const Criterion& criterion, RowRuns runs, int first_group, int end_group,
+                     std::int64_t* hist) {
   const int n_groups = end_group - first_group;
   const int stride = criterion.n_channels();
   // Each group's first slot, so the inner loop is one add of code * stride: a lone feature's own
@@ -58,20 +58,24 @@ void accumulate_rows(const BinnedMatrix& X, const Criterion& criterion, const ro
   // Rows of deep nodes are scattered: fetch the codes and statistics of a row a few iterations
   // ahead so that their cache misses overlap with the work on earlier rows.
   constexpr std::size_t kAhead = 16;
-  for (std::size_t i = 0; i < n_rows; ++i) {
-    if (i + kAhead < n_rows) {
-      // A row's codes may straddle two cache lines: fetch both ends.
-      const bin_t* ahead = X.group_row(rows[i + kAhead]);
-      prefetch(ahead + first_group);
-      prefetch(ahead + end_group - 1);
-      criterion.prefetch_row(rows[i + kAhead]);
-    }
-    const row_t r = rows[i];
-    const bin_t* code = X.group_row(r) + first_group;
-    // Unrolled: the loop's own counter and branch are a fifth of each update's instructions.
+  for (const Span<const row_t>& run : runs) {
+    const row_t* rows = run.data;
+    const std::size_t n_rows = run.size;
+    for (std::size_t i = 0; i < n_rows; ++i) {
+      if (i + kAhead < n_rows) {
+        // A row's codes may straddle two cache lines: fetch both ends.
+        const bin_t* ahead = X.group_row(rows[i + kAhead]);
+        prefetch(ahead + first_group);
+        prefetch(ahead + end_group - 1);
+        criterion.prefetch_row(rows[i + kAhead]);
+      }
+      const row_t r = rows[i];
+      const bin_t* code = X.group_row(r) + first_group;
+      // Unrolled: the loop's own counter and branch are a fifth of each update's instructions.
 #pragma GCC unroll 4
-    for (int g = 0; g < n_groups; ++g)
-      criterion.template add<kSign>(gh[g] + static_cast<std::size_t>(code[g]) * stride, r);
+      for (int g = 0; g < n_groups; ++g)
+        criterion.template add<kSign>(gh[g] + static_cast<std::size_t>(code[g]) * stride, r);
+    }
   }
   for (int g = first_group; g < end_group; ++g)
     if (X.group_size(g) > 1) spread_bundle(X, g, gh[g - first_group], stride, hist);
@@ -91,21 +95,21 @@ int HistogramBuilder::threads_for(std::size_t n_rows) const {
 }
 
 template <class Criterion>
-void HistogramBuilder::build_groups(const Criterion& criterion, Span<const row_t> rows, int first_group,
-                                    int end_group, std::int64_t* out) const {
+void HistogramBuilder::build_groups(const Criterion& criterion, RowRuns runs, int first_group, int end_group,
+                                    std::int64_t* out) const {
   const int stride = criterion.n_channels();
   for (int k = X_.group_begin[first_group]; k < X_.group_begin[end_group]; ++k) {
     const int f = X_.group_features[k];
     std::fill(out + static_cast<std::size_t>(X_.hist_offset[f]) * stride,
               out + static_cast<std::size_t>(X_.hist_offset[f + 1]) * stride, 0);
   }
-  accumulate_rows<1>(X_, criterion, rows.data, rows.size, first_group, end_group, out);
+  accumulate_rows<1>(X_, criterion, runs, first_group, end_group, out);
 }
 
 template <class Criterion>
-void HistogramBuilder::remove_groups(const Criterion& criterion, Span<const row_t> rows, int first_group,
-                                     int end_group, std::int64_t* hist) const {
-  accumulate_rows<-1>(X_, criterion, rows.data, rows.size, first_group, end_group, hist);
+void HistogramBuilder::remove_groups(const Criterion& criterion, RowRuns runs, int first_group, int end_group,
+                                     std::int64_t* hist) const {
+  accumulate_rows<-1>(X_, criterion, runs, first_group, end_group, hist);
 }
 
 template <class Criterion>
@@ -115,7 +119,7 @@ void HistogramBuilder::build(const Criterion& criterion, Span<const row_t> rows,
   // Thread t fills the slots of its own block of groups from every row of the node: no private
   // histograms to clear and no reduction, and each slot is written by one thread only.
   parallel_for(threads, threads, [&](std::size_t t) {
-    build_groups(criterion, rows, static_cast<int>(n_groups * t / threads),
+    build_groups(criterion, RowRuns(&rows, 1), static_cast<int>(n_groups * t / threads),
                  static_cast<int>(n_groups * (t + 1) / threads), out);
   });
 }
@@ -162,13 +166,13 @@ void HistogramPool::release(std::int64_t* hist) {
 template void HistogramBuilder::build<GradientCriterion>(const GradientCriterion&, Span<const row_t>,
                                                         std::int64_t*) const;
 template void HistogramBuilder::build<ClassCriterion>(const ClassCriterion&, Span<const row_t>, std::int64_t*) const;
-template void HistogramBuilder::build_groups<GradientCriterion>(const GradientCriterion&, Span<const row_t>, int, int,
+template void HistogramBuilder::build_groups<GradientCriterion>(const GradientCriterion&, RowRuns, int, int,
                                                                std::int64_t*) const;
-template void HistogramBuilder::build_groups<ClassCriterion>(const ClassCriterion&, Span<const row_t>, int, int,
+template void HistogramBuilder::build_groups<ClassCriterion>(const ClassCriterion&, RowRuns, int, int,
                                                             std::int64_t*) const;
-template void HistogramBuilder::remove_groups<GradientCriterion>(const GradientCriterion&, Span<const row_t>, int, int,
+template void HistogramBuilder::remove_groups<GradientCriterion>(const GradientCriterion&, RowRuns, int, int,
                                                                 std::int64_t*) const;
-template void HistogramBuilder::remove_groups<ClassCriterion>(const ClassCriterion&, Span<const row_t>, int, int,
+template void HistogramBuilder::remove_groups<ClassCriterion>(const ClassCriterion&, RowRuns, int, int,
                                                              std::int64_t*) const;
 
 }  // namespace treeforge

@@ -11,6 +11,10 @@
 
 namespace treeforge {
 
+/// A node's rows as one or more runs (a node just split may still lie in the partition's blocks);
+/// sums do not depend on how the rows are cut into runs or in which order they come.
+using RowRuns = Span<const Span<const row_t>>;
+
 /// Builds histograms of a BinnedMatrix for any criterion. A histogram is a flat int64 array:
 /// slot s = hist_offset[f] + code holds n_channels sums at hist[s * n_channels].
 /// Stateless apart from its references; it parallelises internally.
@@ -25,15 +29,14 @@ class HistogramBuilder {
 
   /// The slots of the features of groups [first_group, end_group) only (zeroed, then summed); serial.
   template <class Criterion>
-  void build_groups(const Criterion& criterion, Span<const row_t> rows, int first_group, int end_group,
-                    std::int64_t* out) const;
+  void build_groups(const Criterion& criterion, RowRuns runs, int first_group, int end_group, std::int64_t* out) const;
 
   /// hist -= the rows' statistics over the slots of the features of groups [first_group,
   /// end_group): turns a parent's histogram into its larger child's straight from the smaller
   /// child's rows, when the smaller child needs no histogram of its own (no buffer to clear, no
   /// full pass).
   template <class Criterion>
-  void remove_groups(const Criterion& criterion, Span<const row_t> rows, int first_group, int end_group,
+  void remove_groups(const Criterion& criterion, RowRuns runs, int first_group, int end_group,
                      std::int64_t* hist) const;
 
   /// parent -= smaller, in place: the parent's buffer becomes the larger child's histogram.

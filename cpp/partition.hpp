@@ -26,6 +26,26 @@ class RowPartition {
   std::size_t split(std::size_t begin, std::size_t end, const BinnedMatrix& X, int feature, int bin,
                     bool default_left, int n_threads);
 
+  /// A split() in progress: its blocks' bounds, counts and destinations.
+  struct BlockSplit {
+    std::vector<std::size_t> begin;  ///< block b is [begin[b], begin[b + 1])
+    std::vector<std::size_t> n_left, n_right, left_at, right_at;
+    std::size_t mid = 0;  ///< the first right position
+    std::size_t n_blocks() const { return n_left.size(); }
+  };
+
+  /// split() in two phases, for callers that overlap the second with other work. split_blocks
+  /// splits each block of [begin, end) into the scratch array (parallel); the children's rows
+  /// are then in the blocks' runs (left_runs, right_runs) until scatter(split, b) has run for
+  /// every block b, in any order, on any thread. Splits of disjoint ranges may run concurrently.
+  BlockSplit split_blocks(std::size_t begin, std::size_t end, const BinnedMatrix& X, int feature, int bin,
+                          bool default_left, int n_threads);
+  /// The blocks' left rows (each run in row order) and right rows (each run reversed); no empty runs.
+  std::vector<Span<const row_t>> left_runs(const BlockSplit& split) const;
+  std::vector<Span<const row_t>> right_runs(const BlockSplit& split) const;
+  /// Copies block b's rows to their places in indices().
+  void scatter(const BlockSplit& split, std::size_t b);
+
   Span<const row_t> rows(std::size_t begin, std::size_t end) const {
     return Span<const row_t>(indices_.data() + begin, end - begin);
   }
