@@ -157,7 +157,7 @@ void TreeGrower::carry_out(const Criterion& criterion, const SplitFinder<Criteri
       partition_.split_blocks(e.left.begin, e.right.end, X_, s.feature, s.bin, s.default_left, max_threads);
   check(split.mid == e.left.end, "internal error: the row partition disagrees with the histogram counts");
   if (!e.left_may && !e.right_may) {
-    parallel_for(split.n_blocks(), max_threads, [&](std::size_t b) { partition_.scatter(split, b); });
+    partition_.scatter_all(split, max_threads);
     return;
   }
   // Build the smaller child straight from the blocks' runs while they are copied back; the

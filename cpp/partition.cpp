@@ -27,7 +27,7 @@ void RowPartition::reset(std::size_t n_rows, Span<const row_t> rows) {
 std::size_t RowPartition::split(std::size_t begin, std::size_t end, const BinnedMatrix& X, int feature, int bin,
                                 bool default_left, int n_threads) {
   const BlockSplit split = split_blocks(begin, end, X, feature, bin, default_left, n_threads);
-  parallel_for(split.n_blocks(), n_threads, [&](std::size_t b) { scatter(split, b); });
+  scatter_all(split, n_threads);
   return split.mid;
 }
 
@@ -104,6 +104,10 @@ void RowPartition::scatter(const BlockSplit& split, std::size_t b) {
   std::memcpy(indices_.data() + split.left_at[b], scratch_.data() + lo, split.n_left[b] * sizeof(row_t));
   // The right rows were written backwards: reversed back into row order.
   std::reverse_copy(scratch_.data() + hi - split.n_right[b], scratch_.data() + hi, indices_.data() + split.right_at[b]);
+}
+
+void RowPartition::scatter_all(const BlockSplit& split, int n_threads) {
+  parallel_for(split.n_blocks(), n_threads, [&](std::size_t b) { scatter(split, b); });
 }
 
 }  // namespace treeforge

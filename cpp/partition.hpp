@@ -45,6 +45,8 @@ class RowPartition {
   std::vector<Span<const row_t>> right_runs(const BlockSplit& split) const;
   /// Copies block b's rows to their places in indices().
   void scatter(const BlockSplit& split, std::size_t b);
+  /// scatter() of every block, on up to n_threads threads.
+  void scatter_all(const BlockSplit& split, int n_threads);
 
   Span<const row_t> rows(std::size_t begin, std::size_t end) const {
     return Span<const row_t>(indices_.data() + begin, end - begin);
