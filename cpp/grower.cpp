@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
+#include <numeric>
 
 #include "parallel.hpp"
 #include "random.hpp"
@@ -34,6 +36,10 @@ std::vector<int> TreeGrower::node_features(const std::vector<int>& tree_features
 namespace {
 // Rows per thread from which a node's histogram is summed by rows rather than by features.
 constexpr std::size_t kMinRowsPerThreadForRowSplit = 8192;
+// Leaf-wise splits of at most this many rows run side by side, one per thread, at most this
+// many per thread beside the one the policy takes.
+constexpr std::size_t kMaxSideBySideRows = 32768;
+constexpr std::size_t kPartnersPerThread = 2;
 }  // namespace
 
 bool TreeGrower::split_by_rows(std::size_t n_rows, int threads) const {
@@ -238,27 +244,18 @@ Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const 
 
   int n_leaves = 1;
   std::vector<double> right_value(tree.leaf_dim);
-  // Splits the parent in the tree and sets up its children: the sums of the left child come from
-  // the parent's histogram, and so does its row count, which places the children's rows before
-  // the partition has run. The buffers any expansion needs are taken here, outside any fork.
-  auto start = [&](OpenLeaf& parent) {
-    const SplitInfo s = parent.split;
+  // Sets up the children of the parent's split: the sums of the left child come from the
+  // parent's histogram, and so does its row count, which places the children's rows before the
+  // partition has run. The buffers any expansion needs are taken here, outside any fork. The
+  // children are numbered when the split enters the tree.
+  auto prepare = [&](const OpenLeaf& parent) {
+    const SplitInfo& s = parent.split;
     Sums left_sums = finder.left_sums(parent.hist, s);
     Sums right_sums(stride);
     for (int c = 0; c < stride; ++c) right_sums[c] = parent.sums[c] - left_sums[c];
     const std::size_t mid = parent.begin + static_cast<std::size_t>(criterion.count(left_sums.data()));
-    criterion.leaf_value(left_sums.data(), value.data());
-    criterion.leaf_value(right_sums.data(), right_value.data());
-    const int l = tree.split_leaf(parent.node, s.feature, s.bin, raw_threshold(s.feature, s.bin), s.default_left, s.gain,
-                                  value.data(), static_cast<double>(criterion.count(left_sums.data())),
-                                  criterion.cover(left_sums.data()), right_value.data(),
-                                  static_cast<double>(criterion.count(right_sums.data())),
-                                  criterion.cover(right_sums.data()));
-    ++n_leaves;
-    record_node(l, parent.begin, mid);
-    record_node(l + 1, mid, parent.end);
-    Expansion e{OpenLeaf{l, parent.depth + 1, parent.begin, mid, std::move(left_sums), nullptr, SplitInfo{}},
-                OpenLeaf{l + 1, parent.depth + 1, mid, parent.end, std::move(right_sums), nullptr, SplitInfo{}},
+    Expansion e{OpenLeaf{-1, parent.depth + 1, parent.begin, mid, std::move(left_sums), nullptr, SplitInfo{}},
+                OpenLeaf{-1, parent.depth + 1, mid, parent.end, std::move(right_sums), nullptr, SplitInfo{}},
                 false, false, false, s, parent.hist};
     e.left_may = may_deepen(e.left.depth) && criterion.may_split(e.left.sums.data());
     e.right_may = may_deepen(e.right.depth) && criterion.may_split(e.right.sums.data());
@@ -269,10 +266,64 @@ Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const 
     if (e.large_may()) e.large().hist = parent.hist;
     return e;
   };
+  // Splits the parent in the tree and numbers its children.
+  auto enter = [&](const OpenLeaf& parent, Expansion& e) {
+    const SplitInfo& s = e.split;
+    const std::int64_t* left_sums = e.left.sums.data();
+    const std::int64_t* right_sums = e.right.sums.data();
+    criterion.leaf_value(left_sums, value.data());
+    criterion.leaf_value(right_sums, right_value.data());
+    const int l = tree.split_leaf(parent.node, s.feature, s.bin, raw_threshold(s.feature, s.bin), s.default_left, s.gain,
+                                  value.data(), static_cast<double>(criterion.count(left_sums)),
+                                  criterion.cover(left_sums), right_value.data(),
+                                  static_cast<double>(criterion.count(right_sums)), criterion.cover(right_sums));
+    ++n_leaves;
+    e.left.node = l;
+    e.right.node = l + 1;
+    record_node(l, e.left.begin, e.left.end);
+    record_node(l + 1, e.right.begin, e.right.end);
+  };
+  auto start = [&](OpenLeaf& parent) {
+    Expansion e = prepare(parent);
+    enter(parent, e);
+    return e;
+  };
   auto finish = [&](Expansion& e) {
     if (e.left.hist != e.parent_hist && e.right.hist != e.parent_hist) pool_.release(e.parent_hist);
     open_or_close(e.left);
     open_or_close(e.right);
+  };
+
+  // Leaf-wise, small splits run side by side, one per thread: the leaf the policy takes, and
+  // with it the open leaves it ranks next, whose splits are set aside (done_early) and enter
+  // the tree only when the policy takes those leaves. A split depends on its leaf's rows alone,
+  // so the tree is the one grown a split at a time. A split set aside for a leaf never taken is
+  // dropped; it has only reordered the rows inside that leaf. Per-node feature draws are
+  // seeded by node numbers, which a split set aside does not have yet: not with those.
+  const bool leaf_wise_side_by_side = !depth_wise && !depth_first && config_.max_features >= 1.0 && n_threads_ > 1;
+  auto rows_of = [](const OpenLeaf& leaf) { return leaf.end - leaf.begin; };
+  // The open leaves to split beside `next`: the best ranked ones without a split set aside, of
+  // at most kMaxSideBySideRows rows, until no thread would wait long for the largest split;
+  // none when that takes more than kPartnersPerThread per thread.
+  auto partners_for = [&](const OpenLeaf& next) {
+    std::vector<std::size_t> picked;
+    std::size_t largest = rows_of(next), total = largest;
+    auto balanced = [&] { return 4 * largest * static_cast<std::size_t>(n_threads_) <= 5 * total; };
+    while (!balanced() && picked.size() < kPartnersPerThread * static_cast<std::size_t>(n_threads_)) {
+      std::size_t best = open.size();
+      for (std::size_t i = 0; i < open.size(); ++i) {
+        if (open[i].done_early || rows_of(open[i]) > kMaxSideBySideRows ||
+            std::find(picked.begin(), picked.end(), i) != picked.end())
+          continue;
+        if (best == open.size() || after(open[best], open[i])) best = i;
+      }
+      if (best == open.size()) break;
+      picked.push_back(best);
+      largest = std::max(largest, rows_of(open[best]));
+      total += rows_of(open[best]);
+    }
+    if (!balanced()) picked.clear();
+    return picked;
   };
 
   std::vector<Expansion> level;
@@ -313,11 +364,43 @@ Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const 
     std::pop_heap(open.begin(), open.end(), after);
     OpenLeaf parent = std::move(open.back());
     open.pop_back();
+    if (parent.done_early) {
+      Expansion e = std::move(*parent.done_early);
+      enter(parent, e);
+      finish(e);
+      continue;
+    }
+    if (leaf_wise_side_by_side && rows_of(parent) <= kMaxSideBySideRows) {
+      const std::vector<std::size_t> partners = partners_for(parent);
+      if (!partners.empty()) {
+        std::vector<Expansion> batch;
+        batch.reserve(partners.size() + 1);
+        batch.push_back(start(parent));
+        for (std::size_t i : partners) batch.push_back(prepare(open[i]));
+        std::vector<std::size_t> largest_first(batch.size());
+        std::iota(largest_first.begin(), largest_first.end(), std::size_t{0});
+        std::stable_sort(largest_first.begin(), largest_first.end(), [&](std::size_t a, std::size_t b) {
+          return batch[a].right.end - batch[a].left.begin > batch[b].right.end - batch[b].left.begin;
+        });
+        parallel_for_dynamic(batch.size(), n_threads_, [&](std::size_t k) {
+          carry_out(criterion, finder, batch[largest_first[k]], features, seed, 1);
+        });
+        for (std::size_t k = 0; k < partners.size(); ++k)
+          open[partners[k]].done_early = std::make_unique<Expansion>(std::move(batch[k + 1]));
+        finish(batch[0]);
+        continue;
+      }
+    }
     Expansion e = start(parent);
     carry_out(criterion, finder, e, features, seed, n_threads_);
     finish(e);
   }
-  for (OpenLeaf& leaf : open) pool_.release(leaf.hist);
+  for (OpenLeaf& leaf : open) {
+    // A split carried out early whose leaf was never taken: its smaller child's buffer (the
+    // larger child's is the leaf's own).
+    if (leaf.done_early && leaf.done_early->small().hist) pool_.release(leaf.done_early->small().hist);
+    pool_.release(leaf.hist);
+  }
 
   leaves_.clear();
   for (int node = 0; node < tree.n_nodes(); ++node)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "binning.hpp"
@@ -27,7 +28,9 @@ struct LeafRange {
 /// Loop: build the root histogram and find its best split; then repeatedly take the open leaf
 /// that the grow policy ranks first, partition its rows, build the histogram of the smaller child
 /// and derive the larger one by subtraction from the parent's buffer, and find the children's
-/// splits. Leaf values come from the criterion (before any shrinkage).
+/// splits. Leaf values come from the criterion (before any shrinkage). Small expansions run
+/// side by side, one per thread: a depth-wise level's, and leaf-wise the leaf taken together
+/// with the leaves ranked next, whose splits wait until the policy takes them.
 /// Distributed training (later) reduces each built histogram across workers right after
 /// HistogramBuilder::build, the one place where local sums become global ones.
 /// One grower holds scratch memory for one tree at a time; it parallelises internally.
@@ -48,6 +51,7 @@ class TreeGrower {
   const TreeConfig& config() const { return config_; }
 
  private:
+  struct Expansion;
   struct OpenLeaf {
     int node;
     int depth;
@@ -56,6 +60,9 @@ class TreeGrower {
     Sums sums;
     std::int64_t* hist;
     SplitInfo split;
+    /// The leaf's split, already carried out beside an earlier one (leaf-wise growth), waiting
+    /// to enter the tree when the policy takes this leaf.
+    std::unique_ptr<Expansion> done_early = nullptr;
   };
 
   /// A split in progress: the parent's children, which of them may split again, and the

@@ -200,7 +200,9 @@ def test_tree_is_identical_for_any_thread_count(n_rows, policy):
     # rows the large nodes are summed by rows split across threads (partial histograms folded
     # together), the small ones by features: one thread does neither, and all must agree.
     # Depth-wise, a level's small nodes are expanded side by side, one per thread (except on the
-    # level the leaf limit cuts short).
+    # level the leaf limit cuts short). Leaf-wise, small splits run side by side too, those of
+    # leaves ranked after the one taken being set aside until their turn, and some never
+    # entering the tree once the 31 leaves are reached.
     grow_policy, max_leaf_nodes, max_depth = policy
     rng = np.random.default_rng(5)
     X = rng.normal(size=(n_rows, 20))
