@@ -36,10 +36,10 @@ std::vector<int> TreeGrower::node_features(const std::vector<int>& tree_features
 namespace {
 // Rows per thread from which a node's histogram is summed by rows rather than by features.
 constexpr std::size_t kMinRowsPerThreadForRowSplit = 8192;
-// Leaf-wise splits of at most this many rows run side by side, one per thread, at most this
-// many per thread beside the one the policy takes.
+// Leaf-wise splits of at most this many rows run side by side, one per thread; at most this
+// many per thread are set aside at a time (each holds a histogram buffer).
 constexpr std::size_t kMaxSideBySideRows = 32768;
-constexpr std::size_t kPartnersPerThread = 2;
+constexpr std::size_t kSetAsidePerThread = 2;
 }  // namespace
 
 bool TreeGrower::split_by_rows(std::size_t n_rows, int threads) const {
@@ -302,14 +302,16 @@ Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const 
   // seeded by node numbers, which a split set aside does not have yet: not with those.
   const bool leaf_wise_side_by_side = !depth_wise && !depth_first && config_.max_features >= 1.0 && n_threads_ > 1;
   auto rows_of = [](const OpenLeaf& leaf) { return leaf.end - leaf.begin; };
+  std::size_t n_set_aside = 0;
   // The open leaves to split beside `next`: the best ranked ones without a split set aside, of
   // at most kMaxSideBySideRows rows, until no thread would wait long for the largest split;
-  // none when that takes more than kPartnersPerThread per thread.
+  // none when that would set aside too many.
   auto partners_for = [&](const OpenLeaf& next) {
     std::vector<std::size_t> picked;
+    const std::size_t room = kSetAsidePerThread * static_cast<std::size_t>(n_threads_) - n_set_aside;
     std::size_t largest = rows_of(next), total = largest;
     auto balanced = [&] { return 4 * largest * static_cast<std::size_t>(n_threads_) <= 5 * total; };
-    while (!balanced() && picked.size() < kPartnersPerThread * static_cast<std::size_t>(n_threads_)) {
+    while (!balanced() && picked.size() < room) {
       std::size_t best = open.size();
       for (std::size_t i = 0; i < open.size(); ++i) {
         if (open[i].done_early || rows_of(open[i]) > kMaxSideBySideRows ||
@@ -365,6 +367,7 @@ Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const 
     OpenLeaf parent = std::move(open.back());
     open.pop_back();
     if (parent.done_early) {
+      --n_set_aside;
       Expansion e = std::move(*parent.done_early);
       enter(parent, e);
       finish(e);
@@ -387,6 +390,7 @@ Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const 
         });
         for (std::size_t k = 0; k < partners.size(); ++k)
           open[partners[k]].done_early = std::make_unique<Expansion>(std::move(batch[k + 1]));
+        n_set_aside += partners.size();
         finish(batch[0]);
         continue;
       }
