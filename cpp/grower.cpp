@@ -5,7 +5,6 @@
 #include <cmath>
 #include <limits>
 #include <memory>
-#include <numeric>
 
 #include "parallel.hpp"
 #include "random.hpp"
@@ -288,6 +287,14 @@ Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const 
     enter(parent, e);
     return e;
   };
+  // Expansions independent of each other, one per thread, largest first so that the last ones
+  // handed out are short.
+  auto carry_out_side_by_side = [&](std::vector<Expansion*> expansions) {
+    std::stable_sort(expansions.begin(), expansions.end(),
+                     [](const Expansion* a, const Expansion* b) { return a->n_rows() > b->n_rows(); });
+    parallel_for_dynamic(expansions.size(), n_threads_,
+                         [&](std::size_t i) { carry_out(criterion, finder, *expansions[i], features, seed, 1); });
+  };
   auto finish = [&](Expansion& e) {
     if (e.left.hist != e.parent_hist && e.right.hist != e.parent_hist) pool_.release(e.parent_hist);
     open_or_close(e.left);
@@ -346,20 +353,14 @@ Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const 
         level.push_back(start(leaf));
       }
       open.clear();
-      std::vector<std::size_t> side_by_side;
-      for (std::size_t i = 0; i < level.size(); ++i) {
-        const std::size_t node_rows = level[i].right.end - level[i].left.begin;
-        if (node_rows * 2 * static_cast<std::size_t>(n_threads_) > level_rows)
-          carry_out(criterion, finder, level[i], features, seed, n_threads_);
+      std::vector<Expansion*> side_by_side;
+      for (Expansion& e : level) {
+        if (e.n_rows() * 2 * static_cast<std::size_t>(n_threads_) > level_rows)
+          carry_out(criterion, finder, e, features, seed, n_threads_);
         else
-          side_by_side.push_back(i);
+          side_by_side.push_back(&e);
       }
-      // Largest first, so that the last expansions to be handed out are short ones.
-      std::stable_sort(side_by_side.begin(), side_by_side.end(), [&](std::size_t a, std::size_t b) {
-        return level[a].right.end - level[a].left.begin > level[b].right.end - level[b].left.begin;
-      });
-      parallel_for_dynamic(side_by_side.size(), n_threads_,
-                           [&](std::size_t i) { carry_out(criterion, finder, level[side_by_side[i]], features, seed, 1); });
+      carry_out_side_by_side(std::move(side_by_side));
       for (Expansion& e : level) finish(e);
       continue;
     }
@@ -380,14 +381,9 @@ Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const 
         batch.reserve(partners.size() + 1);
         batch.push_back(start(parent));
         for (std::size_t i : partners) batch.push_back(prepare(open[i]));
-        std::vector<std::size_t> largest_first(batch.size());
-        std::iota(largest_first.begin(), largest_first.end(), std::size_t{0});
-        std::stable_sort(largest_first.begin(), largest_first.end(), [&](std::size_t a, std::size_t b) {
-          return batch[a].right.end - batch[a].left.begin > batch[b].right.end - batch[b].left.begin;
-        });
-        parallel_for_dynamic(batch.size(), n_threads_, [&](std::size_t k) {
-          carry_out(criterion, finder, batch[largest_first[k]], features, seed, 1);
-        });
+        std::vector<Expansion*> all;
+        for (Expansion& e : batch) all.push_back(&e);
+        carry_out_side_by_side(std::move(all));
         for (std::size_t k = 0; k < partners.size(); ++k)
           open[partners[k]].done_early = std::make_unique<Expansion>(std::move(batch[k + 1]));
         n_set_aside += partners.size();

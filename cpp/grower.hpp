@@ -81,6 +81,7 @@ class TreeGrower {
     OpenLeaf& large() { return left_smaller ? right : left; }
     bool small_may() const { return left_smaller ? left_may : right_may; }
     bool large_may() const { return left_smaller ? right_may : left_may; }
+    std::size_t n_rows() const { return right.end - left.begin; }
   };
 
   std::vector<int> node_features(const std::vector<int>& tree_features, int node, std::uint64_t seed) const;
