@@ -125,24 +125,20 @@ void TreeGrower::build_and_find(const Criterion& criterion, const SplitFinder<Cr
     const int end = static_cast<int>(n_groups * (t + 1) / group_threads);
     const int* features = X_.group_features.data() + X_.group_begin[first];
     const int n_owned = X_.group_begin[end] - X_.group_begin[first];
-    if (by_rows) {
-      for (int k = 0; k < n_owned; ++k) fold_partials(target, partial, stride, features[k], !built.hist);
-    } else {
+    if (!by_rows) {
       scatter_share(t, group_threads);
       if (built.hist)
         builder_.build_groups(criterion, rows, first, end, built.hist);
       else
         builder_.remove_groups(criterion, rows, first, end, derived->hist);
     }
-    if (built.hist && derived)
-      for (int k = 0; k < n_owned; ++k)
-        builder_.subtract_features(derived->hist, built.hist, stride, features[k], features[k] + 1);
-    for (int l = 0; l < 2; ++l) {
-      if (!scan[l]) continue;
-      for (int k = 0; k < n_owned; ++k) {
-        const int f = features[k];
-        if (allowed[l][f]) per_feature[l][f] = finder.find_on_feature(leaves[l]->hist, leaves[l]->sums.data(), f);
-      }
+    // One feature at a time from folding to both scans, so that its slots stay in L1.
+    for (int k = 0; k < n_owned; ++k) {
+      const int f = features[k];
+      if (by_rows) fold_partials(target, partial, stride, f, !built.hist);
+      if (built.hist && derived) builder_.subtract_features(derived->hist, built.hist, stride, f, f + 1);
+      for (int l = 0; l < 2; ++l)
+        if (scan[l] && allowed[l][f]) per_feature[l][f] = finder.find_on_feature(leaves[l]->hist, leaves[l]->sums.data(), f);
     }
   });
   for (int t = 1; t < static_cast<int>(partial.size()); ++t) pool_.release(partial[t]);
