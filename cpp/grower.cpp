@@ -107,8 +107,8 @@ void TreeGrower::build_and_find(const Criterion& criterion, const SplitFinder<Cr
     const std::size_t n = pending->n_blocks();
     for (std::size_t b = n * t / threads; b < n * (t + 1) / threads; ++b) partition_.scatter(*pending, b);
   };
-  const int threads = std::min(max_threads, builder_.threads_for(built.end - built.begin));
-  const bool by_rows = split_by_rows(built.end - built.begin, threads);
+  const int threads = std::min(max_threads, builder_.threads_for(built.n_rows()));
+  const bool by_rows = split_by_rows(built.n_rows(), threads);
   std::int64_t* const target = built.hist ? built.hist : derived->hist;
   std::vector<std::int64_t*> partial;
   if (by_rows) {
@@ -304,7 +304,6 @@ Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const 
   // dropped; it has only reordered the rows inside that leaf. Per-node feature draws are
   // seeded by node numbers, which a split set aside does not have yet: not with those.
   const bool leaf_wise_side_by_side = !depth_wise && !depth_first && config_.max_features >= 1.0 && n_threads_ > 1;
-  auto rows_of = [](const OpenLeaf& leaf) { return leaf.end - leaf.begin; };
   std::size_t n_set_aside = 0;
   // The open leaves to split beside `next`: the best ranked ones without a split set aside, of
   // at most kMaxSideBySideRows rows, until no thread would wait long for the largest split;
@@ -312,20 +311,20 @@ Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const 
   auto partners_for = [&](const OpenLeaf& next) {
     std::vector<std::size_t> picked;
     const std::size_t room = kSetAsidePerThread * static_cast<std::size_t>(n_threads_) - n_set_aside;
-    std::size_t largest = rows_of(next), total = largest;
+    std::size_t largest = next.n_rows(), total = largest;
     auto balanced = [&] { return 4 * largest * static_cast<std::size_t>(n_threads_) <= 5 * total; };
     while (!balanced() && picked.size() < room) {
       std::size_t best = open.size();
       for (std::size_t i = 0; i < open.size(); ++i) {
-        if (open[i].done_early || rows_of(open[i]) > kMaxSideBySideRows ||
+        if (open[i].done_early || open[i].n_rows() > kMaxSideBySideRows ||
             std::find(picked.begin(), picked.end(), i) != picked.end())
           continue;
         if (best == open.size() || after(open[best], open[i])) best = i;
       }
       if (best == open.size()) break;
       picked.push_back(best);
-      largest = std::max(largest, rows_of(open[best]));
-      total += rows_of(open[best]);
+      largest = std::max(largest, open[best].n_rows());
+      total += open[best].n_rows();
     }
     if (!balanced()) picked.clear();
     return picked;
@@ -345,7 +344,7 @@ Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const 
       level.clear();
       std::size_t level_rows = 0;
       for (OpenLeaf& leaf : open) {
-        level_rows += leaf.end - leaf.begin;
+        level_rows += leaf.n_rows();
         level.push_back(start(leaf));
       }
       open.clear();
@@ -370,7 +369,7 @@ Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const 
       finish(e);
       continue;
     }
-    if (leaf_wise_side_by_side && rows_of(parent) <= kMaxSideBySideRows) {
+    if (leaf_wise_side_by_side && parent.n_rows() <= kMaxSideBySideRows) {
       const std::vector<std::size_t> partners = partners_for(parent);
       if (!partners.empty()) {
         std::vector<Expansion> batch;

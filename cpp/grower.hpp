@@ -63,6 +63,8 @@ class TreeGrower {
     /// The leaf's split, already carried out beside an earlier one (leaf-wise growth), waiting
     /// to enter the tree when the policy takes this leaf.
     std::unique_ptr<Expansion> done_early = nullptr;
+
+    std::size_t n_rows() const { return end - begin; }
   };
 
   /// A split in progress: the parent's children, which of them may split again, and the
@@ -81,7 +83,7 @@ class TreeGrower {
     OpenLeaf& large() { return left_smaller ? right : left; }
     bool small_may() const { return left_smaller ? left_may : right_may; }
     bool large_may() const { return left_smaller ? right_may : left_may; }
-    std::size_t n_rows() const { return right.end - left.begin; }
+    std::size_t n_rows() const { return left.n_rows() + right.n_rows(); }
   };
 
   std::vector<int> node_features(const std::vector<int>& tree_features, int node, std::uint64_t seed) const;
