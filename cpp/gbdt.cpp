@@ -62,20 +62,21 @@ GbdtTrainer::GbdtTrainer(const GbdtConfig& config, std::shared_ptr<const BinMapp
     margin.assign(X.n_rows * k, 0.0);
     for (int c = 0; c < k; ++c) std::fill(margin.begin() + c * X.n_rows, margin.begin() + (c + 1) * X.n_rows, base_score_[c]);
     for (std::size_t t = 0; t < trees_.size(); ++t)
-      add_tree_to_margin(trees_[t], X, margin.data() + (t % k) * X.n_rows, false);
+      add_tree_to_margin(trees_[t], X, margin.data() + (t % k) * X.n_rows, nullptr, config_.n_threads);
   };
   init_margin(*train_, train_margin_);
   if (valid_) init_margin(*valid_, valid_margin_);
   gh_.resize(train_->n_rows * static_cast<std::size_t>(k));
 }
 
-void GbdtTrainer::add_tree_to_margin(const Tree& tree, const BinnedMatrix& X, double* margin, bool from_partition) {
-  if (from_partition) {
+void GbdtTrainer::add_tree_to_margin(const Tree& tree, const BinnedMatrix& X, double* margin,
+                                     const TreeGrower* grown_by, int n_threads) {
+  if (grown_by) {
     // Every training row sits in exactly one leaf range of the grower's partition: no traversal.
-    const auto& leaves = grower_->leaves();
-    const auto& rows = grower_->partition().indices();
+    const auto& leaves = grown_by->leaves();
+    const auto& rows = grown_by->partition().indices();
     // Small trainings stay serial: a fork per tree would cost more than the update itself.
-    const int threads = rows.size() >= kMinRowsForParallelUpdate ? config_.n_threads : 1;
+    const int threads = rows.size() >= kMinRowsForParallelUpdate ? n_threads : 1;
     parallel_for(leaves.size(), threads, [&](std::size_t l) {
       const double v = tree.value[leaves[l].node];
       for (std::size_t i = leaves[l].begin; i < leaves[l].end; ++i) margin[rows[i]] += v;
@@ -83,10 +84,30 @@ void GbdtTrainer::add_tree_to_margin(const Tree& tree, const BinnedMatrix& X, do
     return;
   }
   constexpr std::size_t kBlock = 4096;
-  parallel_for(n_blocks(X.n_rows, kBlock), config_.n_threads, [&](std::size_t b) {
+  parallel_for(n_blocks(X.n_rows, kBlock), n_threads, [&](std::size_t b) {
     for (std::size_t i = b * kBlock, end = std::min(X.n_rows, (b + 1) * kBlock); i < end; ++i)
       margin[i] += tree.value[tree.leaf_of_row(X, i)];
   });
+}
+
+Tree GbdtTrainer::grow_output(TreeGrower& grower, int c, std::uint64_t iteration, Span<const row_t> rows,
+                              int n_threads) {
+  std::vector<int> features = usable_features_;
+  if (config_.colsample_bytree < 1.0) {
+    Rng rng(derive_seed(config_.seed, iteration, kColStream + c));
+    const int n_features = static_cast<int>(usable_features_.size());
+    const int n_pick = std::max(1, static_cast<int>(std::llround(config_.colsample_bytree * n_features)));
+    features = sample_features(n_features, n_pick, rng);
+  }
+  const std::size_t n = train_->n_rows;
+  const Span<const GradPair> gh(gh_.data() + c * n, n);
+  const GradientCriterion criterion(gh, GradScale::fit(gh, rows, n_threads), config_.tree);
+  Tree tree = grower.grow(criterion, rows, features, derive_seed(config_.seed, iteration, kTreeStream + c));
+  tree.scale_values(config_.learning_rate);
+  // With every row in the tree, the grower's partition says which leaf each row is in.
+  add_tree_to_margin(tree, *train_, train_margin_.data() + c * n, rows.empty() ? &grower : nullptr, n_threads);
+  if (valid_) add_tree_to_margin(tree, *valid_, valid_margin_.data() + c * valid_->n_rows, nullptr, n_threads);
+  return tree;
 }
 
 void GbdtTrainer::update() {
@@ -104,29 +125,29 @@ void GbdtTrainer::update() {
     const std::size_t n_sample = std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(config_.subsample * n)));
     rows = sample_without_replacement(n, n_sample, rng);
   }
-  const bool every_row = rows.empty();
+  const Span<const row_t> tree_rows(rows.data(), rows.size());
 
-  for (int c = 0; c < k; ++c) {
-    std::vector<int> features = usable_features_;
-    if (config_.colsample_bytree < 1.0) {
-      Rng rng(derive_seed(config_.seed, iteration, kColStream + c));
-      const int n_features = static_cast<int>(usable_features_.size());
-      const int n_pick = std::max(1, static_cast<int>(std::llround(config_.colsample_bytree * n_features)));
-      features = sample_features(n_features, n_pick, rng);
-    }
-    const Span<const GradPair> gh(gh_.data() + c * n, n);
-    const Span<const row_t> tree_rows(rows.data(), rows.size());
-    const GradientCriterion criterion(gh, GradScale::fit(gh, tree_rows, config_.n_threads), config_.tree);
-    Tree tree = grower_->grow(criterion, tree_rows, features, derive_seed(config_.seed, iteration, kTreeStream + c));
-    tree.scale_values(config_.learning_rate);
-    add_tree_to_margin(tree, *train_, train_margin_.data() + c * n, every_row);
-    if (valid_) add_tree_to_margin(tree, *valid_, valid_margin_.data() + c * valid_->n_rows, false);
-    trees_.push_back(std::move(tree));
+  // The k trees of a multiclass iteration are independent of each other. With at least as many
+  // trees as threads they are grown side by side, one per thread on a one-thread grower, which
+  // joins no threads inside a tree; a tree is the same on any number of threads. The trees
+  // left over get all threads one after the other.
+  const int threads = config_.n_threads;
+  const int side_by_side = threads > 1 && k >= threads ? k - k % threads : 0;
+  std::vector<Tree> grown(k);
+  if (side_by_side > 0) {
+    while (static_cast<int>(solo_growers_.size()) < threads)
+      solo_growers_.push_back(std::make_unique<TreeGrower>(*train_, *mapper_, config_.tree, 1));
+    parallel_for_dynamic(side_by_side, threads, [&](std::size_t c) {
+      grown[c] = grow_output(*solo_growers_[thread_index()], static_cast<int>(c), iteration, tree_rows, 1);
+    });
   }
+  for (int c = side_by_side; c < k; ++c) grown[c] = grow_output(*grower_, c, iteration, tree_rows, threads);
+  for (Tree& tree : grown) trees_.push_back(std::move(tree));
 }
 
 Model GbdtTrainer::finish() {
   grower_.reset();
+  solo_growers_.clear();
   train_.reset();
   valid_.reset();
   train_targets_ = OwnedTargets{};

@@ -62,7 +62,12 @@ class GbdtTrainer {
   Model model() const;
 
  private:
-  void add_tree_to_margin(const Tree& tree, const BinnedMatrix& X, double* margin, bool from_partition);
+  /// margin += the tree's values for X's rows: from the leaf ranges of the grower's partition when
+  /// `grown_by` grew it on every row of X, else by traversal.
+  void add_tree_to_margin(const Tree& tree, const BinnedMatrix& X, double* margin, const TreeGrower* grown_by,
+                          int n_threads);
+  /// Grows output c's tree of an iteration on `grower` and adds it to the margins.
+  Tree grow_output(TreeGrower& grower, int c, std::uint64_t iteration, Span<const row_t> rows, int n_threads);
   void check_open() const { check(grower_ != nullptr, "the booster was finished: its training state is released"); }
 
   GbdtConfig config_;
@@ -78,7 +83,9 @@ class GbdtTrainer {
   std::vector<double> valid_margin_;
   std::vector<GradPair> gh_;
   std::vector<int> usable_features_;
-  std::unique_ptr<TreeGrower> grower_;  ///< null once finished
+  std::unique_ptr<TreeGrower> grower_;  ///< on all threads; null once finished
+  /// One-thread growers, one per thread, for multiclass trees grown side by side (made on first use).
+  std::vector<std::unique_ptr<TreeGrower>> solo_growers_;
 };
 
 }  // namespace treeforge

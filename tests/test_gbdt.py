@@ -161,10 +161,26 @@ def test_models_identical_for_any_thread_count(Estimator, sampling, assert_same_
     if Estimator is HistGradientBoostingClassifier:
         y = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
     one = Estimator(max_iter=8, random_state=5, n_jobs=1, **sampling).fit(X, y)
-    two = Estimator(max_iter=8, random_state=5, n_jobs=2, **sampling).fit(X, y)
-    assert_same_model(one, two)
     method = "predict_proba" if Estimator is HistGradientBoostingClassifier else "predict"
-    np.testing.assert_array_equal(getattr(one, method)(X), getattr(two, method)(X))
+    # Three classes: on 2 threads two trees of an iteration grow side by side and the third on
+    # both threads; on 3 threads all three side by side.
+    for n_jobs in (2, 3):
+        many = Estimator(max_iter=8, random_state=5, n_jobs=n_jobs, **sampling).fit(X, y)
+        assert_same_model(one, many)
+        np.testing.assert_array_equal(getattr(one, method)(X), getattr(many, method)(X))
+
+
+def test_multiclass_side_by_side_trees_keep_validation_and_early_stopping():
+    # Trees grown side by side update their own class's training and validation margins.
+    X, y = _continuous_regression(n_samples=3000, n_features=6, seed=9)
+    y = np.digitize(y, np.quantile(y, [0.2, 0.4, 0.6, 0.8]))
+    params = dict(max_iter=60, random_state=1, early_stopping=True, validation_fraction=0.25, n_iter_no_change=3)
+    one = HistGradientBoostingClassifier(n_jobs=1, **params).fit(X, y)
+    two = HistGradientBoostingClassifier(n_jobs=2, **params).fit(X, y)
+    assert one.n_iter_ < 60  # stopped early, so the validation scores drove it
+    assert one.n_iter_ == two.n_iter_
+    np.testing.assert_array_equal(one.validation_score_, two.validation_score_)
+    np.testing.assert_array_equal(one.predict_proba(X), two.predict_proba(X))
 
 
 def test_random_state_controls_sampling(assert_same_model):
