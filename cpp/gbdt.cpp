@@ -15,6 +15,18 @@ constexpr std::uint64_t kRowStream = 0x726f7773;   // "rows"
 constexpr std::uint64_t kColStream = 0x636f6c73;   // "cols"
 constexpr std::uint64_t kTreeStream = 0x74726565;  // "tree"
 constexpr std::size_t kMinRowsForParallelUpdate = 1 << 16;
+// Trees grown side by side take a histogram pool each: the pools beyond the first may take at
+// most this much between them, by the bound below, or the trees grow one after the other.
+constexpr double kSideBySidePoolBytes = 1024.0 * 1024 * 1024;
+
+/// At most how many bytes a tree's histogram pool holds: a histogram per leaf, the most leaves
+/// the limits on leaves, depth and leaf size allow.
+double pool_bound(const BinnedMatrix& X, const TreeConfig& tree) {
+  double leaves = static_cast<double>(X.n_rows) / tree.min_samples_leaf + 1;
+  if (tree.max_leaf_nodes > 0) leaves = std::min(leaves, static_cast<double>(tree.max_leaf_nodes));
+  if (tree.max_depth > 0) leaves = std::min(leaves, std::ldexp(1.0, tree.max_depth));
+  return leaves * X.n_hist_slots() * GradientCriterion::kChannels * sizeof(std::int64_t);
+}
 
 void check_targets(const OwnedTargets& t, std::size_t n_rows, const char* what) {
   check(t.y.size() == n_rows, std::string(what) + ": y has " + std::to_string(t.y.size()) + " values for " +
@@ -128,11 +140,12 @@ void GbdtTrainer::update() {
   const Span<const row_t> tree_rows(rows.data(), rows.size());
 
   // The k trees of a multiclass iteration are independent of each other. With at least as many
-  // trees as threads they are grown side by side, one per thread on a one-thread grower, which
-  // joins no threads inside a tree; a tree is the same on any number of threads. The trees
-  // left over get all threads one after the other.
+  // trees as threads (and memory for their pools) they are grown side by side, one per thread
+  // on a one-thread grower, which joins no threads inside a tree; a tree is the same on any
+  // number of threads. The trees left over get all threads one after the other.
   const int threads = config_.n_threads;
-  const int side_by_side = threads > 1 && k >= threads ? k - k % threads : 0;
+  const bool pools_fit = (threads - 1) * pool_bound(*train_, config_.tree) <= kSideBySidePoolBytes;
+  const int side_by_side = threads > 1 && k >= threads && pools_fit ? k - k % threads : 0;
   std::vector<Tree> grown(k);
   if (side_by_side > 0) {
     while (static_cast<int>(solo_growers_.size()) < threads)
