@@ -167,6 +167,13 @@ std::vector<row_t> row_vector(const py::object& rows) {
   return out;
 }
 
+/// row_vector of a list the caller gave: an empty list means no rows (not all of them).
+std::vector<row_t> listed_rows(const py::object& rows) {
+  std::vector<row_t> out = row_vector(rows);
+  check(rows.is_none() || !out.empty(), "rows is empty: there are no rows to bin");
+  return out;
+}
+
 /// Exposes config.tree.*field as a flat attribute `name` of a learner's config class.
 template <class Config, class T>
 void tree_field(py::class_<Config>& cls, const char* name, T TreeConfig::*field) {
@@ -352,13 +359,18 @@ PYBIND11_MODULE(_core, m) {
   py::class_<BinMapper, std::shared_ptr<BinMapper>>(m, "BinMapper")
       .def(py::init<int, std::size_t, std::uint64_t>(), py::arg("max_bins") = 255, py::arg("subsample") = 200000,
            py::arg("seed") = 0)
-      .def("fit", [](std::shared_ptr<BinMapper> self, const py::array& X, int n_threads) {
-            with_matrix(X, [&](auto view) { self->fit(view, n_threads); return 0; });
+      // rows: the rows of X to use, in order (None: all), so that a part of X needs no copy.
+      .def("fit", [](std::shared_ptr<BinMapper> self, const py::array& X, int n_threads, const py::object& rows) {
+            const std::vector<row_t> given = listed_rows(rows);
+            const Span<const row_t> r(given.data(), given.size());
+            with_matrix(X, [&](auto view) { self->fit(view, r, n_threads); return 0; });
             return self;
-          }, py::arg("X"), py::arg("n_threads") = 1)
-      .def("transform", [](const BinMapper& self, const py::array& X, int n_threads) {
-            return with_matrix(X, [&](auto view) { return std::make_shared<BinnedMatrix>(self.transform(view, n_threads)); });
-          }, py::arg("X"), py::arg("n_threads") = 1)
+          }, py::arg("X"), py::arg("n_threads") = 1, py::arg("rows") = py::none())
+      .def("transform", [](const BinMapper& self, const py::array& X, int n_threads, const py::object& rows) {
+            const std::vector<row_t> given = listed_rows(rows);
+            const Span<const row_t> r(given.data(), given.size());
+            return with_matrix(X, [&](auto view) { return std::make_shared<BinnedMatrix>(self.transform(view, r, n_threads)); });
+          }, py::arg("X"), py::arg("n_threads") = 1, py::arg("rows") = py::none())
       .def_property_readonly("n_features", &BinMapper::n_features)
       .def_property_readonly("max_bins", &BinMapper::max_bins)
       .def_property_readonly("n_bins", [](const BinMapper& b) {

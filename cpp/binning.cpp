@@ -23,6 +23,10 @@ double cut_between(double a, double b) {
 
 constexpr std::size_t kRowBlock = 512;
 
+void check_rows(Span<const row_t> rows, std::size_t n_rows) {
+  for (row_t r : rows) check(r < n_rows, "row " + std::to_string(r) + " is out of range for " + std::to_string(n_rows) + " rows");
+}
+
 }  // namespace
 
 std::vector<double> find_bin_edges(std::vector<double>& values, int max_bins) {
@@ -126,21 +130,24 @@ BinMapper BinMapper::from_edges(int max_bins, std::vector<std::vector<double>> e
 }
 
 template <class T>
-void BinMapper::fit(MatrixView<const T> X, int n_threads) {
-  check(X.n_rows > 0, "cannot fit bins on 0 rows");
-  std::vector<row_t> rows;
-  if (X.n_rows > subsample_) {
+void BinMapper::fit(MatrixView<const T> X, Span<const row_t> rows, int n_threads) {
+  check_rows(rows, X.n_rows);
+  const std::size_t n_given = rows.empty() ? X.n_rows : rows.size;
+  check(n_given > 0, "cannot fit bins on 0 rows");
+  std::vector<row_t> sample;  // positions in the given rows
+  if (n_given > subsample_) {
     Rng rng(derive_seed(seed_, 0x62696e73 /* "bins" */));
-    rows = sample_without_replacement(X.n_rows, subsample_, rng);
+    sample = sample_without_replacement(n_given, subsample_, rng);
   }
-  const std::size_t n = rows.empty() ? X.n_rows : rows.size();
+  const std::size_t n = sample.empty() ? n_given : sample.size();
   const std::size_t n_features = X.n_cols;
   // Gather the sample column-major in one pass over its rows (one cache line per row, not one per
   // row and feature), then sort each column on its own.
   std::vector<double> columns(n * n_features);
   parallel_for(n_blocks(n, kRowBlock), n_threads, [&](std::size_t b) {
     for (std::size_t i = b * kRowBlock, end = std::min(n, (b + 1) * kRowBlock); i < end; ++i) {
-      const T* x = X.row(rows.empty() ? i : rows[i]);
+      const std::size_t at = sample.empty() ? i : sample[i];
+      const T* x = X.row(rows.empty() ? at : rows[at]);
       for (std::size_t f = 0; f < n_features; ++f) columns[f * n + i] = static_cast<double>(x[f]);
     }
   });
@@ -156,18 +163,19 @@ void BinMapper::fit(MatrixView<const T> X, int n_threads) {
 }
 
 template <class T>
-BinnedMatrix BinMapper::transform(MatrixView<const T> X, int n_threads) const {
+BinnedMatrix BinMapper::transform(MatrixView<const T> X, Span<const row_t> rows, int n_threads) const {
   check(fitted_, "BinMapper is not fitted");
   check(static_cast<int>(X.n_cols) == n_features(),
         "X has " + std::to_string(X.n_cols) + " features, the bins were fitted on " + std::to_string(n_features()));
+  check_rows(rows, X.n_rows);
   BinnedMatrix out;
-  out.n_rows = X.n_rows;
+  out.n_rows = rows.empty() ? X.n_rows : rows.size;
   out.n_features = n_features();
-  out.columns.resize(X.n_rows * X.n_cols);
+  out.columns.resize(out.n_rows * X.n_cols);
   out.n_bins.resize(out.n_features);
   for (int f = 0; f < out.n_features; ++f) out.n_bins[f] = n_bins(f);
   out.finalize_layout();
-  out.group_codes.resize(X.n_rows * static_cast<std::size_t>(out.n_groups));  // zeros: bundles add into them
+  out.group_codes.resize(out.n_rows * static_cast<std::size_t>(out.n_groups));  // zeros: bundles add into them
 
   // Branch-free search: each feature's edges padded with +inf to a power of two, so finding
   // #{edges < x} is a fixed number of halving steps with no unpredictable branch.
@@ -181,11 +189,20 @@ BinnedMatrix BinMapper::transform(MatrixView<const T> X, int n_threads) const {
     std::copy(edges_[f].begin(), edges_[f].end(), padded[f].begin());
   }
 
-  const std::size_t blocks = n_blocks(X.n_rows, kRowBlock);
+  const std::size_t blocks = n_blocks(out.n_rows, kRowBlock);
   std::vector<std::vector<std::uint8_t>> block_has_nan(blocks, std::vector<std::uint8_t>(out.n_features, 0));
   parallel_for(blocks, n_threads, [&](std::size_t b) {
-    const std::size_t lo = b * kRowBlock, hi = std::min(X.n_rows, lo + kRowBlock);
+    const std::size_t lo = b * kRowBlock, hi = std::min(out.n_rows, lo + kRowBlock);
     auto& has_nan = block_has_nan[b];
+    // The block's rows of X; listed rows are gathered first, a row at a time, so that the
+    // feature-major pass below reads them from cache rather than one scattered row per value.
+    MatrixView<const T> block{X.row(lo), hi - lo, X.n_cols};
+    std::vector<T> gathered;
+    if (!rows.empty()) {
+      gathered.resize((hi - lo) * X.n_cols);
+      for (std::size_t i = lo; i < hi; ++i) std::copy_n(X.row(rows[i]), X.n_cols, gathered.data() + (i - lo) * X.n_cols);
+      block = MatrixView<const T>{gathered.data(), hi - lo, X.n_cols};
+    }
     // Feature-major inside the block: one feature's edges stay in L1 across the block's rows.
     for (int f = 0; f < out.n_features; ++f) {
       const double* e = padded[f].data();
@@ -195,7 +212,7 @@ BinnedMatrix BinMapper::transform(MatrixView<const T> X, int n_threads) const {
       const int code_stride = out.code_stride[f];
       std::uint8_t nan_seen = 0;
       for (std::size_t i = lo; i < hi; ++i) {
-        const double v = static_cast<double>(X(i, f));
+        const double v = static_cast<double>(block(i - lo, f));
         int pos = 0;
         for (int step = width / 2; step >= 1; step /= 2) pos += (e[pos + step - 1] < v) ? step : 0;
         // The last slot is never compared: it is +inf, never below any v.
@@ -203,7 +220,7 @@ BinnedMatrix BinMapper::transform(MatrixView<const T> X, int n_threads) const {
         nan_seen |= is_nan;
         const bin_t code = is_nan ? missing : static_cast<bin_t>(pos);
         group_code[i * out.n_groups] += static_cast<bin_t>(code * code_stride);
-        out.columns[f * X.n_rows + i] = code;
+        out.columns[f * out.n_rows + i] = code;
       }
       has_nan[f] = nan_seen;
     }
@@ -214,9 +231,9 @@ BinnedMatrix BinMapper::transform(MatrixView<const T> X, int n_threads) const {
   return out;
 }
 
-template void BinMapper::fit<float>(MatrixView<const float>, int);
-template void BinMapper::fit<double>(MatrixView<const double>, int);
-template BinnedMatrix BinMapper::transform<float>(MatrixView<const float>, int) const;
-template BinnedMatrix BinMapper::transform<double>(MatrixView<const double>, int) const;
+template void BinMapper::fit<float>(MatrixView<const float>, Span<const row_t>, int);
+template void BinMapper::fit<double>(MatrixView<const double>, Span<const row_t>, int);
+template BinnedMatrix BinMapper::transform<float>(MatrixView<const float>, Span<const row_t>, int) const;
+template BinnedMatrix BinMapper::transform<double>(MatrixView<const double>, Span<const row_t>, int) const;
 
 }  // namespace treeforge

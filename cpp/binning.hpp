@@ -22,13 +22,15 @@ class BinMapper {
   /// Rebuilds a fitted mapper from its edges (a loaded model); validates them.
   static BinMapper from_edges(int max_bins, std::vector<std::vector<double>> edges);
 
-  /// Learns edges from X (n_rows x n_features), or from `subsample` rows of it drawn with the seed.
+  /// Learns edges from the rows of X (n_rows x n_features) listed in `rows` (empty: every row,
+  /// in order), or from `subsample` of them drawn with the seed.
   template <class T>
-  void fit(MatrixView<const T> X, int n_threads);
+  void fit(MatrixView<const T> X, Span<const row_t> rows, int n_threads);
 
-  /// Codes of X; X must have n_features() columns.
+  /// Codes of the rows of X listed in `rows`, in that order (empty: every row); X must have
+  /// n_features() columns. A list of rows spares the caller a copy of them.
   template <class T>
-  BinnedMatrix transform(MatrixView<const T> X, int n_threads) const;
+  BinnedMatrix transform(MatrixView<const T> X, Span<const row_t> rows, int n_threads) const;
 
   int max_bins() const { return max_bins_; }
   int n_features() const { return static_cast<int>(edges_.size()); }

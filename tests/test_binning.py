@@ -187,3 +187,33 @@ def test_transform_rejects_a_wrong_number_of_features():
     mapper = _core.BinMapper().fit(np.zeros((5, 3)))
     with pytest.raises(ValueError):
         mapper.transform(np.zeros((5, 2)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_listed_rows_bin_as_a_copy_of_them(dtype):
+    # Fitting and transforming rows of X by their numbers equals doing it on X[rows]: the same
+    # seeded subsample of them, the same edges and codes, NaNs outside the list unseen.
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(9_000, 5)).astype(dtype)
+    X[:3_000, 4] = np.nan  # missing only in rows the list leaves out
+    rows = rng.permutation(np.arange(3_000, 9_000))[:5_000]
+    by_list = _core.BinMapper(max_bins=64, subsample=2_000, seed=3).fit(X, 2, rows=rows)
+    by_copy = _core.BinMapper(max_bins=64, subsample=2_000, seed=3).fit(np.ascontiguousarray(X[rows]), 2)
+    for a, b in zip(by_list.bin_edges, by_copy.bin_edges):
+        np.testing.assert_array_equal(a, b)
+    listed = by_list.transform(X, 2, rows=rows)
+    np.testing.assert_array_equal(listed.codes(), by_copy.transform(np.ascontiguousarray(X[rows]), 2).codes())
+    assert listed.n_samples == len(rows)
+    assert (listed.codes()[:, 4] < by_list.n_bins[4]).all()  # no missing code
+
+
+def test_listed_rows_must_lie_inside_X():
+    X = np.zeros((10, 2))
+    mapper = _core.BinMapper().fit(X)
+    for bad in ([0, 10], [-1]):
+        with pytest.raises(ValueError, match="out of range"):
+            mapper.transform(X, rows=np.array(bad))
+        with pytest.raises(ValueError, match="out of range"):
+            _core.BinMapper().fit(X, rows=np.array(bad))
+    with pytest.raises(ValueError, match="no rows"):
+        mapper.transform(X, rows=np.array([], dtype=np.int64))

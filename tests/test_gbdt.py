@@ -227,6 +227,26 @@ def test_early_stopping_splits_sample_weights(binary_data):
     assert model.validation_score_[-1] > model.validation_score_[0]
 
 
+@pytest.mark.parametrize("Estimator", [HistGradientBoostingClassifier, HistGradientBoostingRegressor])
+def test_validation_split_is_train_test_split_of_the_rows(Estimator, assert_same_model):
+    # The held-out rows are train_test_split's (stratified for classifiers) under the fit's seed,
+    # and the training rows, binned from X by their numbers, give the model a copy of them gives.
+    X, y = _continuous_regression(n_samples=3000, n_features=5, seed=2)
+    if Estimator is HistGradientBoostingClassifier:
+        y = np.digitize(y, np.quantile(y, [0.3, 0.7]))
+    weight = np.random.RandomState(1).uniform(0.5, 2.0, size=len(y))
+    params = dict(max_iter=12, early_stopping=True, n_iter_no_change=12, validation_fraction=0.2, random_state=3)
+    split = Estimator(**params).fit(X, y, sample_weight=weight)
+    train, valid = train_test_split(
+        np.arange(len(y)), test_size=0.2, random_state=split._seed,
+        stratify=y if Estimator is HistGradientBoostingClassifier else None,
+    )
+    given = Estimator(**params).fit(X[train], y[train], sample_weight=weight[train], X_val=X[valid], y_val=y[valid],
+                                    sample_weight_val=weight[valid])
+    assert_same_model(split, given)
+    np.testing.assert_array_equal(split.validation_score_, given.validation_score_)
+
+
 def test_early_stopping_auto_switches_on_above_10000_samples():
     rng = np.random.RandomState(0)
     X, y = rng.uniform(size=(10_001, 2)), rng.normal(size=10_001)

@@ -16,10 +16,24 @@ SCORER_MAX_TRAIN_ROWS = 10_000
 class DataPart(NamedTuple):
     """The rows of one side of the train/validation split."""
 
-    X: np.ndarray  # (n_samples, n_features), float32 or float64, C-contiguous
+    X: np.ndarray  # float32 or float64, C-contiguous: (n_samples, n_features), or all of X when `rows` is set
     y: np.ndarray  # (n_samples,), float64: the core's targets (class indices for classifiers)
     labels: np.ndarray  # (n_samples,): the targets as given, as scorers expect them
     weight: Optional[np.ndarray]  # (n_samples,), float64, or None
+    rows: Optional[np.ndarray] = None  # (n_samples,): the rows of X this part holds, in order; None: all
+
+    @property
+    def n_samples(self):
+        return self.y.shape[0]
+
+    def take(self, idx, copy_X=True):
+        """The part's rows ``idx`` (an index array or a slice). Without ``copy_X`` their X is not
+        copied: the part keeps this X and lists the rows in ``rows``."""
+        rows = idx if self.rows is None else self.rows[idx]
+        weight = None if self.weight is None else self.weight[idx]
+        if copy_X:
+            return DataPart(self.X[rows], self.y[idx], self.labels[idx], weight)
+        return DataPart(self.X, self.y[idx], self.labels[idx], weight, rows)
 
 
 class ScoreRecorder:
@@ -40,7 +54,7 @@ class ScoreRecorder:
             return
         self.scorer = check_scoring(estimator, estimator.scoring)
         self.uses_margins = not callable(estimator.scoring)
-        n_train = train.X.shape[0]
+        n_train = train.n_samples
         if n_train > SCORER_MAX_TRAIN_ROWS:
             self.small_idx = resample(
                 np.arange(n_train), n_samples=SCORER_MAX_TRAIN_ROWS, replace=False,
@@ -48,7 +62,7 @@ class ScoreRecorder:
             )
         else:
             self.small_idx = slice(None)
-        self.train = DataPart(*(None if part is None else part[self.small_idx] for part in train))
+        self.train = train.take(self.small_idx)
         self.valid = valid
 
     def record(self):

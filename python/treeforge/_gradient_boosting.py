@@ -240,14 +240,15 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
         )
 
         if self.verbose:
-            print(f"Binning {train.X.nbytes / 1e9:.3f} GB of training data: ", end="", flush=True)
+            n_bytes = train.n_samples * train.X.shape[1] * train.X.itemsize
+            print(f"Binning {n_bytes / 1e9:.3f} GB of training data: ", end="", flush=True)
         tic = time.perf_counter()
         if is_warm:
             bin_mapper = previous_model.bin_mapper
         else:
             bin_mapper = _core.BinMapper(self.max_bins, _BINNING_SUBSAMPLE, self._seed)
-            bin_mapper.fit(train.X, n_threads)
-        train_data = bin_mapper.transform(train.X, n_threads)
+            bin_mapper.fit(train.X, n_threads, rows=train.rows)
+        train_data = bin_mapper.transform(train.X, n_threads, rows=train.rows)
         valid_data = None if valid is None else bin_mapper.transform(valid.X, n_threads)
         if self.verbose:
             print(f"{time.perf_counter() - tic:.3f} s")
@@ -341,18 +342,16 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
             return data, DataPart(X_val, y_val, labels_val, validate_sample_weight(sample_weight_val, X_val))
         if self.validation_fraction is None:
             return data, None
-        columns = [column for column in data if column is not None]
-        parts = train_test_split(
-            *columns, test_size=self.validation_fraction, random_state=self._seed,
+        # The split as row numbers (the same rows train_test_split would give X): the training
+        # rows are binned straight from X, without a copy of them.
+        train_rows, valid_rows = train_test_split(
+            np.arange(data.n_samples), test_size=self.validation_fraction, random_state=self._seed,
             stratify=data.y if is_classifier(self) else None,
         )
-        train, valid = [np.ascontiguousarray(p) for p in parts[0::2]], [np.ascontiguousarray(p) for p in parts[1::2]]
-        if data.weight is None:
-            train.append(None)
-            valid.append(None)
-        else:
-            check_positive_total_weight(train[3], "sample_weight of the training part")
-        return DataPart(*train), DataPart(*valid)
+        train = data.take(train_rows, copy_X=False)
+        if train.weight is not None:
+            check_positive_total_weight(train.weight, "sample_weight of the training part")
+        return train, data.take(valid_rows)
 
     def _config_values(self, objective, n_threads):
         """Parameters -> attributes of the core's GbdtConfig."""
