@@ -1,4 +1,4 @@
-// exp without a library call, so that loops over rows (the binary gradients) vectorise.
+// exp and log1p without a library call, so that loops over rows (binary gradients and loss) vectorise.
 #pragma once
 
 #include <cstdint>
@@ -43,6 +43,49 @@ inline double exp_no_call(double x) {
   double scale;
   std::memcpy(&scale, &scale_bits, sizeof scale);
   return p * scale;
+}
+
+/// ln(u) for a positive normal u, within a few ulp of std::log.
+///
+/// u = 2^e m with m in [sqrt(1/2), sqrt(2)), and ln m = 2 atanh(s) with s = (m - 1) / (m + 1),
+/// |s| <= 0.172: the odd series of atanh to s^21 (truncation below 1e-18), plus e ln2 in two
+/// parts. Plain arithmetic and selects only, like exp_no_call.
+inline double log_no_call(double u) {
+  constexpr double kLn2Hi = 6.93147180369123816490e-01;
+  constexpr double kLn2Lo = 1.90821492927058770002e-10;
+  constexpr double kSqrt2 = 1.4142135623730951;
+  std::int64_t bits;
+  std::memcpy(&bits, &u, sizeof u);
+  const std::int64_t exponent = (bits >> 52) - 1023;
+  const std::int64_t mantissa_bits = (bits & ((std::int64_t{1} << 52) - 1)) | (std::int64_t{1023} << 52);
+  double m;
+  std::memcpy(&m, &mantissa_bits, sizeof m);  // in [1, 2)
+  const bool halve = m > kSqrt2;
+  m = halve ? m * 0.5 : m;
+  const double e = static_cast<double>(exponent) + (halve ? 1.0 : 0.0);
+  const double s = (m - 1.0) / (m + 1.0);
+  const double z = s * s;
+  double p = 1.0 / 21;
+  p = p * z + 1.0 / 19;
+  p = p * z + 1.0 / 17;
+  p = p * z + 1.0 / 15;
+  p = p * z + 1.0 / 13;
+  p = p * z + 1.0 / 11;
+  p = p * z + 1.0 / 9;
+  p = p * z + 1.0 / 7;
+  p = p * z + 1.0 / 5;
+  p = p * z + 1.0 / 3;
+  const double log_m = 2.0 * s + 2.0 * s * (z * p);
+  return e * kLn2Hi + (log_m + e * kLn2Lo);
+}
+
+/// ln(1 + x) for x >= 0, accurate for tiny x too: ln(u) x / (u - 1) with u = 1 + x (the rounding
+/// of u cancels out), and x itself where u rounds to 1.
+inline double log1p_no_call(double x) {
+  const double u = 1.0 + x;
+  const double d = u - 1.0;
+  const double scaled = log_no_call(u) * (x / (d == 0.0 ? 1.0 : d));
+  return d == 0.0 ? x : scaled;
 }
 
 }  // namespace treeforge

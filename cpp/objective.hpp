@@ -39,20 +39,28 @@ class Objective {
 /// "poisson", "gamma"); throws std::invalid_argument for an unknown name or output count.
 std::unique_ptr<Objective> make_objective(const std::string& name, int n_outputs);
 
-/// Weighted mean of term(i) over rows: sum(w_i * term(i)) / sum(w_i), summed in fixed blocks then in
-/// block order, so the result is bit-identical for every thread count.
-template <class Term>
-double weighted_mean(const TrainData& data, int n_threads, Term term) {
+/// Weighted mean over rows of terms that fill(lo, n, out) writes for rows [lo, lo + n) into out
+/// (n <= kTermRun): sum(w_i * term_i) / sum(w_i), summed row by row in fixed blocks, then in block
+/// order, so the result is bit-identical for every thread count. Terms come in runs so that a
+/// fill loop can vectorise.
+constexpr std::size_t kTermRun = 1024;
+template <class Fill>
+double weighted_mean_of_runs(const TrainData& data, int n_threads, Fill fill) {
   constexpr std::size_t kBlock = 1 << 14;
   const std::size_t n = data.y.size;
   const std::size_t blocks = n_blocks(n, kBlock);
   std::vector<double> sums(blocks), weights(blocks);
   parallel_for(blocks, n_threads, [&](std::size_t b) {
     double s = 0, sw = 0;
-    for (std::size_t i = b * kBlock, end = std::min(n, (b + 1) * kBlock); i < end; ++i) {
-      const double w = data.weight.empty() ? 1.0 : data.weight[i];
-      s += w * term(i);
-      sw += w;
+    double term[kTermRun];
+    for (std::size_t lo = b * kBlock, end = std::min(n, (b + 1) * kBlock); lo < end; lo += kTermRun) {
+      const std::size_t run = std::min(kTermRun, end - lo);
+      fill(lo, run, term);
+      for (std::size_t k = 0; k < run; ++k) {
+        const double w = data.weight.empty() ? 1.0 : data.weight[lo + k];
+        s += w * term[k];
+        sw += w;
+      }
     }
     sums[b] = s;
     weights[b] = sw;
@@ -63,6 +71,14 @@ double weighted_mean(const TrainData& data, int n_threads, Term term) {
     sw += weights[b];
   }
   return sw > 0 ? s / sw : 0.0;
+}
+
+/// The same for a term(i) of one row at a time.
+template <class Term>
+double weighted_mean(const TrainData& data, int n_threads, Term term) {
+  return weighted_mean_of_runs(data, n_threads, [&](std::size_t lo, std::size_t n, double* out) {
+    for (std::size_t k = 0; k < n; ++k) out[k] = term(lo + k);
+  });
 }
 
 /// An Objective built from a per-row Loss functor with static members:
@@ -94,7 +110,9 @@ class ElementwiseObjective final : public Objective {
   }
 
   double loss(const TrainData& data, Span<const double> margin, int n_threads) const override {
-    return weighted_mean(data, n_threads, [&](std::size_t i) { return Loss::loss(data.y[i], margin[i]); });
+    return weighted_mean_of_runs(data, n_threads, [&](std::size_t lo, std::size_t n, double* out) {
+      loss_run(data.y.data + lo, margin.data + lo, out, n);
+    });
   }
 
   void inverse_link(Span<double> margin_rows) const override {
@@ -113,6 +131,10 @@ class ElementwiseObjective final : public Objective {
       const GradPair p = Loss::grad_hess(y[i], m[i]);
       out[i] = {static_cast<float>(p.grad * w[i]), static_cast<float>(p.hess * w[i])};
     }
+  }
+  TREEFORGE_VECTOR_CLONES
+  static void loss_run(const double* y, const double* m, double* out, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = Loss::loss(y[i], m[i]);
   }
 };
 

@@ -69,6 +69,25 @@ def test_loss_equals_weighted_mean_of_formula(objective, n_outputs, weighted):
     assert loss == pytest.approx(mean_loss(objective, y, margin, weight), rel=1e-12)
 
 
+def test_binary_log_loss_is_accurate_to_a_few_ulp_at_any_margin():
+    # The core's max(m, 0) + log(1 + e^-|m|) - y m has no library calls (so that it vectorises):
+    # per row it must match log(1 + e^(+-m)) to a few ulp, tiny losses of confident right
+    # answers included, where y m does not cancel the rest; where it does (y = 1, m > 0), to a
+    # few ulp of m, as the formula with library calls.
+    rng = np.random.default_rng(3)
+    margins = np.concatenate([
+        [0.0, 1e-300, -1e-300, 1e-17, 1e-9, -1e-9, 0.5, -0.5, 1.0, 36.7, 37.0, 40.0, 700.0, 745.0, 800.0, -800.0],
+        rng.uniform(-50, 50, size=300), rng.normal(scale=3.0, size=300), np.exp(rng.uniform(-40, 6, size=300)),
+    ])
+    for m in margins:
+        for y in (0.0, 1.0):
+            _, _, loss = gradients("binary_logloss", 1, np.array([y]), np.array([[m]]))
+            want = np.logaddexp(0.0, -m if y == 1.0 else m)
+            cancelled = 4.5e-16 * abs(m) if y * m > 0 else 0.0
+            # 1e-307: exp without a library call keeps to normal results (e^-800 -> e^-708).
+            assert abs(loss - want) <= 8e-16 * want + cancelled + 1e-307, (y, m)
+
+
 @KERNEL_SETTINGS
 @given(objective_outputs=st.sampled_from(OBJECTIVES), seed=st.integers(0, 2**32 - 1))
 def test_gradient_and_hessian_are_derivatives_of_the_loss(objective_outputs, seed):
