@@ -6,6 +6,13 @@
 
 namespace treeforge {
 
+namespace detail {
+// ln 2 in two parts (Cody-Waite): the high part ends in 21 zero bits, so k * kLn2Hi is exact for
+// every binary exponent k of a double.
+constexpr double kLn2Hi = 6.93147180369123816490e-01;
+constexpr double kLn2Lo = 1.90821492927058770002e-10;
+}  // namespace detail
+
 /// e^x for x clamped to [-708, 708] (normal results only), within about 2 ulp of std::exp there (measured: 2.1).
 ///
 /// x = k ln2 + r with |r| <= ln2 / 2 (Cody-Waite: ln2 in two parts, so k * ln2_hi is exact),
@@ -15,9 +22,8 @@ namespace treeforge {
 inline double exp_no_call(double x) {
   x = x < -708.0 ? -708.0 : x;
   x = x > 708.0 ? 708.0 : x;
+  using detail::kLn2Hi, detail::kLn2Lo;
   constexpr double kLog2e = 1.4426950408889634;
-  constexpr double kLn2Hi = 6.93147180369123816490e-01;
-  constexpr double kLn2Lo = 1.90821492927058770002e-10;
   // Adding 1.5 * 2^52 rounds t to an integer k held in the low bits of the sum.
   constexpr double kRound = 0x1.8p52;
   const double shifted = x * kLog2e + kRound;
@@ -51,8 +57,7 @@ inline double exp_no_call(double x) {
 /// |s| <= 0.172: the odd series of atanh to s^21 (truncation below 1e-18), plus e ln2 in two
 /// parts. Plain arithmetic and selects only, like exp_no_call.
 inline double log_no_call(double u) {
-  constexpr double kLn2Hi = 6.93147180369123816490e-01;
-  constexpr double kLn2Lo = 1.90821492927058770002e-10;
+  using detail::kLn2Hi, detail::kLn2Lo;
   constexpr double kSqrt2 = 1.4142135623730951;
   std::int64_t bits;
   std::memcpy(&bits, &u, sizeof u);
