@@ -72,7 +72,7 @@ def main(argv=None):
                  f"{args.threads} threads each; medians of {args.repeats} repeats, each run a fresh process, "
                  "libraries round-robin; peak RSS = ru_maxrss of the child (whole process); baseline = RSS "
                  "after importing the library and loading the data",
-                 f"raw runs: {raw}"]
+                 common.round_trip_note(results), f"raw runs: {raw}"]
         if family_name == "rf":
             notes.append("LightGBM (boosting='rf') and XGBoost (XGBRF*) bag 63.2% of the rows without replacement "
                          "(the distinct share of a bootstrap) and draw the same number of features per node")

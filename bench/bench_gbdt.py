@@ -102,7 +102,7 @@ def main(argv=None):
                  f"medians of {args.repeats} repeats, each run a fresh process, libraries round-robin; "
                  "peak RSS = ru_maxrss of the child (whole process, from os.wait4 in a lean launcher); "
                  "baseline = RSS after importing the library and loading the data",
-                 f"raw runs: {raw}"]
+                 common.round_trip_note(results), f"raw runs: {raw}"]
         warnings = sorted({r["warning"] for r in results if "warning" in r})
         notes += [f"warning: {w}" for w in warnings]
         common.finish_section(args, f"{FAMILY}-{key}", f"{FAMILY}: {title}", libs,

@@ -371,6 +371,42 @@ def run_child(spec, timeout=None):
     return result
 
 
+_ROUND_TRIP_SOURCE = os.path.join(BENCH_DIR, "core_round_trip.cpp")
+_round_trip_binary = []  # [path or None], built on first use
+
+
+def core_round_trip_ns():
+    """Nanoseconds of one cache line's round trip between the first two CPUs, or None.
+
+    Built from core_round_trip.cpp with the system compiler on first use (None without one, or
+    with a single CPU). The host of this 2-core machine sometimes places its two virtual CPUs far
+    apart (about 350 ns instead of 55), which slows 2-thread fits that pass data between their
+    threads; recorded before every run, it tells which regime a timing was taken in.
+    """
+    if not _round_trip_binary:
+        folder = tempfile.mkdtemp(prefix="treeforge-bench-probe-")
+        atexit.register(shutil.rmtree, folder, True)
+        binary = os.path.join(folder, "core_round_trip")
+        compiler = shutil.which(os.environ.get("CXX", "c++"))
+        built = compiler and subprocess.run([compiler, "-O2", "-pthread", "-o", binary, _ROUND_TRIP_SOURCE],
+                                            capture_output=True).returncode == 0
+        _round_trip_binary.append(binary if built else None)
+    if _round_trip_binary[0] is None:
+        return None
+    run = subprocess.run([_round_trip_binary[0]], capture_output=True, text=True)
+    return float(run.stdout) if run.returncode == 0 else None
+
+
+def round_trip_note(results):
+    """A section note: the range of the core-to-core round trips measured before the runs."""
+    values = sorted(r["core_round_trip_ns"] for r in results if r.get("core_round_trip_ns") is not None)
+    if not values:
+        return "core-to-core round trip: not measured (no C++ compiler or one CPU)"
+    return (f"core-to-core round trip before each run (bench/core_round_trip.cpp): {values[0]:.0f}-{values[-1]:.0f} ns, "
+            f"median {statistics.median(values):.0f} (about 55 ns while the two CPUs share a cache, 350 in the "
+            "slow stretches); per run in the raw runs")
+
+
 def run_interleaved(specs_by_case, libs, repeats, timeout=None, raw_path=None):
     """Run every case for every library ``repeats`` times, libraries round-robin within each repeat.
 
@@ -383,7 +419,8 @@ def run_interleaved(specs_by_case, libs, repeats, timeout=None, raw_path=None):
         for make_spec in specs_by_case:
             for lib in order:
                 spec = dict(make_spec(lib), repeat=rep)
-                result = run_child(spec, timeout)
+                round_trip = core_round_trip_ns()
+                result = dict(run_child(spec, timeout), core_round_trip_ns=round_trip)
                 results.append(result)
                 log(_summary(result))
                 if raw_path:
@@ -394,6 +431,8 @@ def run_interleaved(specs_by_case, libs, repeats, timeout=None, raw_path=None):
 
 def _summary(r):
     head = f"rep {r['repeat']} {r['task']['name']}/{r['task']['n_train']} {r['config']} {r['lib']} t={r['n_threads']}"
+    if r.get("core_round_trip_ns") is not None:
+        head += f" (round trip {r['core_round_trip_ns']:.0f} ns)"
     if "error" in r:
         return f"{head}: FAILED {r['error'][-300:]}"
     metrics = " ".join(f"{k}={v:.4f}" for k, v in r["metrics"].items())
