@@ -381,7 +381,7 @@ def core_round_trip_ns():
     Built from core_round_trip.cpp with the system compiler on first use (None without one, or
     with a single CPU). The host of this 2-core machine sometimes places its two virtual CPUs far
     apart (about 350 ns instead of 55), which slows 2-thread fits that pass data between their
-    threads; recorded before every run, it tells which regime a timing was taken in.
+    threads; measured before and after every run, it tells which regime a timing was taken in.
     """
     if not _round_trip_binary:
         folder = tempfile.mkdtemp(prefix="treeforge-bench-probe-")
@@ -398,13 +398,17 @@ def core_round_trip_ns():
 
 
 def round_trip_note(results):
-    """A section note: the range of the core-to-core round trips measured before the runs."""
-    values = sorted(r["core_round_trip_ns"] for r in results if r.get("core_round_trip_ns") is not None)
-    if not values:
+    """A section note: the core-to-core round trips measured before and after the runs."""
+    pairs = [r["core_round_trip_ns"] for r in results if None not in r.get("core_round_trip_ns", [None])]
+    if not pairs:
         return "core-to-core round trip: not measured (no C++ compiler or one CPU)"
-    return (f"core-to-core round trip before each run (bench/core_round_trip.cpp): {values[0]:.0f}-{values[-1]:.0f} ns, "
-            f"median {statistics.median(values):.0f} (about 55 ns while the two CPUs share a cache, 350 in the "
-            "slow stretches); per run in the raw runs")
+    values = sorted(v for pair in pairs for v in pair)
+    near = sum(max(pair) < 150 for pair in pairs)
+    apart = sum(min(pair) >= 150 for pair in pairs)
+    return (f"core-to-core round trip before and after each run (bench/core_round_trip.cpp): {values[0]:.0f}-"
+            f"{values[-1]:.0f} ns; {near} of {len(pairs)} runs with both below 150 ns (the two CPUs near each "
+            f"other, about 55 ns), {apart} with both above (placed apart, about 350 ns), the rest changed "
+            "regime during the run; per run in the raw runs")
 
 
 def run_interleaved(specs_by_case, libs, repeats, timeout=None, raw_path=None):
@@ -419,8 +423,10 @@ def run_interleaved(specs_by_case, libs, repeats, timeout=None, raw_path=None):
         for make_spec in specs_by_case:
             for lib in order:
                 spec = dict(make_spec(lib), repeat=rep)
-                round_trip = core_round_trip_ns()
-                result = dict(run_child(spec, timeout), core_round_trip_ns=round_trip)
+                before = core_round_trip_ns()
+                result = run_child(spec, timeout)
+                # The host moves the CPUs every 10-60 s: a run whose two probes agree kept one regime.
+                result["core_round_trip_ns"] = [before, core_round_trip_ns()]
                 results.append(result)
                 log(_summary(result))
                 if raw_path:
@@ -431,8 +437,8 @@ def run_interleaved(specs_by_case, libs, repeats, timeout=None, raw_path=None):
 
 def _summary(r):
     head = f"rep {r['repeat']} {r['task']['name']}/{r['task']['n_train']} {r['config']} {r['lib']} t={r['n_threads']}"
-    if r.get("core_round_trip_ns") is not None:
-        head += f" (round trip {r['core_round_trip_ns']:.0f} ns)"
+    if None not in r.get("core_round_trip_ns", [None]):
+        head += " (round trip {:.0f} / {:.0f} ns)".format(*r["core_round_trip_ns"])
     if "error" in r:
         return f"{head}: FAILED {r['error'][-300:]}"
     metrics = " ".join(f"{k}={v:.4f}" for k, v in r["metrics"].items())

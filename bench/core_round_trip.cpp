@@ -4,7 +4,7 @@
 // 50-60 ns while the two virtual CPUs share a last-level cache and 340-370 ns in the stretches
 // when the host places them apart; 2-thread fits that share data between their threads are up
 // to 30% slower in the second regime (bench/RESULTS.md, thirteenth session). bench/common.py
-// builds it with the system compiler and runs it before every benchmark run.
+// builds it with the system compiler and runs it before and after every benchmark run.
 #include <pthread.h>
 #include <sched.h>
 
