@@ -7,6 +7,7 @@ predicts and prints one JSON line; the parent reads the child's peak RSS from ``
 import argparse
 import atexit
 import datetime
+import functools
 import importlib
 import importlib.metadata
 import json
@@ -372,42 +373,55 @@ def run_child(spec, timeout=None):
 
 
 _ROUND_TRIP_SOURCE = os.path.join(BENCH_DIR, "core_round_trip.cpp")
-_round_trip_binary = []  # [path or None], built on first use
+# Round trips from this many nanoseconds on mean the two CPUs were placed apart (about 350 ns
+# against about 55 ns when they share a cache).
+_APART_NS = 150
+
+
+@functools.lru_cache(maxsize=None)
+def _round_trip_binary():
+    """Path of core_round_trip.cpp built with the system compiler (once per run), or None."""
+    folder = tempfile.mkdtemp(prefix="treeforge-bench-probe-")
+    atexit.register(shutil.rmtree, folder, True)
+    binary = os.path.join(folder, "core_round_trip")
+    compiler = shutil.which(os.environ.get("CXX", "c++"))
+    built = compiler and subprocess.run([compiler, "-O2", "-pthread", "-o", binary, _ROUND_TRIP_SOURCE],
+                                        capture_output=True).returncode == 0
+    return binary if built else None
 
 
 def core_round_trip_ns():
     """Nanoseconds of one cache line's round trip between the first two CPUs, or None.
 
-    Built from core_round_trip.cpp with the system compiler on first use (None without one, or
-    with a single CPU). The host of this 2-core machine sometimes places its two virtual CPUs far
-    apart (about 350 ns instead of 55), which slows 2-thread fits that pass data between their
-    threads; measured before and after every run, it tells which regime a timing was taken in.
+    None without a C++ compiler, with a single CPU or when threads cannot be pinned. The host of
+    this 2-core machine sometimes places its two virtual CPUs far apart (about 350 ns instead of
+    55), which slows 2-thread fits that pass data between their threads; measured before and
+    after every run, it tells which regime a timing was taken in.
     """
-    if not _round_trip_binary:
-        folder = tempfile.mkdtemp(prefix="treeforge-bench-probe-")
-        atexit.register(shutil.rmtree, folder, True)
-        binary = os.path.join(folder, "core_round_trip")
-        compiler = shutil.which(os.environ.get("CXX", "c++"))
-        built = compiler and subprocess.run([compiler, "-O2", "-pthread", "-o", binary, _ROUND_TRIP_SOURCE],
-                                            capture_output=True).returncode == 0
-        _round_trip_binary.append(binary if built else None)
-    if _round_trip_binary[0] is None:
+    binary = _round_trip_binary()
+    if binary is None:
         return None
-    run = subprocess.run([_round_trip_binary[0]], capture_output=True, text=True)
+    run = subprocess.run([binary], capture_output=True, text=True)
     return float(run.stdout) if run.returncode == 0 else None
+
+
+def _round_trips(result):
+    """(before, after) round trips of a run, or None when either was not measured."""
+    pair = result.get("core_round_trip_ns")
+    return None if pair is None or None in pair else pair
 
 
 def round_trip_note(results):
     """A section note: the core-to-core round trips measured before and after the runs."""
-    pairs = [r["core_round_trip_ns"] for r in results if None not in r.get("core_round_trip_ns", [None])]
+    pairs = [p for p in map(_round_trips, results) if p]
     if not pairs:
-        return "core-to-core round trip: not measured (no C++ compiler or one CPU)"
+        return "core-to-core round trip: not measured (no C++ compiler, one CPU or no pinning)"
     values = sorted(v for pair in pairs for v in pair)
-    near = sum(max(pair) < 150 for pair in pairs)
-    apart = sum(min(pair) >= 150 for pair in pairs)
+    near = sum(max(pair) < _APART_NS for pair in pairs)
+    apart = sum(min(pair) >= _APART_NS for pair in pairs)
     return (f"core-to-core round trip before and after each run (bench/core_round_trip.cpp): {values[0]:.0f}-"
-            f"{values[-1]:.0f} ns; {near} of {len(pairs)} runs with both below 150 ns (the two CPUs near each "
-            f"other, about 55 ns), {apart} with both above (placed apart, about 350 ns), the rest changed "
+            f"{values[-1]:.0f} ns; {near} of {len(pairs)} runs with both below {_APART_NS} ns (the two CPUs near "
+            f"each other, about 55 ns), {apart} with both above (placed apart, about 350 ns), the rest changed "
             "regime during the run; per run in the raw runs")
 
 
@@ -437,8 +451,8 @@ def run_interleaved(specs_by_case, libs, repeats, timeout=None, raw_path=None):
 
 def _summary(r):
     head = f"rep {r['repeat']} {r['task']['name']}/{r['task']['n_train']} {r['config']} {r['lib']} t={r['n_threads']}"
-    if None not in r.get("core_round_trip_ns", [None]):
-        head += " (round trip {:.0f} / {:.0f} ns)".format(*r["core_round_trip_ns"])
+    if _round_trips(r):
+        head += " (round trip {:.0f} / {:.0f} ns)".format(*_round_trips(r))
     if "error" in r:
         return f"{head}: FAILED {r['error'][-300:]}"
     metrics = " ".join(f"{k}={v:.4f}" for k, v in r["metrics"].items())

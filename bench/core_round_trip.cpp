@@ -1,10 +1,12 @@
 // Core-to-core round trip: one cache line bounced between threads pinned to the first two CPUs.
 //
-// Prints the median of 5 timed runs of 20,000 trips, in nanoseconds. On the 2-core benchmark machine it reads about
-// 50-60 ns while the two virtual CPUs share a last-level cache and 340-370 ns in the stretches
-// when the host places them apart; 2-thread fits that share data between their threads are up
-// to 30% slower in the second regime (bench/RESULTS.md, thirteenth session). bench/common.py
-// builds it with the system compiler and runs it before and after every benchmark run.
+// Prints the median of 5 timed runs of 20,000 trips, in nanoseconds; exits non-zero without a
+// number when there are fewer than two CPUs or a thread cannot be pinned. On the 2-core
+// benchmark machine it reads about 50-60 ns while the two virtual CPUs share a last-level cache
+// and 330-375 ns in the stretches when the host places them apart, which slows 2-thread fits
+// that pass data between their threads by about a quarter (bench/RESULTS.md, thirteenth
+// session). bench/common.py builds it with the system compiler and runs it before and after
+// every benchmark run.
 #include <pthread.h>
 #include <sched.h>
 
@@ -26,20 +28,21 @@ bool pin(int cpu) {
   return pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0;
 }
 
-/// Nanoseconds per round trip, the median over `trials` timed runs of n trips each: this thread
-/// serves odd values, the partner even ones. Both threads are pinned and spinning before any
-/// timing, so a CPU waking from idle is not counted.
+/// Nanoseconds per round trip, the median over `trials` timed runs of n trips each, or a
+/// negative number when a thread could not be pinned: this thread serves odd values, the
+/// partner even ones. The first n trips warm up, so a CPU waking from idle is not counted.
 double median_round_trip(int cpu_a, int cpu_b, long n, int trials) {
-  const long total = n * (trials + 1);  // the first n trips warm up
+  const long total = n * (trials + 1);
+  bool partner_pinned = false;
   std::thread partner([&] {
-    pin(cpu_b);
+    partner_pinned = pin(cpu_b);
     for (long i = 0; i < total; ++i) {
       while (ball.load(std::memory_order_acquire) != 2 * i + 1) {
       }
       ball.store(2 * i + 2, std::memory_order_release);
     }
   });
-  pin(cpu_a);
+  const bool pinned = pin(cpu_a);
   std::vector<double> ns;
   auto start = std::chrono::steady_clock::now();
   for (long i = 0; i < total; ++i) {
@@ -52,7 +55,8 @@ double median_round_trip(int cpu_a, int cpu_b, long n, int trials) {
       start = now;
     }
   }
-  partner.join();
+  partner.join();  // publishes partner_pinned
+  if (!pinned || !partner_pinned) return -1.0;
   std::sort(ns.begin(), ns.end());
   return ns[ns.size() / 2];
 }
@@ -66,6 +70,8 @@ int main() {
   for (int c = 0; c < CPU_SETSIZE && cpus.size() < 2; ++c)
     if (CPU_ISSET(c, &allowed)) cpus.push_back(c);
   if (cpus.size() < 2) return 2;  // one CPU: nothing to measure
-  std::printf("%.0f\n", median_round_trip(cpus[0], cpus[1], 20000, 5));
+  const double ns = median_round_trip(cpus[0], cpus[1], 20000, 5);
+  if (ns < 0) return 3;  // unpinned threads measure nothing in particular
+  std::printf("%.0f\n", ns);
   return 0;
 }
