@@ -2,8 +2,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "fast_exp.hpp"
-#include "objective.hpp"
+#include "core/fast_exp.hpp"
+#include "objectives/objective.hpp"
 
 namespace treeforge {
 

@@ -1,7 +1,7 @@
 // Gamma deviance on a log margin: half deviance m + y e^-m, gradient 1 - y e^-m, hessian y e^-m; exp link.
 #include <cmath>
 
-#include "objective.hpp"
+#include "objectives/objective.hpp"
 
 namespace treeforge {
 

@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "objective.hpp"
+#include "objectives/objective.hpp"
 
 namespace treeforge {
 

@@ -2,7 +2,7 @@
 #include <cmath>
 #include <limits>
 
-#include "objective.hpp"
+#include "objectives/objective.hpp"
 
 namespace treeforge {
 

@@ -1,7 +1,7 @@
 // Squared error: half (y - m)^2, gradient m - y, hessian 1; identity link.
 #include <cmath>
 
-#include "objective.hpp"
+#include "objectives/objective.hpp"
 
 namespace treeforge {
 

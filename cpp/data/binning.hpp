@@ -1,0 +1,54 @@
+// BinMapper: per-feature quantile bin edges fitted on a row sample; raw floats -> uint8 codes, NaN -> missing bin.
+#pragma once
+
+#include <vector>
+
+#include "core/common.hpp"
+#include "data/dataset.hpp"
+
+namespace treeforge {
+
+/// Maps raw feature values to bin codes.
+///
+/// Feature f has n_bins(f) value bins separated by n_bins(f) - 1 sorted edges; a value x gets the
+/// code #{edges < x} (NumPy's searchsorted 'left'), so `x <= edges[t]` exactly when `code <= t`,
+/// which lets a tree split on a bin and predict on the raw value with the same result.
+/// NaN gets the missing code n_bins(f); -inf and +inf land in the first and last value bins.
+/// Immutable after fit(); const methods are thread-safe.
+class BinMapper {
+ public:
+  explicit BinMapper(int max_bins = 255, std::size_t subsample = 200000, std::uint64_t seed = 0);
+
+  /// Rebuilds a fitted mapper from its edges (a loaded model); validates them.
+  static BinMapper from_edges(int max_bins, std::vector<std::vector<double>> edges);
+
+  /// Learns edges from the rows of X (n_rows x n_features) listed in `rows` (empty: every row,
+  /// in order), or from `subsample` of them drawn with the seed.
+  template <class T>
+  void fit(MatrixView<const T> X, Span<const row_t> rows, int n_threads);
+
+  /// Codes of the rows of X listed in `rows`, in that order (empty: every row); X must have
+  /// n_features() columns. A list of rows spares the caller a copy of them.
+  template <class T>
+  BinnedMatrix transform(MatrixView<const T> X, Span<const row_t> rows, int n_threads) const;
+
+  int max_bins() const { return max_bins_; }
+  int n_features() const { return static_cast<int>(edges_.size()); }
+  bool is_fitted() const { return fitted_; }
+  int n_bins(int f) const { return static_cast<int>(edges_[f].size()) + 1; }
+  const std::vector<double>& edges(int f) const { return edges_[f]; }
+  const std::vector<std::vector<double>>& all_edges() const { return edges_; }
+
+ private:
+  int max_bins_;
+  std::size_t subsample_;
+  std::uint64_t seed_;
+  bool fitted_ = false;
+  std::vector<std::vector<double>> edges_;
+};
+
+/// Edges for one feature from its sorted non-NaN sample: every distinct value its own bin when there
+/// are at most max_bins of them, else bins of about equal count, a value heavier than a bin kept alone.
+std::vector<double> find_bin_edges(std::vector<double>& sorted_values, int max_bins);
+
+}  // namespace treeforge

@@ -1,0 +1,142 @@
+// Criteria: what a histogram slot accumulates per row, how a node's sums become leaf values, and how a split is scored.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/common.hpp"
+#include "core/config.hpp"
+
+namespace treeforge {
+
+/// Fixed-point sums of a node or a histogram slot: n_channels() int64 values of one criterion.
+///
+/// Integer sums are exact and independent of the order of addition, so a histogram built by any
+/// number of threads, in any split of the rows, is bit-identical, and the subtraction trick
+/// (sibling = parent - child) loses nothing.
+using Sums = std::vector<std::int64_t>;
+
+/// Best threshold of one feature: rows with code <= bin go left, missing ones left iff default_left.
+struct ScanResult {
+  double gain = 0.0;
+  int bin = -1;  ///< -1: no admissible split
+  bool default_left = false;
+  std::int64_t left_count = 0;  ///< rows sent left, missing ones included when default_left
+};
+
+/// A non-negative fixed-point quantity with the row count packed below it: each row adds
+/// (q << bits) + 1, so one integer sum carries both exactly while every count stays below 2^bits.
+/// Packing makes a gradient slot 16 bytes and a class slot one channel per class.
+struct CountPacking {
+  int bits = 1;
+
+  /// Enough bits for the row count of any node out of n rows.
+  static CountPacking for_rows(std::size_t n);
+  std::int64_t pack(std::int64_t q) const { return (q << bits) + 1; }
+  std::int64_t value(std::int64_t packed) const { return packed >> bits; }
+  std::int64_t count(std::int64_t packed) const { return packed & ((std::int64_t{1} << bits) - 1); }
+};
+
+/// Fixed-point scales of one tree's gradients: q = trunc(g * grad_scale), and the hessian
+/// round(h * hess_scale) packed with the row count.
+///
+/// The scales are the largest powers of two for which no partial sum can overflow (|sum| < 2^62,
+/// the count in its own bits): with 10^6 rows a gradient keeps about 42 bits of precision relative
+/// to the largest one and a hessian about 22, against the 24 bits of the float it is stored in.
+struct GradScale {
+  double grad_scale = 1.0;
+  double hess_scale = 1.0;
+  CountPacking packing;
+
+  /// Scales for gradients of the given rows (all rows if `rows` is empty).
+  static GradScale fit(Span<const GradPair> gh, Span<const row_t> rows, int n_threads);
+
+  double grad(std::int64_t q) const { return static_cast<double>(q) / grad_scale; }
+  /// The hessian sum of a packed hessian-and-count value.
+  double hess(std::int64_t packed) const { return static_cast<double>(packing.value(packed)) / hess_scale; }
+};
+
+/// Second-order boosting statistics (also squared-error forests): slot = {sum_grad, sum_hess and count
+/// packed as in GradScale}.
+/// Leaf value -T_alpha(G) / (H + lambda); split gain as in split_math.hpp. Immutable, thread-safe.
+class GradientCriterion {
+ public:
+  static constexpr int kChannels = 2;
+
+  /// gh (n_rows,) per-row gradients of the tree; scale fitted on the rows being grown.
+  GradientCriterion(Span<const GradPair> gh, const GradScale& scale, const TreeConfig& config);
+
+  int n_channels() const { return kChannels; }
+  int leaf_dim() const { return 1; }
+  /// slot += the row's statistics (kSign = 1), or -= them (kSign = -1).
+  template <int kSign = 1>
+  void add(std::int64_t* slot, row_t row) const {
+    const GradPair p = gh_[row];
+    slot[0] += kSign * static_cast<std::int64_t>(static_cast<double>(p.grad) * scale_.grad_scale);
+    slot[1] += kSign * scale_.packing.pack(static_cast<std::int64_t>(static_cast<double>(p.hess) * scale_.hess_scale + 0.5));
+  }
+  void prefetch_row(row_t row) const { prefetch(gh_.data + row); }
+  std::int64_t count(const std::int64_t* sums) const { return scale_.packing.count(sums[1]); }
+  double cover(const std::int64_t* sums) const { return scale_.hess(sums[1]); }
+  bool may_split(const std::int64_t* sums) const;
+  void leaf_value(const std::int64_t* sums, double* out) const;
+  /// Best threshold over a feature's n_bins value slots followed by its missing slot.
+  ScanResult scan(const std::int64_t* slots, int n_bins, const std::int64_t* total) const;
+
+ private:
+  Span<const GradPair> gh_;
+  GradScale scale_;
+  const TreeConfig& config_;
+  // Scans run in fixed-point units: constraints become integer comparisons and one factor
+  // converts gains back (see scan()).
+  std::int64_t min_hess_q_;
+  double lambda_q_;
+  double alpha_q_;
+  double gain_factor_;
+};
+
+/// Class statistics of classification trees (forests, AdaBoost): slot = K channels, channel c
+/// holding the weight of class c packed with its row count (CountPacking).
+/// Leaf values are the class distribution; split gain is the decrease of the weighted Gini or
+/// entropy (in bits) impurity, times the node weight (scikit-learn's impurity improvement * N).
+class ClassCriterion {
+ public:
+  enum class Impurity { kGini, kEntropy };
+
+  /// classes (n_rows,) class index per row; weights (n_rows,) per-row weight of the tree (0 = unused).
+  ClassCriterion(Span<const std::int32_t> classes, Span<const double> weights, int n_classes, Impurity impurity,
+                 const TreeConfig& config);
+
+  int n_channels() const { return k_; }
+  int leaf_dim() const { return k_; }
+  template <int kSign = 1>
+  void add(std::int64_t* slot, row_t row) const {
+    slot[classes_[row]] += kSign * packed_[row];
+  }
+  void prefetch_row(row_t row) const {
+    prefetch(classes_.data + row);
+    prefetch(packed_.data() + row);
+  }
+  std::int64_t count(const std::int64_t* sums) const;
+  double cover(const std::int64_t* sums) const;
+  bool may_split(const std::int64_t* sums) const;
+  void leaf_value(const std::int64_t* sums, double* out) const;
+  ScanResult scan(const std::int64_t* slots, int n_bins, const std::int64_t* total) const;
+
+ private:
+  /// W * impurity of a node with class weights w[0..K-1] (real units).
+  double weighted_impurity(const double* w) const;
+  double weight(std::int64_t packed) const { return static_cast<double>(packing_.value(packed)) / weight_scale_; }
+  /// Quantised weight of all classes of a node.
+  std::int64_t total_weight_q(const std::int64_t* sums) const;
+
+  Span<const std::int32_t> classes_;
+  std::vector<std::int64_t> packed_;  ///< (n_rows,) each row's quantised weight, packed
+  double weight_scale_ = 1.0;
+  CountPacking packing_;
+  int k_;
+  Impurity impurity_;
+  const TreeConfig& config_;
+};
+
+}  // namespace treeforge

@@ -1,0 +1,113 @@
+// RowPartition: block-wise stable partition (local split, then scatter by block offsets).
+#include "grow/partition.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+
+#include "core/parallel.hpp"
+
+namespace treeforge {
+
+namespace {
+// Below this many rows per thread a fork costs more than the split saves.
+constexpr std::size_t kMinRowsPerThread = 2048;
+}
+
+void RowPartition::reset(std::size_t n_rows, Span<const row_t> rows) {
+  if (rows.empty()) {
+    indices_.resize(n_rows);
+    std::iota(indices_.begin(), indices_.end(), row_t{0});
+  } else {
+    indices_.assign(rows.begin(), rows.end());
+  }
+  scratch_.resize(indices_.size());
+}
+
+std::size_t RowPartition::split(std::size_t begin, std::size_t end, const BinnedMatrix& X, int feature, int bin,
+                                bool default_left, int n_threads) {
+  const BlockSplit split = split_blocks(begin, end, X, feature, bin, default_left, n_threads);
+  scatter_all(split, n_threads);
+  return split.mid;
+}
+
+RowPartition::BlockSplit RowPartition::split_blocks(std::size_t begin, std::size_t end, const BinnedMatrix& X,
+                                                    int feature, int bin, bool default_left, int n_threads) {
+  const std::size_t n = end - begin;
+  // One block per thread, of equal size: a stable partition is unique, so the blocks may depend
+  // on the thread count without changing the result.
+  const std::size_t blocks = std::clamp<std::size_t>(n / kMinRowsPerThread, 1, std::max(1, n_threads));
+  BlockSplit split;
+  split.begin.resize(blocks + 1);
+  for (std::size_t b = 0; b <= blocks; ++b) split.begin[b] = begin + n * b / blocks;
+  split.n_left.resize(blocks);
+  split.n_right.resize(blocks);
+  const int missing = X.missing_bin(feature);
+  // The feature's column: one byte per row, rather than a cache line of a row-major matrix.
+  const bin_t* codes = X.column(feature);
+
+  // Each block splits its own rows into its own range of the scratch array, left rows forward
+  // from the start and right rows backward from the end (the two meet exactly).
+  parallel_for(blocks, n_threads, [&](std::size_t b) {
+    const std::size_t lo = split.begin[b], hi = split.begin[b + 1];
+    row_t* left = scratch_.data() + lo;
+    row_t* right = scratch_.data() + hi - 1;  // right[-k]: the k-th right row
+    std::size_t nl = 0, nr = 0;
+    // Rows of deep nodes are scattered: fetch each row's code a few iterations ahead.
+    constexpr std::size_t kAhead = 16;
+    for (std::size_t i = lo; i < hi; ++i) {
+      if (i + kAhead < hi) prefetch(codes + indices_[i + kAhead]);
+      const row_t r = indices_[i];
+      const int code = codes[r];
+      const bool go_left = code == missing ? default_left : code <= bin;
+      // Branch-free: write to both ends, advance one (unclaimed slots lie between them).
+      left[nl] = r;
+      *(right - nr) = r;
+      nl += go_left;
+      nr += !go_left;
+    }
+    split.n_left[b] = nl;
+    split.n_right[b] = nr;
+  });
+
+  // Every block's lefts, then its rights, in block order.
+  split.left_at.resize(blocks);
+  split.right_at.resize(blocks);
+  const std::size_t total_left = std::accumulate(split.n_left.begin(), split.n_left.end(), std::size_t{0});
+  for (std::size_t b = 0, l = begin, r = begin + total_left; b < blocks; ++b) {
+    split.left_at[b] = l;
+    split.right_at[b] = r;
+    l += split.n_left[b];
+    r += split.n_right[b];
+  }
+  split.mid = begin + total_left;
+  return split;
+}
+
+std::vector<Span<const row_t>> RowPartition::left_runs(const BlockSplit& split) const {
+  std::vector<Span<const row_t>> runs;
+  for (std::size_t b = 0; b < split.n_blocks(); ++b)
+    if (split.n_left[b] > 0) runs.emplace_back(scratch_.data() + split.begin[b], split.n_left[b]);
+  return runs;
+}
+
+std::vector<Span<const row_t>> RowPartition::right_runs(const BlockSplit& split) const {
+  std::vector<Span<const row_t>> runs;
+  for (std::size_t b = 0; b < split.n_blocks(); ++b)
+    if (split.n_right[b] > 0)
+      runs.emplace_back(scratch_.data() + split.begin[b + 1] - split.n_right[b], split.n_right[b]);
+  return runs;
+}
+
+void RowPartition::scatter(const BlockSplit& split, std::size_t b) {
+  const std::size_t lo = split.begin[b], hi = split.begin[b + 1];
+  std::memcpy(indices_.data() + split.left_at[b], scratch_.data() + lo, split.n_left[b] * sizeof(row_t));
+  // The right rows were written backwards: reversed back into row order.
+  std::reverse_copy(scratch_.data() + hi - split.n_right[b], scratch_.data() + hi, indices_.data() + split.right_at[b]);
+}
+
+void RowPartition::scatter_all(const BlockSplit& split, int n_threads) {
+  parallel_for(split.n_blocks(), n_threads, [&](std::size_t b) { scatter(split, b); });
+}
+
+}  // namespace treeforge

@@ -1,0 +1,54 @@
+// SplitFinder: per-feature scans through the criterion, the choice among features, child sums.
+#include "grow/splitter.hpp"
+
+namespace treeforge {
+
+template <class Criterion>
+SplitInfo SplitFinder<Criterion>::find_on_feature(const std::int64_t* hist, const std::int64_t* total,
+                                                  int feature) const {
+  SplitInfo best;
+  const int n_bins = X_.n_bins[feature];
+  if (n_bins <= 1 && !X_.has_nan[feature]) return best;
+  const int stride = criterion_.n_channels();
+  const std::int64_t* slots = hist + static_cast<std::size_t>(X_.hist_offset[feature]) * stride;
+  const ScanResult scan = criterion_.scan(slots, n_bins, total);
+  if (scan.bin < 0) return best;
+  best.gain = scan.gain;
+  best.feature = feature;
+  best.bin = scan.bin;
+  best.default_left = scan.default_left;
+  // With no missing values in this node, unseen missing values at predict time follow the larger
+  // child (scikit-learn's rule), so the direction stays meaningful.
+  const std::int64_t* missing = slots + static_cast<std::size_t>(n_bins) * stride;
+  if (criterion_.count(missing) == 0) best.default_left = scan.left_count >= criterion_.count(total) - scan.left_count;
+  return best;
+}
+
+template <class Criterion>
+SplitInfo SplitFinder<Criterion>::find(const std::int64_t* hist, const std::int64_t* total,
+                                       const std::vector<int>& features) const {
+  SplitInfo best;
+  for (int f : features) {
+    const SplitInfo s = find_on_feature(hist, total, f);
+    if (s.is_valid() && s.gain > best.gain) best = s;
+  }
+  return best;
+}
+
+template <class Criterion>
+Sums SplitFinder<Criterion>::left_sums(const std::int64_t* hist, const SplitInfo& split) const {
+  const int stride = criterion_.n_channels();
+  const int n_bins = X_.n_bins[split.feature];
+  const std::int64_t* slots = hist + static_cast<std::size_t>(X_.hist_offset[split.feature]) * stride;
+  Sums left(stride, 0);
+  for (int t = 0; t <= split.bin; ++t)
+    for (int c = 0; c < stride; ++c) left[c] += slots[static_cast<std::size_t>(t) * stride + c];
+  if (split.default_left)
+    for (int c = 0; c < stride; ++c) left[c] += slots[static_cast<std::size_t>(n_bins) * stride + c];
+  return left;
+}
+
+template class SplitFinder<GradientCriterion>;
+template class SplitFinder<ClassCriterion>;
+
+}  // namespace treeforge

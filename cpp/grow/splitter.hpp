@@ -1,0 +1,47 @@
+// SplitFinder: the best split of a node from its histogram over the allowed features, for any criterion.
+#pragma once
+
+#include <vector>
+
+#include "grow/criterion.hpp"
+#include "data/dataset.hpp"
+
+namespace treeforge {
+
+/// A chosen split: rows with code <= bin go left, the missing bin follows default_left.
+struct SplitInfo {
+  double gain = 0.0;  ///< > 0 when the split is valid
+  int feature = -1;
+  int bin = 0;
+  bool default_left = false;
+
+  bool is_valid() const { return feature >= 0; }
+};
+
+/// Finds the best split of a node; holds references only, thread-safe.
+///
+/// For every allowed feature the criterion scans the value bins left to right once, trying each
+/// threshold with the missing bin sent right and, when the node has missing values, sent left
+/// too; a threshold whose bin is empty is skipped (it separates the rows exactly as the one
+/// before it). Ties go to the lower feature, then the lower bin, then missing-right: results never
+/// depend on the order in which features were evaluated.
+template <class Criterion>
+class SplitFinder {
+ public:
+  SplitFinder(const BinnedMatrix& X, const Criterion& criterion) : X_(X), criterion_(criterion) {}
+
+  /// Best split on one feature of a node with histogram `hist` and sums `total` (invalid if none).
+  SplitInfo find_on_feature(const std::int64_t* hist, const std::int64_t* total, int feature) const;
+
+  /// Best split over `features` (ascending).
+  SplitInfo find(const std::int64_t* hist, const std::int64_t* total, const std::vector<int>& features) const;
+
+  /// Sums of the left child of `split` (the right child's are total - left).
+  Sums left_sums(const std::int64_t* hist, const SplitInfo& split) const;
+
+ private:
+  const BinnedMatrix& X_;
+  const Criterion& criterion_;
+};
+
+}  // namespace treeforge

@@ -1,0 +1,168 @@
+// ForestTrainer: per-tree bags and weights, trees grown in parallel into their slots, out-of-bag sums.
+#include "learners/forest.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/parallel.hpp"
+
+namespace treeforge {
+
+namespace {
+
+constexpr std::uint64_t kBagStream = 0x62616773;   // "bags"
+constexpr std::uint64_t kTreeStream = 0x74726565;  // "tree"
+constexpr std::size_t kOobRowBlock = 512;          // rows per task of the out-of-bag pass
+
+}  // namespace
+
+ForestTrainer::ForestTrainer(const ForestConfig& config, std::shared_ptr<const BinMapper> mapper,
+                             std::shared_ptr<const BinnedMatrix> train, EnsembleTargets targets,
+                             const Model* init_model)
+    : config_(config), mapper_(std::move(mapper)), train_(std::move(train)), targets_(std::move(targets)) {
+  config_.validate();
+  targets_.check(train_.get(), *mapper_, config_.criterion, config_.n_classes);
+  if (config_.bootstrap && config_.with_replacement && !targets_.weight.empty())
+    sampler_ = std::make_unique<AliasTable>(Span<const double>(targets_.weight.data(), targets_.weight.size()));
+  if (init_model) {
+    check(init_model->objective() == objective() && init_model->n_outputs() == n_outputs() &&
+              init_model->n_features() == train_->n_features,
+          "init_model does not match the forest configuration");
+    trees_ = init_model->trees();
+  }
+}
+
+std::string ForestTrainer::objective() const {
+  return config_.criterion == TreeCriterion::kSquaredError ? "forest_regression" : "forest_classification";
+}
+
+void draw_bag_counts(const ForestConfig& config, Span<const double> weights, const AliasTable* sampler,
+                     std::size_t tree, Span<std::uint32_t> counts) {
+  check(weights.empty() || weights.size == counts.size, "sampling weights must have one value per row");
+  if (!config.bootstrap) {
+    std::fill(counts.begin(), counts.end(), 1u);
+    return;
+  }
+  const std::size_t n = counts.size;
+  const std::size_t n_draws = config.n_samples_bootstrap > 0 ? static_cast<std::size_t>(config.n_samples_bootstrap) : n;
+  Rng rng(derive_seed(config.seed, static_cast<std::uint64_t>(tree), kBagStream));
+  if (!config.with_replacement) {
+    draw_subsample_counts(n_draws, weights, rng, counts);
+  } else if (weights.empty()) {
+    draw_uniform_counts(n_draws, rng, counts);
+  } else if (sampler) {
+    draw_weighted_counts(*sampler, n_draws, rng, counts);
+  } else {
+    draw_weighted_counts(AliasTable(weights), n_draws, rng, counts);
+  }
+}
+
+void ForestTrainer::bag_counts(int tree, Span<std::uint32_t> counts) const {
+  check(tree >= 0, "tree index must be >= 0");
+  check(counts.size == train_->n_rows, "counts must have one entry per row");
+  draw_bag_counts(config_, Span<const double>(targets_.weight.data(), targets_.weight.size()), sampler_.get(),
+                  static_cast<std::size_t>(tree), counts);
+}
+
+void ForestTrainer::tree_weights(std::size_t tree, Span<std::uint32_t> counts, Span<double> weights) const {
+  const std::size_t n = train_->n_rows;
+  bag_counts(static_cast<int>(tree), counts);
+  if (!config_.bootstrap) {
+    for (std::size_t i = 0; i < n; ++i) weights[i] = targets_.weight_of(i);
+    return;
+  }
+  // The sample weights chose the rows; the tree sees each drawn row once per draw (scikit-learn).
+  for (std::size_t i = 0; i < n; ++i) weights[i] = counts[i];
+  if (!config_.balanced_subsample) return;
+  // compute_sample_weight('balanced', y, indices=bag): n_drawn / (classes present * draws of the class).
+  std::vector<double> drawn(config_.n_classes, 0.0);
+  double n_drawn = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    drawn[targets_.classes[i]] += counts[i];
+    n_drawn += counts[i];
+  }
+  const double present = static_cast<double>(std::count_if(drawn.begin(), drawn.end(), [](double d) { return d > 0; }));
+  std::vector<double> class_factor(config_.n_classes, 0.0);
+  for (int c = 0; c < config_.n_classes; ++c)
+    if (drawn[c] > 0) class_factor[c] = n_drawn / (present * drawn[c]);
+  for (std::size_t i = 0; i < n; ++i) weights[i] *= class_factor[targets_.classes[i]];
+}
+
+void ForestTrainer::grow(int n_new) {
+  check(n_new >= 0, "the number of new trees must be >= 0");
+  if (n_new == 0) return;
+  const std::size_t first = trees_.size();
+  const std::size_t n = train_->n_rows;
+  trees_.resize(first + n_new);
+  // Enough trees for every thread: trees in parallel, each grown by one thread. Otherwise trees
+  // one after another, each grown by every thread. The grower's output is the same either way.
+  const bool tree_parallel = config_.n_threads > 1 && n_new >= config_.n_threads;
+  const int n_slots = tree_parallel ? config_.n_threads : 1;
+  const int grower_threads = tree_parallel ? 1 : config_.n_threads;
+  struct Slot {
+    std::unique_ptr<TreeFitter> fitter;
+    std::vector<std::uint32_t> counts;
+    std::vector<double> weights;
+  };
+  std::vector<Slot> slots(n_slots);
+  const TreeLimits limits{config_.min_weight_fraction_leaf, config_.min_impurity_decrease};
+  auto grow_tree = [&](std::size_t j) {
+    Slot& slot = slots[tree_parallel ? thread_index() : 0];
+    if (!slot.fitter) {
+      slot.fitter = std::make_unique<TreeFitter>(*train_, *mapper_, config_.tree, config_.criterion, config_.n_classes,
+                                                 config_.max_features, grower_threads);
+      slot.counts.resize(n);
+      slot.weights.resize(n);
+    }
+    const std::size_t t = first + j;
+    tree_weights(t, Span<std::uint32_t>(slot.counts.data(), n), Span<double>(slot.weights.data(), n));
+    trees_[t] = slot.fitter->fit(targets_, Span<const double>(slot.weights.data(), n), limits,
+                                 derive_seed(config_.seed, t, kTreeStream));
+  };
+  parallel_for_dynamic(static_cast<std::size_t>(n_new), tree_parallel ? config_.n_threads : 1, grow_tree);
+}
+
+void ForestTrainer::oob_sums(Span<double> sums, Span<std::int32_t> n_trees_oob) const {
+  check(config_.bootstrap, "out-of-bag estimates need bootstrap");
+  const std::size_t n = train_->n_rows;
+  const int k = n_outputs();
+  check(sums.size == n * k && n_trees_oob.size == n, "out-of-bag buffers have a wrong size");
+  // One bit per (tree, row): set when the row is in the tree's bag.
+  const std::size_t words = n_blocks(n, 64);
+  std::vector<std::uint64_t> in_bag(trees_.size() * words, 0);
+  parallel_for(trees_.size(), config_.n_threads, [&](std::size_t t) {
+    std::vector<std::uint32_t> counts(n);
+    bag_counts(static_cast<int>(t), Span<std::uint32_t>(counts.data(), n));
+    std::uint64_t* bits = in_bag.data() + t * words;
+    for (std::size_t i = 0; i < n; ++i)
+      if (counts[i]) bits[i / 64] |= std::uint64_t{1} << (i % 64);
+  });
+  const BinnedMatrix& X = *train_;
+  parallel_for(n_blocks(n, kOobRowBlock), config_.n_threads, [&](std::size_t b) {
+    const std::size_t lo = b * kOobRowBlock, hi = std::min(n, lo + kOobRowBlock);
+    std::fill(sums.begin() + lo * k, sums.begin() + hi * k, 0.0);
+    std::fill(n_trees_oob.begin() + lo, n_trees_oob.begin() + hi, 0);
+    std::vector<bin_t> codes((hi - lo) * static_cast<std::size_t>(X.n_features));
+    X.copy_rows(lo, hi, codes.data());
+    // Tree by tree over the block (a tree's nodes stay in cache): each row still adds its trees
+    // in increasing order, whatever thread runs the block.
+    for (std::size_t t = 0; t < trees_.size(); ++t) {
+      const Tree& tree = trees_[t];
+      const std::uint64_t* bits = in_bag.data() + t * words;
+      for (std::size_t i = lo; i < hi; ++i) {
+        if (bits[i / 64] >> (i % 64) & 1) continue;
+        const int leaf = tree.leaf_of_codes(codes.data() + (i - lo) * X.n_features, X);
+        const double* value = tree.value.data() + static_cast<std::size_t>(leaf) * k;
+        for (int c = 0; c < k; ++c) sums[i * k + c] += value[c];
+        ++n_trees_oob[i];
+      }
+    }
+  });
+}
+
+Model ForestTrainer::model() const {
+  const int k = n_outputs();
+  return Model(objective(), k, k, Aggregation::kMean, std::vector<double>(k, 0.0), mapper_, trees_);
+}
+
+}  // namespace treeforge

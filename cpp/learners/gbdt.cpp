@@ -1,0 +1,191 @@
+// GbdtTrainer: base score, per-iteration gradients and sampling, tree growth, margin updates.
+#include "learners/gbdt.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/parallel.hpp"
+#include "core/random.hpp"
+
+namespace treeforge {
+
+namespace {
+
+constexpr std::uint64_t kRowStream = 0x726f7773;   // "rows"
+constexpr std::uint64_t kColStream = 0x636f6c73;   // "cols"
+constexpr std::uint64_t kTreeStream = 0x74726565;  // "tree"
+constexpr std::size_t kMinRowsForParallelUpdate = 1 << 16;
+// Trees grown side by side take a histogram pool each: the pools beyond the first may take at
+// most this much between them, by the bound below, or the trees grow one after the other.
+constexpr double kSideBySidePoolBytes = 1024.0 * 1024 * 1024;
+
+/// At most how many bytes a tree's histogram pool holds: a histogram per leaf, the most leaves
+/// the limits on leaves, depth and leaf size allow.
+double pool_bound(const BinnedMatrix& X, const TreeConfig& tree) {
+  double leaves = static_cast<double>(X.n_rows) / tree.min_samples_leaf + 1;
+  if (tree.max_leaf_nodes > 0) leaves = std::min(leaves, static_cast<double>(tree.max_leaf_nodes));
+  if (tree.max_depth > 0) leaves = std::min(leaves, std::ldexp(1.0, tree.max_depth));
+  return leaves * X.n_hist_slots() * GradientCriterion::kChannels * sizeof(std::int64_t);
+}
+
+void check_targets(const OwnedTargets& t, std::size_t n_rows, const char* what) {
+  check(t.y.size() == n_rows, std::string(what) + ": y has " + std::to_string(t.y.size()) + " values for " +
+                                  std::to_string(n_rows) + " rows");
+  check(t.weight.empty() || t.weight.size() == n_rows, std::string(what) + ": sample_weight has a wrong length");
+  for (double w : t.weight) check(std::isfinite(w) && w >= 0, what, ": sample weights must be finite and >= 0");
+}
+
+}  // namespace
+
+GbdtTrainer::GbdtTrainer(const GbdtConfig& config, std::shared_ptr<const BinMapper> mapper,
+                         std::shared_ptr<const BinnedMatrix> train, OwnedTargets train_targets,
+                         std::shared_ptr<const BinnedMatrix> valid, OwnedTargets valid_targets, const Model* init_model)
+    : config_(config),
+      objective_(make_objective(config.objective, config.n_outputs)),
+      mapper_(std::move(mapper)),
+      train_(std::move(train)),
+      valid_(std::move(valid)),
+      train_targets_(std::move(train_targets)),
+      valid_targets_(std::move(valid_targets)),
+      grower_(std::make_unique<TreeGrower>((config.validate(), *train_), *mapper_, config.tree, config.n_threads)) {
+  check(train_->n_rows > 0, "cannot train on 0 rows");
+  check(train_->n_features >= 1, "cannot train on 0 features");
+  check(train_->n_features == mapper_->n_features(), "training data and bin mapper disagree on n_features");
+  check_targets(train_targets_, train_->n_rows, "training data");
+  objective_->check_labels(train_targets_.view());
+  if (valid_) {
+    check(valid_->n_features == train_->n_features, "validation data has a different number of features");
+    check_targets(valid_targets_, valid_->n_rows, "validation data");
+    objective_->check_labels(valid_targets_.view());
+  }
+  for (int f = 0; f < train_->n_features; ++f) usable_features_.push_back(f);
+
+  const int k = config_.n_outputs;
+  if (init_model) {
+    check(init_model->objective() == config_.objective && init_model->n_outputs() == k &&
+              init_model->leaf_dim() == 1 && init_model->n_features() == train_->n_features,
+          "init_model does not match the training configuration");
+    base_score_ = init_model->base_score();
+    trees_ = init_model->trees();
+  } else {
+    base_score_ = objective_->base_score(train_targets_.view());
+  }
+  auto init_margin = [&](const BinnedMatrix& X, std::vector<double>& margin) {
+    margin.assign(X.n_rows * k, 0.0);
+    for (int c = 0; c < k; ++c) std::fill(margin.begin() + c * X.n_rows, margin.begin() + (c + 1) * X.n_rows, base_score_[c]);
+    for (std::size_t t = 0; t < trees_.size(); ++t)
+      add_tree_to_margin(trees_[t], X, margin.data() + (t % k) * X.n_rows, nullptr, config_.n_threads);
+  };
+  init_margin(*train_, train_margin_);
+  if (valid_) init_margin(*valid_, valid_margin_);
+  gh_.resize(train_->n_rows * static_cast<std::size_t>(k));
+}
+
+void GbdtTrainer::add_tree_to_margin(const Tree& tree, const BinnedMatrix& X, double* margin,
+                                     const TreeGrower* grown_by, int n_threads) {
+  if (grown_by) {
+    // Every training row sits in exactly one leaf range of the grower's partition: no traversal.
+    const auto& leaves = grown_by->leaves();
+    const auto& rows = grown_by->partition().indices();
+    // Small trainings stay serial: a fork per tree would cost more than the update itself.
+    const int threads = rows.size() >= kMinRowsForParallelUpdate ? n_threads : 1;
+    parallel_for(leaves.size(), threads, [&](std::size_t l) {
+      const double v = tree.value[leaves[l].node];
+      for (std::size_t i = leaves[l].begin; i < leaves[l].end; ++i) margin[rows[i]] += v;
+    });
+    return;
+  }
+  constexpr std::size_t kBlock = 4096;
+  parallel_for(n_blocks(X.n_rows, kBlock), n_threads, [&](std::size_t b) {
+    for (std::size_t i = b * kBlock, end = std::min(X.n_rows, (b + 1) * kBlock); i < end; ++i)
+      margin[i] += tree.value[tree.leaf_of_row(X, i)];
+  });
+}
+
+Tree GbdtTrainer::grow_output(TreeGrower& grower, int c, std::uint64_t iteration, Span<const row_t> rows,
+                              int n_threads) {
+  std::vector<int> features = usable_features_;
+  if (config_.colsample_bytree < 1.0) {
+    Rng rng(derive_seed(config_.seed, iteration, kColStream + c));
+    const int n_features = static_cast<int>(usable_features_.size());
+    const int n_pick = std::max(1, static_cast<int>(std::llround(config_.colsample_bytree * n_features)));
+    features = sample_features(n_features, n_pick, rng);
+  }
+  const std::size_t n = train_->n_rows;
+  const Span<const GradPair> gh(gh_.data() + c * n, n);
+  const GradientCriterion criterion(gh, GradScale::fit(gh, rows, n_threads), config_.tree);
+  Tree tree = grower.grow(criterion, rows, features, derive_seed(config_.seed, iteration, kTreeStream + c));
+  tree.scale_values(config_.learning_rate);
+  // With every row in the tree, the grower's partition says which leaf each row is in.
+  add_tree_to_margin(tree, *train_, train_margin_.data() + c * n, rows.empty() ? &grower : nullptr, n_threads);
+  if (valid_) add_tree_to_margin(tree, *valid_, valid_margin_.data() + c * valid_->n_rows, nullptr, n_threads);
+  return tree;
+}
+
+void GbdtTrainer::update() {
+  check_open();
+  const int k = config_.n_outputs;
+  const std::size_t n = train_->n_rows;
+  const std::uint64_t iteration = static_cast<std::uint64_t>(n_iter());
+  const TrainData data = train_targets_.view();
+  objective_->gradients(data, Span<const double>(train_margin_.data(), train_margin_.size()),
+                        Span<GradPair>(gh_.data(), gh_.size()), config_.n_threads);
+
+  std::vector<row_t> rows;  // empty = all rows
+  if (config_.subsample < 1.0) {
+    Rng rng(derive_seed(config_.seed, iteration, kRowStream));
+    const std::size_t n_sample = std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(config_.subsample * n)));
+    rows = sample_without_replacement(n, n_sample, rng);
+  }
+  const Span<const row_t> tree_rows(rows.data(), rows.size());
+
+  // The k trees of a multiclass iteration are independent of each other. With at least as many
+  // trees as threads (and memory for their pools) they are grown side by side, one per thread
+  // on a one-thread grower, which joins no threads inside a tree; a tree is the same on any
+  // number of threads. The trees left over get all threads one after the other.
+  const int threads = config_.n_threads;
+  const bool pools_fit = (threads - 1) * pool_bound(*train_, config_.tree) <= kSideBySidePoolBytes;
+  const int side_by_side = threads > 1 && k >= threads && pools_fit ? k - k % threads : 0;
+  std::vector<Tree> grown(k);
+  if (side_by_side > 0) {
+    while (static_cast<int>(solo_growers_.size()) < threads)
+      solo_growers_.push_back(std::make_unique<TreeGrower>(*train_, *mapper_, config_.tree, 1));
+    parallel_for_dynamic(side_by_side, threads, [&](std::size_t c) {
+      grown[c] = grow_output(*solo_growers_[thread_index()], static_cast<int>(c), iteration, tree_rows, 1);
+    });
+  }
+  for (int c = side_by_side; c < k; ++c) grown[c] = grow_output(*grower_, c, iteration, tree_rows, threads);
+  for (Tree& tree : grown) trees_.push_back(std::move(tree));
+}
+
+Model GbdtTrainer::finish() {
+  grower_.reset();
+  solo_growers_.clear();
+  train_.reset();
+  valid_.reset();
+  train_targets_ = OwnedTargets{};
+  valid_targets_ = OwnedTargets{};
+  std::vector<double>().swap(train_margin_);
+  std::vector<double>().swap(valid_margin_);
+  std::vector<GradPair>().swap(gh_);
+  return model();
+}
+
+double GbdtTrainer::train_loss() const {
+  check_open();
+  return objective_->loss(train_targets_.view(), Span<const double>(train_margin_.data(), train_margin_.size()),
+                          config_.n_threads);
+}
+
+double GbdtTrainer::valid_loss() const {
+  check_open();
+  check(valid_ != nullptr, "no validation data was given");
+  return objective_->loss(valid_targets_.view(), Span<const double>(valid_margin_.data(), valid_margin_.size()),
+                          config_.n_threads);
+}
+
+Model GbdtTrainer::model() const {
+  return Model(config_.objective, config_.n_outputs, 1, Aggregation::kSum, base_score_, mapper_, trees_);
+}
+
+}  // namespace treeforge

@@ -1,0 +1,91 @@
+// GbdtTrainer: the boosting loop, one iteration per call: gradients, sampling, growth, shrinkage, margin updates.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "data/binning.hpp"
+#include "core/config.hpp"
+#include "grow/grower.hpp"
+#include "model/model.hpp"
+#include "objectives/objective.hpp"
+
+namespace treeforge {
+
+/// Targets and weights owned by the trainer (copied once, so callers may free theirs).
+struct OwnedTargets {
+  std::vector<double> y;
+  std::vector<double> weight;  ///< empty = all ones
+  TrainData view() const {
+    return {Span<const double>(y.data(), y.size()), Span<const double>(weight.data(), weight.size())};
+  }
+};
+
+/// Gradient boosting driven one iteration at a time (the caller checks for interrupts, early
+/// stopping and progress between calls).
+///
+/// Random streams derive from (seed, iteration, output), never from threads, and every sum is
+/// either integer (histograms) or reduced in fixed blocks, so a run is bit-identical for any
+/// n_threads. Not thread-safe: one caller at a time.
+class GbdtTrainer {
+ public:
+  /// `train` was binned by `mapper`; `valid` (optional, may be null) too. `init_model` (optional)
+  /// continues training: its trees are kept and the margins start from its predictions.
+  GbdtTrainer(const GbdtConfig& config, std::shared_ptr<const BinMapper> mapper,
+              std::shared_ptr<const BinnedMatrix> train, OwnedTargets train_targets,
+              std::shared_ptr<const BinnedMatrix> valid, OwnedTargets valid_targets, const Model* init_model);
+
+  /// Grows one iteration: n_outputs trees for multiclass, else one.
+  void update();
+
+  /// The model, built after the training state (binned rows, targets, gradients, margins,
+  /// scratch) is released, so that the end of a fit needs no more memory than its iterations.
+  /// Afterwards only model() and n_iter() remain usable.
+  Model finish();
+
+  int n_outputs() const { return config_.n_outputs; }
+  int n_iter() const { return static_cast<int>(trees_.size()) / config_.n_outputs; }
+  double train_loss() const;
+  double valid_loss() const;
+  /// Margins, output-major (k * n_rows + i).
+  const std::vector<double>& train_margin() const {
+    check_open();
+    return train_margin_;
+  }
+  const std::vector<double>& valid_margin() const {
+    check_open();
+    return valid_margin_;
+  }
+  bool has_valid() const { return valid_ != nullptr; }
+
+  /// The model trained so far.
+  Model model() const;
+
+ private:
+  /// margin += the tree's values for X's rows: from the leaf ranges of the grower's partition when
+  /// `grown_by` grew it on every row of X, else by traversal.
+  void add_tree_to_margin(const Tree& tree, const BinnedMatrix& X, double* margin, const TreeGrower* grown_by,
+                          int n_threads);
+  /// Grows output c's tree of an iteration on `grower` and adds it to the margins.
+  Tree grow_output(TreeGrower& grower, int c, std::uint64_t iteration, Span<const row_t> rows, int n_threads);
+  void check_open() const { check(grower_ != nullptr, "the booster was finished: its training state is released"); }
+
+  GbdtConfig config_;
+  std::unique_ptr<Objective> objective_;
+  std::shared_ptr<const BinMapper> mapper_;
+  std::shared_ptr<const BinnedMatrix> train_;
+  std::shared_ptr<const BinnedMatrix> valid_;
+  OwnedTargets train_targets_;
+  OwnedTargets valid_targets_;
+  std::vector<double> base_score_;
+  std::vector<Tree> trees_;
+  std::vector<double> train_margin_;
+  std::vector<double> valid_margin_;
+  std::vector<GradPair> gh_;
+  std::vector<int> usable_features_;
+  std::unique_ptr<TreeGrower> grower_;  ///< on all threads; null once finished
+  /// One-thread growers, one per thread, for multiclass trees grown side by side (made on first use).
+  std::vector<std::unique_ptr<TreeGrower>> solo_growers_;
+};
+
+}  // namespace treeforge

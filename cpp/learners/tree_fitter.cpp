@@ -1,0 +1,167 @@
+// TreeFitter: per-tree weights to criterion, growth, exact leaf values, and leaves of every row.
+#include "learners/tree_fitter.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace treeforge {
+
+namespace {
+
+// Squared-error trees refuse splits gaining less than this fraction of the root's weighted SSE.
+// The fixed-point gradients are rounded (float storage, truncation), so a split of a node whose
+// rows all share one target can score a gain of about 1e-15 of the root's SSE instead of 0;
+// without a floor such pure nodes would be split down to single bins for nothing.
+constexpr double kMinRelativeGain = 1e-11;
+
+std::vector<int> usable_features_of(const BinnedMatrix& X) {
+  std::vector<int> features;
+  for (int f = 0; f < X.n_features; ++f)
+    if (X.n_bins[f] > 1 || X.has_nan[f]) features.push_back(f);
+  return features;
+}
+
+ClassCriterion::Impurity impurity_of(TreeCriterion criterion) {
+  return criterion == TreeCriterion::kEntropy ? ClassCriterion::Impurity::kEntropy : ClassCriterion::Impurity::kGini;
+}
+
+}  // namespace
+
+void EnsembleTargets::check(const BinnedMatrix* X, const BinMapper& mapper, TreeCriterion criterion,
+                            int n_classes) const {
+  treeforge::check(X != nullptr && X->n_rows > 0, "cannot train on 0 rows");
+  treeforge::check(X->n_features >= 1, "cannot train on 0 features");
+  treeforge::check(X->n_features == mapper.n_features(), "training data and bin mapper disagree on n_features");
+  const std::size_t n_rows = X->n_rows;
+  if (criterion == TreeCriterion::kSquaredError) {
+    treeforge::check(y.size() == n_rows, "y has " + std::to_string(y.size()) + " values for " +
+                                             std::to_string(n_rows) + " rows");
+    for (double v : y) treeforge::check(std::isfinite(v), "y must be finite");
+  } else {
+    treeforge::check(classes.size() == n_rows, "classes has " + std::to_string(classes.size()) + " values for " +
+                                                    std::to_string(n_rows) + " rows");
+    for (std::int32_t c : classes)
+      treeforge::check(c >= 0 && c < n_classes, "class index out of range [0, n_classes)");
+  }
+  treeforge::check(weight.empty() || weight.size() == n_rows, "sample_weight has a wrong length");
+  double total = 0;
+  for (double w : weight) {
+    treeforge::check(std::isfinite(w) && w >= 0, "sample weights must be finite and >= 0");
+    total += w;
+  }
+  treeforge::check(weight.empty() || total > 0, "sample weights must not all be 0");
+}
+
+TreeConfig TreeFitter::grower_config(const TreeConfig& config, int n_usable, int max_features) {
+  TreeConfig c = config;
+  c.min_child_weight = 0.0;
+  c.min_split_gain = 0.0;
+  // The grower draws max(1, int(fraction * n)) of the n usable features at every node; halfway
+  // between k and k + 1 the product is k + 0.5 up to rounding, so exactly k are drawn.
+  c.max_features = max_features <= 0 || max_features >= n_usable ? 1.0 : (max_features + 0.5) / n_usable;
+  return c;
+}
+
+TreeFitter::TreeFitter(const BinnedMatrix& X, const BinMapper& mapper, const TreeConfig& config,
+                       TreeCriterion criterion, int n_classes, int max_features, int n_threads)
+    : X_(X),
+      usable_features_(usable_features_of(X)),
+      config_(grower_config(config, static_cast<int>(usable_features_.size()), max_features)),
+      criterion_(criterion),
+      n_classes_(n_classes),
+      grower_(X, mapper, config_, n_threads) {
+  check(criterion == TreeCriterion::kSquaredError ? n_classes == 0 : n_classes >= 2,
+        "n_classes must be >= 2 for classification trees and 0 for regression trees");
+}
+
+Tree TreeFitter::fit(const EnsembleTargets& targets, Span<const double> weights, const TreeLimits& limits,
+                     std::uint64_t seed) {
+  const std::size_t n = X_.n_rows;
+  check(weights.size == n, "tree weights must have one value per row");
+  rows_.clear();
+  double total = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    if (weights[i] > 0) {
+      rows_.push_back(static_cast<row_t>(i));
+      total += weights[i];
+    }
+  check(!rows_.empty(), "a tree needs at least one row with a positive weight");
+  if (rows_.size() == n) rows_.clear();  // every row: the grower's fast path
+  const Span<const row_t> rows(rows_.data(), rows_.size());
+  auto for_each_row = [&](auto&& body) {
+    if (rows_.empty()) {
+      for (std::size_t i = 0; i < n; ++i) body(i);
+    } else {
+      for (row_t r : rows_) body(r);
+    }
+  };
+
+  TreeConfig tree_config = config_;
+  tree_config.min_child_weight = limits.min_weight_fraction_leaf * total;
+  tree_config.min_split_gain = limits.min_impurity_decrease * total;
+
+  Tree tree;
+  double mean_y = 0.0;
+  if (criterion_ == TreeCriterion::kSquaredError) {
+    double sum_wy = 0;
+    for_each_row([&](std::size_t i) { sum_wy += weights[i] * targets.y[i]; });
+    mean_y = sum_wy / total;
+    double root_sse = 0;
+    gh_.assign(n, GradPair{0.0f, 0.0f});
+    for_each_row([&](std::size_t i) {
+      const double residual = targets.y[i] - mean_y;
+      root_sse += weights[i] * residual * residual;
+      gh_[i] = {static_cast<float>(-weights[i] * residual), static_cast<float>(weights[i])};
+    });
+    tree_config.min_split_gain = std::max(tree_config.min_split_gain, kMinRelativeGain * root_sse);
+    const Span<const GradPair> gh(gh_.data(), gh_.size());
+    const GradientCriterion criterion(gh, GradScale::fit(gh, rows, 1), tree_config);
+    tree = grower_.grow(criterion, rows, usable_features_, seed);
+  } else {
+    const ClassCriterion criterion(Span<const std::int32_t>(targets.classes.data(), n), weights, n_classes_,
+                                   impurity_of(criterion_), tree_config);
+    tree = grower_.grow(criterion, rows, usable_features_, seed);
+  }
+  set_exact_leaf_values(targets, weights, mean_y, tree);
+  return tree;
+}
+
+void TreeFitter::set_exact_leaf_values(const EnsembleTargets& targets, Span<const double> weights, double mean_y,
+                                       Tree& tree) const {
+  const auto& indices = grower_.partition().indices();
+  const int k = n_leaf_values();
+  if (criterion_ == TreeCriterion::kSquaredError) {
+    // Internal nodes keep the criterion's mean of the centred targets, shifted back.
+    for (double& v : tree.value) v += mean_y;
+  }
+  std::vector<double> sums(k);
+  for (const LeafRange& leaf : grower_.leaves()) {
+    std::fill(sums.begin(), sums.end(), 0.0);
+    double total = 0;
+    for (std::size_t j = leaf.begin; j < leaf.end; ++j) {
+      const row_t r = indices[j];
+      const double w = weights[r];
+      total += w;
+      if (criterion_ == TreeCriterion::kSquaredError) {
+        sums[0] += w * targets.y[r];
+      } else {
+        sums[targets.classes[r]] += w;
+      }
+    }
+    double* value = tree.value.data() + static_cast<std::size_t>(leaf.node) * k;
+    for (int c = 0; c < k; ++c) value[c] = sums[c] / total;
+  }
+}
+
+void TreeFitter::leaf_of_rows(const Tree& tree, Span<std::int32_t> leaf) const {
+  check(leaf.size == X_.n_rows, "leaf buffer must have one entry per row");
+  const auto& indices = grower_.partition().indices();
+  if (rows_.empty()) {
+    for (const LeafRange& range : grower_.leaves())
+      for (std::size_t j = range.begin; j < range.end; ++j) leaf[indices[j]] = range.node;
+    return;
+  }
+  for (std::size_t i = 0; i < X_.n_rows; ++i) leaf[i] = tree.leaf_of_row(X_, i);
+}
+
+}  // namespace treeforge

@@ -1,0 +1,79 @@
+// TreeFitter: one tree of a forest or of AdaBoost grown on weighted rows, with exact leaf values.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "data/binning.hpp"
+#include "core/config.hpp"
+#include "grow/criterion.hpp"
+#include "grow/grower.hpp"
+#include "model/tree.hpp"
+
+namespace treeforge {
+
+/// Training targets of a forest or of AdaBoost, owned (copied once from the caller).
+struct EnsembleTargets {
+  std::vector<double> y;              ///< (n_rows,) regression targets; empty for classification
+  std::vector<std::int32_t> classes;  ///< (n_rows,) class indices in [0, n_classes); empty for regression
+  std::vector<double> weight;         ///< (n_rows,) sample weights, finite and >= 0; empty = all ones
+
+  /// Throws std::invalid_argument unless X (binned by `mapper`) has rows and features and the
+  /// arrays fit its rows for the criterion's task.
+  void check(const BinnedMatrix* X, const BinMapper& mapper, TreeCriterion criterion, int n_classes) const;
+  double weight_of(std::size_t row) const { return weight.empty() ? 1.0 : weight[row]; }
+};
+
+/// Limits of one tree that scale with its total weight W (scikit-learn's fractions of the
+/// weighted sample).
+struct TreeLimits {
+  double min_weight_fraction_leaf = 0.0;  ///< min_child_weight = this * W
+  double min_impurity_decrease = 0.0;     ///< min_split_gain = this * W
+};
+
+/// Grows single trees for forests and AdaBoost: class distributions (Gini or entropy) or weighted
+/// means (squared error, on targets centred by the tree's weighted mean so that the fixed-point
+/// gradients keep their precision). After growth, every leaf value is recomputed in double from
+/// the leaf's rows, so leaves hold exactly scikit-learn's weighted proportions or means.
+///
+/// A row takes part in a tree when its weight is > 0 (scikit-learn's trees drop zero-weight rows
+/// too); min_samples_leaf and min_samples_split count those distinct rows, as scikit-learn's
+/// trees count samples with non-zero weight (a bootstrap multiplicity is a weight, not extra rows).
+/// Holds one TreeGrower and O(n_rows) scratch: one fitter per thread; not thread-safe itself.
+class TreeFitter {
+ public:
+  /// X and mapper must outlive the fitter. `config` gives the tree's shape limits; its
+  /// min_child_weight and min_split_gain are replaced per tree from TreeLimits, and its
+  /// max_features by `max_features`: the exact number of candidate features drawn at every node
+  /// among the usable ones (0 = all).
+  TreeFitter(const BinnedMatrix& X, const BinMapper& mapper, const TreeConfig& config, TreeCriterion criterion,
+             int n_classes, int max_features, int n_threads);
+
+  /// Grows a tree on the rows with weights[i] > 0 (weights (n_rows,), finite, >= 0, some > 0);
+  /// `seed` drives the per-node feature draws. Leaf values: class distribution (n_classes values)
+  /// or the weighted mean of y.
+  Tree fit(const EnsembleTargets& targets, Span<const double> weights, const TreeLimits& limits, std::uint64_t seed);
+
+  /// leaf[i] = node of the last grown tree reached by row i, for every row of X (leaf (n_rows,)):
+  /// read from the partition for rows of the tree, by a walk of the binned row for the others.
+  void leaf_of_rows(const Tree& tree, Span<std::int32_t> leaf) const;
+
+  int n_leaf_values() const { return criterion_ == TreeCriterion::kSquaredError ? 1 : n_classes_; }
+
+ private:
+  void set_exact_leaf_values(const EnsembleTargets& targets, Span<const double> weights, double mean_y,
+                             Tree& tree) const;
+
+  static TreeConfig grower_config(const TreeConfig& config, int n_usable, int max_features);
+
+  const BinnedMatrix& X_;
+  std::vector<int> usable_features_;  // features with at least two bins or missing values
+  TreeConfig config_;
+  TreeCriterion criterion_;
+  int n_classes_;
+  TreeGrower grower_;
+  std::vector<row_t> rows_;           // rows of the last tree (empty: all rows)
+  std::vector<GradPair> gh_;          // squared error: per-row (-w (y - mean), w)
+};
+
+}  // namespace treeforge

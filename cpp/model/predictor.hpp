@@ -1,0 +1,108 @@
+// Batch prediction: trees flattened into one node array, traversed over blocks of rows x trees.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/common.hpp"
+#include "data/dataset.hpp"
+#include "model/tree.hpp"
+
+namespace treeforge {
+
+/// Trees of a model flattened for traversal: one contiguous array of 16-byte nodes.
+///
+/// Rows are processed in blocks: every tree is walked for all rows of a block before the next
+/// tree, so a tree's nodes stay in cache; and a group of rows walks each tree in lock-step, so
+/// the processor overlaps their independent chains of dependent loads instead of waiting on one.
+/// A block is first copied lane-major (per group, feature by feature, one value per lane, as
+/// doubles): a node stores its feature as an offset into that layout, so a step reads its lane's
+/// value at a constant displacement, with no per-lane row pointer to load.
+/// Leaves loop to themselves, so every row takes exactly the tree's depth in steps with no
+/// branch at all: the wasted steps of shallow rows cost less than the mispredictions they save
+/// (an early exit once every row of a group reached its leaf was measured slower). A block with
+/// no NaN, checked once, walks with one comparison per step and never reads default directions.
+/// Immutable after construction; predict methods are thread-safe.
+class Predictor {
+ public:
+  Predictor() = default;
+  /// Trees and their output (column of the margin) or -1 for trees whose leaves hold all outputs.
+  Predictor(const std::vector<Tree>& trees, const std::vector<int>& tree_output, int n_outputs);
+
+  /// out (n_rows, n_outputs) row-major += sum over trees [tree_begin, tree_end) of their leaf values.
+  template <class T>
+  void add_margin(MatrixView<const T> X, std::size_t tree_begin, std::size_t tree_end, Span<double> out,
+                  int n_threads) const;
+
+  /// out (n_rows, tree_end - tree_begin): index (within its tree) of the leaf each row reaches.
+  template <class T>
+  void leaf_index(MatrixView<const T> X, std::size_t tree_begin, std::size_t tree_end, Span<std::int32_t> out,
+                  int n_threads) const;
+
+ private:
+  /// Rows (or trees, for a lone row) walked in lock-step.
+  static constexpr int kLanes = 16;
+
+  /// Children are adjacent (right = left + 1), so one index suffices. A leaf is a node that sends
+  /// every value (NaN included) left to itself: threshold +inf, default left, child = itself.
+  /// Walks address nodes by position, twice the index (the node's offset in 8-byte words), which
+  /// x86 scales for free: a step needs no multiply to find its node.
+  struct Node {
+    double threshold;
+    std::uint32_t lane_offset;  ///< feature * kLanes: where a lane finds the feature's value
+    std::uint32_t child;        ///< position of the left child; the right one is at child + 2
+  };
+  static_assert(sizeof(Node) == 16, "a node's position is twice its index");
+
+  /// The position of the child of the node at position `at` that a row goes to (its own at a
+  /// leaf). kLaneMajor: `values` points at the row's lane, feature 0, of a lane-major group;
+  /// otherwise at a plain row of doubles. kNanFree: the row has no NaN, so one comparison
+  /// decides; otherwise NaN, failing it, goes left iff the default is left.
+  template <bool kNanFree, bool kLaneMajor = true>
+  std::uint32_t step(std::uint32_t at, const double* values) const {
+    const Node& node =
+        *reinterpret_cast<const Node*>(reinterpret_cast<const char*>(nodes_.data()) + std::size_t{at} * 8);
+    const double v = values[kLaneMajor ? node.lane_offset : node.lane_offset / kLanes];
+    if constexpr (kNanFree) return node.child + 2 * (v > node.threshold);
+    const bool go_left = (v <= node.threshold) | ((v != v) & default_left_[at / 2]);
+    return node.child + (go_left ? 0u : 2u);
+  }
+
+  /// out_row += the values of leaf node `leaf`, in column `output` (or all columns if -1).
+  void add_leaf(std::uint32_t leaf, int output, double* out_row) const {
+    if (output >= 0) {
+      out_row[output] += first_value_[leaf];
+    } else {
+      const double* v = &values_[value_offset_[leaf]];
+      for (int c = 0; c < n_outputs_; ++c) out_row[c] += v[c];
+    }
+  }
+
+  /// Walks the kLanes rows of a lane-major group through tree `tree` together; leaves[i] = the
+  /// leaf node lane i reaches. kNanFree: the rows hold no NaN, so a step is one comparison.
+  template <bool kNanFree>
+  void walk_group(const double* group, std::size_t tree, std::uint32_t* leaves) const;
+
+  /// Walks one row (doubles) through trees [first_tree, first_tree + n) (n <= kLanes) together.
+  template <bool kNanFree>
+  void walk_trees(const double* row, std::size_t first_tree, int n, std::uint32_t* leaves) const;
+
+  /// Walks every row of X through trees [tree_begin, tree_end), block by block in parallel, and
+  /// calls visit(tree, first_row, n, leaves) for each group of n rows and the leaves they reach.
+  template <class T, class Visit>
+  void walk_blocks(MatrixView<const T> X, std::size_t tree_begin, std::size_t tree_end, int n_threads,
+                   Visit&& visit) const;
+
+  std::vector<Node> nodes_;
+  std::vector<std::uint8_t> default_left_;  // (n_nodes,) where missing values go; read only for NaN
+  std::vector<std::int32_t> value_offset_;  // (n_nodes,) at leaves: offset of the values in values_
+  std::vector<double> first_value_;         // (n_nodes,) at leaves: the first value, read without the offset
+  std::vector<std::int32_t> tree_local_;    // (n_nodes,) index of the node within its own tree
+  std::vector<std::uint32_t> root_;         // (n_trees,) position of each tree's root in nodes_
+  std::vector<int> depth_;                  // (n_trees,) depth of the deepest leaf
+  std::vector<double> values_;
+  std::vector<int> tree_output_;
+  int n_outputs_ = 1;
+};
+
+}  // namespace treeforge

@@ -1,0 +1,20 @@
+// The objective name registry.
+#include "objectives/objective.hpp"
+
+namespace treeforge {
+
+std::unique_ptr<Objective> make_objective(const std::string& name, int n_outputs) {
+  if (name == "multiclass_softmax") {
+    check(n_outputs >= 2, "multiclass_softmax needs n_outputs >= 2 (one per class)");
+    return make_multiclass_softmax(n_outputs);
+  }
+  check(n_outputs == 1, "objective '" + name + "' has one output, got n_outputs=" + std::to_string(n_outputs));
+  if (name == "squared_error") return make_squared_error();
+  if (name == "binary_logloss") return make_binary_logloss();
+  if (name == "poisson") return make_poisson();
+  if (name == "gamma") return make_gamma();
+  throw std::invalid_argument("unknown objective '" + name +
+                              "'; expected squared_error, binary_logloss, multiclass_softmax, poisson or gamma");
+}
+
+}  // namespace treeforge
