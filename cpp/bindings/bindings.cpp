@@ -56,6 +56,13 @@ std::vector<double> to_vector(const py::object& obj, const char* name) {
   return std::vector<double>(a.data(), a.data() + a.size());
 }
 
+std::vector<std::int64_t> int64_vector(const py::object& obj, const char* name) {
+  if (obj.is_none()) return {};
+  auto a = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(obj);
+  check(a && a.ndim() == 1, name, " must be a 1-D integer array");
+  return std::vector<std::int64_t>(a.data(), a.data() + a.size());
+}
+
 template <class T>
 py::array_t<T> to_numpy(const std::vector<T>& v) {
   py::array_t<T> out(v.size());
@@ -181,17 +188,12 @@ void tree_field(py::class_<Config>& cls, const char* name, T TreeConfig::*field)
                    [field](Config& c, T v) { c.tree.*field = v; });
 }
 
-/// Targets of a forest or AdaBoost: y (regression) or class indices (classification), and weights.
-EnsembleTargets ensemble_targets(const py::object& y, const py::object& classes, const py::object& sample_weight) {
-  EnsembleTargets targets;
-  targets.y = to_vector(y, "y");
-  if (!classes.is_none()) {
-    auto a = py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>::ensure(classes);
-    check(a && a.ndim() == 1, "classes must be a 1-D integer array");
-    targets.classes.assign(a.data(), a.data() + a.size());
-  }
-  targets.weight = to_vector(sample_weight, "sample_weight");
-  return targets;
+/// Labels of a forest or AdaBoost: y (regression) or class indices (classification), and weights.
+TrainData ensemble_data(const py::object& y, const py::object& classes, const py::object& sample_weight) {
+  TrainData data;
+  data.y = to_vector(classes.is_none() ? y : classes, classes.is_none() ? "y" : "classes");
+  data.weight = to_vector(sample_weight, "sample_weight");
+  return data;
 }
 
 /// Exposes config.criterion as a string attribute of a learner's config class.
@@ -318,19 +320,19 @@ void bind_testing(py::module_& m) {
   });
   t.def("gradients", [](const std::string& objective, int n_outputs, const py::object& y, const py::object& margin,
                         const py::object& weight) {
-    OwnedTargets targets{to_vector(y, "y"), to_vector(weight, "sample_weight")};
+    TrainData data{to_vector(y, "y"), to_vector(weight, "sample_weight"), {}, {}};
     const auto m = to_vector(margin, "margin");
-    check(m.size() == targets.y.size() * n_outputs, "margin must have n_rows * n_outputs values (output-major)");
+    check(m.size() == data.y.size() * n_outputs, "margin must have n_rows * n_outputs values (output-major)");
     auto obj = make_objective(objective, n_outputs);
-    obj->check_labels(targets.view());
+    obj->check_labels(data);
     std::vector<GradPair> gh(m.size());
-    obj->gradients(targets.view(), Span<const double>(m.data(), m.size()), Span<GradPair>(gh.data(), gh.size()), 1);
+    obj->gradients(data, Span<const double>(m.data(), m.size()), Span<GradPair>(gh.data(), gh.size()), 1);
     std::vector<double> g(gh.size()), h(gh.size());
     for (std::size_t i = 0; i < gh.size(); ++i) {
       g[i] = gh[i].grad;
       h[i] = gh[i].hess;
     }
-    return py::make_tuple(to_numpy(g), to_numpy(h), obj->loss(targets.view(), Span<const double>(m.data(), m.size()), 1));
+    return py::make_tuple(to_numpy(g), to_numpy(h), obj->loss(data, Span<const double>(m.data(), m.size()), 1));
   }, py::arg("objective"), py::arg("n_outputs"), py::arg("y"), py::arg("margin"), py::arg("sample_weight") = py::none());
 }
 
@@ -486,17 +488,22 @@ PYBIND11_MODULE(_core, m) {
   py::class_<GbdtTrainer>(m, "Booster")
       .def(py::init([](const GbdtConfig& config, const BinMapper& mapper, std::shared_ptr<BinnedMatrix> train,
                        const py::object& y, const py::object& sample_weight, std::shared_ptr<BinnedMatrix> valid,
-                       const py::object& y_valid, const py::object& sample_weight_valid, const Model* init_model) {
+                       const py::object& y_valid, const py::object& sample_weight_valid, const Model* init_model,
+                       const py::object& base_margin, const py::object& base_margin_valid,
+                       const py::object& group_begin) {
              check(train != nullptr, "train must be a BinnedData");
-             OwnedTargets train_targets{to_vector(y, "y"), to_vector(sample_weight, "sample_weight")};
-             OwnedTargets valid_targets{to_vector(y_valid, "y_valid"), to_vector(sample_weight_valid, "sample_weight_valid")};
+             TrainData train_data{to_vector(y, "y"), to_vector(sample_weight, "sample_weight"),
+                                  to_vector(base_margin, "base_margin"), int64_vector(group_begin, "group_begin")};
+             TrainData valid_data{to_vector(y_valid, "y_valid"), to_vector(sample_weight_valid, "sample_weight_valid"),
+                                  to_vector(base_margin_valid, "base_margin_valid"), {}};
              py::gil_scoped_release nogil;
              return std::make_unique<GbdtTrainer>(config, std::make_shared<const BinMapper>(mapper), train,
-                                                  std::move(train_targets), valid, std::move(valid_targets), init_model);
+                                                  std::move(train_data), valid, std::move(valid_data), init_model);
            }),
            py::arg("config"), py::arg("bin_mapper"), py::arg("train"), py::arg("y"), py::arg("sample_weight") = py::none(),
            py::arg("valid") = nullptr, py::arg("y_valid") = py::none(), py::arg("sample_weight_valid") = py::none(),
-           py::arg("init_model") = nullptr)
+           py::arg("init_model") = nullptr, py::arg("base_margin") = py::none(),
+           py::arg("base_margin_valid") = py::none(), py::arg("group_begin") = py::none())
       .def("update", &GbdtTrainer::update, py::call_guard<py::gil_scoped_release>())
       .def_property_readonly("n_iter", &GbdtTrainer::n_iter)
       .def("train_loss", &GbdtTrainer::train_loss, py::call_guard<py::gil_scoped_release>())
@@ -518,10 +525,10 @@ PYBIND11_MODULE(_core, m) {
                        const py::object& y, const py::object& classes, const py::object& sample_weight,
                        const Model* init_model) {
              check(train != nullptr, "train must be a BinnedData");
-             EnsembleTargets targets = ensemble_targets(y, classes, sample_weight);
+             TrainData data = ensemble_data(y, classes, sample_weight);
              py::gil_scoped_release nogil;
              return std::make_unique<ForestTrainer>(config, std::make_shared<const BinMapper>(mapper), train,
-                                                    std::move(targets), init_model);
+                                                    std::move(data), init_model);
            }),
            py::arg("config"), py::arg("bin_mapper"), py::arg("train"), py::arg("y") = py::none(),
            py::arg("classes") = py::none(), py::arg("sample_weight") = py::none(), py::arg("init_model") = nullptr)
@@ -547,10 +554,10 @@ PYBIND11_MODULE(_core, m) {
       .def(py::init([](const AdaBoostConfig& config, const BinMapper& mapper, std::shared_ptr<BinnedMatrix> train,
                        const py::object& y, const py::object& classes, const py::object& sample_weight) {
              check(train != nullptr, "train must be a BinnedData");
-             EnsembleTargets targets = ensemble_targets(y, classes, sample_weight);
+             TrainData data = ensemble_data(y, classes, sample_weight);
              py::gil_scoped_release nogil;
              return std::make_unique<AdaBoostTrainer>(config, std::make_shared<const BinMapper>(mapper), train,
-                                                      std::move(targets));
+                                                      std::move(data));
            }),
            py::arg("config"), py::arg("bin_mapper"), py::arg("train"), py::arg("y") = py::none(),
            py::arg("classes") = py::none(), py::arg("sample_weight") = py::none())

@@ -1,4 +1,4 @@
-// BinnedMatrix (uint8 codes by feature and by row of feature groups, bin counts) and TrainData (labels, weights).
+// BinnedMatrix: uint8 codes by feature and by row of feature groups, bin counts, histogram layout.
 #pragma once
 
 #include <vector>
@@ -96,12 +96,6 @@ struct BinnedMatrix {
     if (!bundle.empty()) close_group(bundle);
     n_groups = static_cast<int>(group_begin.size()) - 1;
   }
-};
-
-/// Targets and weights of the training rows; the owner (the binding) outlives every use.
-struct TrainData {
-  Span<const double> y;       ///< (n_rows,) target; class index for classification
-  Span<const double> weight;  ///< (n_rows,) sample weights, or empty for all ones
 };
 
 }  // namespace treeforge

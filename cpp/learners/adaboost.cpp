@@ -17,17 +17,17 @@ constexpr std::uint64_t kTreeStream = 0x74726565;  // "tree"
 }  // namespace
 
 AdaBoostTrainer::AdaBoostTrainer(const AdaBoostConfig& config, std::shared_ptr<const BinMapper> mapper,
-                                 std::shared_ptr<const BinnedMatrix> train, EnsembleTargets targets)
-    : config_(config), mapper_(std::move(mapper)), train_(std::move(train)), targets_(std::move(targets)) {
+                                 std::shared_ptr<const BinnedMatrix> train, TrainData data)
+    : config_(config), mapper_(std::move(mapper)), train_(std::move(train)), data_(std::move(data)) {
   config_.validate();
-  targets_.check(train_.get(), *mapper_, config_.criterion, config_.n_classes);
+  classes_ = check_tree_data(train_.get(), *mapper_, data_, config_.criterion, config_.n_classes);
   const std::size_t n = train_->n_rows;
   sample_weight_.resize(n);
   is_zero_.resize(n);
   double total = 0;
-  for (std::size_t i = 0; i < n; ++i) total += targets_.weight_of(i);
+  for (std::size_t i = 0; i < n; ++i) total += data_.weight_of(i);
   for (std::size_t i = 0; i < n; ++i) {
-    sample_weight_[i] = targets_.weight_of(i) / total;
+    sample_weight_[i] = data_.weight_of(i) / total;
     is_zero_[i] = sample_weight_[i] == 0.0;
   }
   estimator_weights_.assign(config_.n_estimators, 0.0);
@@ -51,7 +51,7 @@ double AdaBoostTrainer::samme_error(const Tree& tree, const std::vector<std::int
   }
   double wrong = 0, total = 0;
   for (std::size_t i = 0; i < leaf.size(); ++i) {
-    incorrect[i] = node_class[leaf[i]] != targets_.classes[i];
+    incorrect[i] = node_class[leaf[i]] != classes_[i];
     wrong += incorrect[i] ? sample_weight_[i] : 0.0;
     total += sample_weight_[i];
   }
@@ -62,7 +62,7 @@ double AdaBoostTrainer::r2_error(const Tree& tree, const std::vector<std::int32_
                                  std::vector<double>& err) const {
   double err_max = 0;
   for (std::size_t i = 0; i < leaf.size(); ++i) {
-    err[i] = std::fabs(tree.value[leaf[i]] - targets_.y[i]);
+    err[i] = std::fabs(tree.value[leaf[i]] - data_.y[i]);
     if (sample_weight_[i] > 0) err_max = std::max(err_max, err[i]);
   }
   double error = 0;
@@ -98,7 +98,7 @@ bool AdaBoostTrainer::round(int m, TreeFitter& fitter) {
     fit_weights.assign(counts.begin(), counts.end());
     weights = Span<const double>(fit_weights.data(), n);
   }
-  Tree tree = fitter.fit(targets_, weights, TreeLimits{}, derive_seed(config_.seed, static_cast<std::uint64_t>(m), kTreeStream));
+  Tree tree = fitter.fit(data_, Span<const std::int32_t>(classes_.data(), classes_.size()), weights, TreeLimits{}, derive_seed(config_.seed, static_cast<std::uint64_t>(m), kTreeStream));
   std::vector<std::int32_t> leaf(n);
   fitter.leaf_of_rows(tree, Span<std::int32_t>(leaf.data(), n));
 

@@ -35,9 +35,9 @@ enum class AdaBoostStop {
 /// shared ownership of the mapper and the binned data; not thread-safe: one caller at a time.
 class AdaBoostTrainer {
  public:
-  /// `train` was binned by `mapper`; targets' weights are the initial sample weights (not all 0).
+  /// `train` was binned by `mapper`; data's weights are the initial sample weights (not all 0).
   AdaBoostTrainer(const AdaBoostConfig& config, std::shared_ptr<const BinMapper> mapper,
-                  std::shared_ptr<const BinnedMatrix> train, EnsembleTargets targets);
+                  std::shared_ptr<const BinnedMatrix> train, TrainData data);
 
   /// Runs the rounds (at most n_estimators, in one call). Throws std::invalid_argument when the
   /// first SAMME tree is already worse than chance (scikit-learn raises too).
@@ -66,7 +66,8 @@ class AdaBoostTrainer {
   AdaBoostConfig config_;
   std::shared_ptr<const BinMapper> mapper_;
   std::shared_ptr<const BinnedMatrix> train_;
-  EnsembleTargets targets_;
+  TrainData data_;
+  std::vector<std::int32_t> classes_;  ///< the rows' class indices (classification)
   std::vector<double> sample_weight_;   // D_m, normalised to sum 1
   std::vector<std::uint8_t> is_zero_;   // rows whose initial weight is 0 stay at 0
   std::vector<Tree> trees_;

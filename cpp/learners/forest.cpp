@@ -17,13 +17,13 @@ constexpr std::size_t kOobRowBlock = 512;          // rows per task of the out-o
 }  // namespace
 
 ForestTrainer::ForestTrainer(const ForestConfig& config, std::shared_ptr<const BinMapper> mapper,
-                             std::shared_ptr<const BinnedMatrix> train, EnsembleTargets targets,
+                             std::shared_ptr<const BinnedMatrix> train, TrainData data,
                              const Model* init_model)
-    : config_(config), mapper_(std::move(mapper)), train_(std::move(train)), targets_(std::move(targets)) {
+    : config_(config), mapper_(std::move(mapper)), train_(std::move(train)), data_(std::move(data)) {
   config_.validate();
-  targets_.check(train_.get(), *mapper_, config_.criterion, config_.n_classes);
-  if (config_.bootstrap && config_.with_replacement && !targets_.weight.empty())
-    sampler_ = std::make_unique<AliasTable>(Span<const double>(targets_.weight.data(), targets_.weight.size()));
+  classes_ = check_tree_data(train_.get(), *mapper_, data_, config_.criterion, config_.n_classes);
+  if (config_.bootstrap && config_.with_replacement && !data_.weight.empty())
+    sampler_ = std::make_unique<AliasTable>(Span<const double>(data_.weight.data(), data_.weight.size()));
   if (init_model) {
     check(init_model->objective() == objective() && init_model->n_outputs() == n_outputs() &&
               init_model->n_features() == train_->n_features,
@@ -60,7 +60,7 @@ void draw_bag_counts(const ForestConfig& config, Span<const double> weights, con
 void ForestTrainer::bag_counts(int tree, Span<std::uint32_t> counts) const {
   check(tree >= 0, "tree index must be >= 0");
   check(counts.size == train_->n_rows, "counts must have one entry per row");
-  draw_bag_counts(config_, Span<const double>(targets_.weight.data(), targets_.weight.size()), sampler_.get(),
+  draw_bag_counts(config_, Span<const double>(data_.weight.data(), data_.weight.size()), sampler_.get(),
                   static_cast<std::size_t>(tree), counts);
 }
 
@@ -68,7 +68,7 @@ void ForestTrainer::tree_weights(std::size_t tree, Span<std::uint32_t> counts, S
   const std::size_t n = train_->n_rows;
   bag_counts(static_cast<int>(tree), counts);
   if (!config_.bootstrap) {
-    for (std::size_t i = 0; i < n; ++i) weights[i] = targets_.weight_of(i);
+    for (std::size_t i = 0; i < n; ++i) weights[i] = data_.weight_of(i);
     return;
   }
   // The sample weights chose the rows; the tree sees each drawn row once per draw (scikit-learn).
@@ -78,14 +78,14 @@ void ForestTrainer::tree_weights(std::size_t tree, Span<std::uint32_t> counts, S
   std::vector<double> drawn(config_.n_classes, 0.0);
   double n_drawn = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    drawn[targets_.classes[i]] += counts[i];
+    drawn[classes_[i]] += counts[i];
     n_drawn += counts[i];
   }
   const double present = static_cast<double>(std::count_if(drawn.begin(), drawn.end(), [](double d) { return d > 0; }));
   std::vector<double> class_factor(config_.n_classes, 0.0);
   for (int c = 0; c < config_.n_classes; ++c)
     if (drawn[c] > 0) class_factor[c] = n_drawn / (present * drawn[c]);
-  for (std::size_t i = 0; i < n; ++i) weights[i] *= class_factor[targets_.classes[i]];
+  for (std::size_t i = 0; i < n; ++i) weights[i] *= class_factor[classes_[i]];
 }
 
 void ForestTrainer::grow(int n_new) {
@@ -116,7 +116,7 @@ void ForestTrainer::grow(int n_new) {
     }
     const std::size_t t = first + j;
     tree_weights(t, Span<std::uint32_t>(slot.counts.data(), n), Span<double>(slot.weights.data(), n));
-    trees_[t] = slot.fitter->fit(targets_, Span<const double>(slot.weights.data(), n), limits,
+    trees_[t] = slot.fitter->fit(data_, Span<const std::int32_t>(classes_.data(), classes_.size()), Span<const double>(slot.weights.data(), n), limits,
                                  derive_seed(config_.seed, t, kTreeStream));
   };
   parallel_for_dynamic(static_cast<std::size_t>(n_new), tree_parallel ? config_.n_threads : 1, grow_tree);

@@ -36,7 +36,7 @@ class ForestTrainer {
   /// `train` was binned by `mapper`. `init_model` (optional) continues a forest (warm start): its
   /// trees are kept and new trees are numbered after them.
   ForestTrainer(const ForestConfig& config, std::shared_ptr<const BinMapper> mapper,
-                std::shared_ptr<const BinnedMatrix> train, EnsembleTargets targets, const Model* init_model);
+                std::shared_ptr<const BinnedMatrix> train, TrainData data, const Model* init_model);
 
   /// Grows n_new more trees.
   void grow(int n_new);
@@ -69,7 +69,8 @@ class ForestTrainer {
   ForestConfig config_;
   std::shared_ptr<const BinMapper> mapper_;
   std::shared_ptr<const BinnedMatrix> train_;
-  EnsembleTargets targets_;
+  TrainData data_;
+  std::vector<std::int32_t> classes_;  ///< the rows' class indices (classification)
   std::unique_ptr<AliasTable> sampler_;  // weighted bootstrap; null for uniform draws
   std::vector<Tree> trees_;
 };

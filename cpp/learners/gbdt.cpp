@@ -28,35 +28,28 @@ double pool_bound(const BinnedMatrix& X, const TreeConfig& tree) {
   return leaves * X.n_hist_slots() * GradientCriterion::kChannels * sizeof(std::int64_t);
 }
 
-void check_targets(const OwnedTargets& t, std::size_t n_rows, const char* what) {
-  check(t.y.size() == n_rows, std::string(what) + ": y has " + std::to_string(t.y.size()) + " values for " +
-                                  std::to_string(n_rows) + " rows");
-  check(t.weight.empty() || t.weight.size() == n_rows, std::string(what) + ": sample_weight has a wrong length");
-  for (double w : t.weight) check(std::isfinite(w) && w >= 0, what, ": sample weights must be finite and >= 0");
-}
-
 }  // namespace
 
 GbdtTrainer::GbdtTrainer(const GbdtConfig& config, std::shared_ptr<const BinMapper> mapper,
-                         std::shared_ptr<const BinnedMatrix> train, OwnedTargets train_targets,
-                         std::shared_ptr<const BinnedMatrix> valid, OwnedTargets valid_targets, const Model* init_model)
+                         std::shared_ptr<const BinnedMatrix> train, TrainData train_data,
+                         std::shared_ptr<const BinnedMatrix> valid, TrainData valid_data, const Model* init_model)
     : config_(config),
       objective_(make_objective(config.objective, config.n_outputs)),
       mapper_(std::move(mapper)),
       train_(std::move(train)),
       valid_(std::move(valid)),
-      train_targets_(std::move(train_targets)),
-      valid_targets_(std::move(valid_targets)),
+      train_data_(std::move(train_data)),
+      valid_data_(std::move(valid_data)),
       grower_(std::make_unique<TreeGrower>((config.validate(), *train_), *mapper_, config.tree, config.n_threads)) {
   check(train_->n_rows > 0, "cannot train on 0 rows");
   check(train_->n_features >= 1, "cannot train on 0 features");
   check(train_->n_features == mapper_->n_features(), "training data and bin mapper disagree on n_features");
-  check_targets(train_targets_, train_->n_rows, "training data");
-  objective_->check_labels(train_targets_.view());
+  train_data_.validate(train_->n_rows, config_.n_outputs, "training data");
+  objective_->check_labels(train_data_);
   if (valid_) {
     check(valid_->n_features == train_->n_features, "validation data has a different number of features");
-    check_targets(valid_targets_, valid_->n_rows, "validation data");
-    objective_->check_labels(valid_targets_.view());
+    valid_data_.validate(valid_->n_rows, config_.n_outputs, "validation data");
+    objective_->check_labels(valid_data_);
   }
   for (int f = 0; f < train_->n_features; ++f) usable_features_.push_back(f);
 
@@ -67,18 +60,26 @@ GbdtTrainer::GbdtTrainer(const GbdtConfig& config, std::shared_ptr<const BinMapp
           "init_model does not match the training configuration");
     base_score_ = init_model->base_score();
     trees_ = init_model->trees();
+  } else if (!train_data_.base_margin.empty()) {
+    base_score_.assign(k, 0.0);
   } else {
-    base_score_ = objective_->base_score(train_targets_.view());
+    base_score_ = objective_->base_score(train_data_);
   }
-  auto init_margin = [&](const BinnedMatrix& X, std::vector<double>& margin) {
-    margin.assign(X.n_rows * k, 0.0);
-    for (int c = 0; c < k; ++c) std::fill(margin.begin() + c * X.n_rows, margin.begin() + (c + 1) * X.n_rows, base_score_[c]);
-    for (std::size_t t = 0; t < trees_.size(); ++t)
-      add_tree_to_margin(trees_[t], X, margin.data() + (t % k) * X.n_rows, nullptr, config_.n_threads);
-  };
-  init_margin(*train_, train_margin_);
-  if (valid_) init_margin(*valid_, valid_margin_);
+  check(valid_ == nullptr || train_data_.base_margin.empty() == valid_data_.base_margin.empty(),
+        "give a base_margin for both the training and the validation data, or for neither");
+  train_margin_ = initial_margin(*train_, train_data_);
+  if (valid_) valid_margin_ = initial_margin(*valid_, valid_data_);
   gh_.resize(train_->n_rows * static_cast<std::size_t>(k));
+}
+
+std::vector<double> GbdtTrainer::initial_margin(const BinnedMatrix& X, const TrainData& data) {
+  const int k = config_.n_outputs;
+  std::vector<double> margin(X.n_rows * k, 0.0);
+  for (int c = 0; c < k; ++c) std::fill(margin.begin() + c * X.n_rows, margin.begin() + (c + 1) * X.n_rows, base_score_[c]);
+  for (std::size_t i = 0; i < data.base_margin.size(); ++i) margin[i] += data.base_margin[i];
+  for (std::size_t t = 0; t < trees_.size(); ++t)
+    add_tree_to_margin(trees_[t], X, margin.data() + (t % k) * X.n_rows, nullptr, config_.n_threads);
+  return margin;
 }
 
 void GbdtTrainer::add_tree_to_margin(const Tree& tree, const BinnedMatrix& X, double* margin,
@@ -127,8 +128,7 @@ void GbdtTrainer::update() {
   const int k = config_.n_outputs;
   const std::size_t n = train_->n_rows;
   const std::uint64_t iteration = static_cast<std::uint64_t>(n_iter());
-  const TrainData data = train_targets_.view();
-  objective_->gradients(data, Span<const double>(train_margin_.data(), train_margin_.size()),
+  objective_->gradients(train_data_, Span<const double>(train_margin_.data(), train_margin_.size()),
                         Span<GradPair>(gh_.data(), gh_.size()), config_.n_threads);
 
   std::vector<row_t> rows;  // empty = all rows
@@ -163,8 +163,8 @@ Model GbdtTrainer::finish() {
   solo_growers_.clear();
   train_.reset();
   valid_.reset();
-  train_targets_ = OwnedTargets{};
-  valid_targets_ = OwnedTargets{};
+  train_data_ = TrainData{};
+  valid_data_ = TrainData{};
   std::vector<double>().swap(train_margin_);
   std::vector<double>().swap(valid_margin_);
   std::vector<GradPair>().swap(gh_);
@@ -173,14 +173,14 @@ Model GbdtTrainer::finish() {
 
 double GbdtTrainer::train_loss() const {
   check_open();
-  return objective_->loss(train_targets_.view(), Span<const double>(train_margin_.data(), train_margin_.size()),
+  return objective_->loss(train_data_, Span<const double>(train_margin_.data(), train_margin_.size()),
                           config_.n_threads);
 }
 
 double GbdtTrainer::valid_loss() const {
   check_open();
   check(valid_ != nullptr, "no validation data was given");
-  return objective_->loss(valid_targets_.view(), Span<const double>(valid_margin_.data(), valid_margin_.size()),
+  return objective_->loss(valid_data_, Span<const double>(valid_margin_.data(), valid_margin_.size()),
                           config_.n_threads);
 }
 

@@ -5,21 +5,13 @@
 #include <vector>
 
 #include "data/binning.hpp"
+#include "data/train_data.hpp"
 #include "core/config.hpp"
 #include "grow/grower.hpp"
 #include "model/model.hpp"
 #include "objectives/objective.hpp"
 
 namespace treeforge {
-
-/// Targets and weights owned by the trainer (copied once, so callers may free theirs).
-struct OwnedTargets {
-  std::vector<double> y;
-  std::vector<double> weight;  ///< empty = all ones
-  TrainData view() const {
-    return {Span<const double>(y.data(), y.size()), Span<const double>(weight.data(), weight.size())};
-  }
-};
 
 /// Gradient boosting driven one iteration at a time (the caller checks for interrupts, early
 /// stopping and progress between calls).
@@ -30,10 +22,12 @@ struct OwnedTargets {
 class GbdtTrainer {
  public:
   /// `train` was binned by `mapper`; `valid` (optional, may be null) too. `init_model` (optional)
-  /// continues training: its trees are kept and the margins start from its predictions.
+  /// continues training: its trees are kept and the margins start from its predictions. A base
+  /// margin in the data replaces the base score as the rows' starting margin (the model's base
+  /// score is then 0: a prediction adds the user's margins back, as XGBoost's base_margin).
   GbdtTrainer(const GbdtConfig& config, std::shared_ptr<const BinMapper> mapper,
-              std::shared_ptr<const BinnedMatrix> train, OwnedTargets train_targets,
-              std::shared_ptr<const BinnedMatrix> valid, OwnedTargets valid_targets, const Model* init_model);
+              std::shared_ptr<const BinnedMatrix> train, TrainData train_data,
+              std::shared_ptr<const BinnedMatrix> valid, TrainData valid_data, const Model* init_model);
 
   /// Grows one iteration: n_outputs trees for multiclass, else one.
   void update();
@@ -64,6 +58,8 @@ class GbdtTrainer {
  private:
   /// margin += the tree's values for X's rows: from the leaf ranges of the grower's partition when
   /// `grown_by` grew it on every row of X, else by traversal.
+  /// The starting margins of X's rows: base margins or base score, plus the trees so far.
+  std::vector<double> initial_margin(const BinnedMatrix& X, const TrainData& data);
   void add_tree_to_margin(const Tree& tree, const BinnedMatrix& X, double* margin, const TreeGrower* grown_by,
                           int n_threads);
   /// Grows output c's tree of an iteration on `grower` and adds it to the margins.
@@ -75,8 +71,8 @@ class GbdtTrainer {
   std::shared_ptr<const BinMapper> mapper_;
   std::shared_ptr<const BinnedMatrix> train_;
   std::shared_ptr<const BinnedMatrix> valid_;
-  OwnedTargets train_targets_;
-  OwnedTargets valid_targets_;
+  TrainData train_data_;
+  TrainData valid_data_;
   std::vector<double> base_score_;
   std::vector<Tree> trees_;
   std::vector<double> train_margin_;

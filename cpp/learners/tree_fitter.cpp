@@ -27,29 +27,15 @@ ClassCriterion::Impurity impurity_of(TreeCriterion criterion) {
 
 }  // namespace
 
-void EnsembleTargets::check(const BinnedMatrix* X, const BinMapper& mapper, TreeCriterion criterion,
-                            int n_classes) const {
-  treeforge::check(X != nullptr && X->n_rows > 0, "cannot train on 0 rows");
-  treeforge::check(X->n_features >= 1, "cannot train on 0 features");
-  treeforge::check(X->n_features == mapper.n_features(), "training data and bin mapper disagree on n_features");
-  const std::size_t n_rows = X->n_rows;
-  if (criterion == TreeCriterion::kSquaredError) {
-    treeforge::check(y.size() == n_rows, "y has " + std::to_string(y.size()) + " values for " +
-                                             std::to_string(n_rows) + " rows");
-    for (double v : y) treeforge::check(std::isfinite(v), "y must be finite");
-  } else {
-    treeforge::check(classes.size() == n_rows, "classes has " + std::to_string(classes.size()) + " values for " +
-                                                    std::to_string(n_rows) + " rows");
-    for (std::int32_t c : classes)
-      treeforge::check(c >= 0 && c < n_classes, "class index out of range [0, n_classes)");
-  }
-  treeforge::check(weight.empty() || weight.size() == n_rows, "sample_weight has a wrong length");
-  double total = 0;
-  for (double w : weight) {
-    treeforge::check(std::isfinite(w) && w >= 0, "sample weights must be finite and >= 0");
-    total += w;
-  }
-  treeforge::check(weight.empty() || total > 0, "sample weights must not all be 0");
+std::vector<std::int32_t> check_tree_data(const BinnedMatrix* X, const BinMapper& mapper, const TrainData& data,
+                                          TreeCriterion criterion, int n_classes) {
+  check(X != nullptr && X->n_rows > 0, "cannot train on 0 rows");
+  check(X->n_features >= 1, "cannot train on 0 features");
+  check(X->n_features == mapper.n_features(), "training data and bin mapper disagree on n_features");
+  data.validate(X->n_rows, 1, "training data");
+  if (criterion != TreeCriterion::kSquaredError) return data.class_indices(n_classes);
+  for (double v : data.y) check(std::isfinite(v), "y must be finite");
+  return {};
 }
 
 TreeConfig TreeFitter::grower_config(const TreeConfig& config, int n_usable, int max_features) {
@@ -74,8 +60,8 @@ TreeFitter::TreeFitter(const BinnedMatrix& X, const BinMapper& mapper, const Tre
         "n_classes must be >= 2 for classification trees and 0 for regression trees");
 }
 
-Tree TreeFitter::fit(const EnsembleTargets& targets, Span<const double> weights, const TreeLimits& limits,
-                     std::uint64_t seed) {
+Tree TreeFitter::fit(const TrainData& data, Span<const std::int32_t> classes, Span<const double> weights,
+                     const TreeLimits& limits, std::uint64_t seed) {
   const std::size_t n = X_.n_rows;
   check(weights.size == n, "tree weights must have one value per row");
   rows_.clear();
@@ -104,12 +90,12 @@ Tree TreeFitter::fit(const EnsembleTargets& targets, Span<const double> weights,
   double mean_y = 0.0;
   if (criterion_ == TreeCriterion::kSquaredError) {
     double sum_wy = 0;
-    for_each_row([&](std::size_t i) { sum_wy += weights[i] * targets.y[i]; });
+    for_each_row([&](std::size_t i) { sum_wy += weights[i] * data.y[i]; });
     mean_y = sum_wy / total;
     double root_sse = 0;
     gh_.assign(n, GradPair{0.0f, 0.0f});
     for_each_row([&](std::size_t i) {
-      const double residual = targets.y[i] - mean_y;
+      const double residual = data.y[i] - mean_y;
       root_sse += weights[i] * residual * residual;
       gh_[i] = {static_cast<float>(-weights[i] * residual), static_cast<float>(weights[i])};
     });
@@ -118,16 +104,17 @@ Tree TreeFitter::fit(const EnsembleTargets& targets, Span<const double> weights,
     const GradientCriterion criterion(gh, GradScale::fit(gh, rows, 1), tree_config);
     tree = grower_.grow(criterion, rows, usable_features_, seed);
   } else {
-    const ClassCriterion criterion(Span<const std::int32_t>(targets.classes.data(), n), weights, n_classes_,
+    check(classes.size == n, "classes must have one value per row");
+    const ClassCriterion criterion(classes, weights, n_classes_,
                                    impurity_of(criterion_), tree_config);
     tree = grower_.grow(criterion, rows, usable_features_, seed);
   }
-  set_exact_leaf_values(targets, weights, mean_y, tree);
+  set_exact_leaf_values(data, classes, weights, mean_y, tree);
   return tree;
 }
 
-void TreeFitter::set_exact_leaf_values(const EnsembleTargets& targets, Span<const double> weights, double mean_y,
-                                       Tree& tree) const {
+void TreeFitter::set_exact_leaf_values(const TrainData& data, Span<const std::int32_t> classes,
+                                       Span<const double> weights, double mean_y, Tree& tree) const {
   const auto& indices = grower_.partition().indices();
   const int k = n_leaf_values();
   if (criterion_ == TreeCriterion::kSquaredError) {
@@ -143,9 +130,9 @@ void TreeFitter::set_exact_leaf_values(const EnsembleTargets& targets, Span<cons
       const double w = weights[r];
       total += w;
       if (criterion_ == TreeCriterion::kSquaredError) {
-        sums[0] += w * targets.y[r];
+        sums[0] += w * data.y[r];
       } else {
-        sums[targets.classes[r]] += w;
+        sums[classes[r]] += w;
       }
     }
     double* value = tree.value.data() + static_cast<std::size_t>(leaf.node) * k;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "data/binning.hpp"
+#include "data/train_data.hpp"
 #include "core/config.hpp"
 #include "grow/criterion.hpp"
 #include "grow/grower.hpp"
@@ -12,17 +13,11 @@
 
 namespace treeforge {
 
-/// Training targets of a forest or of AdaBoost, owned (copied once from the caller).
-struct EnsembleTargets {
-  std::vector<double> y;              ///< (n_rows,) regression targets; empty for classification
-  std::vector<std::int32_t> classes;  ///< (n_rows,) class indices in [0, n_classes); empty for regression
-  std::vector<double> weight;         ///< (n_rows,) sample weights, finite and >= 0; empty = all ones
-
-  /// Throws std::invalid_argument unless X (binned by `mapper`) has rows and features and the
-  /// arrays fit its rows for the criterion's task.
-  void check(const BinnedMatrix* X, const BinMapper& mapper, TreeCriterion criterion, int n_classes) const;
-  double weight_of(std::size_t row) const { return weight.empty() ? 1.0 : weight[row]; }
-};
+/// The labels of a forest's or AdaBoost's rows checked for the criterion's task: throws
+/// std::invalid_argument unless X (binned by `mapper`) has rows and features and `data` fits
+/// them. Returns the class indices (classification) or nothing (regression).
+std::vector<std::int32_t> check_tree_data(const BinnedMatrix* X, const BinMapper& mapper, const TrainData& data,
+                                          TreeCriterion criterion, int n_classes);
 
 /// Limits of one tree that scale with its total weight W (scikit-learn's fractions of the
 /// weighted sample).
@@ -51,8 +46,9 @@ class TreeFitter {
 
   /// Grows a tree on the rows with weights[i] > 0 (weights (n_rows,), finite, >= 0, some > 0);
   /// `seed` drives the per-node feature draws. Leaf values: class distribution (n_classes values)
-  /// or the weighted mean of y.
-  Tree fit(const EnsembleTargets& targets, Span<const double> weights, const TreeLimits& limits, std::uint64_t seed);
+  /// of `classes` (check_tree_data's), or the weighted mean of data.y.
+  Tree fit(const TrainData& data, Span<const std::int32_t> classes, Span<const double> weights,
+           const TreeLimits& limits, std::uint64_t seed);
 
   /// leaf[i] = node of the last grown tree reached by row i, for every row of X (leaf (n_rows,)):
   /// read from the partition for rows of the tree, by a walk of the binned row for the others.
@@ -61,8 +57,8 @@ class TreeFitter {
   int n_leaf_values() const { return criterion_ == TreeCriterion::kSquaredError ? 1 : n_classes_; }
 
  private:
-  void set_exact_leaf_values(const EnsembleTargets& targets, Span<const double> weights, double mean_y,
-                             Tree& tree) const;
+  void set_exact_leaf_values(const TrainData& data, Span<const std::int32_t> classes, Span<const double> weights,
+                             double mean_y, Tree& tree) const;
 
   static TreeConfig grower_config(const TreeConfig& config, int n_usable, int max_features);
 

@@ -24,7 +24,7 @@ class MulticlassSoftmax final : public Objective {
   int n_outputs() const override { return k_; }
 
   void check_labels(const TrainData& data) const override {
-    for (std::size_t i = 0; i < data.y.size; ++i) {
+    for (std::size_t i = 0; i < data.y.size(); ++i) {
       const double y = data.y[i];
       check(y >= 0 && y < k_ && y == std::floor(y), "multiclass_softmax needs class indices 0..", k_ - 1, ", got y=", y,
             " at row ", i);
@@ -42,7 +42,7 @@ class MulticlassSoftmax final : public Objective {
 
   void gradients(const TrainData& data, Span<const double> margin, Span<GradPair> gh, int n_threads) const override {
     constexpr std::size_t kBlock = 1 << 12;
-    const std::size_t n = data.y.size;
+    const std::size_t n = data.y.size();
     parallel_for(n_blocks(n, kBlock), n_threads, [&](std::size_t b) {
       std::vector<double> p(k_);
       for (std::size_t i = b * kBlock, end = std::min(n, (b + 1) * kBlock); i < end; ++i) {
@@ -61,7 +61,7 @@ class MulticlassSoftmax final : public Objective {
   }
 
   double loss(const TrainData& data, Span<const double> margin, int n_threads) const override {
-    const std::size_t n = data.y.size;
+    const std::size_t n = data.y.size();
     return weighted_mean(data, n_threads, [&](std::size_t i) {
       double top = margin[i];
       for (int c = 1; c < k_; ++c) top = std::max(top, margin[c * n + i]);

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/common.hpp"
-#include "data/dataset.hpp"
+#include "data/train_data.hpp"
 #include "core/parallel.hpp"
 
 namespace treeforge {
@@ -47,7 +47,7 @@ constexpr std::size_t kTermRun = 1024;
 template <class Fill>
 double weighted_mean_of_runs(const TrainData& data, int n_threads, Fill fill) {
   constexpr std::size_t kBlock = 1 << 14;
-  const std::size_t n = data.y.size;
+  const std::size_t n = data.y.size();
   const std::size_t blocks = n_blocks(n, kBlock);
   std::vector<double> sums(blocks), weights(blocks);
   parallel_for(blocks, n_threads, [&](std::size_t b) {
@@ -91,7 +91,7 @@ class ElementwiseObjective final : public Objective {
   int n_outputs() const override { return 1; }
 
   void check_labels(const TrainData& data) const override {
-    for (std::size_t i = 0; i < data.y.size; ++i)
+    for (std::size_t i = 0; i < data.y.size(); ++i)
       check(Loss::check_label(data.y[i]), Loss::kName, " needs ", Loss::kLabelDomain, ", got y=", data.y[i], " at row ", i);
   }
 
@@ -101,17 +101,17 @@ class ElementwiseObjective final : public Objective {
 
   void gradients(const TrainData& data, Span<const double> margin, Span<GradPair> gh, int n_threads) const override {
     constexpr std::size_t kBlock = 1 << 14;
-    const std::size_t n = data.y.size;
+    const std::size_t n = data.y.size();
     parallel_for(n_blocks(n, kBlock), n_threads, [&](std::size_t b) {
       const std::size_t lo = b * kBlock, hi = std::min(n, (b + 1) * kBlock);
-      gradient_run(data.y.data + lo, margin.data + lo, data.weight.empty() ? nullptr : data.weight.data + lo,
+      gradient_run(data.y.data() + lo, margin.data + lo, data.weight.empty() ? nullptr : data.weight.data() + lo,
                    gh.data + lo, hi - lo);
     });
   }
 
   double loss(const TrainData& data, Span<const double> margin, int n_threads) const override {
     return weighted_mean_of_runs(data, n_threads, [&](std::size_t lo, std::size_t n, double* out) {
-      loss_run(data.y.data + lo, margin.data + lo, out, n);
+      loss_run(data.y.data() + lo, margin.data + lo, out, n);
     });
   }
 
