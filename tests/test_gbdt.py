@@ -18,7 +18,7 @@ from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
 from treeforge import HistGradientBoostingClassifier, HistGradientBoostingRegressor, _core
-from treeforge._base import available_cpu_count, resolve_n_threads, validate_fit_data
+from treeforge.ensemble._base import available_cpu_count, resolve_n_threads, validate_fit_data
 
 # Allowed shortfall against scikit-learn with the same parameters (accuracy points / R2 units),
 # averaged over the splits of each dataset.

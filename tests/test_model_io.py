@@ -9,8 +9,9 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 import treeforge
-from treeforge import HistGradientBoostingClassifier, HistGradientBoostingRegressor, _model_io
-from treeforge._model_io import load_model_with_metadata, save_model
+from treeforge import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from treeforge.ensemble import _model_io
+from treeforge.ensemble._model_io import load_model_with_metadata, save_model
 
 
 def _strict_json(path):

@@ -3,10 +3,10 @@
 __version__ = "0.1.0"
 
 # Estimators register themselves with the model-file allow-list when their module is imported.
-from ._forest import RandomForestClassifier, RandomForestRegressor
-from ._gradient_boosting import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-from ._model_io import load_model
-from ._weight_boosting import AdaBoostClassifier, AdaBoostRegressor
+from .ensemble._forest import RandomForestClassifier, RandomForestRegressor
+from .ensemble._gradient_boosting import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from .ensemble._model_io import load_model
+from .ensemble._weight_boosting import AdaBoostClassifier, AdaBoostRegressor
 
 __all__ = [
     "AdaBoostClassifier",

@@ -25,9 +25,9 @@ from . import _tabular as tabular
 
 # --model -> (module of treeforge, classifier, regressor); a module is imported on first use.
 MODELS = {
-    "gbdt": ("_gradient_boosting", "HistGradientBoostingClassifier", "HistGradientBoostingRegressor"),
-    "rf": ("_forest", "RandomForestClassifier", "RandomForestRegressor"),
-    "adaboost": ("_weight_boosting", "AdaBoostClassifier", "AdaBoostRegressor"),
+    "gbdt": ("ensemble._gradient_boosting", "HistGradientBoostingClassifier", "HistGradientBoostingRegressor"),
+    "rf": ("ensemble._forest", "RandomForestClassifier", "RandomForestRegressor"),
+    "adaboost": ("ensemble._weight_boosting", "AdaBoostClassifier", "AdaBoostRegressor"),
 }
 TASKS = ("auto", "regression", "binary", "multiclass")
 DEMO_MODEL_PATH = "treeforge-demo-model.json"
@@ -252,7 +252,7 @@ class Checkpointer:
 
     def __call__(self, progress):
         if self.every and progress.n_iter % self.every == 0 and not progress.is_last:
-            from ._model_io import save_model
+            from .ensemble._model_io import save_model
 
             save_model(progress.snapshot(), self.path, metadata=self.metadata)
             self.last_iter = progress.n_iter
@@ -281,7 +281,7 @@ def load_model_file(path):
 
     The metadata is rebuilt from the estimator for a file saved from Python (every feature numeric).
     """
-    from ._model_io import load_model_with_metadata
+    from .ensemble._model_io import load_model_with_metadata
 
     for module_name, _, _ in MODELS.values():  # model files may name any estimator that exists
         _import_estimator_module(module_name)
@@ -507,7 +507,7 @@ def _interrupted(args, progress, checkpointer):
 
 def cmd_train(args, console):
     """``treeforge train``: read the data, fit with progress and checkpoints, save the model atomically."""
-    from ._model_io import save_model
+    from .ensemble._model_io import save_model
 
     resumed = _apply_checkpoint(args) if args.resume else None
     _check_train_args(args)

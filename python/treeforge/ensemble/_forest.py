@@ -11,9 +11,8 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from . import _core
+from .. import _core
 from ._base import (
-    SHARED_DOC_PARTS,
     CoreModelMixin,
     LogProbaMixin,
     balanced_class_weight,
@@ -29,8 +28,8 @@ from ._base import (
     validate_fit_data,
     validate_predict_data,
     validate_sample_weight,
-    with_doc_parts,
 )
+from ._docstrings import FOREST_DOC_PARTS, with_doc_parts
 from ._model_io import register_estimator
 
 # Trees grown per call into the core between interrupt checks and progress lines, per thread.
@@ -65,70 +64,7 @@ def _count_of(value, n_samples, minimum):
     return max(minimum, int(np.ceil(value * n_samples)))
 
 
-_with_doc = with_doc_parts({
-    **SHARED_DOC_PARTS,
-    "forest_parameters": """
-    min_samples_split : int or float, default=2
-        Minimum number of samples (distinct rows with a positive weight) in a node for it to be
-        split; a float is a fraction of n_samples (rounded up).
-    min_samples_leaf : int or float, default=1
-        Minimum number of samples in each leaf (distinct rows: a sample drawn twice by the
-        bootstrap counts once, as in scikit-learn, where draws are weights); a float is a
-        fraction of n_samples (rounded up).
-    min_weight_fraction_leaf : float, default=0.0
-        Minimum fraction of the tree's total weight (bootstrap draws times class weights) in a leaf.
-    max_leaf_nodes : int or None, default=None
-        Grow trees best-first with at most this many leaves. None: no limit.
-    min_impurity_decrease : float, default=0.0
-        Split a node only if it decreases the weighted impurity by at least this much
-        (``N_t / N * (impurity - N_t_R / N_t * right_impurity - N_t_L / N_t * left_impurity)``).
-    bootstrap : bool, default=True
-        Draw each tree's samples with replacement (else every tree sees every sample).
-    oob_score : bool or callable, default=False
-        Score the forest on the samples each tree did not draw. A callable is called as
-        ``score(y_true, y_pred)``.
-    n_jobs : int or None, default=None
-        Threads for fit and predict: None or -1 use every available core (unlike scikit-learn's
-        one), negative ``k`` uses ``cores + 1 + k``. The forest does not depend on it.
-    random_state : int, RandomState instance or None, default=None
-        Seed of the binning sample, the bootstraps and the feature draws; an int gives the same
-        forest for any ``n_jobs``.
-    verbose : int, default=0
-        1 prints a summary, 2 also a line per batch of trees.
-    warm_start : bool, default=False
-        When True, fitting again adds trees (``n_estimators`` must not shrink) to the existing
-        forest, whose bins are reused.
-    ccp_alpha : float, default=0.0
-        Cost-complexity pruning is not supported yet: anything but 0.0 raises ValueError.
-    max_samples : int, float or None, default=None
-        With bootstrap, samples drawn per tree: None draws n_samples, an int that many, a float
-        ``max(int(max_samples * n_samples), 1)`` (times the weight sum with sample weights).
-    monotonic_cst : None, default=None
-        Monotonic constraints are not supported yet; anything but None raises ValueError.
-    max_bins : int, default=255
-        Value bins per feature (2 to 255), placed at quantiles; NaN gets its own bin. Splits are
-        searched between bins, so thresholds are quantiles rather than midpoints of every pair of
-        values (treeforge extension).""",
-    "forest_attributes": """
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,), object
-        Names of the features, when fitted on a DataFrame with string column names.
-    n_outputs_ : int
-        Always 1 (multi-output targets are not supported).
-    feature_importances_ : ndarray of shape (n_features_in_,)
-        Impurity-based importances (mean of the per-tree normalised decreases), summing to 1.
-    estimators_samples_ : list of ndarray
-        In-bag sample indices of each tree (with repeats).""",
-    "notes": """
-    Notes
-    -----
-    Trees are grown by treeforge's histogram grower on binned features, in parallel over trees,
-    with a fresh subset of ``max_features`` candidate features at every node and the bootstrap
-    drawn in C++. Nodes whose drawn features are all constant become leaves (scikit-learn draws
-    more features in that case). Sparse input is densified; NaN goes to the child learned in
-    training.""",
-})
+_with_doc = with_doc_parts(FOREST_DOC_PARTS)
 
 
 class BaseForest(CoreModelMixin, BaseEstimator):

@@ -8,16 +8,15 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_co
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 
-from . import _core
+from .. import _core
 from ._base import (
-    SHARED_DOC_PARTS,
+    BINNING_SUBSAMPLE,
     CoreModelMixin,
     apply_class_weight,
     check_positive_total_weight,
     draw_seed,
     encode_classes,
     encode_known_classes,
-    fill_doc,
     make_config,
     reject_categorical_features,
     reject_constraint,
@@ -27,112 +26,17 @@ from ._base import (
     validate_fit_data,
     validate_predict_data,
     validate_sample_weight,
-    with_doc_parts,
 )
 from ._boosting_progress import BoostingProgress, DataPart, ScoreRecorder
+from ._docstrings import GRADIENT_BOOSTING_DOC_PARTS, fill_doc, with_doc_parts
 from ._model_io import register_estimator
 
 # Early stopping is switched on by early_stopping='auto' above this many samples (scikit-learn's rule).
 _AUTO_EARLY_STOPPING_MIN_SAMPLES = 10_000
-# Rows sampled by the BinMapper to place the quantile edges (scikit-learn's default).
-_BINNING_SUBSAMPLE = 200_000
 _REGRESSION_OBJECTIVES = {"squared_error": "squared_error", "poisson": "poisson", "gamma": "gamma"}
 
 
-_SHARED_DOC = {
-    **SHARED_DOC_PARTS,
-    "boosting_parameters": """
-    learning_rate : float, default=0.1
-        Shrinkage: leaf values are multiplied by it. 1 means no shrinkage.
-    max_iter : int, default=100
-        Maximum number of boosting iterations (one tree per iteration, or one per class for
-        multiclass classification).
-    max_leaf_nodes : int or None, default=31
-        Maximum number of leaves of each tree, at least 2. None means no limit.
-    max_depth : int or None, default=None
-        Maximum depth of each tree (the root has depth 0). None means no limit.
-    min_samples_leaf : int, default=20
-        Minimum number of samples in a leaf.
-    l2_regularization : float, default=0.0
-        L2 penalty on leaf values (``lambda`` of XGBoost). 0 means no penalty.
-    max_features : float, default=1.0
-        Fraction of features drawn at random at every node to look for splits, in (0, 1].
-    max_bins : int, default=255
-        Maximum number of bins of non-missing values per feature, between 2 and 255. Missing
-        values (NaN) always get their own extra bin.
-    categorical_features : 'from_dtype' or None, default='from_dtype'
-        Native categorical splits are not supported yet: ``'from_dtype'`` raises ValueError if a
-        pandas column has the ``category`` dtype, and any explicit list or mask raises
-        ValueError. Encode categories as numbers first.
-    monotonic_cst : None, default=None
-        Monotonic constraints are not supported yet; anything but None raises ValueError.
-    interaction_cst : None, default=None
-        Interaction constraints are not supported yet; anything but None raises ValueError.
-    warm_start : bool, default=False
-        When True, fitting again continues the existing model with more iterations (``max_iter``
-        must not shrink); the bins of the first fit are reused.
-    early_stopping : 'auto' or bool, default='auto'
-        'auto' enables early stopping when there are more than 10,000 samples.
-    scoring : str, callable or None, default='loss'
-        Score used for early stopping: 'loss' uses the training loss; any other value is passed to
-        :func:`sklearn.metrics.check_scoring` and evaluated on at most 10,000 training samples and
-        on the validation set. Ignored without early stopping.
-    validation_fraction : int, float or None, default=0.1
-        Proportion (or absolute number) of the training data set aside to score early stopping.
-        None scores on the training data.
-    n_iter_no_change : int, default=10
-        Stop when none of the last ``n_iter_no_change`` scores improves by more than ``tol`` on
-        the score before them.
-    tol : float, default=1e-7
-        Minimal improvement of the score counted as an improvement.
-    verbose : int, default=0
-        1 prints a summary, 2 also one line per iteration.
-    random_state : int, RandomState instance or None, default=None
-        Seed of the binning sample, the validation split and row/feature subsampling. Pass an int
-        for reproducible results (identical for any ``n_jobs``).""",
-    "extra_parameters": """
-    l1_regularization : float, default=0.0
-        L1 penalty on leaf values (``alpha`` of XGBoost, soft-thresholds the gradient sums).
-    min_split_gain : float, default=0.0
-        Minimum loss reduction of a split (``gamma`` of XGBoost, ``min_split_gain`` of LightGBM).
-    min_child_weight : float, default=1e-3
-        Minimum sum of hessians in a child (scikit-learn's fixed value by default).
-    subsample : float, default=1.0
-        Fraction of rows drawn without replacement for every iteration, in (0, 1].
-    colsample_bytree : float, default=1.0
-        Fraction of features drawn for every tree, in (0, 1].
-    n_jobs : int or None, default=None
-        Number of threads for fit and predict: None or -1 use every available core, negative
-        ``k`` uses ``cores + 1 + k``. Results do not depend on it.
-    grow_policy : {'lossguide', 'depthwise'}, default='lossguide'
-        Order in which nodes are split: best gain first (LightGBM) or level by level (XGBoost).""",
-    "attributes": """
-    do_early_stopping_ : bool
-        Whether early stopping was used during training.
-    n_iter_ : int
-        Number of boosting iterations in the model.
-    n_trees_per_iteration_ : int
-        Trees built per iteration: 1, or the number of classes for multiclass classification.
-    train_score_ : ndarray of shape (n_iter_ + 1,), float64
-        Score on the training data after each iteration, the first entry being the score before
-        any tree (the negative loss when ``scoring='loss'``). Empty without early stopping.
-    validation_score_ : ndarray of shape (n_iter_ + 1,), float64
-        Same on the validation data; empty without early stopping or validation data.
-    is_categorical_ : None
-        No feature is treated as categorical (native categorical splits come later).
-    feature_importances_ : ndarray of shape (n_features_in_,), float64
-        Total split gain per feature normalised to sum 1 (all zeros if no tree split).
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,), object
-        Names of the features, when fitted on a DataFrame with string column names.""",
-    "notes": """
-    Notes
-    -----
-    Sparse matrices are accepted but densified (native sparse input is planned); NaN is a missing
-    value and goes to the child learned during training. float32 input is kept as float32.""",
-}
-_with_shared_doc = with_doc_parts(_SHARED_DOC)
+_with_shared_doc = with_doc_parts(GRADIENT_BOOSTING_DOC_PARTS)
 
 
 class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
@@ -246,7 +150,7 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
         if is_warm:
             bin_mapper = previous_model.bin_mapper
         else:
-            bin_mapper = _core.BinMapper(self.max_bins, _BINNING_SUBSAMPLE, self._seed)
+            bin_mapper = _core.BinMapper(self.max_bins, BINNING_SUBSAMPLE, self._seed)
             bin_mapper.fit(train.X, n_threads, rows=train.rows)
         train_data = bin_mapper.transform(train.X, n_threads, rows=train.rows)
         valid_data = None if valid is None else bin_mapper.transform(valid.X, n_threads)
@@ -430,7 +334,7 @@ class HistGradientBoostingRegressor(RegressorMixin, BaseHistGradientBoosting):
     (111,)
     >>> [model.n_iter_, model.do_early_stopping_]
     [50, False]
-    """, _SHARED_DOC)
+    """, GRADIENT_BOOSTING_DOC_PARTS)
 
     _parameter_constraints: dict = {
         **BaseHistGradientBoosting._parameter_constraints,
@@ -547,7 +451,7 @@ class HistGradientBoostingClassifier(ClassifierMixin, BaseHistGradientBoosting):
     (2, 2)
     >>> bool(clf.score(X, y) > 0.95)
     True
-    """, _SHARED_DOC)
+    """, GRADIENT_BOOSTING_DOC_PARTS)
 
     _parameter_constraints: dict = {
         **BaseHistGradientBoosting._parameter_constraints,

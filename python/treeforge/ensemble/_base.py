@@ -3,8 +3,6 @@
 import contextlib
 import numbers
 import os
-import re
-import textwrap
 
 import numpy as np
 from scipy import sparse
@@ -13,7 +11,8 @@ from sklearn.utils.class_weight import compute_class_weight, compute_sample_weig
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _core
+from .. import _core
+from ._docstrings import SHARED_DOC_PARTS, with_doc_parts
 
 # float32 input stays float32 (half the memory); anything else becomes float64.
 X_DTYPES = [np.float64, np.float32]
@@ -24,36 +23,6 @@ _SCAN_BLOCK_ROWS = 1 << 16
 _SEED_BOUND = np.iinfo(np.uint32).max
 # Rows sampled by the BinMapper to place the quantile edges (scikit-learn's default).
 BINNING_SUBSAMPLE = 200_000
-
-
-# Docstring parts shared by the estimators' methods (see ``with_doc_parts``).
-SHARED_DOC_PARTS = {
-    "X_parameter": """
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-            Samples, any real dtype; NaN is a missing value.""",
-}
-
-
-def fill_doc(template, parts):
-    """Replace every line holding only ``{name}`` by the text ``parts[name]``, indented alike."""
-
-    def expand(match):
-        text = textwrap.dedent(parts[match.group(2)]).strip("\n")
-        return textwrap.indent(text, match.group(1))
-
-    return re.sub(r"^( *)\{(\w+)\}$", expand, template, flags=re.MULTILINE)
-
-
-def with_doc_parts(parts):
-    """Decorator factory: fill the docstring of a function or class from ``parts`` (see ``fill_doc``)."""
-
-    def decorate(obj):
-        obj.__doc__ = fill_doc(obj.__doc__, parts)
-        return obj
-
-    return decorate
 
 
 # --------------------------------------------------------------------------------------------

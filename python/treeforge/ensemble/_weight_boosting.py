@@ -11,9 +11,8 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.extmath import softmax
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, has_fit_parameter
 
-from . import _core
+from .. import _core
 from ._base import (
-    SHARED_DOC_PARTS,
     CoreModelMixin,
     LogProbaMixin,
     bin_training_data,
@@ -26,8 +25,8 @@ from ._base import (
     store_init_arguments,
     validate_fit_data,
     validate_predict_data,
-    with_doc_parts,
 )
+from ._docstrings import ADABOOST_DOC_PARTS, with_doc_parts
 from ._model_io import register_estimator
 
 # Seeds handed to a user's estimators, as scikit-learn's _set_random_states draws them.
@@ -37,27 +36,7 @@ _OVERFLOW_WARNING = (
     "stopped. Try lowering the learning rate."
 )
 
-_with_doc = with_doc_parts({
-    **SHARED_DOC_PARTS,
-    "core_parameters": """
-        n_jobs : int or None, default=None
-            Threads of the default trees (None or -1: every core). The result does not depend on it.
-        max_bins : int, default=255
-            Value bins per feature (2 to 255) of the default trees; NaN gets its own bin.""",
-    "fitted_attributes": """
-        estimator_weights_ : ndarray of shape (n_estimators,)
-            Weight of each round (alpha_m); 0 for rounds that did not run.
-        estimator_errors_ : ndarray of shape (n_estimators,)
-            Weighted error of each round; 1 for rounds that did not run.
-        estimators_ : list of estimators or None
-            The fitted copies of a user's estimator; None for the default trees (held by the C++ model).
-        feature_importances_ : ndarray of shape (n_features,)
-            Estimator-weighted mean of the trees' impurity-based importances.
-        n_features_in_ : int
-            Number of features seen during fit.
-        feature_names_in_ : ndarray of shape (n_features_in_,), object
-            Names of the features, when fitted on a DataFrame with string column names.""",
-})
+_with_doc = with_doc_parts(ADABOOST_DOC_PARTS)
 
 
 class BaseWeightBoosting(CoreModelMixin, BaseEstimator):
