@@ -34,7 +34,7 @@ def counter_of_ngrams(sequences, n):
 
 
 class ReferenceLanguageModel:
-    """Dictionary-based n-gram model, written from the formulas of treeforge._language_model."""
+    """Dictionary-based n-gram model, written from the formulas of treeforge.ngram._language_model."""
 
     def __init__(self, sentences, n, smoothing, k=1.0):
         self.n, self.smoothing, self.k = n, smoothing, k

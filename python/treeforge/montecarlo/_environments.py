@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-_TABULAR, _BLACKJACK = 0, 1  # kinds of _montecarlo_kernels
+_TABULAR, _BLACKJACK = 0, 1  # kinds of _kernels
 
 
 def _check_discount(discount):

@@ -1,56 +1,21 @@
-"""Monte Carlo prediction and control on array environments, with the episodes played in Numba.
-
-Episodes run in parallel, each on its own random stream derived from ``(random_state, episode
-index)``, so every result is identical whatever the number of threads (``numba.set_num_threads``).
-A policy is an array of action probabilities of shape (n_states, n_actions). Numba is imported on
-the first call that plays episodes, so ``import treeforge.montecarlo`` costs only NumPy.
-
-Episodes longer than ``max_steps`` are cut; the returns of a cut episode are kept for its first
-half only, which the second half completes (see ``_montecarlo_kernels.recorded_steps``). Choose
-``max_steps`` so that ``discount ** (max_steps / 2)`` is negligible in continuing tasks.
-
-Examples
---------
->>> import numpy as np
->>> from treeforge.montecarlo import GridWorld, mc_prediction
->>> world = GridWorld(shape=(3, 3), target=(2, 2), forbidden=[(1, 1)])
->>> uniform = np.full((world.n_states, world.n_actions), 1 / world.n_actions)
->>> result = mc_prediction(world, uniform, n_episodes=2000, max_steps=200, random_state=0)
->>> result.state_values.shape
-(9,)
-"""
+"""Monte Carlo prediction and control: the public functions, their result types and argument checks."""
 
 import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._environments import Blackjack, GridWorld, TabularMDP, _cumulative_rows, _Environment
-
-__all__ = [
-    "Blackjack",
-    "ControlResult",
-    "GridWorld",
-    "PredictionResult",
-    "ReturnEstimate",
-    "TabularMDP",
-    "estimate_return",
-    "fit_value_function",
-    "greedy_policy",
-    "mc_control",
-    "mc_off_policy_prediction",
-    "mc_prediction",
-]
+from ._environments import _cumulative_rows, _Environment
 
 _START_INITIAL, _START_EXPLORING, _START_FIXED = 0, 1, 2  # start modes of the kernels
 _METHODS = ("first_visit", "every_visit")
 
 
-def _kernels():
-    """The Numba kernels, compiled (or loaded from Numba's cache) on first use."""
-    from . import _montecarlo_kernels
+def _load_kernels():
+    """The Numba kernels (``_kernels``), compiled or loaded from Numba's cache on first use."""
+    from . import _kernels
 
-    return _montecarlo_kernels
+    return _kernels
 
 
 # ------------------------------------------------------------------------------------------------
@@ -194,8 +159,8 @@ def _n_blocks(n_episodes, n_states, n_actions):
 
 def _rollout(env, policy, n_episodes, *, ratio=None, seed, first_episode=0, start=(_START_INITIAL, -1),
              max_steps, first_visit=True, keep_visits=False):
-    """Play episodes in Numba; see ``_montecarlo_kernels.rollout_returns`` for the 7 outputs."""
-    return _kernels().rollout_returns(
+    """Play episodes in Numba; see ``_kernels.rollout_returns`` for the 7 outputs."""
+    return _load_kernels().rollout_returns(
         env._kernel_env(),
         _cumulative_rows(policy),
         np.zeros((0, 0)) if ratio is None else ratio,

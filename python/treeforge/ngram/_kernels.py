@@ -20,7 +20,7 @@ This module imports Numba at import time; ``treeforge.ngram`` imports it only on
 import numpy as np
 from numba import njit, prange
 
-from ._splitmix import mix64
+from .._numba.splitmix import mix64
 
 # FNV-1a (64 bit) over code points, then the SplitMix64 finaliser so the low bits mix well.
 FNV_OFFSET = np.uint64(0xCBF29CE484222325)

@@ -27,9 +27,9 @@ import tempfile
 
 import numpy as np
 
-from . import ngram as _ngram
+from ._counts import NGramCounts, Vocabulary, _as_token_lists, _check_order, _count_tables, _load_kernels
 
-_SMOOTHINGS = {"mle": 0, "add_k": 1, "kneser_ney": 2}  # codes of _ngram_kernels
+_SMOOTHINGS = {"mle": 0, "add_k": 1, "kneser_ney": 2}  # codes of _kernels
 _FORMAT = "treeforge.ngram_language_model"
 _VERSION = 1
 
@@ -54,7 +54,7 @@ def _suffix_rows(counts, order):
 class NGramLanguageModel:
     """N-gram language model with sentence markers and a choice of smoothing.
 
-    See the module docstring of ``treeforge._language_model`` for the exact formulas.
+    See the module docstring of ``treeforge.ngram._language_model`` for the exact formulas.
 
     Parameters
     ----------
@@ -112,7 +112,7 @@ class NGramLanguageModel:
     # -- fitting -----------------------------------------------------------------------------
 
     def _check_params(self):
-        _ngram._check_order(self.n)
+        _check_order(self.n)
         if self.smoothing not in _SMOOTHINGS:
             raise ValueError(f"smoothing must be one of {sorted(_SMOOTHINGS)}, got {self.smoothing!r}")
         if not isinstance(self.k, numbers.Real) or not self.k > 0:
@@ -136,18 +136,18 @@ class NGramLanguageModel:
         self
         """
         self._check_params()
-        self.vocabulary_ = _ngram.Vocabulary(
+        self.vocabulary_ = Vocabulary(
             min_count=self.min_count,
             unknown_token=self.unknown_token,
             specials=(self.bos_token, self.eos_token),
         )
-        sentences = _ngram._as_token_lists(corpus, split_strings=True)
+        sentences = _as_token_lists(corpus, split_strings=True)
         ids, offsets = self.vocabulary_.fit_encode(sentences)
         if ids.size == 0:
             raise ValueError("the corpus is empty: it has no token")
         padded, padded_offsets = self._pad(ids, offsets)
-        keys, counts = _ngram._count_tables(padded, padded_offsets, self.n, len(self.vocabulary_))
-        self._set_counts(_ngram.NGramCounts(self.n, len(self.vocabulary_), keys, counts, self.vocabulary_))
+        keys, counts = _count_tables(padded, padded_offsets, self.n, len(self.vocabulary_))
+        self._set_counts(NGramCounts(self.n, len(self.vocabulary_), keys, counts, self.vocabulary_))
         return self
 
     def _pad(self, ids, offsets):
@@ -208,7 +208,7 @@ class NGramLanguageModel:
 
     def _conditional_probs(self, contexts, targets):
         """p(targets[i] | contexts[i]); contexts int64 (m, n - 1), targets int64 (m,)."""
-        return _ngram._kernels().conditional_probs(
+        return _load_kernels().conditional_probs(
             np.ascontiguousarray(contexts, dtype=np.int64),
             np.ascontiguousarray(targets, dtype=np.int64),
             self._tables,
@@ -221,7 +221,7 @@ class NGramLanguageModel:
 
     def _token_probs(self, sentences):
         """Probability of every predicted token (words and ``</s>``) of the sentences, in order."""
-        ids, offsets = self.vocabulary_.encode(_ngram._as_token_lists(sentences, split_strings=True))
+        ids, offsets = self.vocabulary_.encode(_as_token_lists(sentences, split_strings=True))
         padded, padded_offsets = self._pad(ids, offsets)
         # Window starts: the n - 1 first positions of each padded sentence are context only.
         n_predicted = np.diff(offsets) + 1
@@ -259,7 +259,7 @@ class NGramLanguageModel:
         float
         """
         self._check_fitted()
-        sentences = _ngram._as_token_lists(corpus, split_strings=True)
+        sentences = _as_token_lists(corpus, split_strings=True)
         if not sentences:
             raise ValueError("the corpus is empty: perplexity needs at least one sentence")
         probs = self._token_probs(sentences)
@@ -397,7 +397,7 @@ class NGramLanguageModel:
                 eos_token=markers[2],
             )
             model._check_params()
-            model.vocabulary_ = _ngram.Vocabulary._from_tokens(
+            model.vocabulary_ = Vocabulary._from_tokens(
                 arrays["tokens"].tolist(), model.min_count, markers[0], markers[1:]
             )
             keys = [arrays[f"keys_{order}"] for order in range(1, model.n + 1)]
@@ -419,7 +419,7 @@ class NGramLanguageModel:
                 raise ValueError(f"malformed n-gram table of order {order}")
             n_rows_below = key.size
         model._set_counts(
-            _ngram.NGramCounts(
+            NGramCounts(
                 model.n,
                 n_vocab,
                 [k.astype(np.int64) for k in keys],
