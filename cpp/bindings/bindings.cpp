@@ -14,6 +14,7 @@
 #include "objectives/objective.hpp"
 #include "core/parallel.hpp"
 #include "grow/partition.hpp"
+#include "grow/row_shards.hpp"
 #include "core/random.hpp"
 #include "grow/splitter.hpp"
 
@@ -226,6 +227,10 @@ std::vector<row_t> rows_or_all(const BinnedMatrix& X, const py::object& rows) {
 void bind_testing(py::module_& m) {
   // Kernels for tests only: histogram, split finder and partition on explicit inputs.
   auto t = m.def_submodule("_testing", "Core kernels exposed for tests; not public API.");
+  t.def("set_row_shards", &set_row_shards_for_testing, py::arg("k"),
+        "Every grower built afterwards cuts its rows into k shards whose histograms are built apart and synced.");
+  t.def("row_shards", &row_shards_for_testing);
+  t.def("shard_builds", &shard_builds_for_testing);
   t.def("build_histogram", [](const BinnedMatrix& X, const py::object& grad, const py::object& hess,
                               const py::object& rows) {
     const auto gh = grad_pairs(grad, hess);

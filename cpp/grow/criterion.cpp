@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/parallel.hpp"
+#include "grow/row_shards.hpp"
 #include "grow/split_math.hpp"
 
 namespace treeforge {
@@ -31,32 +32,53 @@ CountPacking CountPacking::for_rows(std::size_t n) {
   return packing;
 }
 
-GradScale GradScale::fit(Span<const GradPair> gh, Span<const row_t> rows, int n_threads) {
+GradRange GradRange::of(Span<const GradPair> gh, Span<const row_t> rows, int n_threads) {
   const std::size_t n = rows.empty() ? gh.size : rows.size;
   constexpr std::size_t kBlock = 1 << 16;
   const std::size_t blocks = n_blocks(n, kBlock);
-  std::vector<double> max_grad(blocks, 0.0), max_hess(blocks, 0.0), min_hess(blocks, 0.0);
+  std::vector<GradRange> per_block(blocks);
   parallel_for(blocks, n_threads, [&](std::size_t b) {
-    double mg = 0, mh = 0, low = 0;
+    GradRange& r = per_block[b];
     for (std::size_t i = b * kBlock, end = std::min(n, (b + 1) * kBlock); i < end; ++i) {
       const GradPair p = gh[rows.empty() ? i : rows[i]];
-      mg = std::max(mg, std::fabs(static_cast<double>(p.grad)));
-      mh = std::max(mh, static_cast<double>(p.hess));
-      low = std::min(low, static_cast<double>(p.hess));
+      r.max_abs_grad = std::max(r.max_abs_grad, std::fabs(static_cast<double>(p.grad)));
+      r.max_hess = std::max(r.max_hess, static_cast<double>(p.hess));
+      r.min_hess = std::min(r.min_hess, static_cast<double>(p.hess));
     }
-    max_grad[b] = mg;
-    max_hess[b] = mh;
-    min_hess[b] = low;
   });
+  // max and min are exact and order-free, so the range does not depend on the thread count.
+  GradRange range;
+  for (const GradRange& r : per_block) range.merge(r);
+  range.n_rows = n;
+  return range;
+}
+
+void GradRange::merge(const GradRange& other) {
+  max_abs_grad = std::max(max_abs_grad, other.max_abs_grad);
+  max_hess = std::max(max_hess, other.max_hess);
+  min_hess = std::min(min_hess, other.min_hess);
+  n_rows += other.n_rows;
+}
+
+GradScale GradScale::of(const GradRange& range) {
   // The count packed below the hessian needs hessians >= 0 (every objective's, with weights >= 0).
-  check(blocks == 0 || *std::min_element(min_hess.begin(), min_hess.end()) >= 0,
-        "hessians must be non-negative (negative sample weights?)");
-  // max is exact and order-free, so the scales do not depend on the thread count.
-  const double mg = blocks ? *std::max_element(max_grad.begin(), max_grad.end()) : 0.0;
-  const double mh = blocks ? *std::max_element(max_hess.begin(), max_hess.end()) : 0.0;
+  check(range.min_hess >= 0, "hessians must be non-negative (negative sample weights?)");
   // The hessian sums get the bits above the counts'.
-  const CountPacking packing = CountPacking::for_rows(n);
-  return {power_of_two_scale(mg, n), power_of_two_scale(mh, n, 62 - packing.bits), packing};
+  const CountPacking packing = CountPacking::for_rows(range.n_rows);
+  return {power_of_two_scale(range.max_abs_grad, range.n_rows),
+          power_of_two_scale(range.max_hess, range.n_rows, 62 - packing.bits), packing};
+}
+
+GradScale GradScale::fit(Span<const GradPair> gh, Span<const row_t> rows, int n_threads) {
+  const int k = row_shards_for_testing();
+  if (k == 1) return of(GradRange::of(gh, rows, n_threads));
+  const RowShards shards(gh.size, k);
+  GradRange range;
+  for (int s = 0; s < k; ++s) {
+    const std::vector<row_t> mine = shards.select_fit_rows(rows, s);
+    if (!mine.empty()) range.merge(GradRange::of(gh, Span<const row_t>(mine.data(), mine.size()), n_threads));
+  }
+  return of(range);
 }
 
 GradientCriterion::GradientCriterion(Span<const GradPair> gh, const GradScale& scale, const TreeConfig& config)
@@ -185,11 +207,12 @@ ClassCriterion::ClassCriterion(Span<const std::int32_t> classes, Span<const doub
                                Impurity impurity, const TreeConfig& config)
     : classes_(classes), packed_(weights.size), k_(n_classes), impurity_(impurity), config_(config) {
   check(classes.size == weights.size, "classes and weights must have the same length");
+  for (double w : weights) check(w >= 0, "weights must be non-negative");
+  // The weight scale from the row shards' largest weights merged, the sync step of scales.
   double max_w = 0;
-  for (double w : weights) {
-    check(w >= 0, "weights must be non-negative");
-    max_w = std::max(max_w, w);
-  }
+  const RowShards shards(weights.size, row_shards_for_testing());
+  for (int s = 0; s < shards.size(); ++s)
+    for (std::size_t r = shards.begin(s); r < shards.end(s); ++r) max_w = std::max(max_w, weights[r]);
   packing_ = CountPacking::for_rows(weights.size);
   weight_scale_ = power_of_two_scale(max_w, weights.size, 62 - packing_.bits);
   for (std::size_t i = 0; i < weights.size; ++i)

@@ -37,6 +37,20 @@ struct CountPacking {
   std::int64_t count(std::int64_t packed) const { return packed & ((std::int64_t{1} << bits) - 1); }
 };
 
+/// What fixes a tree's gradient scales: the largest |gradient| and hessian, the smallest hessian
+/// and the row count. Participants holding parts of the rows merge their ranges (max, min and
+/// sum are exact and order-free), so all quantise with the same global scales.
+struct GradRange {
+  double max_abs_grad = 0.0;
+  double max_hess = 0.0;
+  double min_hess = 0.0;
+  std::size_t n_rows = 0;
+
+  /// The range of the given rows' gradients (all rows if `rows` is empty).
+  static GradRange of(Span<const GradPair> gh, Span<const row_t> rows, int n_threads);
+  void merge(const GradRange& other);
+};
+
 /// Fixed-point scales of one tree's gradients: q = trunc(g * grad_scale), and the hessian
 /// round(h * hess_scale) packed with the row count.
 ///
@@ -48,7 +62,10 @@ struct GradScale {
   double hess_scale = 1.0;
   CountPacking packing;
 
-  /// Scales for gradients of the given rows (all rows if `rows` is empty).
+  /// Scales for the gradients of every participant's rows; throws on a negative hessian.
+  static GradScale of(const GradRange& range);
+  /// Scales for gradients of the given rows (all rows if `rows` is empty): the ranges of the row
+  /// shards (RowShards) merged, the sync step of scales.
   static GradScale fit(Span<const GradPair> gh, Span<const row_t> rows, int n_threads);
 
   double grad(std::int64_t q) const { return static_cast<double>(q) / grad_scale; }

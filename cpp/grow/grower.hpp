@@ -1,15 +1,16 @@
-// TreeGrower: the node expansion loop (leaf-wise or depth-wise) over histograms, partition and split finder.
+// TreeGrower: one tree grown from batches of node expansions over histograms, partition and split finder.
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <vector>
 
 #include "data/binning.hpp"
 #include "core/config.hpp"
 #include "grow/criterion.hpp"
+#include "grow/expansion.hpp"
 #include "grow/histogram.hpp"
 #include "grow/partition.hpp"
+#include "grow/row_shards.hpp"
 #include "grow/splitter.hpp"
 #include "model/tree.hpp"
 
@@ -25,14 +26,17 @@ struct LeafRange {
 /// Grows one tree for a criterion: gradient statistics (boosting, regression forests) or class
 /// statistics (classification forests, AdaBoost).
 ///
-/// Loop: build the root histogram and find its best split; then repeatedly take the open leaf
-/// that the grow policy ranks first, partition its rows, build the histogram of the smaller child
-/// and derive the larger one by subtraction from the parent's buffer, and find the children's
-/// splits. Leaf values come from the criterion (before any shrinkage). Small expansions run
-/// side by side, one per thread: a depth-wise level's, and leaf-wise the leaf taken together
-/// with the leaves ranked next, whose splits wait until the policy takes them.
-/// Distributed training (later) reduces each built histogram across workers right after
-/// HistogramBuilder::build, the one place where local sums become global ones.
+/// Loop: build the root histogram and find its best split; then, batch after batch of the
+/// expansions the GrowSchedule hands out, partition each parent's rows, build the histogram of
+/// the smaller child and derive the larger one by subtraction from the parent's buffer, and
+/// find the children's splits. Leaf values come from the criterion (before any shrinkage).
+///
+/// Every histogram is built in three steps: the sums over the rows this process holds, the sync
+/// step that makes them the sums over all rows of the fit, then subtraction and scan. On one
+/// machine the sync adds nothing; a distributed fit reduces across workers there, and the row
+/// shards test hook (RowShards) sums the histograms of shards built apart. Nothing before the
+/// sync depends on other participants' rows: scales are global (GradScale::fit), children's
+/// rows are placed by the partition, and a parent's histogram is only ever reduced by a synced one.
 /// One grower holds scratch memory for one tree at a time; it parallelises internally.
 class TreeGrower {
  public:
@@ -51,64 +55,43 @@ class TreeGrower {
   const TreeConfig& config() const { return config_; }
 
  private:
-  struct Expansion;
-  struct OpenLeaf {
-    int node;
-    int depth;
-    std::size_t begin;
-    std::size_t end;
-    Sums sums;
-    std::int64_t* hist;
-    SplitInfo split;
-    /// The leaf's split, already carried out beside an earlier one (leaf-wise growth), waiting
-    /// to enter the tree when the policy takes this leaf.
-    std::unique_ptr<Expansion> done_early = nullptr;
-
-    std::size_t n_rows() const { return end - begin; }
-  };
-
-  /// A split in progress: the parent's children, which of them may split again, and the
-  /// parent's histogram buffer (handed to the larger child when that one may split).
-  struct Expansion {
-    OpenLeaf left;
-    OpenLeaf right;
-    bool left_may;
-    bool right_may;
-    bool left_smaller;  ///< the left child is the one whose histogram is built
-    SplitInfo split;
-    std::int64_t* parent_hist;
-
-    /// The child whose histogram is built, and the one derived from the parent's.
-    OpenLeaf& small() { return left_smaller ? left : right; }
-    OpenLeaf& large() { return left_smaller ? right : left; }
-    bool small_may() const { return left_smaller ? left_may : right_may; }
-    bool large_may() const { return left_smaller ? right_may : left_may; }
-    std::size_t n_rows() const { return left.n_rows() + right.n_rows(); }
-  };
+  /// One tree in the making: its nodes, its schedule and the rows of its nodes (grower.cpp).
+  template <class Criterion>
+  class Growth;
 
   std::vector<int> node_features(const std::vector<int>& tree_features, int node, std::uint64_t seed) const;
+  /// The root leaf with its histogram, sums and best split.
+  template <class Criterion>
+  OpenLeaf grow_root(Growth<Criterion>& g);
   /// One fork per expansion (two for nodes of many rows). Thread t owns a block of feature
   /// groups (BinnedMatrix), and so their features: it builds `built`'s histogram slots for them
-  /// from `rows`, built's rows, derives `derived`'s slots (when given; its buffer holds the
-  /// parent's histogram) by subtraction, then scans those features for each of the two leaves
-  /// whose `scan_*` flag is set. When built has no buffer, its rows are removed from derived's
-  /// histogram instead. Nodes of many rows are summed by sum_row_shares first, and the group
-  /// fork folds the threads' sums, derives and scans. The first fork also copies the `pending`
-  /// split's blocks back into the partition (when given). Winners are reduced in feature order
-  /// afterwards, so the result is the serial scan's whatever the thread count. `max_threads`
-  /// caps the threads of this one expansion (1 when expansions run side by side).
+  /// from `rows`, built's rows, then syncs them, derives `derived`'s slots (when given; its
+  /// buffer holds the parent's histogram) by subtraction, then scans those features for each of
+  /// the two leaves whose `scan_*` flag is set. When built has no buffer, its rows are removed
+  /// from derived's histogram instead (on one machine only). Nodes of many rows are summed by
+  /// sum_row_shares first, and the group fork folds the threads' sums, derives and scans. The
+  /// first fork also copies the `pending` split's blocks back into the partition (when given).
+  /// Winners are reduced in feature order afterwards, so the result is the serial scan's
+  /// whatever the thread count. `max_threads` caps the threads of this one expansion (1 when
+  /// expansions run side by side).
   template <class Criterion>
-  void build_and_find(const Criterion& criterion, const SplitFinder<Criterion>& finder, OpenLeaf& built,
-                      bool scan_built, OpenLeaf* derived, bool scan_derived, RowRuns rows,
-                      const RowPartition::BlockSplit* pending, const std::vector<int>& tree_features,
-                      std::uint64_t seed, int max_threads);
+  void build_and_find(Growth<Criterion>& g, OpenLeaf& built, bool scan_built, OpenLeaf* derived, bool scan_derived,
+                      RowRuns rows, const RowPartition::BlockSplit* pending, int max_threads);
   /// The part of an expansion that touches only its own rows and buffers: splits the parent's
-  /// rows block by block, then builds the smaller child's histogram from the blocks while they
-  /// are copied back, derives the larger child's and scans both. Expansions of different nodes
-  /// may run concurrently with max_threads = 1.
+  /// rows block by block (which places the children's rows), then builds the smaller child's
+  /// histogram from the blocks while they are copied back, derives the larger child's and scans
+  /// both. Expansions of different nodes may run concurrently with max_threads = 1.
   template <class Criterion>
-  void carry_out(const Criterion& criterion, const SplitFinder<Criterion>& finder, Expansion& e,
-                 const std::vector<int>& tree_features, std::uint64_t seed, int max_threads);
+  void carry_out(Growth<Criterion>& g, Expansion& e, int max_threads);
+  /// Carries out the expansions of more than alone_above_rows rows on all threads one after
+  /// the other, then the rest side by side, one per thread, largest first.
+  template <class Criterion>
+  void carry_out_batch(Growth<Criterion>& g, std::vector<Expansion*> expansions, std::size_t alone_above_rows);
+  /// out's slots of groups [first_group, end_group) = the sums over `rows`: built from the rows
+  /// this process holds, then synced. With row shards, each shard's histogram is built apart
+  /// and the sync step sums them.
+  template <class Criterion>
+  void build_synced(const Criterion& criterion, RowRuns rows, int first_group, int end_group, std::int64_t* out) const;
   /// For nodes of many rows, one fork: thread t runs before(t), then sums its share of the
   /// rows (an equal part of the runs laid end to end) over every feature, thread 0 straight
   /// into `target` and thread t > 0 into partial[t]. Each thread reads only its share of the
@@ -120,8 +103,12 @@ class TreeGrower {
   /// target += the partial sums of threads 1.. (or -= them, when remove) over one feature's slots.
   void fold_partials(std::int64_t* target, const std::vector<std::int64_t*>& partial, int stride, int feature,
                      bool remove) const;
-  /// Whether a node of n_rows rows is summed by splitting its rows across threads.
+  /// Whether a node of n_rows rows is summed by splitting its rows across threads (on one
+  /// machine: row shards build each shard apart instead).
   bool split_by_rows(std::size_t n_rows, int threads) const;
+  /// Whether a smaller child that will not split is removed from the parent's histogram row by
+  /// row instead of built and subtracted: only when this process holds every row of the fit.
+  bool removes_rows() const { return shards_.size() == 1; }
   double raw_threshold(int feature, int bin) const;
 
   const BinnedMatrix& X_;
@@ -131,6 +118,7 @@ class TreeGrower {
   HistogramBuilder builder_;
   HistogramPool pool_;
   RowPartition partition_;
+  RowShards shards_;
   std::vector<LeafRange> leaves_;
 };
 
