@@ -230,6 +230,7 @@ void bind_testing(py::module_& m) {
   t.def("set_row_shards", &set_row_shards_for_testing, py::arg("k"),
         "Every grower built afterwards cuts its rows into k shards whose histograms are built apart and synced.");
   t.def("row_shards", &row_shards_for_testing);
+  t.def("raise_internal_error", [] { check_internal(false, "raised on purpose by a test"); });
   t.def("shard_builds", &shard_builds_for_testing);
   t.def("build_histogram", [](const BinnedMatrix& X, const py::object& grad, const py::object& hess,
                               const py::object& rows) {

@@ -77,15 +77,26 @@ void append(std::string& out, T part) {
 }
 }  // namespace detail
 
-/// Throws std::invalid_argument (a Python ValueError) when a caller broke a precondition. The
-/// message is the concatenation of `parts` (strings, or numbers in std::to_string's form), built
-/// only when the check fails, so that a check costs nothing more inside a per-row loop.
+/// Throws std::invalid_argument (a Python ValueError) when a caller broke a precondition: the
+/// user's own input. The message is the concatenation of `parts` (strings, or numbers in
+/// std::to_string's form), built only when the check fails, so that a check costs nothing more
+/// inside a per-row loop: pass the parts, never a string joined up front.
 template <class... Parts>
 void check(bool condition, const Parts&... parts) {
   if (condition) return;
   std::string message;
   (detail::append(message, parts), ...);
   throw std::invalid_argument(message);
+}
+
+/// Throws std::logic_error (a Python RuntimeError) whose message starts with "internal error: "
+/// when an invariant of the core itself is broken: a bug of treeforge, never the caller's input.
+template <class... Parts>
+void check_internal(bool condition, const Parts&... parts) {
+  if (condition) return;
+  std::string message = "internal error: ";
+  (detail::append(message, parts), ...);
+  throw std::logic_error(message);
 }
 
 }  // namespace treeforge

@@ -154,7 +154,7 @@ struct AdaBoostConfig {
     check(is_regression() ? n_classes == 0 : n_classes >= 2,
           "n_classes must be >= 2 for SAMME (gini/entropy) and 0 for AdaBoost.R2 (squared_error)");
     check(loss == "linear" || loss == "square" || loss == "exponential",
-          "loss must be 'linear', 'square' or 'exponential', got '" + loss + "'");
+          "loss must be 'linear', 'square' or 'exponential', got '", loss, "'");
     check(n_estimators >= 1, "n_estimators must be >= 1");
     check(std::isfinite(learning_rate) && learning_rate > 0, "learning_rate must be finite and > 0");
     check(n_threads >= 1, "n_threads must be >= 1");

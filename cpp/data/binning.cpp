@@ -24,7 +24,7 @@ double cut_between(double a, double b) {
 constexpr std::size_t kRowBlock = 512;
 
 void check_rows(Span<const row_t> rows, std::size_t n_rows) {
-  for (row_t r : rows) check(r < n_rows, "row " + std::to_string(r) + " is out of range for " + std::to_string(n_rows) + " rows");
+  for (row_t r : rows) check(r < n_rows, "row ", r, " is out of range for ", n_rows, " rows");
 }
 
 }  // namespace
@@ -117,11 +117,10 @@ BinMapper BinMapper::from_edges(int max_bins, std::vector<std::vector<double>> e
   BinMapper mapper(max_bins);
   for (std::size_t f = 0; f < edges.size(); ++f) {
     const auto& e = edges[f];
-    check(e.size() + 1 <= static_cast<std::size_t>(max_bins),
-          "bin edges of feature " + std::to_string(f) + " exceed max_bins");
+    check(e.size() + 1 <= static_cast<std::size_t>(max_bins), "bin edges of feature ", f, " exceed max_bins");
     for (std::size_t i = 0; i < e.size(); ++i) {
-      check(!std::isnan(e[i]), "bin edge of feature " + std::to_string(f) + " is NaN");
-      check(i == 0 || e[i - 1] < e[i], "bin edges of feature " + std::to_string(f) + " are not increasing");
+      check(!std::isnan(e[i]), "bin edge of feature ", f, " is NaN");
+      check(i == 0 || e[i - 1] < e[i], "bin edges of feature ", f, " are not increasing");
     }
   }
   mapper.edges_ = std::move(edges);
@@ -166,7 +165,7 @@ template <class T>
 BinnedMatrix BinMapper::transform(MatrixView<const T> X, Span<const row_t> rows, int n_threads) const {
   check(fitted_, "BinMapper is not fitted");
   check(static_cast<int>(X.n_cols) == n_features(),
-        "X has " + std::to_string(X.n_cols) + " features, the bins were fitted on " + std::to_string(n_features()));
+        "X has ", X.n_cols, " features, the bins were fitted on ", n_features());
   check_rows(rows, X.n_rows);
   BinnedMatrix out;
   out.n_rows = rows.empty() ? X.n_rows : rows.size;

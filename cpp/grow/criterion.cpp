@@ -206,7 +206,7 @@ ScanResult GradientCriterion::scan(const std::int64_t* slots, int n_bins, const 
 ClassCriterion::ClassCriterion(Span<const std::int32_t> classes, Span<const double> weights, int n_classes,
                                Impurity impurity, const TreeConfig& config)
     : classes_(classes), packed_(weights.size), k_(n_classes), impurity_(impurity), config_(config) {
-  check(classes.size == weights.size, "classes and weights must have the same length");
+  check_internal(classes.size == weights.size, "classes and weights must have the same length");
   for (double w : weights) check(w >= 0, "weights must be non-negative");
   // The weight scale from the row shards' largest weights merged, the sync step of scales.
   double max_w = 0;

@@ -305,8 +305,8 @@ void TreeGrower::carry_out(Growth<Criterion>& g, Expansion& e, int max_threads) 
   // fit, the count of the left child's sums says the same.
   e.left.end = e.right.begin = split.mid;
   e.carried_out = true;
-  if (split.mid - e.left.begin != static_cast<std::size_t>(g.criterion.count(e.left.sums.data())))
-    throw std::logic_error("internal error: the row partition disagrees with the histogram counts");
+  check_internal(split.mid - e.left.begin == static_cast<std::size_t>(g.criterion.count(e.left.sums.data())),
+                 "the row partition disagrees with the histogram counts");
   if (!e.left_may && !e.right_may) {
     partition_.scatter_all(split, max_threads);
     return;

@@ -126,7 +126,7 @@ void ForestTrainer::oob_sums(Span<double> sums, Span<std::int32_t> n_trees_oob) 
   check(config_.bootstrap, "out-of-bag estimates need bootstrap");
   const std::size_t n = train_->n_rows;
   const int k = n_outputs();
-  check(sums.size == n * k && n_trees_oob.size == n, "out-of-bag buffers have a wrong size");
+  check_internal(sums.size == n * k && n_trees_oob.size == n, "out-of-bag buffers have a wrong size");
   // One bit per (tree, row): set when the row is in the tree's bag.
   const std::size_t words = n_blocks(n, 64);
   std::vector<std::uint64_t> in_bag(trees_.size() * words, 0);

@@ -63,7 +63,7 @@ TreeFitter::TreeFitter(const BinnedMatrix& X, const BinMapper& mapper, const Tre
 Tree TreeFitter::fit(const TrainData& data, Span<const std::int32_t> classes, Span<const double> weights,
                      const TreeLimits& limits, std::uint64_t seed) {
   const std::size_t n = X_.n_rows;
-  check(weights.size == n, "tree weights must have one value per row");
+  check_internal(weights.size == n, "tree weights must have one value per row");
   rows_.clear();
   double total = 0;
   for (std::size_t i = 0; i < n; ++i)
@@ -104,7 +104,7 @@ Tree TreeFitter::fit(const TrainData& data, Span<const std::int32_t> classes, Sp
     const GradientCriterion criterion(gh, GradScale::fit(gh, rows, 1), tree_config);
     tree = grower_.grow(criterion, rows, usable_features_, seed);
   } else {
-    check(classes.size == n, "classes must have one value per row");
+    check_internal(classes.size == n, "classes must have one value per row");
     const ClassCriterion criterion(classes, weights, n_classes_,
                                    impurity_of(criterion_), tree_config);
     tree = grower_.grow(criterion, rows, usable_features_, seed);
@@ -141,7 +141,7 @@ void TreeFitter::set_exact_leaf_values(const TrainData& data, Span<const std::in
 }
 
 void TreeFitter::leaf_of_rows(const Tree& tree, Span<std::int32_t> leaf) const {
-  check(leaf.size == X_.n_rows, "leaf buffer must have one entry per row");
+  check_internal(leaf.size == X_.n_rows, "leaf buffer must have one entry per row");
   const auto& indices = grower_.partition().indices();
   if (rows_.empty()) {
     for (const LeafRange& range : grower_.leaves())

@@ -8,7 +8,7 @@ std::unique_ptr<Objective> make_objective(const std::string& name, int n_outputs
     check(n_outputs >= 2, "multiclass_softmax needs n_outputs >= 2 (one per class)");
     return make_multiclass_softmax(n_outputs);
   }
-  check(n_outputs == 1, "objective '" + name + "' has one output, got n_outputs=" + std::to_string(n_outputs));
+  check(n_outputs == 1, "objective '", name, "' has one output, got n_outputs=", n_outputs);
   if (name == "squared_error") return make_squared_error();
   if (name == "binary_logloss") return make_binary_logloss();
   if (name == "poisson") return make_poisson();
