@@ -110,7 +110,8 @@ void GradientCriterion::leaf_value(const std::int64_t* sums, double* out) const 
 // small nodes a branch per bin mispredicts); the run of thresholds that meet the constraints,
 // found from both ends since every constraint is monotone along the bins; and the gains of that
 // run, a loop of independent split_gain calls that the compiler vectorises. The result is the
-// one-threshold-at-a-time scan's, bit for bit.
+// one-threshold-at-a-time scan's, bit for bit. About 90 lines: the passes share the stack arrays,
+// and the AVX-512 clone must hold all three.
 TREEFORGE_VECTOR_CLONES
 ScanResult GradientCriterion::scan(const std::int64_t* slots, int n_bins, const std::int64_t* total) const {
   constexpr int kMaxValueBins = 256;

@@ -80,13 +80,11 @@ double AdaBoostTrainer::r2_error(const Tree& tree, const std::vector<std::int32_
   return error;
 }
 
-bool AdaBoostTrainer::round(int m, TreeFitter& fitter) {
+Tree AdaBoostTrainer::fit_round_tree(int m, TreeFitter& fitter) {
   const std::size_t n = train_->n_rows;
-  const bool last = m == config_.n_estimators - 1;
   // scikit-learn clips D from below by the machine epsilon each round, except rows that started at 0.
   const double epsilon = std::numeric_limits<double>::epsilon();
   for (std::size_t i = 0; i < n; ++i) sample_weight_[i] = is_zero_[i] ? 0.0 : std::max(sample_weight_[i], epsilon);
-
   std::vector<double> fit_weights;
   Span<const double> weights(sample_weight_.data(), n);
   if (config_.resample) {
@@ -98,57 +96,70 @@ bool AdaBoostTrainer::round(int m, TreeFitter& fitter) {
     fit_weights.assign(counts.begin(), counts.end());
     weights = Span<const double>(fit_weights.data(), n);
   }
-  Tree tree = fitter.fit(data_, Span<const std::int32_t>(classes_.data(), classes_.size()), weights, TreeLimits{}, derive_seed(config_.seed, static_cast<std::uint64_t>(m), kTreeStream));
+  return fitter.fit(data_, Span<const std::int32_t>(classes_.data(), classes_.size()), weights, TreeLimits{},
+                    derive_seed(config_.seed, static_cast<std::uint64_t>(m), kTreeStream));
+}
+
+bool AdaBoostTrainer::samme_update(Tree& tree, const std::vector<std::int32_t>& leaf, bool last, double& alpha,
+                                   double& error) {
+  const int k = config_.n_classes;
+  std::vector<int> node_class;
+  std::vector<std::uint8_t> incorrect(leaf.size());
+  error = samme_error(tree, leaf, node_class, incorrect);
+  alpha = 1.0;
+  if (error > 0) {
+    if (error >= 1.0 - 1.0 / k) {
+      check(!trees_.empty(), "BaseClassifier in AdaBoostClassifier ensemble is worse than random, ensemble can not be fit.");
+      stop_ = AdaBoostStop::kWorseThanChance;
+      return false;
+    }
+    alpha = config_.learning_rate * (std::log((1.0 - error) / error) + std::log(k - 1.0));
+    // scikit-learn writes exp(log(D_i) + alpha); one factor per round is the same up to rounding.
+    const double factor = std::exp(alpha);
+    if (!last)
+      for (std::size_t i = 0; i < leaf.size(); ++i)
+        if (incorrect[i] && sample_weight_[i] > 0) sample_weight_[i] *= factor;
+  }
+  // Every node holds the tree's SAMME vote: alpha at its class, -alpha / (K - 1) elsewhere.
+  for (int node = 0; node < tree.n_nodes(); ++node)
+    for (int c = 0; c < k; ++c)
+      tree.value[static_cast<std::size_t>(node) * k + c] = c == node_class[node] ? alpha : -alpha / (k - 1);
+  return true;
+}
+
+bool AdaBoostTrainer::r2_update(Tree& tree, const std::vector<std::int32_t>& leaf, bool last, double& alpha,
+                                double& error) {
+  std::vector<double> err(leaf.size());
+  error = r2_error(tree, leaf, err);
+  alpha = 1.0;
+  if (error <= 0) return true;
+  if (error >= 0.5) {
+    // scikit-learn keeps a first tree (with weight 0) and drops any later one.
+    if (trees_.empty()) {
+      trees_.push_back(std::move(tree));
+      tree_weights_.push_back(0.0);
+    }
+    stop_ = AdaBoostStop::kWorseThanChance;
+    return false;
+  }
+  const double beta = error / (1.0 - error);
+  alpha = config_.learning_rate * std::log(1.0 / beta);
+  if (!last)
+    for (std::size_t i = 0; i < leaf.size(); ++i)
+      if (sample_weight_[i] > 0) sample_weight_[i] *= std::pow(beta, (1.0 - err[i]) * config_.learning_rate);
+  return true;
+}
+
+bool AdaBoostTrainer::round(int m, TreeFitter& fitter) {
+  const std::size_t n = train_->n_rows;
+  const bool last = m == config_.n_estimators - 1;
+  Tree tree = fit_round_tree(m, fitter);
   std::vector<std::int32_t> leaf(n);
   fitter.leaf_of_rows(tree, Span<std::int32_t>(leaf.data(), n));
-
   double alpha = 0.0, error = 0.0;
-  if (!config_.is_regression()) {
-    const int k = config_.n_classes;
-    std::vector<int> node_class;
-    std::vector<std::uint8_t> incorrect(n);
-    error = samme_error(tree, leaf, node_class, incorrect);
-    if (error > 0) {
-      if (error >= 1.0 - 1.0 / k) {
-        check(!trees_.empty(), "BaseClassifier in AdaBoostClassifier ensemble is worse than random, ensemble can not be fit.");
-        stop_ = AdaBoostStop::kWorseThanChance;
-        return false;
-      }
-      alpha = config_.learning_rate * (std::log((1.0 - error) / error) + std::log(k - 1.0));
-      // scikit-learn writes exp(log(D_i) + alpha); one factor per round is the same up to rounding.
-      const double factor = std::exp(alpha);
-      if (!last)
-        for (std::size_t i = 0; i < n; ++i)
-          if (incorrect[i] && sample_weight_[i] > 0) sample_weight_[i] *= factor;
-    } else {
-      alpha = 1.0;
-    }
-    // Every node holds the tree's SAMME vote: alpha at its class, -alpha / (K - 1) elsewhere.
-    for (int node = 0; node < tree.n_nodes(); ++node)
-      for (int c = 0; c < k; ++c)
-        tree.value[static_cast<std::size_t>(node) * k + c] = c == node_class[node] ? alpha : -alpha / (k - 1);
-  } else {
-    std::vector<double> err(n);
-    error = r2_error(tree, leaf, err);
-    if (error > 0) {
-      if (error >= 0.5) {
-        // scikit-learn keeps a first tree (with weight 0) and drops any later one.
-        if (trees_.empty()) {
-          trees_.push_back(std::move(tree));
-          tree_weights_.push_back(0.0);
-        }
-        stop_ = AdaBoostStop::kWorseThanChance;
-        return false;
-      }
-      const double beta = error / (1.0 - error);
-      alpha = config_.learning_rate * std::log(1.0 / beta);
-      if (!last)
-        for (std::size_t i = 0; i < n; ++i)
-          if (sample_weight_[i] > 0) sample_weight_[i] *= std::pow(beta, (1.0 - err[i]) * config_.learning_rate);
-    } else {
-      alpha = 1.0;
-    }
-  }
+  const bool kept = config_.is_regression() ? r2_update(tree, leaf, last, alpha, error)
+                                            : samme_update(tree, leaf, last, alpha, error);
+  if (!kept) return false;
   trees_.push_back(std::move(tree));
   tree_weights_.push_back(alpha);
   estimator_weights_[m] = alpha;

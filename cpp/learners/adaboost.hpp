@@ -58,6 +58,13 @@ class AdaBoostTrainer {
  private:
   /// One round; returns false when boosting stops.
   bool round(int m, TreeFitter& fitter);
+  /// Round m's tree, grown on the clipped weights D_m (or on rows drawn from them).
+  Tree fit_round_tree(int m, TreeFitter& fitter);
+  /// The round's error and estimator weight alpha from its tree, the tree's leaves turned into
+  /// SAMME votes, and the boosted sample weights; false (stop_ set) when the tree is worse than
+  /// chance and boosting stops. R2: the same with AdaBoost.R2's loss and weights.
+  bool samme_update(Tree& tree, const std::vector<std::int32_t>& leaf, bool last, double& alpha, double& error);
+  bool r2_update(Tree& tree, const std::vector<std::int32_t>& leaf, bool last, double& alpha, double& error);
   /// Weighted error of round m's tree from every row's leaf, and err (n_rows,) per row (R2).
   double samme_error(const Tree& tree, const std::vector<std::int32_t>& leaf, std::vector<int>& node_class,
                      std::vector<std::uint8_t>& incorrect) const;
