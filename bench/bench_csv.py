@@ -3,7 +3,7 @@
 The file is the ``binary`` task (800,000 + 200,000 rows, 28 features: 1,000,000 x 28) written once
 as float32 text (shortest round-trip digits, about 320 MB) plus an integer label column, cached
 beside the task's arrays. Each case parses the file and builds the (n, 28) float64 matrix the
-estimators take: treeforge through ``_tabular.read_csv`` + ``features_matrix`` (what ``treeforge
+estimators take: treeforge through ``treeforge.cli._tabular.read_csv`` + ``features_matrix`` (what ``treeforge
 train`` does, the column checks included), pandas through ``read_csv`` (C engine) +
 ``to_numpy`` (C order). In-process, cases round-robin, medians of ``--repeats`` after one warm-up round.
 
@@ -46,7 +46,7 @@ def ensure_csv(task):
 
 
 def treeforge_case(path):
-    from treeforge._tabular import features_matrix, infer_schema, read_csv
+    from treeforge.cli._tabular import features_matrix, infer_schema, read_csv
 
     def run():
         stages = {}

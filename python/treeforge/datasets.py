@@ -66,7 +66,7 @@ def load_demo(as_frame=False):
     >>> bool(clf.score(X, y) > 0.8)
     True
     """
-    from ._tabular import features_matrix, infer_schema, read_csv, target_values
+    from .cli._tabular import features_matrix, infer_schema, read_csv, target_values
 
     table, source = read_csv(demo_path())
     schema = infer_schema(table, source, DEMO_TARGET, [], None, [])

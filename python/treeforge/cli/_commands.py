@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from . import __version__
+from .. import __version__
 from . import _tabular as tabular
 
 # --model -> (module of treeforge, classifier, regressor); a module is imported on first use.
@@ -252,7 +252,7 @@ class Checkpointer:
 
     def __call__(self, progress):
         if self.every and progress.n_iter % self.every == 0 and not progress.is_last:
-            from .ensemble._model_io import save_model
+            from ..ensemble._model_io import save_model
 
             save_model(progress.snapshot(), self.path, metadata=self.metadata)
             self.last_iter = progress.n_iter
@@ -281,7 +281,7 @@ def load_model_file(path):
 
     The metadata is rebuilt from the estimator for a file saved from Python (every feature numeric).
     """
-    from .ensemble._model_io import load_model_with_metadata
+    from ..ensemble._model_io import load_model_with_metadata
 
     for module_name, _, _ in MODELS.values():  # model files may name any estimator that exists
         _import_estimator_module(module_name)
@@ -411,7 +411,7 @@ def _apply_checkpoint(args):
 def _check_train_args(args):
     """Fill the --demo defaults and reject inconsistent training options before reading any data."""
     if args.demo:
-        from .datasets import DEMO_TARGET, demo_path
+        from ..datasets import DEMO_TARGET, demo_path
 
         args.data, args.target = demo_path(), DEMO_TARGET
         if args.valid is None and args.valid_fraction is None:
@@ -507,7 +507,7 @@ def _interrupted(args, progress, checkpointer):
 
 def cmd_train(args, console):
     """``treeforge train``: read the data, fit with progress and checkpoints, save the model atomically."""
-    from .ensemble._model_io import save_model
+    from ..ensemble._model_io import save_model
 
     resumed = _apply_checkpoint(args) if args.resume else None
     _check_train_args(args)
