@@ -2,6 +2,7 @@
 
 import csv
 import gzip
+import importlib.util
 import io
 import json
 import os
@@ -16,7 +17,7 @@ import pytest
 
 import treeforge
 from treeforge import cli
-from treeforge.cli import _commands
+from treeforge.cli import _console, _estimators, _main
 from treeforge.cli._tabular import DataError, read_csv
 
 _TIMEOUT = 180
@@ -268,10 +269,10 @@ def test_console_script_is_installed():
 @pytest.mark.parametrize("model", ["rf", "adaboost"])
 def test_other_models(churn, model, capsys):
     directory, train, test = churn
-    classifier = _commands.MODELS[model][1]
+    classifier = _estimators.MODELS[model][1]
     arguments = ["train", str(train), "--target", "churned", "--ignore", "id", "--model", model,
                  "--out", str(directory / f"{model}.json"), "--quiet"]
-    if getattr(_commands._import_estimator_module(_commands.MODELS[model][0]), classifier, None) is None:
+    if getattr(_estimators._import_estimator_module(_estimators.MODELS[model][0]), classifier, None) is None:
         assert cli.main(arguments) == 1
         assert f"error: --model {model} needs treeforge.{classifier}" in capsys.readouterr().err
         pytest.skip(f"treeforge.{classifier} is not written yet")
@@ -303,11 +304,11 @@ def test_help_lists_defaults_and_version(capsys):
 def test_config_file_then_param_then_seed(tmp_path):
     config = tmp_path / "params.toml"
     config.write_text('learning_rate = 0.05\nmax_iter = 50\nscoring = "loss"\n')
-    args = _commands.build_parser().parse_args(["train", "d.csv", "--config", str(config), "--param", "max_iter=7",
+    args = _main.build_parser().parse_args(["train", "d.csv", "--config", str(config), "--param", "max_iter=7",
                                           "l2_regularization=1e-3", "early_stopping=false", "--seed", "4"])
-    assert _commands.collect_params(args) == {"learning_rate": 0.05, "max_iter": 7, "scoring": "loss",
+    assert _estimators.collect_params(args) == {"learning_rate": 0.05, "max_iter": 7, "scoring": "loss",
                                         "l2_regularization": 1e-3, "early_stopping": False, "random_state": 4}
-    assert [_commands.parse_value(text) for text in ("None", "3", "2.5", "True", "[1, 2]", "lossguide")] == \
+    assert [_estimators.parse_value(text) for text in ("None", "3", "2.5", "True", "[1, 2]", "lossguide")] == \
         [None, 3, 2.5, True, [1, 2], "lossguide"]
 
 
@@ -328,7 +329,7 @@ def test_text_column_rules(tmp_path):
     rows = [[str(i), f"{i}.5" if i != 7 else "?", "red" if i % 3 else "10", "yes" if i % 2 else "no"]
             for i in range(40)]
     write_csv(tmp_path / "d.csv", ["id", "mostly_numbers", "mostly_text", "y"], rows)
-    console = _commands.Console(quiet=True)
+    console = _console.Console(quiet=True)
     table, source = read_csv(str(tmp_path / "d.csv"))
     from treeforge.cli._tabular import infer_schema
 
@@ -360,7 +361,7 @@ def test_progress_redraws_a_bar_on_a_terminal():
             self.train_score, self.validation_score = [-0.7], [-0.5, -0.25]
 
     stream = Terminal()
-    progress = _commands.Progress(_commands.Console(), "loss", stream)
+    progress = _console.Progress(_console.Console(), "loss", stream)
     for n_iter in range(1, 5):
         progress(Step(n_iter))
     progress.close()
@@ -368,7 +369,7 @@ def test_progress_redraws_a_bar_on_a_terminal():
     # Redrawn at most every 0.1 s: the first and the last steps at least.
     assert 2 <= text.count("\r[") <= 4 and "4/4" in text and "valid loss 0.25" in text and text.endswith("\n")
     quiet = Terminal()
-    _commands.Progress(_commands.Console(quiet=True), "loss", quiet)(Step(1))
+    _console.Progress(_console.Console(quiet=True), "loss", quiet)(Step(1))
     assert quiet.getvalue() == ""
 
 
@@ -392,11 +393,11 @@ def test_plot_draws_a_png_or_says_how_to_get_matplotlib(churn, tmp_path, capsys,
     plot = tmp_path / "curve.png"
     arguments = ["train", str(train), "--target", "churned", "--ignore", "id", "--valid-fraction", "0.3",
                  "--param", "max_iter=10", "--out", str(tmp_path / "m.json"), "--plot", str(plot), "--quiet"]
-    if _commands.importlib.util.find_spec("matplotlib") is not None:
+    if importlib.util.find_spec("matplotlib") is not None:
         assert cli.main(arguments) == 0
         assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    real_find_spec = _commands.importlib.util.find_spec
-    monkeypatch.setattr(_commands.importlib.util, "find_spec",
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name: None if name == "matplotlib" else real_find_spec(name))
     capsys.readouterr()
     assert cli.main(arguments) == 1

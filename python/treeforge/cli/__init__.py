@@ -1,5 +1,16 @@
-"""The ``treeforge`` command (``treeforge.cli:main``, also run by ``python -m treeforge``)."""
+"""The ``treeforge`` command: train, predict, eval and info on CSV files (arguments, progress, checkpoints, saving).
 
-from ._commands import main
+CSV reading and the column rules live in ``_tabular``; the estimators do all the training. Model
+files keep the feature names, target, task, categories and ignored columns in their metadata, so
+``predict`` and ``eval`` match columns by name. Errors are one line on stderr with exit code 1
+(130 after Ctrl-C); ``TREEFORGE_TRACEBACK=1`` shows the traceback instead.
+
+The modules here are private: ``_main`` (arguments, dispatch, exit codes), ``_commands`` (train,
+predict, eval, info), ``_estimators`` (``--model``, parameters, model files read back),
+``_checkpoints`` (checkpoints and ``--resume``), ``_console`` (messages, progress bar, ``CLIError``)
+and ``_tabular`` (CSV reading and the column rules). Plots come from ``treeforge.plotting``.
+"""
+
+from ._main import main
 
 __all__ = ["main"]

@@ -1,7 +1,6 @@
-"""The boosting loop's bookkeeping: per-iteration scores, the early-stopping rule, progress for callbacks."""
+"""The boosting loop's bookkeeping: per-iteration scores and the early-stopping rule."""
 
 import contextlib
-import copy
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -103,27 +102,6 @@ def _margins_served_by(estimator, margin_of):
         yield
     finally:
         del estimator._margin_override
-
-
-class BoostingProgress:
-    """What a ``fit`` callback sees after each iteration: ``n_iter`` (iterations in the model so
-    far), ``max_iter``, ``is_last`` (max_iter reached or early stopping) and the ``train_score``
-    and ``validation_score`` lists recorded so far (empty without early stopping)."""
-
-    def __init__(self, estimator, booster, is_last):
-        self._estimator, self._booster = estimator, booster
-        self.n_iter, self.max_iter, self.is_last = booster.n_iter, estimator.max_iter, is_last
-        self.train_score, self.validation_score = estimator.train_score_, estimator.validation_score_
-
-    def snapshot(self):
-        """Fitted copy of the estimator with the model so far: a checkpoint, which a
-        ``warm_start=True`` fit on the same data continues into the uninterrupted fit's trees."""
-        estimator = copy.copy(self._estimator)
-        estimator._model = self._booster.model()
-        estimator.n_iter_ = estimator._model.n_iter
-        estimator.train_score_ = np.asarray(self.train_score, dtype=np.float64)
-        estimator.validation_score_ = np.asarray(self.validation_score, dtype=np.float64)
-        return estimator
 
 
 def _no_recent_improvement(scores, n_iter_no_change, tol):

@@ -9,6 +9,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 
 from .. import _core
+from ..callback import BoostingProgress
 from ._base import (
     BINNING_SUBSAMPLE,
     CoreModelMixin,
@@ -27,7 +28,7 @@ from ._base import (
     validate_predict_data,
     validate_sample_weight,
 )
-from ._boosting_progress import BoostingProgress, DataPart, ScoreRecorder
+from ._boosting_progress import DataPart, ScoreRecorder
 from ._docstrings import GRADIENT_BOOSTING_DOC_PARTS, fill_doc, with_doc_parts
 from ._model_io import register_estimator
 
@@ -99,8 +100,8 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
             Weights of ``X_val``.
         callback : callable or None, default=None
             Called as ``callback(progress)`` after every iteration with a
-            :class:`BoostingProgress` (progress display, checkpoints); an exception it raises
-            aborts the fit.
+            :class:`treeforge.callback.BoostingProgress` (progress display,
+            checkpoints); an exception it raises aborts the fit.
 
         Returns
         -------

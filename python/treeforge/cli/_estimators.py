@@ -1,0 +1,140 @@
+"""The estimators behind ``--model``, their parameters (``--param``, ``--config``) and model files read back."""
+
+import importlib
+import json
+import os
+
+from . import _tabular as tabular
+from ._console import CLIError
+
+# --model -> (module of treeforge, classifier, regressor); a module is imported on first use.
+MODELS = {
+    "gbdt": ("ensemble._gradient_boosting", "HistGradientBoostingClassifier", "HistGradientBoostingRegressor"),
+    "rf": ("ensemble._forest", "RandomForestClassifier", "RandomForestRegressor"),
+    "adaboost": ("ensemble._weight_boosting", "AdaBoostClassifier", "AdaBoostRegressor"),
+}
+
+
+def _import_estimator_module(module_name):
+    """The module ``treeforge.<module_name>``, or None if this installation does not have it."""
+    try:
+        return importlib.import_module(f"treeforge.{module_name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"treeforge.{module_name}":
+            raise
+        return None
+
+
+def estimator_class(model, task):
+    """The estimator class of ``--model`` for a task; CLIError if treeforge does not have it."""
+    module_name, classifier, regressor = MODELS[model]
+    name = regressor if task == "regression" else classifier
+    cls = getattr(_import_estimator_module(module_name), name, None)
+    if cls is None:
+        raise CLIError(f"--model {model} needs treeforge.{name}, which this installation of treeforge does not have")
+    return cls
+
+
+def parse_value(text):
+    """A ``--param`` value: bool, None, int, float, a JSON list or object, else the string itself."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null"):
+        return None
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    if text.strip()[:1] in ("[", "{"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            pass
+    return text
+
+
+def read_config(path):
+    """Estimator parameters from a TOML file of top-level ``key = value`` pairs."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python < 3.11
+        try:
+            import tomli as tomllib
+        except ModuleNotFoundError:
+            raise CLIError("reading --config needs Python 3.11 or the tomli package") from None
+    try:
+        with open(path, "rb") as handle:
+            config = tomllib.load(handle)
+    except FileNotFoundError:
+        raise CLIError(f"{path}: no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CLIError(f"{path} is not valid TOML: {exc}") from None
+    tables = [key for key, value in config.items() if isinstance(value, dict)]
+    if tables:
+        raise CLIError(f"{path}: parameters are top-level keys, found the table [{tables[0]}]")
+    return config
+
+
+def collect_params(args):
+    """Estimator parameters: the --config file, then --param KEY=VALUE, then --seed and --threads."""
+    params = read_config(args.config) if args.config else {}
+    for item in args.params or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise CLIError(f"--param expects KEY=VALUE, got '{item}'")
+        params[key.strip()] = parse_value(value)
+    if args.seed is not None:
+        params["random_state"] = args.seed
+    params.setdefault("random_state", 0)
+    if args.threads is not None:
+        params["n_jobs"] = args.threads
+    return params
+
+
+def _reject_unknown_params(params, names, owner):
+    """CLIError for the first parameter not in ``names``, suggesting the nearest valid one."""
+    for key in params:
+        if key not in names:
+            raise CLIError(f"unknown parameter '{key}' for {owner}" + tabular.did_you_mean(key, sorted(names)))
+
+
+def check_param_names(model, params):
+    """Reject a parameter that neither estimator of ``--model`` has, before any data is read."""
+    names = {name for task in ("binary", "regression") for name in estimator_class(model, task)().get_params()}
+    _reject_unknown_params(params, names, f"--model {model}")
+
+
+def make_estimator(cls, params):
+    """An estimator of class ``cls`` with ``params``, checked by scikit-learn's constraints."""
+    estimator = cls()
+    _reject_unknown_params(params, estimator.get_params(deep=False), cls.__name__)
+    estimator.set_params(**params)
+    estimator._validate_params()  # scikit-learn's constraints: a bad value fails before training
+    return estimator
+
+
+def load_model_file(path):
+    """(estimator, metadata of the command line) of a model file.
+
+    The metadata is rebuilt from the estimator for a file saved from Python (every feature numeric).
+    """
+    from ..ensemble._model_io import load_model_with_metadata
+
+    for module_name, _, _ in MODELS.values():  # model files may name any estimator that exists
+        _import_estimator_module(module_name)
+    if not os.path.isfile(path):
+        raise CLIError(f"{path}: no such file" if not os.path.exists(path) else f"{path} is not a file")
+    estimator, metadata = load_model_with_metadata(path)
+    meta = metadata.get("cli")
+    if meta is None:
+        names = getattr(estimator, "feature_names_in_", None)
+        if names is None:
+            raise CLIError(f"{path} has no feature names: it was fitted on an array, not a table")
+        classes = getattr(estimator, "classes_", None)
+        meta = {"features": [str(name) for name in names], "categories": {}, "known": [], "target": None,
+                "weight": None, "ignored": [], "model": None,
+                "target_kind": "text" if classes is not None and classes.dtype == object else "number",
+                "task": "regression" if classes is None else "binary" if len(classes) == 2 else "multiclass"}
+    return estimator, meta

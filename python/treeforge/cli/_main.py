@@ -1,0 +1,144 @@
+"""The ``treeforge`` argument parser and ``main``: parse, run a command, turn errors into one line and an exit code."""
+
+import argparse
+import os
+import sys
+
+from .. import __version__
+from . import _tabular as tabular
+from ._commands import DEMO_MODEL_PATH, cmd_eval, cmd_info, cmd_predict, cmd_train
+from ._console import CLIError, Console
+from ._estimators import MODELS
+
+TASKS = ("auto", "regression", "binary", "multiclass")
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Appends each option's default to its help, unless the help already states it."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        has_default = action.default not in (None, False, [], argparse.SUPPRESS)
+        if "default" not in text and action.option_strings and has_default:
+            text += " (default: %(default)s)"
+        return text
+
+
+def _delimiter(text):
+    text = {"\\t": "\t", "tab": "\t"}.get(text, text)
+    if len(text) != 1:
+        raise argparse.ArgumentTypeError(f"a delimiter is one character (or 'tab'), got {text!r}")
+    return text
+
+
+def _add_reading_options(parser):
+    parser.add_argument("--delimiter", type=_delimiter, metavar="CHAR",
+                        help="field delimiter; 'tab' for tabs (default: sniffed among , ; tab |)")
+    parser.add_argument("--na-values", nargs="+", action="extend", default=[], metavar="TOKEN",
+                        help="extra missing-value markers, besides "
+                             + ", ".join(repr(marker) for marker in tabular.MISSING_MARKERS))
+
+
+def _add_model_command(commands, name, command, summary, description, data_help):
+    """A sub-command taking MODEL.json and DATA.csv (predict, eval), with the reading options."""
+    parser = commands.add_parser(name, help=summary, description=description, formatter_class=_HelpFormatter)
+    parser.set_defaults(command=command)
+    parser.add_argument("model", metavar="MODEL.json", help="model file written by treeforge train")
+    parser.add_argument("data", metavar="DATA.csv", help=data_help)
+    _add_reading_options(parser)
+    parser.add_argument("--quiet", action="store_true", help="no notes")
+    return parser
+
+
+_TRAIN_EPILOG = """\
+columns:
+  A column of numbers is a numeric feature; a column of text is categorical (its values become
+  codes stored in the model; at predict time an unseen value is missing, with a warning), unless
+  90% of its values are numbers: then the others are an error naming their line and column (add
+  the token to --na-values or pass --categorical COL). A text or boolean target holds class
+  labels; rows with a missing target are dropped. --task auto infers regression, binary or
+  multiclass from the target and says what it inferred.
+
+examples:
+  treeforge train --demo
+  treeforge train data.csv --target price --ignore id --param max_iter=300 learning_rate=0.05
+  treeforge train data.csv --target churned --valid-fraction 0.2 --checkpoint-every 50
+  treeforge train --resume model.checkpoint.json
+"""
+
+
+def build_parser():
+    """The ``treeforge`` argument parser, one sub-command per task."""
+    parser = argparse.ArgumentParser(
+        prog="treeforge", formatter_class=_HelpFormatter,
+        description="Train tree ensembles on CSV files and use them: train, predict, eval, info.",
+        epilog="Run 'treeforge COMMAND --help' for the options of a command.")
+    parser.add_argument("--version", action="version", version=f"treeforge {__version__}")
+    commands = parser.add_subparsers(dest="command_name", metavar="COMMAND", required=True)
+
+    train = commands.add_parser("train", help="train a model on a CSV file", formatter_class=_HelpFormatter,
+                                description="Train a model on a CSV file and save it.", epilog=_TRAIN_EPILOG)
+    train.set_defaults(command=cmd_train)
+    train.add_argument("data", nargs="?", metavar="DATA.csv", help="training data (CSV, optionally gzip-compressed)")
+    train.add_argument("--target", metavar="COL", help="the column to predict (required)")
+    train.add_argument("--model", choices=sorted(MODELS), default="gbdt",
+                       help="gradient boosting, random forest or AdaBoost")
+    train.add_argument("--task", choices=TASKS, default="auto", help="what the target is; auto infers it")
+    train.add_argument("--valid", metavar="VALID.csv", help="validation data: scores each iteration, held-out metrics")
+    train.add_argument("--valid-fraction", type=float, metavar="F",
+                       help="hold out this fraction of DATA as validation data (default: none; 0.2 with --demo)")
+    train.add_argument("--ignore", nargs="+", action="extend", default=[], metavar="COL",
+                       help="columns that are not features (ids, leaks); also ignored by predict")
+    train.add_argument("--weight", metavar="COL", help="column of sample weights (default: none)")
+    train.add_argument("--categorical", nargs="+", action="extend", default=[], metavar="COL",
+                       help="columns encoded as categories even if they hold numbers")
+    train.add_argument("--param", nargs="+", action="extend", dest="params", metavar="KEY=VALUE",
+                       help="estimator parameters, named as in the estimator (max_iter, learning_rate, ...)")
+    train.add_argument("--config", metavar="FILE.toml", help="TOML file of parameters; --param overrides it")
+    train.add_argument("--out", metavar="MODEL.json",
+                       help=f"model file (default: model.json; {DEMO_MODEL_PATH} with --demo)")
+    train.add_argument("--seed", type=int, metavar="N", help="random seed: same seed, same model (default: 0)")
+    train.add_argument("--threads", type=int, metavar="N", help="threads (default: all cores); no effect on the model")
+    _add_reading_options(train)
+    train.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
+                       help="write a resumable checkpoint every N iterations (gbdt; default: 0, never)")
+    train.add_argument("--checkpoint", metavar="PATH",
+                       help="checkpoint file (default: MODEL.checkpoint.json beside --out)")
+    train.add_argument("--resume", metavar="CHECKPOINT",
+                       help="continue from a checkpoint to the requested iterations (--param max_iter=N to change)")
+    train.add_argument("--plot", metavar="FILE.png", help="draw the learning curve and importances (needs matplotlib)")
+    train.add_argument("--demo", action="store_true", help="train on the dataset shipped with treeforge")
+    train.add_argument("--quiet", action="store_true", help="no progress bar and no notes")
+
+    predict = _add_model_command(commands, "predict", cmd_predict, "predict with a model",
+                                 "Predict every row of a CSV file; columns are matched by name.", "rows to predict")
+    predict.add_argument("--out", metavar="PRED.csv", help="output CSV (default: standard output)")
+    predict.add_argument("--proba", action="store_true", help="also write one probability column per class")
+    _add_model_command(commands, "eval", cmd_eval, "metrics of a model on labelled data",
+                       "RMSE, MAE and R2 (regression); accuracy, log loss and AUC (classification).",
+                       "rows with the target column")
+
+    info = commands.add_parser("info", help="describe a model file", formatter_class=_HelpFormatter,
+                               description="Model kind, task, number of trees and leaves, features by importance.")
+    info.set_defaults(command=cmd_info, quiet=False)
+    info.add_argument("model", metavar="MODEL.json", help="model file")
+    return parser
+
+
+def main(argv=None):
+    """Run the ``treeforge`` command; returns its exit code (0, 1 for an error, 130 after Ctrl-C)."""
+    args = build_parser().parse_args(argv)
+    console = Console(args.quiet)
+    try:
+        return args.command(args, console)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `treeforge predict ... | head`
+        sys.stderr.close()
+        return 1
+    except (CLIError, tabular.DataError, ValueError, TypeError, OSError) as exc:
+        if os.environ.get("TREEFORGE_TRACEBACK"):
+            raise
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return getattr(exc, "exit_code", 1)
