@@ -474,3 +474,11 @@ class CoreModelMixin:
         names = getattr(self, "feature_names_in_", None)
         if names is not None and len(names) != self.n_features_in_:
             raise ValueError("feature_names_in_ does not have n_features_in_ entries.")
+
+    def _check_objective(self, expected):
+        """ValueError unless the model read from a file was trained with the core objective ``expected``."""
+        if self._model.objective != expected:
+            raise ValueError(
+                f"The model's objective {self._model.objective!r} does not match the estimator "
+                f"(expected {expected!r})."
+            )

@@ -15,6 +15,7 @@ from .. import _core
 from ._base import (
     CoreModelMixin,
     LogProbaMixin,
+    apply_class_weight,
     balanced_class_weight,
     bin_training_data,
     check_positive_total_weight,
@@ -223,7 +224,6 @@ class BaseForest(CoreModelMixin, BaseEstimator):
 
     def _config_values(self, n_samples, n_features, n_threads):
         """Parameters -> attributes of the core's ForestConfig."""
-        min_samples_leaf = _count_of(self.min_samples_leaf, n_samples, 1)
         return {
             "criterion": self._core_criterion(),
             "n_classes": len(self.classes_) if is_classifier(self) else 0,
@@ -238,7 +238,7 @@ class BaseForest(CoreModelMixin, BaseEstimator):
             # histograms for O(depth) open leaves only (the same tree as any order without a limit).
             "grow_policy": "depthfirst" if self.max_leaf_nodes is None else "lossguide",
             "max_depth": 0 if self.max_depth is None else int(self.max_depth),
-            "min_samples_leaf": min_samples_leaf,
+            "min_samples_leaf": _count_of(self.min_samples_leaf, n_samples, 1),
             "min_samples_split": max(2, _count_of(self.min_samples_split, n_samples, 2)),
             "seed": int(self._seed),
             "n_threads": int(n_threads),
@@ -332,11 +332,7 @@ class BaseForest(CoreModelMixin, BaseEstimator):
 
     def _check_restored(self):
         super()._check_restored()
-        if self._model.objective != self._core_objective():
-            raise ValueError(
-                f"The model's objective {self._model.objective!r} does not match the estimator "
-                f"(expected {self._core_objective()!r})."
-            )
+        self._check_objective(self._core_objective())
 
 
 def _ancestor_matrix(left, right):
@@ -554,19 +550,16 @@ class RandomForestClassifier(LogProbaMixin, ClassifierMixin, BaseForest):
             return sample_weight
         if isinstance(class_weight, list):
             raise ValueError("class_weight as a list is for multi-output targets, which are not supported.")
-        if isinstance(class_weight, str):
-            if self.warm_start:
-                warnings.warn(
-                    'class_weight presets "balanced" or "balanced_subsample" are not recommended for '
-                    "warm_start if the fitted data differs from the full dataset."
-                )
-            if class_weight == "balanced_subsample" and self.bootstrap:
-                return sample_weight  # balanced per tree, in the core
-            expanded = balanced_class_weight(self.classes_, y, sample_weight)
-        else:
-            from sklearn.utils.class_weight import compute_sample_weight
-
-            expanded = compute_sample_weight(class_weight, y)
+        if not isinstance(class_weight, str):  # a dict keyed by label
+            return apply_class_weight(class_weight, y, sample_weight)
+        if self.warm_start:
+            warnings.warn(
+                'class_weight presets "balanced" or "balanced_subsample" are not recommended for '
+                "warm_start if the fitted data differs from the full dataset."
+            )
+        if class_weight == "balanced_subsample" and self.bootstrap:
+            return sample_weight  # balanced per tree, in the core
+        expanded = balanced_class_weight(self.classes_, y, sample_weight)
         return expanded if sample_weight is None else sample_weight * expanded
 
     def _set_oob_score(self, trainer, targets, y):

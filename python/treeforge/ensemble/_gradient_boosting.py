@@ -288,11 +288,7 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
             raise ValueError("n_trees_per_iteration_ does not match the model's number of outputs.")
         if self._model.n_iter != self.n_iter_:
             raise ValueError(f"n_iter_={self.n_iter_} but the model has {self._model.n_iter} iterations.")
-        if self._model.objective != self._objective():
-            raise ValueError(
-                f"The model's objective {self._model.objective!r} does not match the estimator "
-                f"(expected {self._objective()!r})."
-            )
+        self._check_objective(self._objective())
 
 
 @register_estimator

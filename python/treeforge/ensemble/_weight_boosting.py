@@ -202,11 +202,7 @@ class BaseWeightBoosting(CoreModelMixin, BaseEstimator):
 
     def _check_restored(self):
         super()._check_restored()
-        if self._model.objective != self._core_objective():
-            raise ValueError(
-                f"The model's objective {self._model.objective!r} does not match the estimator "
-                f"(expected {self._core_objective()!r})."
-            )
+        self._check_objective(self._core_objective())
         if self.estimator_weights_.shape != (self.n_estimators,) or self._model.n_trees > self.n_estimators:
             raise ValueError("estimator_weights_ does not match n_estimators and the model's trees.")
         self.estimators_ = None

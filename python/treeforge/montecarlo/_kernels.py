@@ -242,7 +242,6 @@ def _block_bounds(block, n_blocks, n_episodes):
     return min(block * size, n_episodes), min((block + 1) * size, n_episodes)
 
 
-# Over 80 lines only through its docstring (13 parameters, 7 outputs); the body is one screen.
 @njit(parallel=True, cache=True)
 def rollout_returns(env, policy_cum, ratio, seed, first_episode, n_episodes, start_mode, start_state,
                     max_steps, discount, first_visit, n_blocks, keep_visits):
