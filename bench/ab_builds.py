@@ -8,6 +8,11 @@ per case is the median over passes of new / old fit time, beside both medians. B
 grow the same model: the script compares a hash of the fitted model's arrays.
 
     python bench/ab_builds.py --old ../baseline/python --new python --passes 7
+
+``--callgrind`` counts instructions instead (valgrind's callgrind, one thread, rows and rounds
+scaled by ``--scale``): repeatable whatever else the machine runs, so it separates a real change of
+work from the noise of a shared machine. It reports the instructions spent in ``TreeGrower::grow``
+and in the whole fit's process.
 """
 
 import argparse
@@ -16,6 +21,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 
@@ -43,8 +49,8 @@ import numpy as np
 sys.path.insert(0, sys.argv[1])
 import treeforge
 spec = json.loads(sys.argv[2])
-X, y = np.load(spec["X"]), np.load(spec["y"])
-estimator = getattr(treeforge, spec["cls"])(random_state=0, n_jobs=2, **spec["params"])
+X, y = np.load(spec["X"], mmap_mode="r")[:spec["rows"]], np.load(spec["y"])[:spec["rows"]]
+estimator = getattr(treeforge, spec["cls"])(random_state=0, n_jobs=spec["n_jobs"], **spec["params"])
 tic = time.perf_counter()
 estimator.fit(X, y)
 seconds = time.perf_counter() - tic
@@ -71,13 +77,46 @@ def training_arrays(task_name, n_train):
     return paths
 
 
-def fit_once(package_dir, case):
+def _spec(case, scale=1.0, n_jobs=2):
     task_name, n_train, cls, params = CASES[case]
-    spec = dict(training_arrays(task_name, n_train), cls=cls, params=params)
+    params = dict(params)
+    for rounds in ("max_iter", "n_estimators"):
+        if rounds in params:
+            params[rounds] = max(2, round(params[rounds] * scale))
+    return dict(training_arrays(task_name, n_train), rows=max(1000, round(n_train * scale)), cls=cls,
+                params=params, n_jobs=n_jobs)
+
+
+def fit_once(package_dir, case):
     env = dict(os.environ, OMP_NUM_THREADS="2")
-    out = subprocess.run([sys.executable, "-c", CHILD, os.path.abspath(package_dir), json.dumps(spec)],
+    out = subprocess.run([sys.executable, "-c", CHILD, os.path.abspath(package_dir), json.dumps(_spec(case))],
                          check=True, capture_output=True, text=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def instructions(package_dir, case, scale):
+    """(instructions in TreeGrower::grow, in the whole process) of one fit under callgrind."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out_file = os.path.join(tmp, "callgrind.out")
+        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}",
+                        os.path.realpath(sys.executable), "-c", CHILD, os.path.abspath(package_dir),
+                        json.dumps(_spec(case, scale, n_jobs=1))], check=True, capture_output=True)
+        report = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", out_file], check=True,
+                                capture_output=True, text=True).stdout
+    count = lambda line: int(line.split()[0].replace(",", ""))  # noqa: E731
+    total = next(count(line) for line in report.splitlines() if "PROGRAM TOTALS" in line)
+    grow = sum(count(line) for line in report.splitlines() if "TreeGrower::grow<" in line)
+    return grow, total
+
+
+def compare_instructions(args, cases):
+    print("| case | grow, old | grow, new | new/old | process, new/old |")
+    print("| --- | --- | --- | --- | --- |")
+    for case in cases:
+        (grow_old, total_old), (grow_new, total_new) = (instructions(getattr(args, b), case, args.scale)
+                                                        for b in ("old", "new"))
+        print(f"| {case} | {grow_old:,} | {grow_new:,} | {grow_new / grow_old:.4f} | {total_new / total_old:.4f} |",
+              flush=True)
 
 
 def main(argv=None):
@@ -86,8 +125,12 @@ def main(argv=None):
     parser.add_argument("--new", required=True, help="folder holding the later build's treeforge package")
     parser.add_argument("--cases", default=",".join(CASES), help="comma-separated: " + ", ".join(CASES))
     parser.add_argument("--passes", type=int, default=7)
+    parser.add_argument("--callgrind", action="store_true", help="count instructions instead of timing")
+    parser.add_argument("--scale", type=float, default=0.2, help="rows and rounds under --callgrind")
     args = parser.parse_args(argv)
     cases = args.cases.split(",")
+    if args.callgrind:
+        return compare_instructions(args, cases)
     times = {case: {"old": [], "new": []} for case in cases}
     for p in range(args.passes):
         for case in cases:
