@@ -69,7 +69,8 @@ def test_round_trip_is_exact(Estimator, data, method, tmp_path, request, assert_
 def test_file_is_versioned_standard_json(saved_regressor):
     model, path, _ = saved_regressor
     document = _strict_json(path)
-    assert document["format"] == "treeforge" and document["version"] == 1
+    assert document["format"] == "treeforge" and document["version"] == 2
+    assert document["model"]["format_version"] == document["version"]  # one version number
     assert document["estimator"] == "HistGradientBoostingRegressor"
     assert set(document) == {"format", "version", "estimator", "params", "fitted", "model", "metadata"}
     assert document["params"]["max_leaf_nodes"] == 6 and document["metadata"] == {}
@@ -187,7 +188,7 @@ def _first_split_node(document):
         (lambda d: d["model"]["left"]["__ndarray__"].update(dtype="<f8"), "left"),
         (lambda d: _model_array(d, "value").__setitem__(0, "zero"), "another type"),
         (lambda d: d["model"]["left"]["__ndarray__"].update(shape=[3]), "elements"),
-        (lambda d: d.update(version=2), "unsupported version 2"),
+        (lambda d: d.update(version=3), "unsupported version 3"),
         (lambda d: d.update(version="1"), "unsupported version '1'"),
         (lambda d: d.update(format="xgboost"), "format is 'xgboost'"),
         (lambda d: d.update(estimator="os.system"), "unknown estimator 'os.system'"),

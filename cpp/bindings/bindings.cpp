@@ -71,81 +71,67 @@ py::array_t<T> to_numpy(const std::vector<T>& v) {
   return out;
 }
 
-/// A field of a model dict as a vector; the dtype must match exactly (no silent casts of hostile data).
+/// Model dict values, read strictly: a field's dtype must match exactly (no silent casts of
+/// hostile data), a scalar must have the C++ type.
 template <class T>
-std::vector<T> model_field(const py::dict& d, const char* key) {
-  check(d.contains(key), std::string("model field '") + key + "' is missing");
-  py::object obj = d[key];
-  check(py::isinstance<py::array>(obj), std::string("model field '") + key + "' must be a NumPy array");
+void read_model_field(const py::handle& obj, const char* key, std::vector<T>& out) {
+  check(py::isinstance<py::array>(obj), "model field '", key, "' must be a NumPy array");
   auto a = obj.cast<py::array>();
-  check(a.dtype().num() == py::dtype::of<T>().num() && a.ndim() == 1,
-        std::string("model field '") + key + "' must be a 1-D array of " + std::string(py::str(py::dtype::of<T>())));
+  check(a.dtype().num() == py::dtype::of<T>().num() && a.ndim() == 1, "model field '", key,
+        "' must be a 1-D array of ", std::string(py::str(py::dtype::of<T>())));
   auto typed = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(a);
-  return std::vector<T>(typed.data(), typed.data() + typed.size());
+  out.assign(typed.data(), typed.data() + typed.size());
 }
 
 template <class T>
-T model_scalar(const py::dict& d, const char* key) {
-  check(d.contains(key), std::string("model field '") + key + "' is missing");
+void read_model_field(const py::handle& obj, const char* key, T& out) {
   try {
-    return d[key].cast<T>();
+    out = obj.cast<T>();
   } catch (const py::cast_error&) {
     throw std::invalid_argument(std::string("model field '") + key + "' has a wrong type");
   }
 }
 
+template <class T>
+py::object model_field_value(const std::vector<T>& v) {
+  return to_numpy(v);
+}
+
+template <class T>
+py::object model_field_value(const T& v) {
+  return py::cast(v);
+}
+
+/// The model's fields by name (ModelArrays' field list): the dict of Model.to_arrays and pickles.
 py::dict model_to_dict(const Model& model) {
   const ModelArrays a = model.to_arrays();
   py::dict d;
-  d["format_version"] = a.format_version;
-  d["objective"] = a.objective;
-  d["aggregation"] = a.aggregation;
-  d["n_features"] = a.n_features;
-  d["n_outputs"] = a.n_outputs;
-  d["leaf_dim"] = a.leaf_dim;
-  d["max_bins"] = a.max_bins;
-  d["base_score"] = to_numpy(a.base_score);
-  d["edge_offsets"] = to_numpy(a.edge_offsets);
-  d["edges"] = to_numpy(a.edges);
-  d["tree_offsets"] = to_numpy(a.tree_offsets);
-  d["feature"] = to_numpy(a.feature);
-  d["bin"] = to_numpy(a.bin);
-  d["left"] = to_numpy(a.left);
-  d["right"] = to_numpy(a.right);
-  d["default_left"] = to_numpy(a.default_left);
-  d["threshold"] = to_numpy(a.threshold);
-  d["count"] = to_numpy(a.count);
-  d["cover"] = to_numpy(a.cover);
-  d["gain"] = to_numpy(a.gain);
-  d["value"] = to_numpy(a.value);
-  d["tree_weight"] = to_numpy(a.tree_weight);
+  for_each_field(a, [&](const FieldInfo& field, const auto& member) { d[field.name] = model_field_value(member); });
   return d;
 }
 
+/// The model of a dict of fields; a field absent from the dict's format version (or optional)
+/// stays empty, an unknown key is refused. Model::from_arrays checks every value.
 Model model_from_dict(const py::dict& d) {
   ModelArrays a;
-  a.format_version = model_scalar<int>(d, "format_version");
-  a.objective = model_scalar<std::string>(d, "objective");
-  a.aggregation = model_scalar<std::string>(d, "aggregation");
-  a.n_features = model_scalar<int>(d, "n_features");
-  a.n_outputs = model_scalar<int>(d, "n_outputs");
-  a.leaf_dim = model_scalar<int>(d, "leaf_dim");
-  a.max_bins = model_scalar<int>(d, "max_bins");
-  a.base_score = model_field<double>(d, "base_score");
-  a.edge_offsets = model_field<std::int64_t>(d, "edge_offsets");
-  a.edges = model_field<double>(d, "edges");
-  a.tree_offsets = model_field<std::int64_t>(d, "tree_offsets");
-  a.feature = model_field<std::int32_t>(d, "feature");
-  a.bin = model_field<std::int32_t>(d, "bin");
-  a.left = model_field<std::int32_t>(d, "left");
-  a.right = model_field<std::int32_t>(d, "right");
-  a.default_left = model_field<std::uint8_t>(d, "default_left");
-  a.threshold = model_field<double>(d, "threshold");
-  a.count = model_field<double>(d, "count");
-  a.cover = model_field<double>(d, "cover");
-  a.gain = model_field<double>(d, "gain");
-  a.value = model_field<double>(d, "value");
-  if (d.contains("tree_weight")) a.tree_weight = model_field<double>(d, "tree_weight");  // absent in older files
+  std::size_t n_known = 0;
+  for_each_field(a, [&](const FieldInfo& field, auto& member) {
+    if (!d.contains(field.name)) {
+      // format_version comes first: later fields know the dict's version.
+      check(field.rule == FieldInfo::kOptional || a.format_version < field.since_version,
+            "model field '", field.name, "' is missing");
+      return;
+    }
+    read_model_field(d[field.name], field.name, member);
+    ++n_known;
+  });
+  if (n_known != d.size()) {
+    for (const auto& item : d) {
+      bool known = false;
+      for_each_field(a, [&](const FieldInfo& field, const auto&) { known |= py::str(field.name).equal(item.first); });
+      check(known, "model has an unknown field ", std::string(py::repr(item.first)));
+    }
+  }
   return Model::from_arrays(a);
 }
 
@@ -324,6 +310,15 @@ void bind_testing(py::module_& m) {
     return py::make_tuple(to_numpy(std::vector<row_t>(idx.begin(), idx.begin() + mid)),
                           to_numpy(std::vector<row_t>(idx.begin() + mid, idx.end())));
   });
+  t.def("tree_leaves", [](const Model& model, const BinnedMatrix& X) {
+    // The bin-space walk of training (Tree::leaf_of), which prediction never takes.
+    check(X.n_features == model.n_features(), "X has a wrong number of features");
+    py::array_t<std::int32_t> out({X.n_rows, static_cast<std::size_t>(model.n_trees())});
+    auto o = out.mutable_unchecked<2>();
+    for (std::size_t i = 0; i < X.n_rows; ++i)
+      for (int t = 0; t < model.n_trees(); ++t) o(i, t) = model.trees()[t].leaf_of_row(X, i);
+    return out;
+  });
   t.def("gradients", [](const std::string& objective, int n_outputs, const py::object& y, const py::object& margin,
                         const py::object& weight) {
     TrainData data{to_vector(y, "y"), to_vector(weight, "sample_weight"), {}, {}};
@@ -346,6 +341,7 @@ void bind_testing(py::module_& m) {
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "treeforge C++ core";
+  m.attr("MODEL_FORMAT_VERSION") = kModelFormatVersion;
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);

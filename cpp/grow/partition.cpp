@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "core/parallel.hpp"
+#include "model/split.hpp"
 
 namespace treeforge {
 
@@ -43,6 +44,7 @@ RowPartition::BlockSplit RowPartition::split_blocks(std::size_t begin, std::size
   split.n_left.resize(blocks);
   split.n_right.resize(blocks);
   const int missing = X.missing_bin(feature);
+  const SplitTest test = SplitTest::numeric(bin, 0.0, default_left);  // codes only: no threshold
   // The feature's column: one byte per row, rather than a cache line of a row-major matrix.
   const bin_t* codes = X.column(feature);
 
@@ -59,7 +61,7 @@ RowPartition::BlockSplit RowPartition::split_blocks(std::size_t begin, std::size
       if (i + kAhead < hi) prefetch(codes + indices_[i + kAhead]);
       const row_t r = indices_[i];
       const int code = codes[r];
-      const bool go_left = code == missing ? default_left : code <= bin;
+      const bool go_left = goes_left<SplitKind::kNumeric>(test, code, missing);
       // Branch-free: write to both ends, advance one (unclaimed slots lie between them).
       left[nl] = r;
       *(right - nr) = r;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "data/binning.hpp"
+#include "model/model_arrays.hpp"
 #include "objectives/objective.hpp"
 #include "model/predictor.hpp"
 #include "model/tree.hpp"
@@ -27,30 +28,6 @@ enum class Aggregation {
 ///   "adaboost_samme"         sum,             n_outputs = leaf_dim = n_classes
 ///   "adaboost_r2"            weighted_median, n_outputs 1
 bool is_ensemble_objective(const std::string& objective);
-
-/// Every field of a model as plain arrays: the exchange format of model files and pickles.
-/// Node arrays of all trees are concatenated; tree t owns nodes [tree_offsets[t], tree_offsets[t+1]).
-struct ModelArrays {
-  int format_version = 1;
-  std::string objective;
-  std::string aggregation = "sum";
-  int n_features = 0;
-  int n_outputs = 1;
-  int leaf_dim = 1;  ///< 1: tree t adds to output t % n_outputs; n_outputs: each tree adds to all outputs
-  int max_bins = 255;
-  std::vector<double> base_score;
-  std::vector<std::int64_t> edge_offsets;  ///< (n_features + 1,)
-  std::vector<double> edges;
-  std::vector<std::int64_t> tree_offsets;  ///< (n_trees + 1,)
-  std::vector<std::int32_t> feature, bin, left, right;
-  std::vector<std::uint8_t> default_left;
-  std::vector<double> threshold, count, cover, gain;
-  std::vector<double> value;  ///< (n_nodes * leaf_dim,)
-  /// (n_trees,) estimator weight of each tree (AdaBoost), or empty: every tree weighs 1. The
-  /// weighted median uses them; sums and means ignore them (leaf values are already scaled).
-  /// Optional in files: absent in models written before it existed.
-  std::vector<double> tree_weight;
-};
 
 /// A trained ensemble. Immutable once built; every const method is thread-safe.
 class Model {

@@ -46,10 +46,12 @@ bool to_lane_groups(MatrixView<const T> X, std::size_t lo, std::size_t hi, int l
 
 Predictor::Predictor(const std::vector<Tree>& trees, const std::vector<int>& tree_output, int n_outputs)
     : tree_output_(tree_output), n_outputs_(n_outputs) {
+  const bool any_sets = std::any_of(trees.begin(), trees.end(), [](const Tree& t) { return t.has_category_sets(); });
   for (const Tree& tree : trees) {
     const std::size_t base = nodes_.size();
     check(base + tree.n_nodes() < (1u << 31), "model has too many nodes");
     root_.push_back(static_cast<std::uint32_t>(2 * base));
+    has_sets_.push_back(tree.has_category_sets() ? 1 : 0);
     std::vector<int> depth(tree.n_nodes(), 0);
     for (int i = 0; i < tree.n_nodes(); ++i) {
       const std::uint32_t self = static_cast<std::uint32_t>(base + i);
@@ -64,19 +66,30 @@ Predictor::Predictor(const std::vector<Tree>& trees, const std::vector<int>& tre
         check(tree.right[i] == tree.left[i] + 1, "tree children must be adjacent");
         check(tree.feature[i] >= 0 && tree.feature[i] < (1 << 26), "tree feature index out of range");
         const std::uint32_t left = static_cast<std::uint32_t>(base + tree.left[i]);
-        nodes_.push_back({tree.threshold[i], static_cast<std::uint32_t>(tree.feature[i]) * kLanes, 2 * left});
+        const bool is_set = tree.split_kind[i] == static_cast<std::uint8_t>(SplitKind::kCategorySet);
+        nodes_.push_back({is_set ? 0.0 : tree.threshold[i], static_cast<std::uint32_t>(tree.feature[i]) * kLanes,
+                          2 * left});
         default_left_.push_back(tree.default_left[i] ? 1 : 0);
         value_offset_.push_back(-1);
         first_value_.push_back(0.0);
         depth[tree.left[i]] = depth[tree.right[i]] = depth[i] + 1;
       }
+      if (any_sets) add_split_kind(tree, i);
       tree_local_.push_back(i);
     }
     depth_.push_back(*std::max_element(depth.begin(), depth.end()));
   }
 }
 
-template <bool kNanFree>
+void Predictor::add_split_kind(const Tree& tree, int i) {
+  split_kind_.push_back(tree.split_kind[i]);
+  cat_begin_.push_back(static_cast<std::uint32_t>(cat_words_.size()));
+  cat_size_.push_back(static_cast<std::uint32_t>(tree.cat_size[i]));
+  const auto words = tree.cat_words.begin() + tree.cat_begin[i];
+  cat_words_.insert(cat_words_.end(), words, words + tree.cat_size[i]);
+}
+
+template <Predictor::Walk kWalk>
 void Predictor::walk_group(const double* group, std::size_t tree, std::uint32_t* leaves) const {
   // A fixed lane count, so the lanes unroll and their node indices live in registers (a local
   // array: `leaves` might alias the nodes, which would force a store per step).
@@ -84,11 +97,11 @@ void Predictor::walk_group(const double* group, std::size_t tree, std::uint32_t*
   for (int i = 0; i < kLanes; ++i) at[i] = root_[tree];
   for (int d = 0; d < depth_[tree]; ++d)
 #pragma GCC unroll 16
-    for (int i = 0; i < kLanes; ++i) at[i] = step<kNanFree>(at[i], group + i);
+    for (int i = 0; i < kLanes; ++i) at[i] = step<kWalk>(at[i], group + i);
   for (int i = 0; i < kLanes; ++i) leaves[i] = at[i] / 2;
 }
 
-template <bool kNanFree>
+template <Predictor::Walk kWalk>
 void Predictor::walk_trees(const double* row, std::size_t first_tree, int n, std::uint32_t* leaves) const {
   int depth = 0;
   for (int j = 0; j < n; ++j) {
@@ -96,7 +109,7 @@ void Predictor::walk_trees(const double* row, std::size_t first_tree, int n, std
     depth = std::max(depth, depth_[first_tree + j]);
   }
   for (int d = 0; d < depth; ++d)
-    for (int j = 0; j < n; ++j) leaves[j] = step<kNanFree, false>(leaves[j], row);
+    for (int j = 0; j < n; ++j) leaves[j] = step<kWalk, false>(leaves[j], row);
   for (int j = 0; j < n; ++j) leaves[j] /= 2;
 }
 
@@ -112,11 +125,14 @@ void Predictor::walk_blocks(MatrixView<const T> X, std::size_t tree_begin, std::
     std::uint32_t leaves[kLanes];
     for (std::size_t t = tree_begin; t < tree_end; ++t) {
       const double* group = groups.data();
+      const bool has_sets = has_sets_[t];
       for (std::size_t g = lo; g < hi; g += kLanes, group += group_size) {
-        if (no_nan)
-          walk_group<true>(group, t, leaves);
+        if (has_sets)
+          walk_group<Walk::kAnyKind>(group, t, leaves);
+        else if (no_nan)
+          walk_group<Walk::kNumericNanFree>(group, t, leaves);
         else
-          walk_group<false>(group, t, leaves);
+          walk_group<Walk::kNumeric>(group, t, leaves);
         visit(t, g, static_cast<int>(std::min<std::size_t>(kLanes, hi - g)), leaves);
       }
     }
@@ -141,10 +157,13 @@ void Predictor::add_margin(MatrixView<const T> X, std::size_t tree_begin, std::s
       double* o = out.data + i * k;
       for (std::size_t t = tree_begin; t < tree_end; t += kLanes) {
         const int n = static_cast<int>(std::min<std::size_t>(kLanes, tree_end - t));
-        if (no_nan)
-          walk_trees<true>(row.data(), t, n, leaves);
+        if (!split_kind_.empty() && std::any_of(has_sets_.begin() + t, has_sets_.begin() + t + n,
+                                                [](std::uint8_t s) { return s != 0; }))
+          walk_trees<Walk::kAnyKind>(row.data(), t, n, leaves);
+        else if (no_nan)
+          walk_trees<Walk::kNumericNanFree>(row.data(), t, n, leaves);
         else
-          walk_trees<false>(row.data(), t, n, leaves);
+          walk_trees<Walk::kNumeric>(row.data(), t, n, leaves);
         for (int j = 0; j < n; ++j) add_leaf(leaves[j], tree_output_[t + j], o);
       }
     }

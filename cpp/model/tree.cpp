@@ -20,6 +20,9 @@ int Tree::add_leaf(const double* values, double node_count, double node_cover) {
   count.push_back(node_count);
   cover.push_back(node_cover);
   gain.push_back(0.0);
+  split_kind.push_back(static_cast<std::uint8_t>(SplitKind::kNumeric));
+  cat_begin.push_back(0);
+  cat_size.push_back(0);
   return n_nodes() - 1;
 }
 

@@ -1,4 +1,14 @@
-"""Model files: versioned JSON of parameters, fitted attributes and core arrays; atomic save, validated load."""
+"""Model files: versioned JSON of parameters, fitted attributes and core arrays; atomic save, validated load.
+
+A file has one version: the model format version of the core (``_core.MODEL_FORMAT_VERSION``),
+written both as the document's ``version`` and as its model's ``format_version`` (which pickles
+carry too), and the two must agree. Every save writes the current version; files of every
+earlier version load. The model's fields are whatever ``Model.to_arrays`` returns: this module
+lists none of them (the core's one field list says which each version has).
+
+- version 1: numeric splits only.
+- version 2: adds ``split_kind``, ``cat_offsets`` and ``cat_words`` (category-set splits).
+"""
 
 import contextlib
 import json
@@ -10,8 +20,10 @@ import tempfile
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from .. import _core
+
 FORMAT_NAME = "treeforge"
-FORMAT_VERSION = 1
+FORMAT_VERSION = _core.MODEL_FORMAT_VERSION
 
 # Allow-list of the estimator classes a file may name: filled by @register_estimator in the
 # estimator modules (all imported by ``treeforge/__init__``); names are never imported or evaluated.
@@ -186,8 +198,8 @@ def _estimator_of(document):
     if document.get("format") != FORMAT_NAME:
         raise ValueError(f"format is {document.get('format')!r}, expected {FORMAT_NAME!r}")
     version = document.get("version")
-    if type(version) is not int or version != FORMAT_VERSION:
-        raise ValueError(f"unsupported version {version!r} (this treeforge reads version {FORMAT_VERSION})")
+    if type(version) is not int or not 1 <= version <= FORMAT_VERSION:
+        raise ValueError(f"unsupported version {version!r} (this treeforge reads versions 1 to {FORMAT_VERSION})")
     name = _required(document, "estimator", str)
     if name not in _ESTIMATORS:
         raise ValueError(f"unknown estimator {name!r}; expected one of {sorted(_ESTIMATORS)}")
@@ -212,7 +224,11 @@ def _estimator_of(document):
     for attribute, value in fitted.items():
         setattr(estimator, attribute, value)
 
-    estimator._model_from_arrays(_decode_value(_required(document, "model", dict)))
+    model = _decode_value(_required(document, "model", dict))
+    model_version = model.get("format_version")
+    if model_version != version:
+        raise ValueError(f"the model's format_version {model_version!r} is not the file's version {version}")
+    estimator._model_from_arrays(model)
     estimator._check_restored()
     metadata = _decode_value(_required(document, "metadata", dict))
     return estimator, metadata
