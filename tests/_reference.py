@@ -4,8 +4,10 @@ formulas, exhaustive split search, partition, objectives, links and the tree wal
 
 Conventions shared with the core: gradients are stored as float32 and summed in float64; feature
 ``f`` has ``n_bins[f]`` value bins (codes ``0..n_bins[f]-1``) and the missing code ``n_bins[f]``; a
-row goes left at a split on (feature, bin) when its code is ``<= bin`` (raw value ``<= threshold``),
-a missing value when ``default_left``.
+row goes left at a numeric split on (feature, bin) when its code is ``<= bin`` (raw value
+``<= threshold``), at a category-set split when its category is in the node's set (a raw value is
+category v when it is a non-negative integer v: negative, non-integral or too large values go
+right), and a missing value (missing code, NaN) when ``default_left``.
 """
 
 from collections import namedtuple
@@ -256,9 +258,33 @@ def tree_slice(arrays, tree):
     return int(offsets[tree]), int(offsets[tree + 1])
 
 
+def category_set(arrays, k):
+    """The set of categories of absolute node k (a Python set; empty unless a set split).
+
+    The j-th set split in node order owns the words ``cat_words[cat_offsets[j]:cat_offsets[j + 1]]``;
+    category c is bit c % 32 of word c // 32. Arrays without ``split_kind`` (version 1) have none.
+    """
+    kinds = np.asarray(arrays.get("split_kind", np.zeros(0, np.uint8)))
+    if kinds.size == 0 or kinds[k] != 1:
+        return set()
+    j = int(np.count_nonzero(kinds[:k] == 1))
+    words = arrays["cat_words"][arrays["cat_offsets"][j]:arrays["cat_offsets"][j + 1]]
+    return {32 * w + b for w, word in enumerate(words.tolist()) for b in range(32) if word >> b & 1}
+
+
+def is_set_split(arrays, k):
+    kinds = arrays.get("split_kind")
+    return kinds is not None and len(kinds) > 0 and kinds[k] == 1
+
+
 def goes_left(arrays, k, values):
     """Whether raw ``values`` go left at absolute node k (NaN follows default_left)."""
     values = np.asarray(values, dtype=np.float64)
+    if is_set_split(arrays, k):
+        categories = category_set(arrays, k)
+        in_set = np.array([float(v).is_integer() and v >= 0 and int(v) in categories
+                           for v in np.atleast_1d(values)]).reshape(values.shape)
+        return np.where(np.isnan(values), bool(arrays["default_left"][k]), in_set)
     return np.where(np.isnan(values), bool(arrays["default_left"][k]), values <= arrays["threshold"][k])
 
 
@@ -273,14 +299,20 @@ def leaf_of(arrays, tree, x):
 
 
 def leaf_of_codes(arrays, tree, codes_row, n_bins):
-    """Like leaf_of, on bin codes: code <= bin goes left, the missing code n_bins[f] follows default_left."""
+    """Like leaf_of, on bin codes: code <= bin goes left (set splits: code in the set, the code of a
+    categorical feature being its category), the missing code n_bins[f] follows default_left."""
     lo, _ = tree_slice(arrays, tree)
     node = 0
     while arrays["feature"][lo + node] >= 0:
         k = lo + node
         f = arrays["feature"][k]
         code = int(codes_row[f])
-        left = bool(arrays["default_left"][k]) if code == n_bins[f] else code <= arrays["bin"][k]
+        if code == n_bins[f]:
+            left = bool(arrays["default_left"][k])
+        elif is_set_split(arrays, k):
+            left = code in category_set(arrays, k)
+        else:
+            left = code <= arrays["bin"][k]
         node = int(arrays["left"][k] if left else arrays["right"][k])
     return node
 
