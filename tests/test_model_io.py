@@ -1,5 +1,6 @@
 """Model files: exact save/load round trips, strict JSON, rejection of damaged files, atomic writes."""
 
+import io
 import json
 import os
 import pickle
@@ -225,6 +226,69 @@ def test_missing_inner_key(saved_regressor, key):
     _, path, _ = saved_regressor
     _edit(path, lambda d: (d["fitted"] if key.endswith("_") else d["model"]).pop(key))
     with pytest.raises(ValueError, match=key):
+        treeforge.load_model(path)
+
+
+# Offsets past the end of their array once crashed the loader (#22): every offset is checked
+# before a range is copied. (key, index, value given the length the offsets cut).
+OFFSET_DAMAGE = {
+    "edge 1 at 10**9": ("edge_offsets", 1, lambda n: 10**9),
+    "edge 1 past the end": ("edge_offsets", 1, lambda n: n + 4),
+    "edge last past the end": ("edge_offsets", -1, lambda n: n + 4),
+    "edge 1 negative": ("edge_offsets", 1, lambda n: -1),
+    "tree 1 at 10**9": ("tree_offsets", 1, lambda n: 10**9),
+    "tree 1 past the end": ("tree_offsets", 1, lambda n: n + 4),
+}
+
+
+def _damage_offsets(model_arrays, damage):
+    key, index, value = OFFSET_DAMAGE[damage]
+    covered = model_arrays["edges"] if key == "edge_offsets" else model_arrays["feature"]
+    model_arrays[key][index] = value(len(covered))
+    return rf"model {key}\[\d+\] = -?\d+ is out of range"
+
+
+@pytest.mark.parametrize("damage", OFFSET_DAMAGE)
+def test_offsets_past_their_array_are_refused_in_files(saved_regressor, damage):
+    _, path, _ = saved_regressor
+    document = json.loads(path.read_text())
+    match = _damage_offsets({key: spec["__ndarray__"]["data"] if isinstance(spec, dict) else spec
+                             for key, spec in document["model"].items()}, damage)
+    _write_json(path, document)
+    with pytest.raises(ValueError, match="Invalid treeforge model file.*" + match):
+        treeforge.load_model(path)
+
+
+class _ForgingPickler(pickle.Pickler):
+    """Pickles every core Model with the given state in place of its own."""
+
+    def __init__(self, file, state):
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.state = state
+
+    def reducer_override(self, obj):
+        if not isinstance(obj, treeforge._core.Model):
+            return NotImplemented
+        constructor, args, _, *rest = obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+        return (constructor, args, self.state, *rest)
+
+
+@pytest.mark.parametrize("damage", OFFSET_DAMAGE)
+def test_offsets_past_their_array_are_refused_in_pickles(saved_regressor, damage):
+    estimator = saved_regressor[0]
+    state = estimator._model.__reduce_ex__(pickle.HIGHEST_PROTOCOL)[2]
+    state = {key: value.copy() if isinstance(value, np.ndarray) else value for key, value in state.items()}
+    match = _damage_offsets(state, damage)
+    forged = io.BytesIO()
+    _ForgingPickler(forged, state).dump(estimator)
+    with pytest.raises(ValueError, match=match):
+        pickle.loads(forged.getvalue())
+
+
+def test_file_and_model_versions_must_agree(saved_regressor):
+    _, path, _ = saved_regressor
+    _edit(path, lambda d: d["model"].update(format_version=1))
+    with pytest.raises(ValueError, match="format_version 1 is not the file's version 2"):
         treeforge.load_model(path)
 
 
