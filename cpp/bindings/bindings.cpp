@@ -1,4 +1,4 @@
-// The only pybind11 file: converts arrays and configs, releases the GIL, calls the core, wraps results.
+// Module _core: converts arrays and configs, releases the GIL, calls the core, wraps results.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -10,6 +10,7 @@
 #include "learners/gbdt.hpp"
 #include "grow/grower.hpp"
 #include "grow/histogram.hpp"
+#include "bindings/model_dict.hpp"
 #include "model/model.hpp"
 #include "objectives/objective.hpp"
 #include "core/parallel.hpp"
@@ -69,70 +70,6 @@ py::array_t<T> to_numpy(const std::vector<T>& v) {
   py::array_t<T> out(v.size());
   std::copy(v.begin(), v.end(), out.mutable_data());
   return out;
-}
-
-/// Model dict values, read strictly: a field's dtype must match exactly (no silent casts of
-/// hostile data), a scalar must have the C++ type.
-template <class T>
-void read_model_field(const py::handle& obj, const char* key, std::vector<T>& out) {
-  check(py::isinstance<py::array>(obj), "model field '", key, "' must be a NumPy array");
-  auto a = obj.cast<py::array>();
-  check(a.dtype().num() == py::dtype::of<T>().num() && a.ndim() == 1, "model field '", key,
-        "' must be a 1-D array of ", std::string(py::str(py::dtype::of<T>())));
-  auto typed = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(a);
-  out.assign(typed.data(), typed.data() + typed.size());
-}
-
-template <class T>
-void read_model_field(const py::handle& obj, const char* key, T& out) {
-  try {
-    out = obj.cast<T>();
-  } catch (const py::cast_error&) {
-    throw std::invalid_argument(std::string("model field '") + key + "' has a wrong type");
-  }
-}
-
-template <class T>
-py::object model_field_value(const std::vector<T>& v) {
-  return to_numpy(v);
-}
-
-template <class T>
-py::object model_field_value(const T& v) {
-  return py::cast(v);
-}
-
-/// The model's fields by name (ModelArrays' field list): the dict of Model.to_arrays and pickles.
-py::dict model_to_dict(const Model& model) {
-  const ModelArrays a = model.to_arrays();
-  py::dict d;
-  for_each_field(a, [&](const FieldInfo& field, const auto& member) { d[field.name] = model_field_value(member); });
-  return d;
-}
-
-/// The model of a dict of fields; a field absent from the dict's format version (or optional)
-/// stays empty, an unknown key is refused. Model::from_arrays checks every value.
-Model model_from_dict(const py::dict& d) {
-  ModelArrays a;
-  std::size_t n_known = 0;
-  for_each_field(a, [&](const FieldInfo& field, auto& member) {
-    if (!d.contains(field.name)) {
-      // format_version comes first: later fields know the dict's version.
-      check(field.rule == FieldInfo::kOptional || a.format_version < field.since_version,
-            "model field '", field.name, "' is missing");
-      return;
-    }
-    read_model_field(d[field.name], field.name, member);
-    ++n_known;
-  });
-  if (n_known != d.size()) {
-    for (const auto& item : d) {
-      bool known = false;
-      for_each_field(a, [&](const FieldInfo& field, const auto&) { known |= py::str(field.name).equal(item.first); });
-      check(known, "model has an unknown field ", std::string(py::repr(item.first)));
-    }
-  }
-  return Model::from_arrays(a);
 }
 
 /// Output-major (k * n + i) margins as a (n, k) array.

@@ -58,9 +58,8 @@ Model::Model(std::string objective, int n_outputs, int leaf_dim, Aggregation agg
 template <class T>
 void Model::predict_margin(MatrixView<const T> X, int iter_begin, int iter_end, Span<double> out,
                            int n_threads) const {
-  check(static_cast<int>(X.n_cols) == n_features(), "X has " + std::to_string(X.n_cols) +
-                                                        " features, the model was trained on " +
-                                                        std::to_string(n_features()));
+  check(static_cast<int>(X.n_cols) == n_features(), "X has ", X.n_cols, " features, the model was trained on ",
+        n_features());
   if (iter_end < 0 || iter_end > n_iter()) iter_end = n_iter();
   check(iter_begin >= 0 && iter_begin <= iter_end, "iteration range is invalid");
   check(out.size == X.n_rows * n_outputs_, "output buffer has a wrong size");
@@ -101,9 +100,8 @@ void Model::add_weighted_median(MatrixView<const T> X, std::size_t tree_begin, s
 
 template <class T>
 void Model::predict_leaf(MatrixView<const T> X, Span<std::int32_t> out, int n_threads) const {
-  check(static_cast<int>(X.n_cols) == n_features(), "X has " + std::to_string(X.n_cols) +
-                                                        " features, the model was trained on " +
-                                                        std::to_string(n_features()));
+  check(static_cast<int>(X.n_cols) == n_features(), "X has ", X.n_cols, " features, the model was trained on ",
+        n_features());
   check(out.size == X.n_rows * trees_.size(), "output buffer has a wrong size");
   predictor_.leaf_index(X, 0, trees_.size(), out, n_threads);
 }

@@ -9,6 +9,9 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import numpy.typing as npt
 
+MODEL_FORMAT_VERSION: int
+"""The model format version every save writes (model dicts' ``format_version``); older versions load."""
+
 class BinMapper:
     """Per-feature quantile bin edges; raw floats -> uint8 codes, NaN -> the feature's missing bin.
 
@@ -131,10 +134,12 @@ class Model:
     def tree_weights(self) -> npt.NDArray[np.float64]:
         """(n_trees,) estimator weight of each tree (AdaBoost), or empty (every tree weighs 1)."""
     def to_arrays(self) -> Dict[str, object]:
-        """Plain dict of scalars, strings and NumPy arrays; ``Model.from_arrays`` inverts it exactly."""
+        """Plain dict of scalars, strings and NumPy arrays, one per field of the core's field list
+        (``cpp/model/model_arrays.hpp``), at ``MODEL_FORMAT_VERSION``; ``Model.from_arrays`` inverts it exactly."""
     @staticmethod
     def from_arrays(arrays: Dict[str, object]) -> "Model":
-        """Rebuild and validate; raises ValueError naming the first bad field or index."""
+        """Rebuild and validate; raises ValueError naming the first bad field or index. Dicts of
+        every format version load (fields newer than their ``format_version`` absent)."""
 
 class ForestConfig:
     """Parameters of a random forest, filled attribute by attribute; ``validate()`` is run by ForestTrainer."""
@@ -285,6 +290,9 @@ class _testing:
     @staticmethod
     def partition(binned: BinnedData, rows, feature: int, bin: int, default_left: bool, n_threads: int):
         """(left_rows, right_rows) of a stable split of ``rows`` (all if None)."""
+    @staticmethod
+    def tree_leaves(model: Model, binned: BinnedData) -> npt.NDArray[np.int32]:
+        """(n_samples, n_trees) leaf each row of codes reaches by the walk of training (Tree::leaf_of)."""
     @staticmethod
     def gradients(objective: str, n_outputs: int, y, margin, sample_weight=None):
         """(grad, hess, mean_loss); margin and outputs are output-major (k * n + i)."""
