@@ -15,8 +15,8 @@ import pytest
 
 import treeforge as tf
 
-# The fields of a version-1 model; later versions add fields that must stay empty for the models
-# these configurations grow (numeric splits only).
+# The fields of a version-1 model; later versions add fields that must hold their numeric-only
+# form for the models these configurations grow (version 2: split_kind all 0, no category set).
 V1_FIELDS = (
     "objective", "aggregation", "n_features", "n_outputs", "leaf_dim", "max_bins", "base_score",
     "edge_offsets", "edges", "tree_offsets", "feature", "bin", "left", "right", "default_left",
@@ -86,6 +86,7 @@ def _configs():
 
 def model_hash(estimator):
     arrays = estimator._model.to_arrays()
+    assert not arrays["split_kind"].any() and list(arrays["cat_offsets"]) == [0] and arrays["cat_words"].size == 0
     digest = hashlib.sha256()
     for name in V1_FIELDS:
         value = arrays[name]
