@@ -171,6 +171,17 @@ inline void draw_subsample_counts(std::size_t k, Span<const double> weights, Rng
   for (std::size_t j = 0; j < k; ++j) counts[keys[j].second] = 1;
 }
 
+/// counts[i] = how often row i is drawn in n_draws draws by weight from the stream `seed`: with
+/// replacement through an alias table, or without (draw_subsample_counts).
+inline void draw_counts_by_weight(Span<const double> weights, std::size_t n_draws, std::uint64_t seed, bool replace,
+                                  Span<std::uint32_t> counts) {
+  Rng rng(seed);
+  if (replace)
+    draw_weighted_counts(AliasTable(weights), n_draws, rng, counts);
+  else
+    draw_subsample_counts(n_draws, weights, rng, counts);
+}
+
 /// k of the n features, chosen uniformly without replacement, returned sorted.
 inline std::vector<int> sample_features(int n, int k, Rng& rng) {
   std::vector<int> idx(n);

@@ -20,6 +20,18 @@ enum class AdaBoostStop {
   kZeroWeights,       ///< the sample weights summed to 0
 };
 
+/// The stop's name: "completed", "perfect", "worse_than_chance", "weight_overflow", "zero_weights".
+inline const char* adaboost_stop_name(AdaBoostStop stop) {
+  switch (stop) {
+    case AdaBoostStop::kCompleted: return "completed";
+    case AdaBoostStop::kPerfect: return "perfect";
+    case AdaBoostStop::kWorseThanChance: return "worse_than_chance";
+    case AdaBoostStop::kWeightOverflow: return "weight_overflow";
+    case AdaBoostStop::kZeroWeights: return "zero_weights";
+  }
+  return "";
+}
+
 /// Runs every AdaBoost round in C++: grow a tree on the round's weights D_m (or on rows drawn from
 /// D_m with replacement), predict every training row from the grower's partition, compute the
 /// weighted error, the estimator weight and the new D_{m+1}.

@@ -138,6 +138,15 @@ class ElementwiseObjective final : public Objective {
   }
 };
 
+/// An objective's per-row gradients, hessians and mean loss at `margin` (output-major), after
+/// checking the labels: the objective run once on explicit inputs, for tests.
+struct GradientProbe {
+  std::vector<double> grad, hess;
+  double loss = 0.0;
+};
+GradientProbe probe_gradients(const std::string& name, int n_outputs, const TrainData& data,
+                              const std::vector<double>& margin);
+
 std::unique_ptr<Objective> make_squared_error();
 std::unique_ptr<Objective> make_binary_logloss();
 std::unique_ptr<Objective> make_multiclass_softmax(int n_classes);

@@ -74,6 +74,9 @@ class Booster:
     ``y`` (n_samples,) float64: the target (class index 0..K-1 as float for classifiers);
     ``sample_weight`` (n_samples,) float64 or None. ``init_model`` continues a model whose
     ``bin_mapper`` binned ``train`` (warm start); its trees are kept and new ones appended.
+    ``base_margin`` (n_outputs * n_samples,) output-major: the rows' starting margins in place of the
+    base score (the model's base score is then 0), given for the validation data too or for neither.
+    ``group_begin`` (n_groups + 1,) int64: query group q is rows [group_begin[q], group_begin[q + 1]).
     """
 
     def __init__(
@@ -87,6 +90,9 @@ class Booster:
         y_valid: Optional[npt.NDArray[np.float64]] = None,
         sample_weight_valid: Optional[npt.NDArray[np.float64]] = None,
         init_model: Optional["Model"] = None,
+        base_margin: Optional[npt.NDArray[np.float64]] = None,
+        base_margin_valid: Optional[npt.NDArray[np.float64]] = None,
+        group_begin: Optional[npt.NDArray[np.int64]] = None,
     ) -> None: ...
     def update(self) -> None:
         """Grow one iteration (n_outputs trees); releases the GIL."""
@@ -275,7 +281,20 @@ class TreeConfig:
     def validate(self) -> None: ...
 
 class _testing:
-    """Kernels exposed for tests only; not public API (a submodule at run time)."""
+    """Test-only hooks and the core's kernels on explicit inputs; not public API (a submodule at run time)."""
+
+    @staticmethod
+    def set_row_shards(k: int) -> None:
+        """Every grower built afterwards cuts its rows into k shards whose histograms are built apart
+        and summed in the sync step (1: none); models must not change."""
+    @staticmethod
+    def row_shards() -> int: ...
+    @staticmethod
+    def shard_builds() -> int:
+        """Shard histograms built under the hook so far (proof that it ran)."""
+    @staticmethod
+    def raise_internal_error() -> None:
+        """Raises the RuntimeError of a broken core invariant ("internal error: ...")."""
 
     @staticmethod
     def build_histogram(binned: BinnedData, grad, hess, rows=None) -> npt.NDArray[np.float64]:

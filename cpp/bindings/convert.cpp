@@ -1,0 +1,55 @@
+// Conversions of 1-D arrays (labels, weights, rows, gradients) and margins.
+#include "bindings/convert.hpp"
+
+namespace treeforge {
+
+std::vector<double> to_vector(const py::object& obj, const char* name) {
+  if (obj.is_none()) return {};
+  auto a = DoubleArray::ensure(obj);
+  check(a && a.ndim() == 1, name, " must be a 1-D numeric array");
+  return std::vector<double>(a.data(), a.data() + a.size());
+}
+
+std::vector<std::int64_t> int64_vector(const py::object& obj, const char* name) {
+  if (obj.is_none()) return {};
+  auto a = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(obj);
+  check(a && a.ndim() == 1, name, " must be a 1-D integer array");
+  return std::vector<std::int64_t>(a.data(), a.data() + a.size());
+}
+
+std::vector<row_t> row_vector(const py::object& rows) {
+  std::vector<row_t> out;
+  for (std::int64_t r : int64_vector(rows, "rows")) out.push_back(static_cast<row_t>(r));
+  return out;
+}
+
+std::vector<row_t> listed_rows(const py::object& rows) {
+  std::vector<row_t> out = row_vector(rows);
+  check(rows.is_none() || !out.empty(), "rows is empty: there are no rows to bin");
+  return out;
+}
+
+std::vector<GradPair> grad_pairs(const py::object& grad, const py::object& hess) {
+  const auto g = to_vector(grad, "grad"), h = to_vector(hess, "hess");
+  check(g.size() == h.size(), "grad and hess must have the same length");
+  std::vector<GradPair> gh(g.size());
+  for (std::size_t i = 0; i < g.size(); ++i) gh[i] = {static_cast<float>(g[i]), static_cast<float>(h[i])};
+  return gh;
+}
+
+py::array_t<double> margin_rows(const std::vector<double>& margin, std::size_t n, int k) {
+  py::array_t<double> out({n, static_cast<std::size_t>(k)});
+  double* o = out.mutable_data();
+  for (std::size_t i = 0; i < n; ++i)
+    for (int c = 0; c < k; ++c) o[i * k + c] = margin[c * n + i];
+  return out;
+}
+
+TrainData ensemble_data(const py::object& y, const py::object& classes, const py::object& sample_weight) {
+  TrainData data;
+  data.y = to_vector(classes.is_none() ? y : classes, classes.is_none() ? "y" : "classes");
+  data.weight = to_vector(sample_weight, "sample_weight");
+  return data;
+}
+
+}  // namespace treeforge

@@ -1,0 +1,66 @@
+// Conversions between NumPy arrays and the core's vectors, spans and matrix views, for every binding file.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "core/common.hpp"
+#include "data/train_data.hpp"
+
+namespace treeforge {
+
+namespace py = pybind11;
+
+using FloatArray = py::array_t<float, py::array::c_style>;
+using DoubleArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
+
+template <class T>
+MatrixView<const T> matrix_view(const py::array_t<T, py::array::c_style>& X) {
+  check(X.ndim() == 2, "X must be a 2-D array");
+  return {X.data(), static_cast<std::size_t>(X.shape(0)), static_cast<std::size_t>(X.shape(1))};
+}
+
+/// Calls fn(MatrixView<const float>) for C-contiguous float32 input, else fn(MatrixView<const double>)
+/// on a float64 C-contiguous view (converted only if needed). The GIL is released around fn.
+template <class Fn>
+auto with_matrix(const py::array& X, Fn&& fn) {
+  if (py::isinstance<FloatArray>(X) && (X.flags() & py::array::c_style)) {
+    auto a = X.cast<FloatArray>();
+    auto view = matrix_view<float>(a);
+    py::gil_scoped_release nogil;
+    return fn(view);
+  }
+  auto a = DoubleArray::ensure(X);
+  check(static_cast<bool>(a), "X must be a numeric array");
+  py::array_t<double, py::array::c_style> contiguous = a;
+  auto view = matrix_view<double>(contiguous);
+  py::gil_scoped_release nogil;
+  return fn(view);
+}
+
+template <class T>
+py::array_t<T> to_numpy(const std::vector<T>& v) {
+  py::array_t<T> out(v.size());
+  std::copy(v.begin(), v.end(), out.mutable_data());
+  return out;
+}
+
+/// A 1-D numeric array as doubles (None: empty); `name` names it in errors.
+std::vector<double> to_vector(const py::object& obj, const char* name);
+/// A 1-D integer array as int64 (None: empty).
+std::vector<std::int64_t> int64_vector(const py::object& obj, const char* name);
+/// Row indices (None: empty).
+std::vector<row_t> row_vector(const py::object& rows);
+/// row_vector of a list the caller gave: an empty list means no rows (not all of them).
+std::vector<row_t> listed_rows(const py::object& rows);
+/// Gradients and hessians as the core's float pairs.
+std::vector<GradPair> grad_pairs(const py::object& grad, const py::object& hess);
+/// Output-major (k * n + i) margins as a (n, k) array.
+py::array_t<double> margin_rows(const std::vector<double>& margin, std::size_t n, int k);
+/// Labels of a forest or AdaBoost: y (regression) or class indices (classification), and weights.
+TrainData ensemble_data(const py::object& y, const py::object& classes, const py::object& sample_weight);
+
+}  // namespace treeforge
