@@ -81,19 +81,20 @@ def training_arrays(task_name, n_train):
     return paths
 
 
-def _spec(case, scale=1.0, n_jobs=2):
+def _spec(case, scale=1.0, n_jobs=2, rounds_scale=None):
     task_name, n_train, cls, params = CASES[case]
     params = dict(params)
     for rounds in ("max_iter", "n_estimators"):
         if rounds in params:
-            params[rounds] = max(2, round(params[rounds] * scale))
+            params[rounds] = max(2, round(params[rounds] * (rounds_scale or scale)))
     return dict(training_arrays(task_name, n_train), rows=max(1000, round(n_train * scale)), cls=cls,
                 params=params, n_jobs=n_jobs, hashed_fields=HASHED_FIELDS)
 
 
-def fit_once(package_dir, case):
+def fit_once(package_dir, case, rounds_scale):
     env = dict(os.environ, OMP_NUM_THREADS="2")
-    out = subprocess.run([sys.executable, "-c", CHILD, os.path.abspath(package_dir), json.dumps(_spec(case))],
+    spec = _spec(case, rounds_scale=rounds_scale)
+    out = subprocess.run([sys.executable, "-c", CHILD, os.path.abspath(package_dir), json.dumps(spec)],
                          check=True, capture_output=True, text=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -131,6 +132,8 @@ def main(argv=None):
     parser.add_argument("--passes", type=int, default=7)
     parser.add_argument("--callgrind", action="store_true", help="count instructions instead of timing")
     parser.add_argument("--scale", type=float, default=0.2, help="rows and rounds under --callgrind")
+    parser.add_argument("--rounds", type=float, default=1.0,
+                        help="multiply every case's rounds (longer fits average out a noisy machine)")
     args = parser.parse_args(argv)
     cases = args.cases.split(",")
     if args.callgrind:
@@ -139,7 +142,7 @@ def main(argv=None):
     for p in range(args.passes):
         for case in cases:
             order = ("old", "new") if p % 2 == 0 else ("new", "old")
-            results = {build: fit_once(getattr(args, build), case) for build in order}
+            results = {build: fit_once(getattr(args, build), case, args.rounds) for build in order}
             if results["old"]["hash"] != results["new"]["hash"]:
                 sys.exit(f"{case}: the two builds grew different models")
             for build in order:
