@@ -278,13 +278,20 @@ def is_set_split(arrays, k):
 
 
 def goes_left(arrays, k, values):
-    """Whether raw ``values`` go left at absolute node k (NaN follows default_left)."""
+    """Whether raw ``values`` go left at absolute node k (NaN follows default_left).
+
+    At a set split, the feature's categories are 0 .. n_bins - 1 (its value bins); any other value
+    (NaN, negative, non-integral, too large: unseen in training) is missing and follows default_left.
+    """
     values = np.asarray(values, dtype=np.float64)
     if is_set_split(arrays, k):
         categories = category_set(arrays, k)
-        in_set = np.array([float(v).is_integer() and v >= 0 and int(v) in categories
-                           for v in np.atleast_1d(values)]).reshape(values.shape)
-        return np.where(np.isnan(values), bool(arrays["default_left"][k]), in_set)
+        f = int(arrays["feature"][k])
+        n_bins = int(arrays["edge_offsets"][f + 1] - arrays["edge_offsets"][f]) + 1
+        flat = np.atleast_1d(values)
+        known = np.array([float(v).is_integer() and 0 <= v < n_bins for v in flat]).reshape(values.shape)
+        in_set = np.array([bool(ok) and int(v) in categories for v, ok in zip(flat, np.atleast_1d(known))])
+        return np.where(known, in_set.reshape(values.shape), bool(arrays["default_left"][k]))
     return np.where(np.isnan(values), bool(arrays["default_left"][k]), values <= arrays["threshold"][k])
 
 

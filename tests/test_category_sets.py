@@ -1,6 +1,7 @@
 """Category-set splits (model format version 2), on hand-built models: the predictor, the leaf
 index, the training-time walk on bin codes and estimators' apply all route rows as the reference
-walk does (NaN, negative, non-integral and out-of-range categories included); a save -> load
+walk does (NaN, negative, non-integral and out-of-range categories included: a value that is no
+category of its feature is missing); a save -> load
 round trip is exact; damaged set splits are refused with ValueError, never a crash."""
 
 import json
@@ -118,7 +119,8 @@ def test_training_walk_on_codes_equals_the_reference(fitted):
 
 
 def test_set_split_sends_exactly_its_categories_left():
-    """One stump, one set: integral members go left, everything else right, NaN by default_left."""
+    """One stump, one set: its categories go left, the feature's other categories right, and
+    values that are no category (NaN, negative, non-integral, past the feature's bins) by default_left."""
     rng = np.random.default_rng(3)
     X, y = training_data(rng)
     stump = treeforge.HistGradientBoostingRegressor(max_iter=1, max_leaf_nodes=2).fit(X, y)
@@ -134,7 +136,9 @@ def test_set_split_sends_exactly_its_categories_left():
                            np.inf, -np.inf, np.nan])
         X_one = np.zeros((values.size, X.shape[1]))
         X_one[:, 0] = values
-        left = np.isin(values, [0, 5, 31, 32, 70]) | (np.isnan(values) & bool(default_left))
+        n_bins = int(np.diff(arrays["edge_offsets"])[0]) + 1
+        known = (values >= 0) & (values < n_bins) & (values == np.floor(np.nan_to_num(values)))
+        left = np.where(known, np.isin(values, [0, 5, 31, 32, 70]), bool(default_left))
         np.testing.assert_array_equal(model.predict_leaf(X_one, 1)[:, 0], np.where(left, arrays["left"][root],
                                                                                     arrays["right"][root]))
 

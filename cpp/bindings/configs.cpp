@@ -23,6 +23,16 @@ void criterion_field(py::class_<Config>& cls) {
                    [](Config& c, const std::string& v) { c.criterion = parse_tree_criterion(v); });
 }
 
+/// Exposes the knobs of categorical (set) splits of config.tree as flat attributes.
+template <class Config>
+void categorical_fields(py::class_<Config>& cls) {
+  tree_field(cls, "cat_smooth", &TreeConfig::cat_smooth);
+  tree_field(cls, "cat_l2", &TreeConfig::cat_l2);
+  tree_field(cls, "max_cat_threshold", &TreeConfig::max_cat_threshold);
+  tree_field(cls, "max_cat_to_onehot", &TreeConfig::max_cat_to_onehot);
+  tree_field(cls, "min_data_per_group", &TreeConfig::min_data_per_group);
+}
+
 /// Exposes the shape limits of config.tree (leaves, depth, samples per leaf and split) as flat attributes.
 template <class Config>
 void tree_shape_fields(py::class_<Config>& cls) {
@@ -32,6 +42,7 @@ void tree_shape_fields(py::class_<Config>& cls) {
   tree_field(cls, "min_samples_split", &TreeConfig::min_samples_split);
   cls.def_property("grow_policy", [](const Config& c) { return grow_policy_name(c.tree.grow_policy); },
                    [](Config& c, const std::string& v) { c.tree.grow_policy = parse_grow_policy(v); });
+  categorical_fields(cls);
 }
 
 void bind_tree_and_gbdt_configs(py::module_& m) {
@@ -46,6 +57,11 @@ void bind_tree_and_gbdt_configs(py::module_& m) {
       .def_readwrite("l1_regularization", &TreeConfig::l1_regularization)
       .def_readwrite("min_split_gain", &TreeConfig::min_split_gain)
       .def_readwrite("max_features", &TreeConfig::max_features)
+      .def_readwrite("cat_smooth", &TreeConfig::cat_smooth)
+      .def_readwrite("cat_l2", &TreeConfig::cat_l2)
+      .def_readwrite("max_cat_threshold", &TreeConfig::max_cat_threshold)
+      .def_readwrite("max_cat_to_onehot", &TreeConfig::max_cat_to_onehot)
+      .def_readwrite("min_data_per_group", &TreeConfig::min_data_per_group)
       .def("validate", &TreeConfig::validate);
 
   // GbdtConfig is flat on the Python side: tree parameters read and write config.tree.
@@ -70,6 +86,7 @@ void bind_tree_and_gbdt_configs(py::module_& m) {
   tree_field(gbdt_config, "l1_regularization", &TreeConfig::l1_regularization);
   tree_field(gbdt_config, "min_split_gain", &TreeConfig::min_split_gain);
   tree_field(gbdt_config, "max_features", &TreeConfig::max_features);
+  categorical_fields(gbdt_config);
 }
 
 void bind_ensemble_configs(py::module_& m) {

@@ -7,11 +7,30 @@
 
 namespace treeforge {
 
+namespace {
+
+/// Categories per feature (None: none categorical).
+std::vector<int> category_counts(const py::object& n_categories) {
+  std::vector<int> out;
+  for (std::int64_t k : int64_vector(n_categories, "n_categories")) {
+    check(k >= 0 && k <= 255, "n_categories must hold values in [0, 255], got ", k);
+    out.push_back(static_cast<int>(k));
+  }
+  return out;
+}
+
+}  // namespace
+
 void bind_data(py::module_& m) {
   py::class_<BinnedMatrix, std::shared_ptr<BinnedMatrix>>(m, "BinnedData")
       .def_property_readonly("n_samples", [](const BinnedMatrix& b) { return b.n_rows; })
       .def_property_readonly("n_features", [](const BinnedMatrix& b) { return b.n_features; })
       .def_property_readonly("n_groups", [](const BinnedMatrix& b) { return b.n_groups; })
+      .def_property_readonly("is_categorical", [](const BinnedMatrix& b) {
+        std::vector<std::uint8_t> c(b.n_features);
+        for (int f = 0; f < b.n_features; ++f) c[f] = b.categorical(f);
+        return to_numpy(c);
+      })
       .def("codes", [](const BinnedMatrix& b) {
         py::array_t<std::uint8_t> out({b.n_rows, static_cast<std::size_t>(b.n_features)});
         b.copy_rows(0, b.n_rows, out.mutable_data());
@@ -19,8 +38,22 @@ void bind_data(py::module_& m) {
       });
 
   py::class_<BinMapper, std::shared_ptr<BinMapper>>(m, "BinMapper")
-      .def(py::init<int, std::size_t, std::uint64_t>(), py::arg("max_bins") = 255, py::arg("subsample") = 200000,
-           py::arg("seed") = 0)
+      // n_categories: None (all numeric) or per feature, 0 for a numeric one, K for one of K categories.
+      .def(py::init([](int max_bins, std::size_t subsample, std::uint64_t seed, const py::object& n_categories) {
+             return std::make_shared<BinMapper>(max_bins, subsample, seed, category_counts(n_categories));
+           }), py::arg("max_bins") = 255, py::arg("subsample") = 200000, py::arg("seed") = 0,
+           py::arg("n_categories") = py::none())
+      // A fitted mapper with the same edges whose features are categorical as given (a loaded
+      // model's mapper, continued by warm start): the edges must be those of the categories.
+      .def("with_categories", [](const BinMapper& self, const py::object& n_categories) {
+            return std::make_shared<BinMapper>(
+                BinMapper::from_edges(self.max_bins(), self.all_edges(), category_counts(n_categories)));
+          }, py::arg("n_categories"))
+      .def_property_readonly("n_categories", [](const BinMapper& b) {
+        std::vector<std::int32_t> n(b.n_features());
+        for (int f = 0; f < b.n_features(); ++f) n[f] = b.n_categories(f);
+        return to_numpy(n);
+      })
       // rows: the rows of X to use, in order (None: all), so that a part of X needs no copy.
       .def("fit", [](std::shared_ptr<BinMapper> self, const py::array& X, int n_threads, const py::object& rows) {
             const std::vector<row_t> given = listed_rows(rows);

@@ -45,6 +45,12 @@ void bind_kernel_probes(py::module_& t) {
     d["feature"] = probe.split.feature;
     d["bin"] = probe.split.bin;
     d["default_left"] = probe.split.default_left;
+    d["kind"] = static_cast<int>(probe.split.kind);
+    py::list categories;  // a set split's categories, ascending
+    if (probe.split.kind == SplitKind::kCategorySet)
+      for (int c = 0; c < 256; ++c)
+        if (probe.split.categories.contains(c)) categories.append(c);
+    d["categories"] = categories;
     d["gain"] = probe.split.gain;
     d["left_count"] = probe.left_count;
     d["right_count"] = probe.right_count;

@@ -46,6 +46,12 @@ struct TreeConfig {
   double min_split_gain = 0.0;     ///< gamma: a split must gain strictly more
   double max_features = 1.0;       ///< fraction of the tree's features drawn at every node, (0, 1]
   GrowPolicy grow_policy = GrowPolicy::kLossGuide;
+  // Categorical (set) splits, LightGBM's names and defaults.
+  double cat_smooth = 10.0;       ///< added to a category's hessian when categories are ordered by gradient / hessian
+  double cat_l2 = 10.0;           ///< added to lambda in the gain of many-vs-many set splits
+  int max_cat_threshold = 32;     ///< categories sent to one side, at most
+  int max_cat_to_onehot = 4;      ///< a feature with at most this many categories in the node splits one-vs-rest
+  int min_data_per_group = 100;   ///< rows on each side of a many-vs-many set split, at least
 
   void validate() const {
     check(max_leaf_nodes == 0 || max_leaf_nodes >= 2, "max_leaf_nodes must be 0 (unlimited) or >= 2");
@@ -57,6 +63,11 @@ struct TreeConfig {
     check(std::isfinite(l1_regularization) && l1_regularization >= 0, "l1_regularization must be finite and >= 0");
     check(std::isfinite(min_split_gain) && min_split_gain >= 0, "min_split_gain must be finite and >= 0");
     check(max_features > 0 && max_features <= 1, "max_features must be in (0, 1]");
+    check(std::isfinite(cat_smooth) && cat_smooth >= 0, "cat_smooth must be finite and >= 0");
+    check(std::isfinite(cat_l2) && cat_l2 >= 0, "cat_l2 must be finite and >= 0");
+    check(max_cat_threshold >= 1, "max_cat_threshold must be >= 1");
+    check(max_cat_to_onehot >= 1, "max_cat_to_onehot must be >= 1");
+    check(min_data_per_group >= 1, "min_data_per_group must be >= 1");
   }
 };
 

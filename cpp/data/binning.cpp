@@ -107,14 +107,25 @@ void radix_sort(double* first, double* last) {
 
 }  // namespace
 
-BinMapper::BinMapper(int max_bins, std::size_t subsample, std::uint64_t seed)
-    : max_bins_(max_bins), subsample_(subsample), seed_(seed) {
-  check(max_bins >= 2 && max_bins <= 255, "max_bins must be in [2, 255]");
-  check(subsample >= 1, "subsample must be >= 1");
+std::vector<double> category_edges(int n_categories) {
+  std::vector<double> edges;
+  for (int k = 0; k + 1 < n_categories; ++k) edges.push_back(k + 0.5);
+  return edges;
 }
 
-BinMapper BinMapper::from_edges(int max_bins, std::vector<std::vector<double>> edges) {
-  BinMapper mapper(max_bins);
+BinMapper::BinMapper(int max_bins, std::size_t subsample, std::uint64_t seed, std::vector<int> n_categories)
+    : max_bins_(max_bins), subsample_(subsample), seed_(seed), n_categories_(std::move(n_categories)) {
+  check(max_bins >= 2 && max_bins <= 255, "max_bins must be in [2, 255]");
+  check(subsample >= 1, "subsample must be >= 1");
+  for (std::size_t f = 0; f < n_categories_.size(); ++f)
+    check(n_categories_[f] >= 0 && n_categories_[f] <= max_bins, "feature ", f, " has ", n_categories_[f],
+          " categories; a categorical feature holds 0 to max_bins = ", max_bins);
+}
+
+BinMapper BinMapper::from_edges(int max_bins, std::vector<std::vector<double>> edges, std::vector<int> n_categories) {
+  BinMapper mapper(max_bins, 200000, 0, std::move(n_categories));
+  check(mapper.n_categories_.empty() || mapper.n_categories_.size() == edges.size(), "n_categories has ",
+        mapper.n_categories_.size(), " entries for ", edges.size(), " features");
   for (std::size_t f = 0; f < edges.size(); ++f) {
     const auto& e = edges[f];
     check(e.size() + 1 <= static_cast<std::size_t>(max_bins), "bin edges of feature ", f, " exceed max_bins");
@@ -122,6 +133,8 @@ BinMapper BinMapper::from_edges(int max_bins, std::vector<std::vector<double>> e
       check(!std::isnan(e[i]), "bin edge of feature ", f, " is NaN");
       check(i == 0 || e[i - 1] < e[i], "bin edges of feature ", f, " are not increasing");
     }
+    const int k = mapper.n_categories(static_cast<int>(f));
+    check(k == 0 || e == category_edges(k), "the bin edges of feature ", f, " are not those of ", k, " categories");
   }
   mapper.edges_ = std::move(edges);
   mapper.fitted_ = true;
@@ -140,6 +153,8 @@ void BinMapper::fit(MatrixView<const T> X, Span<const row_t> rows, int n_threads
   }
   const std::size_t n = sample.empty() ? n_given : sample.size();
   const std::size_t n_features = X.n_cols;
+  check(n_categories_.empty() || n_categories_.size() == n_features, "n_categories has ", n_categories_.size(),
+        " entries, X has ", n_features, " features");
   // Gather the sample column-major in one pass over its rows (one cache line per row, not one per
   // row and feature), then sort each column on its own.
   std::vector<double> columns(n * n_features);
@@ -152,6 +167,10 @@ void BinMapper::fit(MatrixView<const T> X, Span<const row_t> rows, int n_threads
   });
   edges_.assign(n_features, {});
   parallel_for_dynamic(n_features, n_threads, [&](std::size_t f) {
+    if (n_categories(static_cast<int>(f)) > 0) {
+      edges_[f] = category_edges(n_categories(static_cast<int>(f)));
+      return;
+    }
     double* col = columns.data() + f * n;
     double* end = std::remove_if(col, col + n, [](double v) { return std::isnan(v); });
     radix_sort(col, end);
@@ -172,7 +191,11 @@ BinnedMatrix BinMapper::transform(MatrixView<const T> X, Span<const row_t> rows,
   out.n_features = n_features();
   out.columns.resize(out.n_rows * X.n_cols);
   out.n_bins.resize(out.n_features);
-  for (int f = 0; f < out.n_features; ++f) out.n_bins[f] = n_bins(f);
+  out.is_categorical.assign(out.n_features, 0);
+  for (int f = 0; f < out.n_features; ++f) {
+    out.n_bins[f] = n_bins(f);
+    out.is_categorical[f] = n_categories(f) > 0;
+  }
   out.finalize_layout();
   out.group_codes.resize(out.n_rows * static_cast<std::size_t>(out.n_groups));  // zeros: bundles add into them
 
@@ -209,13 +232,15 @@ BinnedMatrix BinMapper::transform(MatrixView<const T> X, Span<const row_t> rows,
       const bin_t missing = static_cast<bin_t>(n_bins(f));
       bin_t* group_code = out.group_codes.data() + out.group_of[f];
       const int code_stride = out.code_stride[f];
+      const bool categorical = out.is_categorical[f] != 0;
       std::uint8_t nan_seen = 0;
       for (std::size_t i = lo; i < hi; ++i) {
         const double v = static_cast<double>(block(i - lo, f));
         int pos = 0;
         for (int step = width / 2; step >= 1; step /= 2) pos += (e[pos + step - 1] < v) ? step : 0;
         // The last slot is never compared: it is +inf, never below any v.
-        const bool is_nan = v != v;
+        // A categorical feature's value is a category only when it is the code itself.
+        const bool is_nan = v != v || (categorical && static_cast<double>(pos) != v);
         nan_seen |= is_nan;
         const bin_t code = is_nan ? missing : static_cast<bin_t>(pos);
         group_code[i * out.n_groups] += static_cast<bin_t>(code * code_stride);

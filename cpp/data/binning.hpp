@@ -14,13 +14,22 @@ namespace treeforge {
 /// code #{edges < x} (NumPy's searchsorted 'left'), so `x <= edges[t]` exactly when `code <= t`,
 /// which lets a tree split on a bin and predict on the raw value with the same result.
 /// NaN gets the missing code n_bins(f); -inf and +inf land in the first and last value bins.
+///
+/// A categorical feature (n_categories[f] = K > 0) holds category codes 0..K-1, and code v is
+/// bin v: its edges are v + 0.5, so the numeric reading of a split agrees, and its set splits
+/// test bins that are categories. Any other value (NaN, negative, non-integral, >= K: a category
+/// unseen in training) gets the missing code.
 /// Immutable after fit(); const methods are thread-safe.
 class BinMapper {
  public:
-  explicit BinMapper(int max_bins = 255, std::size_t subsample = 200000, std::uint64_t seed = 0);
+  /// n_categories: empty (all numeric) or one entry per feature, 0 for a numeric one.
+  explicit BinMapper(int max_bins = 255, std::size_t subsample = 200000, std::uint64_t seed = 0,
+                     std::vector<int> n_categories = {});
 
-  /// Rebuilds a fitted mapper from its edges (a loaded model); validates them.
-  static BinMapper from_edges(int max_bins, std::vector<std::vector<double>> edges);
+  /// Rebuilds a fitted mapper from its edges (a loaded model); validates them. n_categories as
+  /// in the constructor: a categorical feature's edges must be those of its categories.
+  static BinMapper from_edges(int max_bins, std::vector<std::vector<double>> edges,
+                              std::vector<int> n_categories = {});
 
   /// Learns edges from the rows of X (n_rows x n_features) listed in `rows` (empty: every row,
   /// in order), or from `subsample` of them drawn with the seed.
@@ -38,6 +47,9 @@ class BinMapper {
   int n_bins(int f) const { return static_cast<int>(edges_[f].size()) + 1; }
   const std::vector<double>& edges(int f) const { return edges_[f]; }
   const std::vector<std::vector<double>>& all_edges() const { return edges_; }
+  /// Categories of feature f (0: numeric).
+  int n_categories(int f) const { return n_categories_.empty() ? 0 : n_categories_[f]; }
+  const std::vector<int>& all_n_categories() const { return n_categories_; }
 
  private:
   int max_bins_;
@@ -45,7 +57,11 @@ class BinMapper {
   std::uint64_t seed_;
   bool fitted_ = false;
   std::vector<std::vector<double>> edges_;
+  std::vector<int> n_categories_;
 };
+
+/// The edges of a categorical feature of K categories: k + 0.5 for k < K - 1.
+std::vector<double> category_edges(int n_categories);
 
 /// Edges for one feature from its sorted non-NaN sample: every distinct value its own bin when there
 /// are at most max_bins of them, else bins of about equal count, a value heavier than a bin kept alone.

@@ -29,6 +29,9 @@ struct BinnedMatrix {
   std::vector<int> n_bins;            ///< (n_features,) value bins per feature
   std::vector<int> hist_offset;       ///< (n_features + 1,) first histogram slot of each feature
   std::vector<std::uint8_t> has_nan;  ///< (n_features,) whether any code is the missing bin
+  /// (n_features,) whether a feature is categorical: its codes are categories, split by sets.
+  /// Empty: no feature is.
+  std::vector<std::uint8_t> is_categorical;
 
   int n_groups = 0;
   std::vector<bin_t> group_codes;
@@ -38,6 +41,7 @@ struct BinnedMatrix {
   std::vector<int> code_stride;     ///< (n_features,) weight of the feature's code in its group's code
 
   int missing_bin(int f) const { return n_bins[f]; }
+  bool categorical(int f) const { return !is_categorical.empty() && is_categorical[f] != 0; }
   int n_slots(int f) const { return n_bins[f] + 1; }
   const bin_t* column(int f) const { return columns.data() + static_cast<std::size_t>(f) * n_rows; }
   bin_t at(std::size_t i, int f) const { return columns[static_cast<std::size_t>(f) * n_rows + i]; }

@@ -6,6 +6,7 @@
 
 #include "core/common.hpp"
 #include "core/config.hpp"
+#include "model/split.hpp"
 
 namespace treeforge {
 
@@ -16,12 +17,15 @@ namespace treeforge {
 /// (sibling = parent - child) loses nothing.
 using Sums = std::vector<std::int64_t>;
 
-/// Best threshold of one feature: rows with code <= bin go left, missing ones left iff default_left.
+/// Best split of one feature: rows with code <= bin (numeric) or a category in `categories`
+/// (set) go left, missing ones left iff default_left.
 struct ScanResult {
   double gain = 0.0;
-  int bin = -1;  ///< -1: no admissible split
+  int bin = -1;  ///< -1: no admissible split (a set split has bin 0)
   bool default_left = false;
   std::int64_t left_count = 0;  ///< rows sent left, missing ones included when default_left
+  SplitKind kind = SplitKind::kNumeric;
+  CategoryBits categories;
 };
 
 /// A non-negative fixed-point quantity with the row count packed below it: each row adds
@@ -99,6 +103,12 @@ class GradientCriterion {
   void leaf_value(const std::int64_t* sums, double* out) const;
   /// Best threshold over a feature's n_bins value slots followed by its missing slot.
   ScanResult scan(const std::int64_t* slots, int n_bins, const std::int64_t* total) const;
+  /// Set splits of a categorical feature's n_bins category slots and missing slot (category_scan.hpp).
+  ScanResult scan_categories(const std::int64_t* slots, int n_bins, const std::int64_t* total) const;
+  /// The orders of the present categories whose prefixes are the candidate sets.
+  std::vector<std::vector<int>> category_orders(const std::int64_t* slots, const std::vector<int>& present) const;
+  /// Gain of sending the rows of `left` left (real units); -inf when a constraint forbids it.
+  double set_gain(const std::int64_t* left, const std::int64_t* total, bool many_vs_many) const;
 
  private:
   Span<const GradPair> gh_;
@@ -139,6 +149,12 @@ class ClassCriterion {
   bool may_split(const std::int64_t* sums) const;
   void leaf_value(const std::int64_t* sums, double* out) const;
   ScanResult scan(const std::int64_t* slots, int n_bins, const std::int64_t* total) const;
+  /// Set splits of a categorical feature's n_bins category slots and missing slot (category_scan.hpp).
+  ScanResult scan_categories(const std::int64_t* slots, int n_bins, const std::int64_t* total) const;
+  /// The orders of the present categories whose prefixes are the candidate sets.
+  std::vector<std::vector<int>> category_orders(const std::int64_t* slots, const std::vector<int>& present) const;
+  /// Gain of sending the rows of `left` left (real units); -inf when a constraint forbids it.
+  double set_gain(const std::int64_t* left, const std::int64_t* total, bool many_vs_many) const;
 
  private:
   /// W * impurity of a node with class weights w[0..K-1] (real units).

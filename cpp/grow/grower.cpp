@@ -103,8 +103,9 @@ class TreeGrower::Growth {
     const std::int64_t* right_sums = e.right.sums.data();
     criterion.leaf_value(left_sums, left_value_.data());
     criterion.leaf_value(right_sums, right_value_.data());
-    const int l = tree.split_leaf(parent.node, s.feature, s.bin, grower_.raw_threshold(s.feature, s.bin),
-                                  s.default_left, s.gain, left_value_.data(),
+    SplitTest test = s.test();
+    if (s.kind == SplitKind::kNumeric) test.threshold = grower_.raw_threshold(s.feature, s.bin);
+    const int l = tree.split_leaf(parent.node, s.feature, test, s.gain, left_value_.data(),
                                   static_cast<double>(criterion.count(left_sums)), criterion.cover(left_sums),
                                   right_value_.data(), static_cast<double>(criterion.count(right_sums)),
                                   criterion.cover(right_sums));
@@ -300,7 +301,7 @@ template <class Criterion>
 void TreeGrower::carry_out(Growth<Criterion>& g, Expansion& e, int max_threads) {
   const SplitInfo& s = e.split;
   const RowPartition::BlockSplit split =
-      partition_.split_blocks(e.left.begin, e.right.end, X_, s.feature, s.bin, s.default_left, max_threads);
+      partition_.split_blocks(e.left.begin, e.right.end, X_, s.feature, s.test(), max_threads);
   // The children's rows as the partition placed them. While this process holds every row of the
   // fit, the count of the left child's sums says the same.
   e.left.end = e.right.begin = split.mid;

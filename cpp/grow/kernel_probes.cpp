@@ -97,7 +97,8 @@ std::pair<std::vector<row_t>, std::vector<row_t>> partition_rows(const BinnedMat
   RowPartition partition;
   partition.reset(X.n_rows, rows);
   const std::size_t n = partition.indices().size();
-  const std::size_t mid = partition.split(0, n, X, feature, bin, default_left, n_threads);
+  const std::size_t mid =
+      partition.split(0, n, X, feature, SplitTest::numeric(bin, 0.0, default_left), n_threads);
   const auto& idx = partition.indices();
   return {std::vector<row_t>(idx.begin(), idx.begin() + mid), std::vector<row_t>(idx.begin() + mid, idx.end())};
 }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include <numeric>
+#include <type_traits>
 
 #include "core/parallel.hpp"
 #include "model/split.hpp"
@@ -25,15 +26,15 @@ void RowPartition::reset(std::size_t n_rows, Span<const row_t> rows) {
   scratch_.resize(indices_.size());
 }
 
-std::size_t RowPartition::split(std::size_t begin, std::size_t end, const BinnedMatrix& X, int feature, int bin,
-                                bool default_left, int n_threads) {
-  const BlockSplit split = split_blocks(begin, end, X, feature, bin, default_left, n_threads);
+std::size_t RowPartition::split(std::size_t begin, std::size_t end, const BinnedMatrix& X, int feature,
+                                const SplitTest& test, int n_threads) {
+  const BlockSplit split = split_blocks(begin, end, X, feature, test, n_threads);
   scatter_all(split, n_threads);
   return split.mid;
 }
 
 RowPartition::BlockSplit RowPartition::split_blocks(std::size_t begin, std::size_t end, const BinnedMatrix& X,
-                                                    int feature, int bin, bool default_left, int n_threads) {
+                                                    int feature, const SplitTest& test, int n_threads) {
   const std::size_t n = end - begin;
   // One block per thread, of equal size: a stable partition is unique, so the blocks may depend
   // on the thread count without changing the result.
@@ -44,13 +45,13 @@ RowPartition::BlockSplit RowPartition::split_blocks(std::size_t begin, std::size
   split.n_left.resize(blocks);
   split.n_right.resize(blocks);
   const int missing = X.missing_bin(feature);
-  const SplitTest test = SplitTest::numeric(bin, 0.0, default_left);  // codes only: no threshold
   // The feature's column: one byte per row, rather than a cache line of a row-major matrix.
   const bin_t* codes = X.column(feature);
 
   // Each block splits its own rows into its own range of the scratch array, left rows forward
-  // from the start and right rows backward from the end (the two meet exactly).
-  parallel_for(blocks, n_threads, [&](std::size_t b) {
+  // from the start and right rows backward from the end (the two meet exactly). The split's kind
+  // is picked once per block.
+  auto split_block = [&](auto kind, std::size_t b) {
     const std::size_t lo = split.begin[b], hi = split.begin[b + 1];
     row_t* left = scratch_.data() + lo;
     row_t* right = scratch_.data() + hi - 1;  // right[-k]: the k-th right row
@@ -61,7 +62,7 @@ RowPartition::BlockSplit RowPartition::split_blocks(std::size_t begin, std::size
       if (i + kAhead < hi) prefetch(codes + indices_[i + kAhead]);
       const row_t r = indices_[i];
       const int code = codes[r];
-      const bool go_left = goes_left<SplitKind::kNumeric>(test, code, missing);
+      const bool go_left = goes_left<decltype(kind)::value>(test, code, missing);
       // Branch-free: write to both ends, advance one (unclaimed slots lie between them).
       left[nl] = r;
       *(right - nr) = r;
@@ -70,6 +71,12 @@ RowPartition::BlockSplit RowPartition::split_blocks(std::size_t begin, std::size
     }
     split.n_left[b] = nl;
     split.n_right[b] = nr;
+  };
+  parallel_for(blocks, n_threads, [&](std::size_t b) {
+    if (test.kind == SplitKind::kNumeric)
+      split_block(std::integral_constant<SplitKind, SplitKind::kNumeric>{}, b);
+    else
+      split_block(std::integral_constant<SplitKind, SplitKind::kCategorySet>{}, b);
   });
 
   // Every block's lefts, then its rights, in block order.

@@ -5,6 +5,7 @@
 
 #include "core/common.hpp"
 #include "data/dataset.hpp"
+#include "model/split.hpp"
 
 namespace treeforge {
 
@@ -23,8 +24,8 @@ class RowPartition {
 
   /// Stable partition of [begin, end) into rows going left (code <= bin, or missing and
   /// default_left) then right; returns the first right position.
-  std::size_t split(std::size_t begin, std::size_t end, const BinnedMatrix& X, int feature, int bin,
-                    bool default_left, int n_threads);
+  std::size_t split(std::size_t begin, std::size_t end, const BinnedMatrix& X, int feature, const SplitTest& test,
+                    int n_threads);
 
   /// A split() in progress: its blocks' bounds, counts and destinations.
   struct BlockSplit {
@@ -38,8 +39,8 @@ class RowPartition {
   /// splits each block of [begin, end) into the scratch array (parallel); the children's rows
   /// are then in the blocks' runs (left_runs, right_runs) until scatter(split, b) has run for
   /// every block b, in any order, on any thread. Splits of disjoint ranges may run concurrently.
-  BlockSplit split_blocks(std::size_t begin, std::size_t end, const BinnedMatrix& X, int feature, int bin,
-                          bool default_left, int n_threads);
+  BlockSplit split_blocks(std::size_t begin, std::size_t end, const BinnedMatrix& X, int feature,
+                          const SplitTest& test, int n_threads);
   /// The blocks' left rows (each run in row order) and right rows (each run reversed); no empty runs.
   std::vector<Span<const row_t>> left_runs(const BlockSplit& split) const;
   std::vector<Span<const row_t>> right_runs(const BlockSplit& split) const;

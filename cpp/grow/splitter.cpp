@@ -11,12 +11,15 @@ SplitInfo SplitFinder<Criterion>::find_on_feature(const std::int64_t* hist, cons
   if (n_bins <= 1 && !X_.has_nan[feature]) return best;
   const int stride = criterion_.n_channels();
   const std::int64_t* slots = hist + static_cast<std::size_t>(X_.hist_offset[feature]) * stride;
-  const ScanResult scan = criterion_.scan(slots, n_bins, total);
+  const ScanResult scan = X_.categorical(feature) ? criterion_.scan_categories(slots, n_bins, total)
+                                                  : criterion_.scan(slots, n_bins, total);
   if (scan.bin < 0) return best;
   best.gain = scan.gain;
   best.feature = feature;
   best.bin = scan.bin;
   best.default_left = scan.default_left;
+  best.kind = scan.kind;
+  best.categories = scan.categories;
   // With no missing values in this node, unseen missing values at predict time follow the larger
   // child (scikit-learn's rule), so the direction stays meaningful.
   const std::int64_t* missing = slots + static_cast<std::size_t>(n_bins) * stride;
@@ -41,8 +44,10 @@ Sums SplitFinder<Criterion>::left_sums(const std::int64_t* hist, const SplitInfo
   const int n_bins = X_.n_bins[split.feature];
   const std::int64_t* slots = hist + static_cast<std::size_t>(X_.hist_offset[split.feature]) * stride;
   Sums left(stride, 0);
-  for (int t = 0; t <= split.bin; ++t)
-    for (int c = 0; c < stride; ++c) left[c] += slots[static_cast<std::size_t>(t) * stride + c];
+  const SplitTest test = split.test();
+  for (int t = 0; t < n_bins; ++t)
+    if (goes_left(test, t, n_bins))
+      for (int c = 0; c < stride; ++c) left[c] += slots[static_cast<std::size_t>(t) * stride + c];
   if (split.default_left)
     for (int c = 0; c < stride; ++c) left[c] += slots[static_cast<std::size_t>(n_bins) * stride + c];
   return left;

@@ -8,22 +8,32 @@
 
 namespace treeforge {
 
-/// A chosen split: rows with code <= bin go left, the missing bin follows default_left.
+/// A chosen split: rows with code <= bin (numeric) or whose category is in `categories` (set)
+/// go left, the missing bin follows default_left.
 struct SplitInfo {
   double gain = 0.0;  ///< > 0 when the split is valid
   int feature = -1;
   int bin = 0;
   bool default_left = false;
+  SplitKind kind = SplitKind::kNumeric;
+  CategoryBits categories;  ///< kCategorySet: the categories (codes) that go left
 
   bool is_valid() const { return feature >= 0; }
+  /// The test in bin space (no raw threshold); views this SplitInfo's categories.
+  SplitTest test() const {
+    SplitTest t = SplitTest::numeric(bin, 0.0, default_left);
+    t.kind = kind;
+    t.categories = categories.view();
+    return t;
+  }
 };
 
 /// Finds the best split of a node; holds references only, thread-safe.
 ///
-/// For every allowed feature the criterion scans the value bins left to right once, trying each
-/// threshold with the missing bin sent right and, when the node has missing values, sent left
-/// too; a threshold whose bin is empty is skipped (it separates the rows exactly as the one
-/// before it). Ties go to the lower feature, then the lower bin, then missing-right: results never
+/// For every allowed numeric feature the criterion scans the value bins left to right once,
+/// trying each threshold with the missing bin sent right and, when the node has missing values,
+/// sent left too; a threshold whose bin is empty is skipped (it separates the rows exactly as
+/// the one before it). A categorical feature gets set splits instead (category_scan.hpp). Ties go to the lower feature, then the lower bin, then missing-right: results never
 /// depend on the order in which features were evaluated.
 template <class Criterion>
 class SplitFinder {

@@ -40,6 +40,17 @@ bool is_ensemble_objective(const std::string& objective) {
          objective == "adaboost_r2";
 }
 
+namespace {
+
+/// Value bins of each feature of the mapper.
+std::vector<int> feature_bins(const BinMapper& mapper) {
+  std::vector<int> bins(mapper.n_features());
+  for (int f = 0; f < mapper.n_features(); ++f) bins[f] = mapper.n_bins(f);
+  return bins;
+}
+
+}  // namespace
+
 Model::Model(std::string objective, int n_outputs, int leaf_dim, Aggregation aggregation, std::vector<double> base_score,
              std::shared_ptr<const BinMapper> mapper, std::vector<Tree> trees, std::vector<double> tree_weights)
     : objective_(std::move(objective)),
@@ -50,7 +61,7 @@ Model::Model(std::string objective, int n_outputs, int leaf_dim, Aggregation agg
       mapper_(std::move(mapper)),
       trees_(std::move(trees)),
       tree_weights_(std::move(tree_weights)),
-      predictor_(trees_, tree_outputs(trees_.size(), n_outputs, leaf_dim), n_outputs) {
+      predictor_(trees_, tree_outputs(trees_.size(), n_outputs, leaf_dim), n_outputs, feature_bins(*mapper_)) {
   check(tree_weights_.empty() || tree_weights_.size() == trees_.size(), "tree_weights must have one value per tree");
   check(aggregation_ != Aggregation::kWeightedMedian || n_outputs_ == 1, "a weighted median model has one output");
 }

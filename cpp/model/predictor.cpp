@@ -44,7 +44,8 @@ bool to_lane_groups(MatrixView<const T> X, std::size_t lo, std::size_t hi, int l
 
 }  // namespace
 
-Predictor::Predictor(const std::vector<Tree>& trees, const std::vector<int>& tree_output, int n_outputs)
+Predictor::Predictor(const std::vector<Tree>& trees, const std::vector<int>& tree_output, int n_outputs,
+                     const std::vector<int>& feature_bins)
     : tree_output_(tree_output), n_outputs_(n_outputs) {
   const bool any_sets = std::any_of(trees.begin(), trees.end(), [](const Tree& t) { return t.has_category_sets(); });
   for (const Tree& tree : trees) {
@@ -74,15 +75,18 @@ Predictor::Predictor(const std::vector<Tree>& trees, const std::vector<int>& tre
         first_value_.push_back(0.0);
         depth[tree.left[i]] = depth[tree.right[i]] = depth[i] + 1;
       }
-      if (any_sets) add_split_kind(tree, i);
+      if (any_sets) add_split_kind(tree, i, feature_bins);
       tree_local_.push_back(i);
     }
     depth_.push_back(*std::max_element(depth.begin(), depth.end()));
   }
 }
 
-void Predictor::add_split_kind(const Tree& tree, int i) {
+void Predictor::add_split_kind(const Tree& tree, int i, const std::vector<int>& feature_bins) {
   split_kind_.push_back(tree.split_kind[i]);
+  const bool is_set = tree.split_kind[i] == static_cast<std::uint8_t>(SplitKind::kCategorySet);
+  check(!is_set || tree.feature[i] < static_cast<int>(feature_bins.size()), "tree feature index out of range");
+  n_categories_.push_back(is_set ? feature_bins[tree.feature[i]] : 0);
   cat_begin_.push_back(static_cast<std::uint32_t>(cat_words_.size()));
   cat_size_.push_back(static_cast<std::uint32_t>(tree.cat_size[i]));
   const auto words = tree.cat_words.begin() + tree.cat_begin[i];

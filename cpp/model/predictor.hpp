@@ -29,8 +29,11 @@ namespace treeforge {
 class Predictor {
  public:
   Predictor() = default;
-  /// Trees and their output (column of the margin) or -1 for trees whose leaves hold all outputs.
-  Predictor(const std::vector<Tree>& trees, const std::vector<int>& tree_output, int n_outputs);
+  /// Trees and their output (column of the margin) or -1 for trees whose leaves hold all outputs;
+  /// feature_bins: value bins of each feature, which at a categorical one are its categories
+  /// (read at set splits only: a raw value that is none of them is missing).
+  Predictor(const std::vector<Tree>& trees, const std::vector<int>& tree_output, int n_outputs,
+            const std::vector<int>& feature_bins);
 
   /// out (n_rows, n_outputs) row-major += sum over trees [tree_begin, tree_end) of their leaf values.
   template <class T>
@@ -87,6 +90,7 @@ class Predictor {
     SplitTest s = SplitTest::numeric(0, node.threshold, default_left_[index]);
     s.kind = static_cast<SplitKind>(split_kind_[index]);
     s.categories = {cat_words_.data() + cat_begin_[index], cat_size_[index]};
+    s.n_categories = n_categories_[index];
     return s;
   }
 
@@ -101,7 +105,7 @@ class Predictor {
   }
 
   /// Appends node i of `tree` to the tables of the walk of any kind.
-  void add_split_kind(const Tree& tree, int i);
+  void add_split_kind(const Tree& tree, int i, const std::vector<int>& feature_bins);
 
   /// Walks the kLanes rows of a lane-major group through tree `tree` together; leaves[i] = the
   /// leaf node lane i reaches.
@@ -131,6 +135,7 @@ class Predictor {
   std::vector<std::uint8_t> split_kind_;    // (n_nodes,) SplitKind
   std::vector<std::uint32_t> cat_begin_;    // (n_nodes,) where the node's set starts in cat_words_
   std::vector<std::uint32_t> cat_size_;     // (n_nodes,) its number of words
+  std::vector<std::int32_t> n_categories_;  // (n_nodes,) at set splits: the feature's categories
   std::vector<std::uint32_t> cat_words_;
   std::vector<double> values_;
   std::vector<int> tree_output_;

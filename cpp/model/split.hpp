@@ -1,6 +1,7 @@
 // The split predicate goes_left: where a row goes at a split node, numeric threshold or category set.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 
@@ -21,6 +22,10 @@ enum class SplitKind : std::uint8_t {
 ///
 /// In bin space a categorical feature's code is its category (the binning maps category v to bin
 /// v), so one bitset serves training (codes) and prediction (raw values).
+///
+/// A feature of K categories knows the raw values 0, 1, ..., K - 1; any other value (NaN,
+/// negative, non-integral, K or more: a category unseen in training) is missing, in bin space
+/// (the binning gives it the missing code) and in raw values alike (category_of).
 struct CategorySet {
   const std::uint32_t* words = nullptr;
   std::size_t n_words = 0;
@@ -29,14 +34,33 @@ struct CategorySet {
     return category / 32 < n_words && ((words[category / 32] >> (category % 32)) & 1u) != 0;
   }
 
-  /// A raw value is category v when it is a non-negative integer v; a negative or non-integral
-  /// value, or one past the bitset, is in no set (and NaN is not a category at all).
-  bool contains_value(double value) const {
-    if (!(value >= 0.0 && value < 32.0 * static_cast<double>(n_words))) return false;
-    const auto category = static_cast<std::uint32_t>(value);
-    return static_cast<double>(category) == value && contains(category);
-  }
 };
+
+/// A set of bin-space categories held by value while a split is being chosen: room for every
+/// code of a feature (at most 255 value bins), in CategorySet's bit order.
+struct CategoryBits {
+  static constexpr std::size_t kWords = 8;
+  std::array<std::uint32_t, kWords> words{};
+
+  void insert(int category) { words[category / 32] |= 1u << (category % 32); }
+  void erase(int category) { words[category / 32] &= ~(1u << (category % 32)); }
+  bool contains(int category) const { return ((words[category / 32] >> (category % 32)) & 1u) != 0; }
+  /// The words up to the last non-zero one (a tree stores no trailing zero words).
+  std::size_t n_used_words() const {
+    std::size_t n = kWords;
+    while (n > 0 && words[n - 1] == 0) --n;
+    return n;
+  }
+  CategorySet view() const { return {words.data(), n_used_words()}; }
+};
+
+/// The category of raw value `value` of a feature of n_categories categories, or -1 when the value
+/// is none of them (and so missing).
+inline int category_of(double value, int n_categories) {
+  if (!(value >= 0.0 && value < static_cast<double>(n_categories))) return -1;  // NaN fails too
+  const int category = static_cast<int>(value);
+  return static_cast<double>(category) == value ? category : -1;
+}
 
 /// The test of one split node, as every reader of trees sees it: the partition (codes), the tree
 /// walk of training (codes), the predictor (raw values), the model validation and, in Python,
@@ -50,6 +74,7 @@ struct SplitTest {
   int bin = 0;              ///< kNumeric: codes <= bin go left
   double threshold = 0.0;   ///< kNumeric: raw values <= threshold go left (the upper edge of bin)
   CategorySet categories;   ///< kCategorySet: the categories that go left
+  int n_categories = 0;     ///< kCategorySet, raw values: the feature's categories are 0..n_categories-1
 
   static SplitTest numeric(int bin, double threshold, std::uint8_t default_left) {
     SplitTest s;
@@ -80,15 +105,17 @@ inline bool goes_left(const SplitTest& split, int code, int missing_code) {
                                            : goes_left<SplitKind::kCategorySet>(split, code, missing_code);
 }
 
-/// Raw values: whether `value` goes left (NaN: iff default_left). The numeric form is
-/// branch-free: a NaN fails `<=`, so it goes left only through default_left.
+/// Raw values: whether `value` goes left (NaN, and at a set split any value that is not a
+/// category, iff default_left). The numeric form is branch-free: a NaN fails `<=`, so it goes
+/// left only through default_left.
 template <SplitKind kKind>
 inline bool goes_left(const SplitTest& split, double value) {
-  const bool is_nan = value != value;
   if constexpr (kKind == SplitKind::kNumeric) {
+    const bool is_nan = value != value;
     return (value <= split.threshold) | (is_nan & split.default_left);
   } else {
-    return is_nan ? split.default_left != 0 : split.categories.contains_value(value);
+    const int category = category_of(value, split.n_categories);
+    return category < 0 ? split.default_left != 0 : split.categories.contains(static_cast<std::uint32_t>(category));
   }
 }
 

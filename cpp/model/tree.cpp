@@ -26,18 +26,25 @@ int Tree::add_leaf(const double* values, double node_count, double node_cover) {
   return n_nodes() - 1;
 }
 
-int Tree::split_leaf(int node, int split_feature, int split_bin, double split_threshold, bool split_default_left,
-                     double split_gain, const double* left_values, double left_count, double left_cover,
-                     const double* right_values, double right_count, double right_cover) {
+int Tree::split_leaf(int node, int split_feature, const SplitTest& test, double split_gain, const double* left_values,
+                     double left_count, double left_cover, const double* right_values, double right_count,
+                     double right_cover) {
   const int l = add_leaf(left_values, left_count, left_cover);
   const int r = add_leaf(right_values, right_count, right_cover);
   feature[node] = split_feature;
-  bin[node] = split_bin;
-  threshold[node] = split_threshold;
-  default_left[node] = split_default_left ? 1 : 0;
+  default_left[node] = test.default_left ? 1 : 0;
   left[node] = l;
   right[node] = r;
   gain[node] = split_gain;
+  split_kind[node] = static_cast<std::uint8_t>(test.kind);
+  if (test.kind == SplitKind::kNumeric) {
+    bin[node] = test.bin;
+    threshold[node] = test.threshold;
+  } else {  // a set split has no bin or threshold (the model format requires 0)
+    cat_begin[node] = static_cast<std::int32_t>(cat_words.size());
+    cat_size[node] = static_cast<std::int32_t>(test.categories.n_words);
+    cat_words.insert(cat_words.end(), test.categories.words, test.categories.words + test.categories.n_words);
+  }
   return l;
 }
 

@@ -53,11 +53,12 @@ struct Tree {
   /// Appends a leaf and returns its index.
   int add_leaf(const double* values, double count, double cover);
 
-  /// Turns leaf `node` into a numeric split on (feature, bin, threshold) and appends its two
-  /// children as leaves with the given values; returns the left child's index (the right one is next).
-  int split_leaf(int node, int feature, int bin, double threshold, bool default_left, double gain,
-                 const double* left_values, double left_count, double left_cover, const double* right_values,
-                 double right_count, double right_cover);
+  /// Turns leaf `node` into a split on `feature` by `test` (a numeric test's bin and threshold,
+  /// or a set test's categories, copied) and appends its two children as leaves with the given
+  /// values; returns the left child's index (the right one is next).
+  int split_leaf(int node, int feature, const SplitTest& test, double gain, const double* left_values,
+                 double left_count, double left_cover, const double* right_values, double right_count,
+                 double right_cover);
 
   /// Leaf reached by row `row` of X (missing codes follow default_left).
   int leaf_of_row(const BinnedMatrix& X, std::size_t row) const {

@@ -17,9 +17,18 @@ class BinMapper:
 
     A value ``x`` of feature ``f`` gets the code ``searchsorted(bin_edges[f], x, 'left')``,
     so ``x <= bin_edges[f][t]`` exactly when ``code <= t``. The missing bin is ``n_bins[f]``.
+    A categorical feature (``n_categories[f] = K > 0``) holds codes 0..K-1: code v is bin v (edges
+    v + 0.5), and any other value (NaN, negative, non-integral, >= K) gets the missing bin.
     """
 
-    def __init__(self, max_bins: int = 255, subsample: int = 200_000, seed: int = 0) -> None: ...
+    def __init__(self, max_bins: int = 255, subsample: int = 200_000, seed: int = 0,
+                 n_categories: Optional[npt.ArrayLike] = None) -> None:
+        """n_categories: None (all numeric) or per feature, 0 for numeric, K (<= max_bins) categories."""
+    def with_categories(self, n_categories: npt.ArrayLike) -> "BinMapper":
+        """This fitted mapper with the given features categorical (their edges must be the categories')."""
+    @property
+    def n_categories(self) -> npt.NDArray[np.int32]:
+        """(n_features,) categories of each categorical feature, 0 for numeric ones."""
     def fit(self, X: npt.NDArray, n_threads: int = 1, rows: Optional[npt.ArrayLike] = None) -> "BinMapper":
         """Edges from the rows of X listed in ``rows``, in order (None: all rows)."""
     def transform(self, X: npt.NDArray, n_threads: int = 1, rows: Optional[npt.ArrayLike] = None) -> "BinnedData":
@@ -43,6 +52,9 @@ class BinnedData:
     @property
     def n_groups(self) -> int:
         """Columns of the row-major codes histograms are built from: features of few bins share one."""
+    @property
+    def is_categorical(self) -> npt.NDArray[np.uint8]:
+        """(n_features,) 1 where a feature's codes are categories, split by category sets."""
     def codes(self) -> npt.NDArray[np.uint8]:
         """Copy of the codes as a (n_samples, n_features) uint8 array (for tests)."""
 
@@ -60,6 +72,11 @@ class GbdtConfig:
     l1_regularization: float
     min_split_gain: float
     max_features: float  # fraction of features drawn at every node, (0, 1]
+    cat_smooth: float  # added to a category's hessian when categories are ordered by gradient / hessian
+    cat_l2: float  # added to l2_regularization in the gain of many-vs-many set splits
+    max_cat_threshold: int  # categories in a set, at most
+    max_cat_to_onehot: int  # at most this many categories in a node: one-vs-rest splits
+    min_data_per_group: int  # rows of the categories on each side of a many-vs-many set split
     colsample_bytree: float  # fraction of features drawn for every tree, (0, 1]
     subsample: float  # fraction of rows drawn without replacement for every iteration, (0, 1]
     grow_policy: str  # "lossguide" (best-first) | "depthwise"
@@ -163,6 +180,11 @@ class ForestConfig:
     max_depth: int  # 0 = unlimited
     min_samples_leaf: int  # distinct rows with a positive weight in each child
     min_samples_split: int
+    cat_smooth: float  # added to a category's hessian when categories are ordered by gradient / hessian
+    cat_l2: float  # added to l2_regularization in the gain of many-vs-many set splits
+    max_cat_threshold: int  # categories in a set, at most
+    max_cat_to_onehot: int  # at most this many categories in a node: one-vs-rest splits
+    min_data_per_group: int  # rows of the categories on each side of a many-vs-many set split
     grow_policy: str  # "lossguide" (best-first) | "depthwise" | "depthfirst" (O(depth) open histograms)
     seed: int
     n_threads: int
@@ -217,6 +239,11 @@ class AdaBoostConfig:
     max_depth: int  # 0 = unlimited
     min_samples_leaf: int
     min_samples_split: int
+    cat_smooth: float  # added to a category's hessian when categories are ordered by gradient / hessian
+    cat_l2: float  # added to l2_regularization in the gain of many-vs-many set splits
+    max_cat_threshold: int  # categories in a set, at most
+    max_cat_to_onehot: int  # at most this many categories in a node: one-vs-rest splits
+    min_data_per_group: int  # rows of the categories on each side of a many-vs-many set split
     grow_policy: str  # "lossguide" | "depthwise" | "depthfirst"
     seed: int
     n_threads: int
@@ -272,6 +299,11 @@ class TreeConfig:
     max_depth: int
     min_samples_leaf: int
     min_samples_split: int
+    cat_smooth: float  # added to a category's hessian when categories are ordered by gradient / hessian
+    cat_l2: float  # added to l2_regularization in the gain of many-vs-many set splits
+    max_cat_threshold: int  # categories in a set, at most
+    max_cat_to_onehot: int  # at most this many categories in a node: one-vs-rest splits
+    min_data_per_group: int  # rows of the categories on each side of a many-vs-many set split
     min_child_weight: float
     l2_regularization: float
     l1_regularization: float
