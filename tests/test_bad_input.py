@@ -183,8 +183,6 @@ def test_unsupported_losses_name_the_supported_ones(loss):
 @pytest.mark.parametrize(
     "params,match",
     [
-        ({"categorical_features": [0]}, "native categorical splits are not supported yet"),
-        ({"categorical_features": [True, False, False]}, "native categorical splits are not supported yet"),
         ({"monotonic_cst": [1, 0, 0]}, "monotonic_cst=.* is not supported yet"),
         ({"interaction_cst": "pairwise"}, "interaction_cst=.* is not supported yet"),
     ],
@@ -193,17 +191,6 @@ def test_unsupported_options(Estimator, params, match):
     X, y = _data()
     with pytest.raises(ValueError, match=match):
         Estimator(**params).fit(X, y)
-
-
-def test_pandas_categorical_column():
-    pd = pytest.importorskip("pandas")
-    X, y = _data()
-    frame = pd.DataFrame(X, columns=["a", "b", "c"])
-    frame["b"] = pd.Categorical(np.where(X[:, 1] > 0, "hi", "lo"))
-    with pytest.raises(ValueError, match=r"\['b'\].*native categorical splits are not supported yet"):
-        HistGradientBoostingClassifier().fit(frame, y)
-    frame["b"] = (X[:, 1] > 0).astype(float)
-    HistGradientBoostingClassifier(max_iter=2).fit(frame, y)
 
 
 def test_log_link_targets():

@@ -53,15 +53,16 @@ def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
 
+_BOOSTING_EXTRAS = {"l1_regularization", "min_split_gain", "min_child_weight", "subsample", "colsample_bytree",
+                    "n_jobs", "grow_policy", "cat_smooth", "cat_l2", "max_cat_threshold", "max_cat_to_onehot",
+                    "min_data_per_group"}
 _EXTRA_PARAMETERS = {
-    HistGradientBoostingRegressor: {"l1_regularization", "min_split_gain", "min_child_weight", "subsample",
-                                    "colsample_bytree", "n_jobs", "grow_policy"},
-    HistGradientBoostingClassifier: {"l1_regularization", "min_split_gain", "min_child_weight", "subsample",
-                                     "colsample_bytree", "n_jobs", "grow_policy"},
-    RandomForestRegressor: {"max_bins"},
-    RandomForestClassifier: {"max_bins"},
-    AdaBoostClassifier: {"sampling", "n_jobs", "max_bins"},
-    AdaBoostRegressor: {"n_jobs", "max_bins"},
+    HistGradientBoostingRegressor: _BOOSTING_EXTRAS,
+    HistGradientBoostingClassifier: _BOOSTING_EXTRAS,
+    RandomForestRegressor: {"max_bins", "categorical_features"},
+    RandomForestClassifier: {"max_bins", "categorical_features"},
+    AdaBoostClassifier: {"sampling", "n_jobs", "max_bins", "categorical_features"},
+    AdaBoostRegressor: {"n_jobs", "max_bins", "categorical_features"},
 }
 
 

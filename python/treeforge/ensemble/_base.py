@@ -9,9 +9,10 @@ from scipy import sparse
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, _get_feature_names, check_is_fitted, validate_data
 
 from .. import _core
+from ._categorical import check_restored_categories, encode_features, encode_training_features
 from ._docstrings import SHARED_DOC_PARTS, with_doc_parts
 
 # float32 input stays float32 (half the memory); anything else becomes float64.
@@ -127,32 +128,6 @@ def make_config(config, values):
 # --------------------------------------------------------------------------------------------
 
 
-def reject_categorical_features(categorical_features, X):
-    """Raise ValueError when native categorical splits would be needed (not supported yet).
-
-    ``'from_dtype'`` is accepted as long as no pandas column has the ``category`` dtype;
-    None is always accepted (every feature is numerical).
-    """
-    # TODO(later issue, native categorical splits): category bitsets in the splitter and tree, then accept these.
-    message = (
-        "native categorical splits are not supported yet by treeforge (tracked in a later "
-        "issue); encode categorical columns as numbers (e.g. OrdinalEncoder) and pass "
-        "categorical_features=None."
-    )
-    if categorical_features is None:
-        return
-    if isinstance(categorical_features, str) and categorical_features == "from_dtype":
-        column_dtypes = getattr(getattr(X, "dtypes", None), "items", None)  # pandas DataFrame
-        if callable(column_dtypes):
-            categorical = [
-                str(name) for name, dtype in column_dtypes() if getattr(dtype, "name", None) == "category"
-            ]
-            if categorical:
-                raise ValueError(f"Columns {categorical} have the pandas 'category' dtype, but {message}")
-        return
-    raise ValueError(f"categorical_features={categorical_features!r} was given, but {message}")
-
-
 def reject_constraint(name, value):
     """Raise ValueError for a constraint parameter that is not None (not supported yet)."""
     # TODO(later issue, split constraints): monotonic and interaction constraints in the splitter.
@@ -196,28 +171,40 @@ def check_finite_values_exist(estimator, X):
         )
 
 
-def validate_fit_data(estimator, X, y, *, y_numeric):
-    """Check and convert the training data; sets ``n_features_in_``/``feature_names_in_``.
+def validate_fit_data(estimator, X, y, *, y_numeric, categorical_features=None, max_bins=255,
+                      reuse_categories=False):
+    """Check and convert the training data; sets ``n_features_in_``/``feature_names_in_`` and the
+    categorical attributes (``is_categorical_``, ``_categories``, ``_category_bins``, see ``_categorical``).
 
     Parameters
     ----------
     estimator : the estimator being fitted.
-    X : {array-like, sparse matrix, pandas DataFrame} of shape (n_samples, n_features)
+    X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
         NaN is allowed (missing value). Sparse input is densified.
     y : array-like of shape (n_samples,)
         Must be finite.
     y_numeric : bool
         Convert an object ``y`` to float64 (regression).
+    categorical_features : 'from_dtype', None, mask, indices or names
+        Which features are categorical; their values become codes.
+    max_bins : int
+        Codes a categorical feature may have at most.
+    reuse_categories : bool
+        Keep the categories of the previous fit (warm start).
 
     Returns
     -------
     X : ndarray of shape (n_samples, n_features), float32 or float64, C-contiguous
     y : ndarray of shape (n_samples,)
     """
+    names = _get_feature_names(X) if categorical_features is not None else None
+    encoded = encode_training_features(estimator, X, categorical_features, max_bins, reuse=reuse_categories)
     X, y = validate_data(
-        estimator, X, y, accept_sparse=SPARSE_FORMATS, dtype=X_DTYPES, order="C",
-        ensure_all_finite=False, y_numeric=y_numeric,
+        estimator, X if encoded is None else encoded, y, accept_sparse=SPARSE_FORMATS, dtype=X_DTYPES,
+        order="C", ensure_all_finite=False, y_numeric=y_numeric,
     )
+    if encoded is not None and names is not None:  # the codes came as an ndarray, without the names
+        estimator.feature_names_in_ = names
     X = _densify(X)
     check_finite_values_exist(estimator, X)
     return X, y
@@ -238,8 +225,10 @@ def validate_predict_data(estimator, X):
     # an estimator fitted without feature names. Anything else takes the full validation.
     if (type(X) is np.ndarray and X.ndim == 2 and X.dtype in _FAST_PREDICT_DTYPES and X.flags.c_contiguous
             and X.shape[0] > 0 and X.shape[1] == getattr(estimator, "n_features_in_", -1)
-            and not hasattr(estimator, "feature_names_in_")):
+            and not hasattr(estimator, "feature_names_in_") and getattr(estimator, "_categories", None) is None):
         return X
+    if getattr(estimator, "_categories", None) is not None:
+        return encode_features(estimator, X)
     X = validate_data(
         estimator, X, reset=False, accept_sparse=SPARSE_FORMATS, dtype=X_DTYPES, order="C",
         ensure_all_finite=False,
@@ -331,19 +320,36 @@ def balanced_class_weight(classes, y, sample_weight):
     return compute_sample_weight(dict(zip(classes, weights)), y)
 
 
-def bin_training_data(X, max_bins, seed, n_threads, bin_mapper=None):
+def new_bin_mapper(max_bins, seed, n_categories=None):
+    """An unfitted ``_core.BinMapper``; ``n_categories`` (per feature, 0 for a numeric one) marks
+    the categorical features, whose bins are their codes."""
+    if n_categories is None:
+        return _core.BinMapper(max_bins, BINNING_SUBSAMPLE, seed)
+    return _core.BinMapper(max_bins, BINNING_SUBSAMPLE, seed, n_categories=list(n_categories))
+
+
+def continued_bin_mapper(bin_mapper, n_categories):
+    """The bins of a model being continued (warm start) with its categorical features marked: the
+    mapper of a model read from a file does not know which features were categorical."""
+    return bin_mapper if n_categories is None else bin_mapper.with_categories(list(n_categories))
+
+
+def bin_training_data(X, max_bins, seed, n_threads, bin_mapper=None, n_categories=None):
     """Bin X for the core: fit a ``_core.BinMapper`` (unless one is given, e.g. by warm start).
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features), float32 or float64, C-contiguous
+        Categorical features hold codes (``_categorical``).
     max_bins : int
         Value bins per feature (2..255); NaN gets its own extra bin.
     seed : int
         Seed of the row sample the quantiles are computed from.
     n_threads : int
     bin_mapper : _core.BinMapper or None
-        Reused as is when given.
+        Reused when given (its categorical features marked).
+    n_categories : list of int or None
+        Codes of each categorical feature, 0 for a numeric one (``_category_bins``); None: all numeric.
 
     Returns
     -------
@@ -351,8 +357,10 @@ def bin_training_data(X, max_bins, seed, n_threads, bin_mapper=None):
     binned : _core.BinnedData
     """
     if bin_mapper is None:
-        bin_mapper = _core.BinMapper(max_bins, BINNING_SUBSAMPLE, seed)
+        bin_mapper = new_bin_mapper(max_bins, seed, n_categories)
         bin_mapper.fit(X, n_threads)
+    else:
+        bin_mapper = continued_bin_mapper(bin_mapper, n_categories)
     return bin_mapper, bin_mapper.transform(X, n_threads)
 
 
@@ -402,7 +410,9 @@ class CoreModelMixin:
     that a model file stores beside the core's arrays (see ``_model_io``).
     """
 
-    _io_fitted_attributes = ("n_features_in_", "feature_names_in_")
+    _io_fitted_attributes = ("n_features_in_", "feature_names_in_", "is_categorical_", "_categories", "_category_bins")
+    # Fitted attributes a model file may lack (files written before categorical features had none).
+    _io_optional_attributes = ("feature_names_in_", "is_categorical_", "_categories", "_category_bins")
 
     def __sklearn_is_fitted__(self):
         return getattr(self, "_model", None) is not None
@@ -474,6 +484,7 @@ class CoreModelMixin:
         names = getattr(self, "feature_names_in_", None)
         if names is not None and len(names) != self.n_features_in_:
             raise ValueError("feature_names_in_ does not have n_features_in_ entries.")
+        check_restored_categories(self)
 
     def _check_objective(self, expected):
         """ValueError unless the model read from a file was trained with the core objective ``expected``."""

@@ -9,8 +9,37 @@ SHARED_DOC_PARTS = {
         Parameters
         ----------
         X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-            Samples, any real dtype; NaN is a missing value.""",
+            Samples, any real dtype; NaN is a missing value. Categorical features hold their
+            category values (matched by value; unseen ones are missing).""",
 }
+
+
+def _categorical_features_doc(default, note=""):
+    """The documentation of ``categorical_features``, shared by the six estimators (``note``: lines
+    added to its first paragraph, indented by 8 spaces)."""
+    return f"""
+    categorical_features : array-like of {{bool, int, str}} or 'from_dtype' or None, default={default}
+        Which features are categorical; they get native set splits (a node sends a set of
+        categories left, found by ordering the categories by their gradient statistics).{note}
+
+        - None: no feature is categorical.
+        - 'from_dtype': the columns of a DataFrame whose dtype is categorical: pandas
+          ``category``, polars ``Categorical`` or ``Enum``, pyarrow dictionary columns.
+        - boolean mask of shape (n_features,), integer indices, or feature names (needs a
+          DataFrame with string column names).
+
+        Categories are matched by value, not by code: those present at fit are sorted (text, or
+        numbers: 1 and 1.0 are one category) and numbered, so a frame whose levels are ordered
+        differently or has unused levels gives the same model and predictions. NaN, missing values,
+        negative numbers in a numeric column, and categories not seen at fit go where each
+        split sends missing values. Above ``max_bins`` categories, the ``max_bins - 1`` most
+        frequent keep their own code (ties broken by the sorted order) and all rarer ones share
+        the last code. A model file stores the categories (str, int, float or bool values)."""
+
+
+_IS_CATEGORICAL_DOC = """
+    is_categorical_ : ndarray of shape (n_features_in_,), bool, or None
+        Which features were treated as categorical; None when none was."""
 
 
 def fill_doc(template, parts):
@@ -33,8 +62,15 @@ def with_doc_parts(parts):
     return decorate
 
 
+def _with_categorical(parts, default, note=""):
+    """``parts`` with their ``{categorical_features}`` and ``{is_categorical}`` lines filled."""
+    inner = {"categorical_features": _categorical_features_doc(default, note),
+             "is_categorical": _IS_CATEGORICAL_DOC}
+    return {name: fill_doc(text, inner) for name, text in parts.items()}
+
+
 # HistGradientBoostingRegressor and HistGradientBoostingClassifier.
-GRADIENT_BOOSTING_DOC_PARTS = {
+GRADIENT_BOOSTING_DOC_PARTS = _with_categorical({
     **SHARED_DOC_PARTS,
     "boosting_parameters": """
     learning_rate : float, default=0.1
@@ -55,10 +91,7 @@ GRADIENT_BOOSTING_DOC_PARTS = {
     max_bins : int, default=255
         Maximum number of bins of non-missing values per feature, between 2 and 255. Missing
         values (NaN) always get their own extra bin.
-    categorical_features : 'from_dtype' or None, default='from_dtype'
-        Native categorical splits are not supported yet: ``'from_dtype'`` raises ValueError if a
-        pandas column has the ``category`` dtype, and any explicit list or mask raises
-        ValueError. Encode categories as numbers first.
+    {categorical_features}
     monotonic_cst : None, default=None
         Monotonic constraints are not supported yet; anything but None raises ValueError.
     interaction_cst : None, default=None
@@ -100,7 +133,19 @@ GRADIENT_BOOSTING_DOC_PARTS = {
         Number of threads for fit and predict: None or -1 use every available core, negative
         ``k`` uses ``cores + 1 + k``. Results do not depend on it.
     grow_policy : {'lossguide', 'depthwise'}, default='lossguide'
-        Order in which nodes are split: best gain first (LightGBM) or level by level (XGBoost).""",
+        Order in which nodes are split: best gain first (LightGBM) or level by level (XGBoost).
+    cat_smooth : float, default=10.0
+        Added to each category's hessian sum when the categories of a node are ordered by
+        gradient / hessian (LightGBM's ``cat_smooth``): smooths the order of small categories.
+    cat_l2 : float, default=10.0
+        Extra L2 penalty in the gain of categorical set splits (LightGBM's ``cat_l2``).
+    max_cat_threshold : int, default=32
+        At most this many categories are sent to one side of a set split.
+    max_cat_to_onehot : int, default=4
+        A feature with at most this many categories in a node is split one category against
+        the rest.
+    min_data_per_group : int, default=100
+        Minimum number of rows of the categories on each side of a set split.""",
     "attributes": """
     do_early_stopping_ : bool
         Whether early stopping was used during training.
@@ -113,8 +158,7 @@ GRADIENT_BOOSTING_DOC_PARTS = {
         any tree (the negative loss when ``scoring='loss'``). Empty without early stopping.
     validation_score_ : ndarray of shape (n_iter_ + 1,), float64
         Same on the validation data; empty without early stopping or validation data.
-    is_categorical_ : None
-        No feature is treated as categorical (native categorical splits come later).
+    {is_categorical}
     feature_importances_ : ndarray of shape (n_features_in_,), float64
         Total split gain per feature normalised to sum 1 (all zeros if no tree split).
     n_features_in_ : int
@@ -126,11 +170,11 @@ GRADIENT_BOOSTING_DOC_PARTS = {
     -----
     Sparse matrices are accepted but densified (native sparse input is planned); NaN is a missing
     value and goes to the child learned during training. float32 input is kept as float32.""",
-}
+}, "'from_dtype'")
 
 
 # RandomForestRegressor and RandomForestClassifier.
-FOREST_DOC_PARTS = {
+FOREST_DOC_PARTS = _with_categorical({
     **SHARED_DOC_PARTS,
     "forest_parameters": """
     min_samples_split : int or float, default=2
@@ -173,7 +217,8 @@ FOREST_DOC_PARTS = {
     max_bins : int, default=255
         Value bins per feature (2 to 255), placed at quantiles; NaN gets its own bin. Splits are
         searched between bins, so thresholds are quantiles rather than midpoints of every pair of
-        values (treeforge extension).""",
+        values (treeforge extension).
+    {categorical_features}""",
     "forest_attributes": """
     n_features_in_ : int
         Number of features seen during fit.
@@ -184,7 +229,8 @@ FOREST_DOC_PARTS = {
     feature_importances_ : ndarray of shape (n_features_in_,)
         Impurity-based importances (mean of the per-tree normalised decreases), summing to 1.
     estimators_samples_ : list of ndarray
-        In-bag sample indices of each tree (with repeats).""",
+        In-bag sample indices of each tree (with repeats).
+    {is_categorical}""",
     "notes": """
     Notes
     -----
@@ -193,17 +239,18 @@ FOREST_DOC_PARTS = {
     drawn in C++. Nodes whose drawn features are all constant become leaves (scikit-learn draws
     more features in that case). Sparse input is densified; NaN goes to the child learned in
     training.""",
-}
+}, "None", "\n        A treeforge extension: scikit-learn's forests have no such parameter.")
 
 
 # AdaBoostClassifier and AdaBoostRegressor.
-ADABOOST_DOC_PARTS = {
+ADABOOST_DOC_PARTS = _with_categorical({
     **SHARED_DOC_PARTS,
     "core_parameters": """
         n_jobs : int or None, default=None
             Threads of the default trees (None or -1: every core). The result does not depend on it.
         max_bins : int, default=255
-            Value bins per feature (2 to 255) of the default trees; NaN gets its own bin.""",
+            Value bins per feature (2 to 255) of the default trees; NaN gets its own bin.
+        {categorical_features}""",
     "fitted_attributes": """
         estimator_weights_ : ndarray of shape (n_estimators,)
             Weight of each round (alpha_m); 0 for rounds that did not run.
@@ -216,5 +263,7 @@ ADABOOST_DOC_PARTS = {
         n_features_in_ : int
             Number of features seen during fit.
         feature_names_in_ : ndarray of shape (n_features_in_,), object
-            Names of the features, when fitted on a DataFrame with string column names.""",
-}
+            Names of the features, when fitted on a DataFrame with string column names.
+        {is_categorical}""",
+}, "None", ("\n        For the default trees only (a treeforge extension): a user's estimator gets X"
+            "\n        as it is and handles its categories itself (categorical_features=None)."))

@@ -105,13 +105,15 @@ class BaseForest(CoreModelMixin, BaseEstimator):
         ],
         "monotonic_cst": ["array-like", None],
         "max_bins": [Interval(Integral, 2, 255, closed="both")],
+        "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
     }
 
     _io_fitted_attributes = CoreModelMixin._io_fitted_attributes + (
         "n_outputs_", "_seed", "_n_samples", "_n_samples_bootstrap", "_sample_weight",
         "oob_score_", "oob_decision_function_", "oob_prediction_",
     )
-    _io_optional_attributes = ("oob_score_", "oob_decision_function_", "oob_prediction_")
+    _io_optional_attributes = CoreModelMixin._io_optional_attributes + (
+        "oob_score_", "oob_decision_function_", "oob_prediction_")
 
     @_with_doc
     @_fit_context(prefer_skip_nested_validation=True)
@@ -141,7 +143,8 @@ class BaseForest(CoreModelMixin, BaseEstimator):
         self._check_supported_options()
         is_warm = self.warm_start and self.__sklearn_is_fitted__()
         n_threads = resolve_n_threads(self.n_jobs)
-        X, y_labels = validate_fit_data(self, X, y, y_numeric=not is_classifier(self))
+        X, y_labels = validate_fit_data(self, X, y, y_numeric=not is_classifier(self), max_bins=self.max_bins,
+                                        categorical_features=self.categorical_features, reuse_categories=is_warm)
         n_samples, n_features = X.shape
         targets = self._encode_y(y_labels, is_warm)
         sample_weight = validate_sample_weight(sample_weight, X)
@@ -149,27 +152,21 @@ class BaseForest(CoreModelMixin, BaseEstimator):
         check_positive_total_weight(sample_weight)
 
         if not self.bootstrap and self.max_samples is not None:
-            raise ValueError(
-                "`max_sample` cannot be set if `bootstrap=False`. Either switch to `bootstrap=True` "
-                "or set `max_sample=None`."
-            )
+            raise ValueError("`max_sample` cannot be set if `bootstrap=False`. Either switch to "
+                             "`bootstrap=True` or set `max_sample=None`.")
         if not self.bootstrap and self.oob_score:
             raise ValueError("Out of bag estimation only available if bootstrap=True")
         n_previous = self._model.n_trees if is_warm else 0
         n_more = self.n_estimators - n_previous
         if n_more < 0:
-            raise ValueError(
-                f"n_estimators={self.n_estimators} must be larger or equal to "
-                f"len(estimators_)={n_previous} when warm_start==True"
-            )
+            raise ValueError(f"n_estimators={self.n_estimators} must be larger or equal to "
+                             f"len(estimators_)={n_previous} when warm_start==True")
         if n_more == 0:
             warnings.warn("Warm-start fitting without increasing n_estimators does not fit new trees.")
         previous_model = self._model if is_warm else None
         if is_warm and previous_model.n_features != n_features:
-            raise ValueError(
-                f"X has {n_features} features, but the forest being continued (warm_start=True) was "
-                f"trained with {previous_model.n_features}."
-            )
+            raise ValueError(f"X has {n_features} features, but the forest being continued (warm_start=True) "
+                             f"was trained with {previous_model.n_features}.")
         if not is_warm:
             self._seed = draw_seed(self.random_state)
         self.n_outputs_ = 1
@@ -179,9 +176,8 @@ class BaseForest(CoreModelMixin, BaseEstimator):
         )
         self._sample_weight = sample_weight
 
-        bin_mapper, binned = bin_training_data(
-            X, self.max_bins, self._seed, n_threads, None if previous_model is None else previous_model.bin_mapper
-        )
+        bin_mapper, binned = bin_training_data(X, self.max_bins, self._seed, n_threads, getattr(
+            previous_model, "bin_mapper", None), self._category_bins)
         config = make_config(_core.ForestConfig(), self._config_values(n_samples, n_features, n_threads))
         trainer = _core.ForestTrainer(config, bin_mapper, binned, sample_weight=sample_weight,
                                       init_model=previous_model, **targets)
@@ -411,7 +407,8 @@ class RandomForestRegressor(RegressorMixin, BaseForest):
     def __init__(self, n_estimators=100, *, criterion="squared_error", max_depth=None, min_samples_split=2,
                  min_samples_leaf=1, min_weight_fraction_leaf=0.0, max_features=1.0, max_leaf_nodes=None,
                  min_impurity_decrease=0.0, bootstrap=True, oob_score=False, n_jobs=None, random_state=None,
-                 verbose=0, warm_start=False, ccp_alpha=0.0, max_samples=None, monotonic_cst=None, max_bins=255):
+                 verbose=0, warm_start=False, ccp_alpha=0.0, max_samples=None, monotonic_cst=None, max_bins=255,
+                 categorical_features=None):
         store_init_arguments(self, locals())
 
     def _check_supported_options(self):
@@ -523,7 +520,8 @@ class RandomForestClassifier(LogProbaMixin, ClassifierMixin, BaseForest):
     def __init__(self, n_estimators=100, *, criterion="gini", max_depth=None, min_samples_split=2, min_samples_leaf=1,
                  min_weight_fraction_leaf=0.0, max_features="sqrt", max_leaf_nodes=None, min_impurity_decrease=0.0,
                  bootstrap=True, oob_score=False, n_jobs=None, random_state=None, verbose=0, warm_start=False,
-                 class_weight=None, ccp_alpha=0.0, max_samples=None, monotonic_cst=None, max_bins=255):
+                 class_weight=None, ccp_alpha=0.0, max_samples=None, monotonic_cst=None, max_bins=255,
+                 categorical_features=None):
         store_init_arguments(self, locals())
 
     def _core_criterion(self):

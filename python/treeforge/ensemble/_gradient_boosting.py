@@ -11,15 +11,15 @@ from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from .. import _core
 from ..callback import BoostingProgress
 from ._base import (
-    BINNING_SUBSAMPLE,
     CoreModelMixin,
     apply_class_weight,
     check_positive_total_weight,
     draw_seed,
     encode_classes,
     encode_known_classes,
+    continued_bin_mapper,
     make_config,
-    reject_categorical_features,
+    new_bin_mapper,
     reject_constraint,
     resolve_n_threads,
     restore_state_on_error,
@@ -35,6 +35,8 @@ from ._model_io import register_estimator
 # Early stopping is switched on by early_stopping='auto' above this many samples (scikit-learn's rule).
 _AUTO_EARLY_STOPPING_MIN_SAMPLES = 10_000
 _REGRESSION_OBJECTIVES = {"squared_error": "squared_error", "poisson": "poisson", "gamma": "gamma"}
+# Parameters passed as they are to the core's config of categorical (set) splits (LightGBM's names).
+_CATEGORICAL_SPLIT_KNOBS = ("cat_smooth", "cat_l2", "max_cat_threshold", "max_cat_to_onehot", "min_data_per_group")
 
 
 _with_shared_doc = with_doc_parts(GRADIENT_BOOSTING_DOC_PARTS)
@@ -74,11 +76,16 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
         "colsample_bytree": [Interval(Real, 0, 1, closed="right")],
         "n_jobs": [Integral, None],
         "grow_policy": [StrOptions({"lossguide", "depthwise"})],
+        "cat_smooth": [Interval(Real, 0, None, closed="left")],
+        "cat_l2": [Interval(Real, 0, None, closed="left")],
+        "max_cat_threshold": [Interval(Integral, 1, None, closed="left")],
+        "max_cat_to_onehot": [Interval(Integral, 1, None, closed="left")],
+        "min_data_per_group": [Interval(Integral, 1, None, closed="left")],
     }
 
     _io_fitted_attributes = CoreModelMixin._io_fitted_attributes + (
         "n_iter_", "n_trees_per_iteration_", "train_score_", "validation_score_",
-        "do_early_stopping_", "is_categorical_", "_seed",
+        "do_early_stopping_", "_seed",
     )
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -115,7 +122,7 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
 
     def _fit(self, X, y, sample_weight, X_val, y_val, sample_weight_val, callback):
         fit_start = time.perf_counter()
-        self._check_supported_options(X)
+        self._check_supported_options()
         is_warm = self.warm_start and self.__sklearn_is_fitted__()
         if is_warm and self.max_iter < self.n_iter_:
             raise ValueError(
@@ -124,7 +131,8 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
             )
         n_threads = resolve_n_threads(self.n_jobs)
         previous_model = self._model if is_warm else None
-        X, y_labels = validate_fit_data(self, X, y, y_numeric=not is_classifier(self))
+        X, y_labels = validate_fit_data(self, X, y, y_numeric=not is_classifier(self), max_bins=self.max_bins,
+                                        categorical_features=self.categorical_features, reuse_categories=is_warm)
         y = self._encode_y(y_labels)
         sample_weight = validate_sample_weight(sample_weight, X)
         sample_weight = self._finalize_sample_weight(sample_weight, y_labels)
@@ -135,11 +143,8 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
         else:
             self._seed = draw_seed(self.random_state)
 
-        n_samples = X.shape[0]
-        if self.early_stopping == "auto":
-            self.do_early_stopping_ = n_samples > _AUTO_EARLY_STOPPING_MIN_SAMPLES
-        else:
-            self.do_early_stopping_ = bool(self.early_stopping)
+        is_large = X.shape[0] > _AUTO_EARLY_STOPPING_MIN_SAMPLES
+        self.do_early_stopping_ = is_large if self.early_stopping == "auto" else bool(self.early_stopping)
         train, valid = self._split_validation(
             DataPart(X, y, y_labels, sample_weight), X_val, y_val, sample_weight_val
         )
@@ -149,9 +154,9 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
             print(f"Binning {n_bytes / 1e9:.3f} GB of training data: ", end="", flush=True)
         tic = time.perf_counter()
         if is_warm:
-            bin_mapper = previous_model.bin_mapper
+            bin_mapper = continued_bin_mapper(previous_model.bin_mapper, self._category_bins)
         else:
-            bin_mapper = _core.BinMapper(self.max_bins, BINNING_SUBSAMPLE, self._seed)
+            bin_mapper = new_bin_mapper(self.max_bins, self._seed, self._category_bins)
             bin_mapper.fit(train.X, n_threads, rows=train.rows)
         train_data = bin_mapper.transform(train.X, n_threads, rows=train.rows)
         valid_data = None if valid is None else bin_mapper.transform(valid.X, n_threads)
@@ -164,7 +169,6 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
             None if valid is None else valid.y, None if valid is None else valid.weight, previous_model,
         )
         del train_data, valid_data
-        self.is_categorical_ = None
         self._train_loop(booster, train, valid, is_warm, n_threads, callback)
         # Training buffers are released before the model is built: the end of fit peaks no higher.
         self._model = booster.finish()
@@ -208,9 +212,8 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
                 message += f"val {name}: {sign * self.validation_score_[-1]:.5f}, "
         print(message + f"in {seconds:0.3f}s")
 
-    def _check_supported_options(self, X):
+    def _check_supported_options(self):
         self._check_loss()
-        reject_categorical_features(self.categorical_features, X)
         reject_constraint("monotonic_cst", self.monotonic_cst)
         reject_constraint("interaction_cst", self.interaction_cst)
 
@@ -259,8 +262,8 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
         return train, data.take(valid_rows)
 
     def _config_values(self, objective, n_threads):
-        """Parameters -> attributes of the core's GbdtConfig."""
-        return {
+        """Parameters -> attributes of the core's GbdtConfig (those of set splits if a feature is categorical)."""
+        values = {
             "objective": objective,
             "n_outputs": int(self.n_trees_per_iteration_),
             "learning_rate": float(self.learning_rate),
@@ -278,6 +281,9 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
             "seed": int(self._seed),
             "n_threads": int(n_threads),
         }
+        if self.is_categorical_ is not None:
+            values.update({name: getattr(self, name) for name in _CATEGORICAL_SPLIT_KNOBS})
+        return values
 
     def _finalize_sample_weight(self, sample_weight, y_labels):
         return sample_weight
@@ -345,7 +351,8 @@ class HistGradientBoostingRegressor(RegressorMixin, BaseHistGradientBoosting):
                  interaction_cst=None, warm_start=False, early_stopping="auto", scoring="loss",
                  validation_fraction=0.1, n_iter_no_change=10, tol=1e-7, verbose=0, random_state=None,
                  l1_regularization=0.0, min_split_gain=0.0, min_child_weight=1e-3, subsample=1.0,
-                 colsample_bytree=1.0, n_jobs=None, grow_policy="lossguide"):
+                 colsample_bytree=1.0, n_jobs=None, grow_policy="lossguide", cat_smooth=10.0, cat_l2=10.0,
+                 max_cat_threshold=32, max_cat_to_onehot=4, min_data_per_group=100):
         store_init_arguments(self, locals())
 
     def _check_loss(self):
@@ -464,7 +471,8 @@ class HistGradientBoostingClassifier(ClassifierMixin, BaseHistGradientBoosting):
                  interaction_cst=None, warm_start=False, early_stopping="auto", scoring="loss",
                  validation_fraction=0.1, n_iter_no_change=10, tol=1e-7, verbose=0, random_state=None,
                  class_weight=None, l1_regularization=0.0, min_split_gain=0.0, min_child_weight=1e-3,
-                 subsample=1.0, colsample_bytree=1.0, n_jobs=None, grow_policy="lossguide"):
+                 subsample=1.0, colsample_bytree=1.0, n_jobs=None, grow_policy="lossguide", cat_smooth=10.0,
+                 cat_l2=10.0, max_cat_threshold=32, max_cat_to_onehot=4, min_data_per_group=100):
         store_init_arguments(self, locals())
 
     def _check_loss(self):

@@ -8,6 +8,11 @@ lists none of them (the core's one field list says which each version has).
 
 - version 1: numeric splits only.
 - version 2: adds ``split_kind``, ``cat_offsets`` and ``cat_words`` (category-set splits).
+
+An estimator with categorical features also stores, among its fitted attributes, ``is_categorical_``,
+``_categories`` (each categorical feature's values in code order: str, int, float or bool) and
+``_category_bins`` (its number of codes), so that a loaded model matches categories by value;
+files without them hold numeric features only.
 """
 
 import contextlib
@@ -21,6 +26,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .. import _core
+from ._categorical import check_savable_categories
 
 FORMAT_NAME = "treeforge"
 FORMAT_VERSION = _core.MODEL_FORMAT_VERSION
@@ -153,6 +159,7 @@ def _hashable(key):
 
 def _document_of(estimator, metadata):
     """The JSON-ready dict of a fitted estimator."""
+    check_savable_categories(estimator)  # a category value JSON cannot hold is named, not a bare TypeError
     params = {}
     for name, value in estimator.get_params(deep=False).items():
         with contextlib.suppress(_NotSerializable):  # e.g. a RandomState: the default is stored

@@ -9,7 +9,7 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.extmath import softmax
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, has_fit_parameter
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, has_fit_parameter, validate_data
 
 from .. import _core
 from ._base import (
@@ -54,6 +54,7 @@ class BaseWeightBoosting(CoreModelMixin, BaseEstimator):
         "random_state": ["random_state"],
         "n_jobs": [Integral, None],
         "max_bins": [Interval(Integral, 2, 255, closed="both")],
+        "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
     }
 
     _io_fitted_attributes = CoreModelMixin._io_fitted_attributes + (
@@ -84,7 +85,11 @@ class BaseWeightBoosting(CoreModelMixin, BaseEstimator):
         return self
 
     def _fit(self, X, y, sample_weight):
-        X, y_labels = validate_fit_data(self, X, y, y_numeric=not is_classifier(self))
+        if self.estimator is None:
+            X, y_labels = validate_fit_data(self, X, y, y_numeric=not is_classifier(self), max_bins=self.max_bins,
+                                            categorical_features=self.categorical_features)
+        else:
+            X, y_labels = self._check_X(X, y)
         targets = self._encode_y(y_labels)
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, copy=True, ensure_non_negative=True)
         check_positive_total_weight(sample_weight)
@@ -98,7 +103,7 @@ class BaseWeightBoosting(CoreModelMixin, BaseEstimator):
 
     def _fit_core(self, X, targets, sample_weight):
         n_threads = resolve_n_threads(self.n_jobs)
-        bin_mapper, binned = bin_training_data(X, self.max_bins, self._seed, n_threads)
+        bin_mapper, binned = bin_training_data(X, self.max_bins, self._seed, n_threads, None, self._category_bins)
         values = dict(self._core_config_values(), n_estimators=int(self.n_estimators),
                       learning_rate=float(self.learning_rate), seed=int(self._seed), n_threads=int(n_threads),
                       min_samples_leaf=1, min_samples_split=2, max_leaf_nodes=0)
@@ -139,6 +144,20 @@ class BaseWeightBoosting(CoreModelMixin, BaseEstimator):
             if iboost < self.n_estimators - 1:
                 sample_weight /= total
 
+    def _check_X(self, X, y=None):
+        """X (and, at fit, y) as the default trees read it, or for a user's estimator as scikit-learn's
+        AdaBoost checks it, not converted: any dtype and dimensionality, its own categories."""
+        if y is None and self._model is not None:
+            return validate_predict_data(self, X)
+        checks = dict(accept_sparse=["csr", "csc"], ensure_2d=True, allow_nd=True, dtype=None)
+        if y is None:
+            return validate_data(self, X, reset=False, **checks)
+        if self.categorical_features is not None:
+            raise ValueError(f"categorical_features={self.categorical_features!r} applies to the default trees "
+                             "(estimator=None); a user's estimator gets X as it is and handles categories itself.")
+        self.is_categorical_ = self._categories = self._category_bins = None
+        return validate_data(self, X, y, y_numeric=not is_classifier(self), **checks)
+
     def _make_estimator(self, random_state):
         """A fresh clone of the user's estimator with every ``*random_state`` parameter seeded."""
         estimator = clone(self.estimator)
@@ -173,9 +192,8 @@ class BaseWeightBoosting(CoreModelMixin, BaseEstimator):
         try:
             return sum(w * e.feature_importances_ for w, e in zip(self.estimator_weights_, self.estimators_)) / norm
         except AttributeError as exc:
-            raise AttributeError(
-                "Unable to compute feature importances since estimator does not have a feature_importances_ attribute"
-            ) from exc
+            raise AttributeError("Unable to compute feature importances since estimator does not have a "
+                                 "feature_importances_ attribute") from exc
 
     @_with_doc
     def staged_score(self, X, y, sample_weight=None):
@@ -195,9 +213,8 @@ class BaseWeightBoosting(CoreModelMixin, BaseEstimator):
 
     def _model_to_arrays(self):
         if self._model is None:
-            raise TypeError(
-                f"{type(self).__name__} with a user estimator cannot be written to a model file; pickle it instead."
-            )
+            raise TypeError(f"{type(self).__name__} with a user estimator cannot be written to a model file; "
+                            "pickle it instead.")
         return super()._model_to_arrays()
 
     def _check_restored(self):
@@ -274,7 +291,7 @@ class AdaBoostClassifier(LogProbaMixin, ClassifierMixin, BaseWeightBoosting):
     _io_fitted_attributes = BaseWeightBoosting._io_fitted_attributes + ("classes_", "n_classes_")
 
     def __init__(self, estimator=None, *, n_estimators=50, learning_rate=1.0, random_state=None,
-                 sampling="reweight", n_jobs=None, max_bins=255):
+                 sampling="reweight", n_jobs=None, max_bins=255, categorical_features=None):
         store_init_arguments(self, locals())
 
     @staticmethod
@@ -306,9 +323,8 @@ class AdaBoostClassifier(LogProbaMixin, ClassifierMixin, BaseWeightBoosting):
         if estimator_error >= 1.0 - 1.0 / n_classes:
             self.estimators_.pop(-1)
             if not self.estimators_:
-                raise ValueError(
-                    "BaseClassifier in AdaBoostClassifier ensemble is worse than random, ensemble can not be fit."
-                )
+                raise ValueError("BaseClassifier in AdaBoostClassifier ensemble is worse than random, ensemble "
+                                 "can not be fit.")
             return None, None, None
         estimator_weight = self.learning_rate * (
             np.log((1.0 - estimator_error) / estimator_error) + np.log(n_classes - 1.0)
@@ -320,7 +336,7 @@ class AdaBoostClassifier(LogProbaMixin, ClassifierMixin, BaseWeightBoosting):
     def _staged_votes(self, X):
         """Yield (sum of the SAMME votes of the first m estimators, their total weight), m = 1, 2, ..."""
         check_is_fitted(self)
-        X = validate_predict_data(self, X)
+        X = self._check_X(X)
         votes, norm = None, 0.0
         if self._model is not None:
             n_threads = resolve_n_threads(self.n_jobs)
@@ -501,7 +517,7 @@ class AdaBoostRegressor(RegressorMixin, BaseWeightBoosting):
     }
 
     def __init__(self, estimator=None, *, n_estimators=50, learning_rate=1.0, loss="linear", random_state=None,
-                 n_jobs=None, max_bins=255):
+                 n_jobs=None, max_bins=255, categorical_features=None):
         store_init_arguments(self, locals())
 
     @staticmethod
@@ -566,7 +582,7 @@ class AdaBoostRegressor(RegressorMixin, BaseWeightBoosting):
         y : ndarray of shape (n_samples,), float64
         """
         check_is_fitted(self)
-        return self._median_predict(validate_predict_data(self, X), self._n_fitted())
+        return self._median_predict(self._check_X(X), self._n_fitted())
 
     @_with_doc
     def staged_predict(self, X):
@@ -579,6 +595,6 @@ class AdaBoostRegressor(RegressorMixin, BaseWeightBoosting):
         y : ndarray of shape (n_samples,), float64
         """
         check_is_fitted(self)
-        X = validate_predict_data(self, X)
+        X = self._check_X(X)
         for limit in range(1, self._n_fitted() + 1):
             yield self._median_predict(X, limit)
