@@ -14,7 +14,14 @@ from ..plotting import plot_training
 from . import _tabular as tabular
 from ._checkpoints import apply_checkpoint, interruption_error, make_checkpointer
 from ._console import CLIError, Progress
-from ._estimators import check_param_names, collect_params, estimator_class, load_model_file, make_estimator
+from ._estimators import (
+    check_param_names,
+    collect_params,
+    estimator_class,
+    load_model_file,
+    make_estimator,
+    set_categorical_features,
+)
 
 DEMO_MODEL_PATH = "treeforge-demo-model.json"
 _METADATA_VERSION = 1
@@ -145,6 +152,7 @@ def cmd_train(args, console):
         estimator.set_params(**{key: args.params[key] for key in ("max_iter", "n_jobs") if key in args.params})
     else:
         estimator, stored = make_estimator(estimator_class(args.model, task), args.params), {}
+        set_categorical_features(estimator, meta, args.params)
     train, valid, held_out = _split(args, meta, data, task, console, stored.get("valid_rows"))
     del data
     meta["rows"] = {"train": len(train[1]), "valid": 0 if valid is None else len(valid[1])}
@@ -256,6 +264,18 @@ def _model_size(estimator):
     return size
 
 
+def _feature_kind(estimator, meta, idx):
+    """What ``info`` says of a feature: categorical (split on sets of its values) only if the model says so."""
+    is_categorical = getattr(estimator, "is_categorical_", None)
+    name = meta["features"][idx]
+    if is_categorical is not None and is_categorical[idx]:
+        n_values = len(meta["categories"].get(name) or estimator._categories[idx])
+        return f"  categorical, {n_values} values"
+    if name in meta["categories"]:  # a model trained before native categorical splits
+        return f"  text as ordinal codes (split as numbers), {len(meta['categories'][name])} values"
+    return ""
+
+
 def cmd_info(args, console):
     """``treeforge info``: model kind, task, size and the features by importance."""
     estimator, meta = load_model_file(args.model)
@@ -272,8 +292,7 @@ def cmd_info(args, console):
     width = max(len(name) for name in meta["features"])
     for idx in np.argsort(-importances, kind="stable"):
         name = meta["features"][idx]
-        kind = f"  categorical, {len(meta['categories'][name])} values" if name in meta["categories"] else ""
-        lines.append(f"  {name:<{width}}  {importances[idx]:.4f}{kind}")
+        lines.append(f"  {name:<{width}}  {importances[idx]:.4f}{_feature_kind(estimator, meta, idx)}")
     for key, label in (("ignored", "ignored columns"), ("weight", "weight column")):
         if meta.get(key):
             lines.append(f"{label}: {', '.join(meta[key]) if isinstance(meta[key], list) else meta[key]}")

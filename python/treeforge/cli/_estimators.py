@@ -4,6 +4,8 @@ import importlib
 import json
 import os
 
+import numpy as np
+
 from . import _tabular as tabular
 from ._console import CLIError
 
@@ -115,6 +117,30 @@ def make_estimator(cls, params):
     return estimator
 
 
+def set_categorical_features(estimator, meta, params):
+    """Make the table's categorical columns (text, and --categorical) the estimator's native
+    categorical features: their codes are the positions in ``meta['categories']``."""
+    if "categorical_features" in params:
+        raise CLIError("the categorical features are the text columns and those given by --categorical COL; "
+                       "--param categorical_features is not used by the command line")
+    indices = [i for i, name in enumerate(meta["features"]) if name in meta["categories"]]
+    estimator.set_params(categorical_features=indices or None)
+
+
+def _categories_by_text(estimator):
+    """{feature: category values as text} of a model saved from Python, whose categories the command
+    line then passes as their positions: the estimator's categories become those positions (in memory)."""
+    categories = getattr(estimator, "_categories", None)
+    if categories is None:
+        return {}
+    names = estimator.feature_names_in_
+    by_text = {str(names[j]): [str(value) for value in values.tolist()]
+               for j, values in enumerate(categories) if values is not None}
+    estimator._categories = [None if values is None else np.arange(len(values), dtype=np.float64)
+                             for values in categories]
+    return by_text
+
+
 def load_model_file(path):
     """(estimator, metadata of the command line) of a model file.
 
@@ -133,7 +159,8 @@ def load_model_file(path):
         if names is None:
             raise CLIError(f"{path} has no feature names: it was fitted on an array, not a table")
         classes = getattr(estimator, "classes_", None)
-        meta = {"features": [str(name) for name in names], "categories": {}, "known": [], "target": None,
+        meta = {"features": [str(name) for name in names], "categories": _categories_by_text(estimator),
+                "known": [], "target": None,
                 "weight": None, "ignored": [], "model": None,
                 "target_kind": "text" if classes is not None and classes.dtype == object else "number",
                 "task": "regression" if classes is None else "binary" if len(classes) == 2 else "multiclass"}

@@ -52,8 +52,8 @@ def _add_model_command(commands, name, command, summary, description, data_help)
 
 _TRAIN_EPILOG = """\
 columns:
-  A column of numbers is a numeric feature; a column of text is categorical (its values become
-  codes stored in the model; at predict time an unseen value is missing, with a warning), unless
+  A column of numbers is a numeric feature; a column of text is categorical (split on sets of its
+  values, which the model stores; at predict time an unseen value is missing, with a warning), unless
   90% of its values are numbers: then the others are an error naming their line and column (add
   the token to --na-values or pass --categorical COL). A text or boolean target holds class
   labels; rows with a missing target are dropped. --task auto infers regression, binary or

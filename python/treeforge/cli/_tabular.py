@@ -5,10 +5,11 @@ Column rules:
 - Files are read by pyarrow's multithreaded reader: a header row, quoted fields, the delimiter
   given or sniffed among ``, ; TAB |``, gzip input detected from its first bytes;
   ``MISSING_MARKERS`` (and any extra markers given) are missing values.
-- A feature column of numbers is numeric. A column of text is categorical (codes in the sorted
-  order of its values; a value unseen in training becomes missing, with a warning), unless at
-  least ``NUMERIC_SHARE`` of its values are numbers: then the others are typos and the first one
-  is an error naming its line and column. Booleans are 0/1, dates are seconds since 1970.
+- A feature column of numbers is numeric. A column of text is categorical (its codes are the
+  positions of its values in their sorted order, which the estimator gets as native categorical
+  features, split on sets of values; a value unseen in training becomes missing, with a warning),
+  unless at least ``NUMERIC_SHARE`` of its values are numbers: then the others are typos and the
+  first one is an error naming its line and column. Booleans are 0/1, dates are seconds since 1970.
 - A text or boolean target holds class labels; rows with a missing target are dropped, with a note.
 """
 
