@@ -10,20 +10,25 @@
 
 namespace treeforge {
 
+/// Categories of one feature, at most: its value bins.
+constexpr int kMaxCategories = 256;
+
 /// The best set split of one categorical feature of a node, from its slots (n_bins categories,
 /// then the missing slot) and the node's sums. The candidates:
 /// - at most max_cat_to_onehot categories present in the node: each one alone against the rest;
-/// - more: the present categories in each order the criterion gives (Fisher's result: for
-///   gradient statistics the order of G / H holds the best split as a prefix, as it does for two
-///   classes under Gini or entropy), every cut of an order into a prefix and the rest, with the
-///   smaller side at most max_cat_threshold categories and each side at least
-///   min_data_per_group rows of its categories.
-/// Missing rows are tried on both sides. Of a chosen cut the side with fewer categories becomes
-/// the set that goes left (missing rows following), so that sets stay short; categories absent
-/// from the node are in no set: unseen there, they go where unseen categories go.
+/// - more: the categories of at least cat_smooth rows (the others stay out of every set), in
+///   each order the criterion gives (Fisher's result: for gradient statistics the order of G / H
+///   holds the best split as a prefix, as it does for two classes under Gini or entropy). Sets
+///   are the prefixes of an order read from either end, of at most max_cat_threshold categories
+///   and at most half of them; along a reading, a prefix is tried once it has gathered
+///   min_data_per_group rows since the last one tried, and only while the rest holds as many.
+///   These sets split the node more finely than a threshold, so their children pay cat_l2 more
+///   in gain and leaf values (ScanResult::extra_l2).
+/// Missing rows are tried on both sides. Categories absent from the node are in no set: unseen
+/// there, they go where unseen categories go.
 ///
-/// The criterion gives `category_orders(slots, present)` (permutations of `present`) and
-/// `set_gain(left_sums, total, many_vs_many)`, the gain of sending left_sums left in real units
+/// The criterion gives `n_category_orders()` orders by `category_key(slot, order)` (ascending,
+/// ties by category) and `set_gain(left_sums, total, extra_l2)`, the gain of sending left_sums left in real units
 /// (-inf when a constraint forbids it). Ties go to the earlier candidate: the result depends on
 /// the histogram alone.
 template <class Criterion>
@@ -33,65 +38,74 @@ ScanResult scan_category_sets(const Criterion& criterion, const std::int64_t* sl
   auto slot = [&](int c) { return slots + static_cast<std::size_t>(c) * stride; };
   const std::int64_t* missing = slot(n_bins);
   const bool has_missing = criterion.count(missing) > 0;
-  std::vector<int> present;
+  // On the stack: a scan runs per categorical feature and node.
+  int present[kMaxCategories];
+  int n_present = 0;
   for (int c = 0; c < n_bins; ++c)
-    if (criterion.count(slot(c)) > 0) present.push_back(c);
-  const int n = static_cast<int>(present.size());
-  const std::int64_t category_rows = criterion.count(total) - criterion.count(missing);
+    if (criterion.count(slot(c)) > 0) present[n_present++] = c;
+  const bool one_vs_rest = n_present <= config.max_cat_to_onehot;
+  const double extra_l2 = one_vs_rest ? 0.0 : config.cat_l2;
 
   ScanResult best;
   double best_gain = std::max(config.min_split_gain, 0.0);
-  const int* best_first = nullptr;
-  int best_size = 0;
+  bool found = false;
   Sums left(stride), with_missing(stride);
-  // The categories [first, first + size) with sums `left` go left; missing rows right, then left.
-  auto consider = [&](const int* first, int size, bool many_vs_many) {
+  // The categories [first, first + size) (a stride of `step` apart) with sums `left` go left;
+  // missing rows right, then left.
+  auto consider = [&](const int* first, int size, int step) {
     for (int m = 0; m <= static_cast<int>(has_missing); ++m) {
       for (int c = 0; c < stride; ++c) with_missing[c] = left[c] + (m ? missing[c] : 0);
-      const double gain = criterion.set_gain(with_missing.data(), total, many_vs_many);
+      const double gain = criterion.set_gain(with_missing.data(), total, extra_l2);
       if (gain > best_gain) {
+        found = true;
         best_gain = gain;
-        best_first = first;
-        best_size = size;
+        best.categories = CategoryBits{};
+        for (int i = 0; i < size; ++i) best.categories.insert(first[i * step]);
         best.default_left = m != 0;
         best.left_count = criterion.count(with_missing.data());
       }
     }
   };
 
-  std::vector<std::vector<int>> orders;
-  if (n <= config.max_cat_to_onehot) {
-    for (int i = 0; i < n; ++i) {
+  if (one_vs_rest) {
+    for (int i = 0; i < n_present; ++i) {
       std::copy(slot(present[i]), slot(present[i]) + stride, left.begin());
-      consider(&present[i], 1, false);
+      consider(&present[i], 1, 1);
     }
   } else {
-    orders = criterion.category_orders(slots, present);
-    for (const std::vector<int>& order : orders) {
-      std::fill(left.begin(), left.end(), 0);
-      std::int64_t left_rows = 0;
-      for (int k = 1; k < n; ++k) {
-        const std::int64_t* s = slot(order[k - 1]);
-        for (int c = 0; c < stride; ++c) left[c] += s[c];
-        left_rows += criterion.count(s);
-        if (std::min(k, n - k) > config.max_cat_threshold) continue;
-        if (left_rows < config.min_data_per_group || category_rows - left_rows < config.min_data_per_group) continue;
-        consider(order.data(), k, true);
+    int n = 0;  // the included categories, in present[0, n)
+    for (int i = 0; i < n_present; ++i)
+      if (static_cast<double>(criterion.count(slot(present[i]))) >= config.cat_smooth) present[n++] = present[i];
+    const int max_size = std::min(config.max_cat_threshold, (n + 1) / 2);
+    const std::int64_t n_rows = criterion.count(total);
+    std::pair<double, int> keyed[kMaxCategories];
+    int order[kMaxCategories];
+    for (int o = 0; o < criterion.n_category_orders(); ++o) {
+      for (int i = 0; i < n; ++i) keyed[i] = {criterion.category_key(slot(present[i]), o), present[i]};
+      std::sort(keyed, keyed + n);
+      for (int i = 0; i < n; ++i) order[i] = keyed[i].second;
+      for (int step : {1, -1}) {  // from the front, then from the back
+        const int* first = step == 1 ? order : order + n - 1;
+        std::fill(left.begin(), left.end(), 0);
+        std::int64_t left_rows = 0, since_tried = 0;
+        for (int k = 1; k <= max_size && k < n; ++k) {
+          const std::int64_t* s = slot(first[(k - 1) * step]);
+          for (int c = 0; c < stride; ++c) left[c] += s[c];
+          left_rows += criterion.count(s);
+          since_tried += criterion.count(s);
+          if (n_rows - left_rows < config.min_data_per_group) break;
+          if (since_tried < config.min_data_per_group) continue;
+          since_tried = 0;
+          consider(first, k, step);
+        }
       }
     }
   }
-  if (best_first == nullptr) return best;
+  if (!found) return best;
   best.gain = best_gain;
   best.bin = 0;
   best.kind = SplitKind::kCategorySet;
-  if (2 * best_size <= n) {
-    for (int i = 0; i < best_size; ++i) best.categories.insert(best_first[i]);
-  } else {  // the other side is shorter: it becomes the set, and missing rows change sides
-    for (int c : present) best.categories.insert(c);
-    for (int i = 0; i < best_size; ++i) best.categories.erase(best_first[i]);
-    best.default_left = !best.default_left;
-    best.left_count = criterion.count(total) - best.left_count;
-  }
+  best.extra_l2 = extra_l2;
   return best;
 }
 

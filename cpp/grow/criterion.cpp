@@ -96,8 +96,8 @@ bool GradientCriterion::may_split(const std::int64_t* sums) const {
          scale_.hess(sums[1]) >= 2 * config_.min_child_weight;
 }
 
-void GradientCriterion::leaf_value(const std::int64_t* sums, double* out) const {
-  out[0] = leaf_weight(scale_.grad(sums[0]), scale_.hess(sums[1]), config_.l2_regularization,
+void GradientCriterion::leaf_value(const std::int64_t* sums, double* out, double extra_l2) const {
+  out[0] = leaf_weight(scale_.grad(sums[0]), scale_.hess(sums[1]), config_.l2_regularization + extra_l2,
                        config_.l1_regularization);
 }
 
@@ -244,7 +244,7 @@ bool ClassCriterion::may_split(const std::int64_t* sums) const {
          n >= 2 * static_cast<std::int64_t>(config_.min_samples_leaf) && cover(sums) >= 2 * config_.min_child_weight;
 }
 
-void ClassCriterion::leaf_value(const std::int64_t* sums, double* out) const {
+void ClassCriterion::leaf_value(const std::int64_t* sums, double* out, double) const {
   const std::int64_t w = total_weight_q(sums);
   for (int c = 0; c < k_; ++c)
     out[c] = w > 0 ? static_cast<double>(packing_.value(sums[c])) / static_cast<double>(w) : 1.0 / k_;

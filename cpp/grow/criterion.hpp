@@ -26,6 +26,7 @@ struct ScanResult {
   std::int64_t left_count = 0;  ///< rows sent left, missing ones included when default_left
   SplitKind kind = SplitKind::kNumeric;
   CategoryBits categories;
+  double extra_l2 = 0.0;  ///< added to lambda in the children's leaf values (cat_l2 of many-vs-many sets)
 };
 
 /// A non-negative fixed-point quantity with the row count packed below it: each row adds
@@ -100,15 +101,19 @@ class GradientCriterion {
   std::int64_t count(const std::int64_t* sums) const { return scale_.packing.count(sums[1]); }
   double cover(const std::int64_t* sums) const { return scale_.hess(sums[1]); }
   bool may_split(const std::int64_t* sums) const;
-  void leaf_value(const std::int64_t* sums, double* out) const;
+  /// Leaf value of a node with these sums; extra_l2 is added to lambda (children of a set split).
+  void leaf_value(const std::int64_t* sums, double* out, double extra_l2 = 0.0) const;
   /// Best threshold over a feature's n_bins value slots followed by its missing slot.
   ScanResult scan(const std::int64_t* slots, int n_bins, const std::int64_t* total) const;
   /// Set splits of a categorical feature's n_bins category slots and missing slot (category_scan.hpp).
   ScanResult scan_categories(const std::int64_t* slots, int n_bins, const std::int64_t* total) const;
-  /// The orders of the present categories whose prefixes are the candidate sets.
-  std::vector<std::vector<int>> category_orders(const std::int64_t* slots, const std::vector<int>& present) const;
-  /// Gain of sending the rows of `left` left (real units); -inf when a constraint forbids it.
-  double set_gain(const std::int64_t* left, const std::int64_t* total, bool many_vs_many) const;
+  /// Orders of a node's categories whose prefixes are the candidate sets: how many, and the key of
+  /// a category's slot in order `order` (categories are sorted by it, ascending).
+  int n_category_orders() const;
+  double category_key(const std::int64_t* slot, int order) const;
+  /// Gain of sending the rows of `left` left (real units), the children paying extra_l2 more;
+  /// -inf when a constraint forbids it.
+  double set_gain(const std::int64_t* left, const std::int64_t* total, double extra_l2) const;
 
  private:
   Span<const GradPair> gh_;
@@ -147,14 +152,18 @@ class ClassCriterion {
   std::int64_t count(const std::int64_t* sums) const;
   double cover(const std::int64_t* sums) const;
   bool may_split(const std::int64_t* sums) const;
-  void leaf_value(const std::int64_t* sums, double* out) const;
+  /// The class distribution (no regularisation: extra_l2 is ignored).
+  void leaf_value(const std::int64_t* sums, double* out, double extra_l2 = 0.0) const;
   ScanResult scan(const std::int64_t* slots, int n_bins, const std::int64_t* total) const;
   /// Set splits of a categorical feature's n_bins category slots and missing slot (category_scan.hpp).
   ScanResult scan_categories(const std::int64_t* slots, int n_bins, const std::int64_t* total) const;
-  /// The orders of the present categories whose prefixes are the candidate sets.
-  std::vector<std::vector<int>> category_orders(const std::int64_t* slots, const std::vector<int>& present) const;
-  /// Gain of sending the rows of `left` left (real units); -inf when a constraint forbids it.
-  double set_gain(const std::int64_t* left, const std::int64_t* total, bool many_vs_many) const;
+  /// Orders of a node's categories whose prefixes are the candidate sets: how many, and the key of
+  /// a category's slot in order `order` (categories are sorted by it, ascending).
+  int n_category_orders() const;
+  double category_key(const std::int64_t* slot, int order) const;
+  /// Gain of sending the rows of `left` left (real units), the children paying extra_l2 more;
+  /// -inf when a constraint forbids it.
+  double set_gain(const std::int64_t* left, const std::int64_t* total, double extra_l2) const;
 
  private:
   /// W * impurity of a node with class weights w[0..K-1] (real units).

@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <numeric>
 
 #include "grow/category_scan.hpp"
 #include "grow/criterion.hpp"
@@ -14,19 +13,6 @@ namespace {
 
 constexpr double kForbidden = -std::numeric_limits<double>::infinity();
 
-/// `present` sorted by key(category) ascending, ties by category.
-template <class Key>
-std::vector<int> ordered_by(const std::vector<int>& present, Key key) {
-  std::vector<double> keys(present.size());
-  for (std::size_t i = 0; i < present.size(); ++i) keys[i] = key(present[i]);
-  std::vector<std::size_t> at(present.size());
-  std::iota(at.begin(), at.end(), std::size_t{0});
-  std::stable_sort(at.begin(), at.end(), [&](std::size_t a, std::size_t b) { return keys[a] < keys[b]; });
-  std::vector<int> order(present.size());
-  for (std::size_t i = 0; i < at.size(); ++i) order[i] = present[at[i]];
-  return order;
-}
-
 }  // namespace
 
 ScanResult GradientCriterion::scan_categories(const std::int64_t* slots, int n_bins, const std::int64_t* total) const {
@@ -34,16 +20,14 @@ ScanResult GradientCriterion::scan_categories(const std::int64_t* slots, int n_b
 }
 
 // Fisher's order: by G / (H + cat_smooth), the leaf value's direction, shrunk for small categories.
-std::vector<std::vector<int>> GradientCriterion::category_orders(const std::int64_t* slots,
-                                                                 const std::vector<int>& present) const {
-  return {ordered_by(present, [&](int c) {
-    const std::int64_t* s = slots + static_cast<std::size_t>(c) * kChannels;
-    const double h = scale_.hess(s[1]) + config_.cat_smooth;
-    return h > 0 ? scale_.grad(s[0]) / h : 0.0;
-  })};
+int GradientCriterion::n_category_orders() const { return 1; }
+
+double GradientCriterion::category_key(const std::int64_t* slot, int) const {
+  const double h = scale_.hess(slot[1]) + config_.cat_smooth;
+  return h > 0 ? scale_.grad(slot[0]) / h : 0.0;
 }
 
-double GradientCriterion::set_gain(const std::int64_t* left, const std::int64_t* total, bool many_vs_many) const {
+double GradientCriterion::set_gain(const std::int64_t* left, const std::int64_t* total, double extra_l2) const {
   const CountPacking& packing = scale_.packing;
   const std::int64_t n_left = packing.count(left[1]), n_right = packing.count(total[1]) - n_left;
   if (n_left < config_.min_samples_leaf || n_right < config_.min_samples_leaf) return kForbidden;
@@ -52,8 +36,7 @@ double GradientCriterion::set_gain(const std::int64_t* left, const std::int64_t*
   if (h_left < config_.min_child_weight || h_right < config_.min_child_weight) return kForbidden;
   const double g_left = scale_.grad(left[0]), g_right = scale_.grad(total[0] - left[0]);
   const double lambda = config_.l2_regularization, alpha = config_.l1_regularization;
-  // Many-vs-many sets fit the node's noise more easily: their children pay cat_l2 more.
-  const double child_lambda = lambda + (many_vs_many ? config_.cat_l2 : 0.0);
+  const double child_lambda = lambda + extra_l2;
   return leaf_score(g_left, h_left, child_lambda, alpha) + leaf_score(g_right, h_right, child_lambda, alpha) -
          leaf_score(scale_.grad(total[0]), scale_.hess(total[1]), lambda, alpha);
 }
@@ -64,24 +47,22 @@ ScanResult ClassCriterion::scan_categories(const std::int64_t* slots, int n_bins
 
 // By the share of each class in the category: with two classes the share of one is Breiman's
 // order, exact for Gini and entropy; with more, each class's share gives an order to try.
-std::vector<std::vector<int>> ClassCriterion::category_orders(const std::int64_t* slots,
-                                                              const std::vector<int>& present) const {
-  std::vector<std::vector<int>> orders;
-  for (int k = k_ == 2 ? 1 : 0; k < k_; ++k) {
-    orders.push_back(ordered_by(present, [&](int c) {
-      const std::int64_t* s = slots + static_cast<std::size_t>(c) * k_;
-      const std::int64_t w = total_weight_q(s);
-      return w > 0 ? static_cast<double>(packing_.value(s[k])) / static_cast<double>(w) : 0.0;
-    }));
-  }
-  return orders;
+int ClassCriterion::n_category_orders() const { return k_ == 2 ? 1 : k_; }
+
+double ClassCriterion::category_key(const std::int64_t* slot, int order) const {
+  const int k = k_ == 2 ? 1 : order;
+  const std::int64_t w = total_weight_q(slot);
+  return w > 0 ? static_cast<double>(packing_.value(slot[k])) / static_cast<double>(w) : 0.0;
 }
 
-double ClassCriterion::set_gain(const std::int64_t* left, const std::int64_t* total, bool) const {
+double ClassCriterion::set_gain(const std::int64_t* left, const std::int64_t* total, double) const {
   const std::int64_t n_left = count(left), n_right = count(total) - n_left;
   if (n_left < config_.min_samples_leaf || n_right < config_.min_samples_leaf) return kForbidden;
-  std::vector<double> w(3 * static_cast<std::size_t>(k_));
-  double* total_w = w.data();
+  // On the stack for up to kStackClasses classes: a gain is computed per candidate set.
+  constexpr int kStackClasses = 16;
+  double stack_w[3 * kStackClasses];
+  std::vector<double> heap_w(k_ > kStackClasses ? 3 * static_cast<std::size_t>(k_) : 0);
+  double* total_w = k_ > kStackClasses ? heap_w.data() : stack_w;
   double* left_w = total_w + k_;
   double* right_w = left_w + k_;
   double wl = 0, wr = 0;

@@ -101,8 +101,8 @@ class TreeGrower::Growth {
     const SplitInfo& s = e.split;
     const std::int64_t* left_sums = e.left.sums.data();
     const std::int64_t* right_sums = e.right.sums.data();
-    criterion.leaf_value(left_sums, left_value_.data());
-    criterion.leaf_value(right_sums, right_value_.data());
+    criterion.leaf_value(left_sums, left_value_.data(), s.extra_l2);
+    criterion.leaf_value(right_sums, right_value_.data(), s.extra_l2);
     SplitTest test = s.test();
     if (s.kind == SplitKind::kNumeric) test.threshold = grower_.raw_threshold(s.feature, s.bin);
     const int l = tree.split_leaf(parent.node, s.feature, test, s.gain, left_value_.data(),

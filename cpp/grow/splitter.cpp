@@ -20,6 +20,7 @@ SplitInfo SplitFinder<Criterion>::find_on_feature(const std::int64_t* hist, cons
   best.default_left = scan.default_left;
   best.kind = scan.kind;
   best.categories = scan.categories;
+  best.extra_l2 = scan.extra_l2;
   // With no missing values in this node, unseen missing values at predict time follow the larger
   // child (scikit-learn's rule), so the direction stays meaningful.
   const std::int64_t* missing = slots + static_cast<std::size_t>(n_bins) * stride;

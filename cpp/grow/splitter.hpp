@@ -17,6 +17,7 @@ struct SplitInfo {
   bool default_left = false;
   SplitKind kind = SplitKind::kNumeric;
   CategoryBits categories;  ///< kCategorySet: the categories (codes) that go left
+  double extra_l2 = 0.0;    ///< added to lambda in the children's leaf values
 
   bool is_valid() const { return feature >= 0; }
   /// The test in bin space (no raw threshold); views this SplitInfo's categories.
