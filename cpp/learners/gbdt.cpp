@@ -116,11 +116,24 @@ Tree GbdtTrainer::grow_output(TreeGrower& grower, int c, std::uint64_t iteration
   const Span<const GradPair> gh(gh_.data() + c * n, n);
   const GradientCriterion criterion(gh, GradScale::fit(gh, rows, n_threads), config_.tree);
   Tree tree = grower.grow(criterion, rows, features, derive_seed(config_.seed, iteration, kTreeStream + c));
+  if (objective_->renews_leaf_values()) renew_leaf_values(tree, grower, c, n_threads);
   tree.scale_values(config_.learning_rate);
   // With every row in the tree, the grower's partition says which leaf each row is in.
   add_tree_to_margin(tree, *train_, train_margin_.data() + c * n, rows.empty() ? &grower : nullptr, n_threads);
   if (valid_) add_tree_to_margin(tree, *valid_, valid_margin_.data() + c * valid_->n_rows, nullptr, n_threads);
   return tree;
+}
+
+void GbdtTrainer::renew_leaf_values(Tree& tree, const TreeGrower& grower, int c, int n_threads) const {
+  const auto& leaves = grower.leaves();
+  const std::vector<row_t>& rows = grower.partition().indices();
+  const double* margin = train_margin_.data() + c * train_->n_rows;
+  // Each leaf's value depends on its own rows only (in any order): leaves are renewed side by side.
+  parallel_for_dynamic(leaves.size(), n_threads, [&](std::size_t l) {
+    const LeafRange& leaf = leaves[l];
+    const Span<const row_t> leaf_rows(rows.data() + leaf.begin, leaf.end - leaf.begin);
+    tree.value[leaf.node] = objective_->renewed_leaf_value(train_data_, margin, leaf_rows);
+  });
 }
 
 void GbdtTrainer::update() {

@@ -64,6 +64,9 @@ class GbdtTrainer {
                           int n_threads);
   /// Grows output c's tree of an iteration on `grower` and adds it to the margins.
   Tree grow_output(TreeGrower& grower, int c, std::uint64_t iteration, Span<const row_t> rows, int n_threads);
+  /// Replaces the leaf values of `tree`, just grown by `grower` for output c, by the objective's
+  /// renewed values for each leaf's rows at the margins before the tree (absolute error, quantile).
+  void renew_leaf_values(Tree& tree, const TreeGrower& grower, int c, int n_threads) const;
   void check_open() const { check(grower_ != nullptr, "the booster was finished: its training state is released"); }
 
   GbdtConfig config_;

@@ -1,7 +1,24 @@
 // The objective name registry.
 #include "objectives/objective.hpp"
 
+#include <cmath>
+#include <cstdlib>
+
 namespace treeforge {
+
+namespace {
+
+/// The number after "name:" in an objective spec; throws unless it is all of the rest and finite.
+double spec_parameter(const std::string& name, std::size_t colon) {
+  const std::string text = name.substr(colon + 1);
+  char* end = nullptr;
+  const double value = text.empty() ? NAN : std::strtod(text.c_str(), &end);
+  check(std::isfinite(value) && end == text.c_str() + text.size(), "objective '", name,
+        "' needs a finite number after the colon");
+  return value;
+}
+
+}  // namespace
 
 std::unique_ptr<Objective> make_objective(const std::string& name, int n_outputs) {
   if (name == "multiclass_softmax") {
@@ -9,12 +26,23 @@ std::unique_ptr<Objective> make_objective(const std::string& name, int n_outputs
     return make_multiclass_softmax(n_outputs);
   }
   check(n_outputs == 1, "objective '", name, "' has one output, got n_outputs=", n_outputs);
+  const std::size_t colon = name.find(':');
+  const std::string base = name.substr(0, colon);
+  const bool parametric = base == "quantile" || base == "huber" || base == "tweedie";
+  check(!parametric || colon != std::string::npos, "objective '", name, "' needs its parameter: '", name, ":<value>'");
+  check(parametric || colon == std::string::npos, "objective '", name,
+        "': only quantile, huber and tweedie take a parameter");
   if (name == "squared_error") return make_squared_error();
   if (name == "binary_logloss") return make_binary_logloss();
   if (name == "poisson") return make_poisson();
   if (name == "gamma") return make_gamma();
+  if (name == "absolute_error") return make_absolute_error();
+  if (base == "quantile") return make_quantile(spec_parameter(name, colon));
+  if (base == "huber") return make_huber(spec_parameter(name, colon));
+  if (base == "tweedie") return make_tweedie(spec_parameter(name, colon));
   throw std::invalid_argument("unknown objective '" + name +
-                              "'; expected squared_error, binary_logloss, multiclass_softmax, poisson or gamma");
+                              "'; expected squared_error, binary_logloss, multiclass_softmax, poisson, gamma, "
+                              "absolute_error, quantile:<q>, huber:<delta> or tweedie:<variance power>");
 }
 
 GradientProbe probe_gradients(const std::string& name, int n_outputs, const TrainData& data,

@@ -33,10 +33,26 @@ class Objective {
   virtual double loss(const TrainData& data, Span<const double> margin, int n_threads) const = 0;
   /// Inverse link in place over a row-major (n_rows, n_outputs) block: identity, sigmoid, softmax, exp.
   virtual void inverse_link(Span<double> margin_rows) const = 0;
+
+  /// Whether a grown tree's leaf values are replaced by renewed_leaf_value: for losses whose
+  /// hessians are constant stand-ins (absolute error, quantile), so that the Newton step of the
+  /// tree only chooses the splits and each leaf then gets the constant that minimises the loss
+  /// over its training rows (a line search per leaf, as scikit-learn and LightGBM do).
+  virtual bool renews_leaf_values() const { return false; }
+  /// The best step for the rows `rows` (one leaf) of a single-output loss from margins `margin`
+  /// (before the tree), before shrinkage. Deterministic: it does not depend on the order of `rows`.
+  virtual double renewed_leaf_value(const TrainData& data, const double* margin, Span<const row_t> rows) const {
+    (void)data, (void)margin, (void)rows;
+    check_internal(false, "objective '", name(), "' does not renew leaf values");
+    return 0.0;
+  }
 };
 
 /// The objective called `name` ("squared_error", "binary_logloss", "multiclass_softmax",
-/// "poisson", "gamma"); throws std::invalid_argument for an unknown name or output count.
+/// "poisson", "gamma", "absolute_error", or a loss with its parameter after a colon:
+/// "quantile:<q>", "huber:<delta>", "tweedie:<variance power>"); throws std::invalid_argument for
+/// an unknown name, a missing or out-of-range parameter, or a wrong output count. The whole
+/// string, parameter included, is the objective's name in configs and model files.
 std::unique_ptr<Objective> make_objective(const std::string& name, int n_outputs);
 
 /// Weighted mean over rows of terms that fill(lo, n, out) writes for rows [lo, lo + n) into out
@@ -81,22 +97,24 @@ double weighted_mean(const TrainData& data, int n_threads, Term term) {
   });
 }
 
-/// An Objective built from a per-row Loss functor with static members:
-///   name; grad_hess(y, margin) -> GradPair (unweighted); loss(y, margin); base_margin(mean_y);
-///   inverse_link(margin); check_label(y) -> bool; label_domain (text for errors).
+/// An Objective built from a per-row Loss functor with members (static, or reading the loss's
+/// parameter): kName; grad_hess(y, margin) -> GradPair (unweighted); loss(y, margin);
+/// base_margin(mean_y); inverse_link(margin); check_label(y) -> bool; kLabelDomain (text for
+/// errors). Losses with a leaf renewal or another base score derive from it.
 template <class Loss>
-class ElementwiseObjective final : public Objective {
+class ElementwiseObjective : public Objective {
  public:
+  explicit ElementwiseObjective(Loss loss = Loss{}) : loss_(loss) {}
   std::string name() const override { return Loss::kName; }
   int n_outputs() const override { return 1; }
 
   void check_labels(const TrainData& data) const override {
     for (std::size_t i = 0; i < data.y.size(); ++i)
-      check(Loss::check_label(data.y[i]), Loss::kName, " needs ", Loss::kLabelDomain, ", got y=", data.y[i], " at row ", i);
+      check(loss_.check_label(data.y[i]), Loss::kName, " needs ", Loss::kLabelDomain, ", got y=", data.y[i], " at row ", i);
   }
 
   std::vector<double> base_score(const TrainData& data) const override {
-    return {Loss::base_margin(weighted_mean(data, 1, [&](std::size_t i) { return data.y[i]; }))};
+    return {loss_.base_margin(weighted_mean(data, 1, [&](std::size_t i) { return data.y[i]; }))};
   }
 
   void gradients(const TrainData& data, Span<const double> margin, Span<GradPair> gh, int n_threads) const override {
@@ -104,37 +122,41 @@ class ElementwiseObjective final : public Objective {
     const std::size_t n = data.y.size();
     parallel_for(n_blocks(n, kBlock), n_threads, [&](std::size_t b) {
       const std::size_t lo = b * kBlock, hi = std::min(n, (b + 1) * kBlock);
-      gradient_run(data.y.data() + lo, margin.data + lo, data.weight.empty() ? nullptr : data.weight.data() + lo,
+      gradient_run(loss_, data.y.data() + lo, margin.data + lo, data.weight.empty() ? nullptr : data.weight.data() + lo,
                    gh.data + lo, hi - lo);
     });
   }
 
   double loss(const TrainData& data, Span<const double> margin, int n_threads) const override {
     return weighted_mean_of_runs(data, n_threads, [&](std::size_t lo, std::size_t n, double* out) {
-      loss_run(data.y.data() + lo, margin.data + lo, out, n);
+      loss_run(loss_, data.y.data() + lo, margin.data + lo, out, n);
     });
   }
 
   void inverse_link(Span<double> margin_rows) const override {
-    for (double& m : margin_rows) m = Loss::inverse_link(m);
+    for (double& m : margin_rows) m = loss_.inverse_link(m);
   }
+
+ protected:
+  const Loss loss_;
 
  private:
   // Two plain loops, not one with a test per row, so the compiler can vectorise them.
   TREEFORGE_VECTOR_CLONES
-  static void gradient_run(const double* y, const double* m, const double* w, GradPair* out, std::size_t n) {
+  static void gradient_run(const Loss loss, const double* y, const double* m, const double* w, GradPair* out,
+                           std::size_t n) {
     if (!w) {
-      for (std::size_t i = 0; i < n; ++i) out[i] = Loss::grad_hess(y[i], m[i]);
+      for (std::size_t i = 0; i < n; ++i) out[i] = loss.grad_hess(y[i], m[i]);
       return;
     }
     for (std::size_t i = 0; i < n; ++i) {
-      const GradPair p = Loss::grad_hess(y[i], m[i]);
+      const GradPair p = loss.grad_hess(y[i], m[i]);
       out[i] = {static_cast<float>(p.grad * w[i]), static_cast<float>(p.hess * w[i])};
     }
   }
   TREEFORGE_VECTOR_CLONES
-  static void loss_run(const double* y, const double* m, double* out, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) out[i] = Loss::loss(y[i], m[i]);
+  static void loss_run(const Loss loss, const double* y, const double* m, double* out, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = loss.loss(y[i], m[i]);
   }
 };
 
@@ -152,5 +174,9 @@ std::unique_ptr<Objective> make_binary_logloss();
 std::unique_ptr<Objective> make_multiclass_softmax(int n_classes);
 std::unique_ptr<Objective> make_poisson();
 std::unique_ptr<Objective> make_gamma();
+std::unique_ptr<Objective> make_absolute_error();
+std::unique_ptr<Objective> make_quantile(double quantile);
+std::unique_ptr<Objective> make_huber(double delta);
+std::unique_ptr<Objective> make_tweedie(double variance_power);
 
 }  // namespace treeforge
