@@ -251,12 +251,14 @@ def check_positive_total_weight(sample_weight, what="sample_weight"):
         raise ValueError(f"{what} is zero for every sample; at least one non-zero weight is required.")
 
 
-def encode_classes(estimator, y):
+def encode_classes(estimator, y, min_classes=2):
     """Sorted class labels and the targets as class indices.
 
     Parameters
     ----------
     y : ndarray of shape (n_samples,)
+    min_classes : int
+        Fewer distinct classes are a ValueError (AdaBoost accepts one, as scikit-learn's does).
 
     Returns
     -------
@@ -266,7 +268,7 @@ def encode_classes(estimator, y):
     """
     check_classification_targets(y)
     classes, y_encoded = np.unique(y, return_inverse=True)
-    if classes.shape[0] < 2:
+    if classes.shape[0] < min_classes:
         raise ValueError(
             f"{type(estimator).__name__} needs samples of at least 2 classes in the data, but "
             f"the data contains only one class: {classes.tolist()[0]!r}."

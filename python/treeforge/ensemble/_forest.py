@@ -5,7 +5,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context, is_classifier
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
@@ -32,6 +31,7 @@ from ._base import (
 )
 from ._docstrings import FOREST_DOC_PARTS, with_doc_parts
 from ._model_io import register_estimator
+from ._tree_view import TreeEnsembleMixin, ensemble_decision_path
 
 # Trees grown per call into the core between interrupt checks and progress lines, per thread.
 _TREES_PER_BATCH_PER_THREAD = 16
@@ -68,7 +68,7 @@ def _count_of(value, n_samples, minimum):
 _with_doc = with_doc_parts(FOREST_DOC_PARTS)
 
 
-class BaseForest(CoreModelMixin, BaseEstimator):
+class BaseForest(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
     """Shared training and prediction of the two random forests (not public)."""
 
     _parameter_constraints: dict = {
@@ -315,39 +315,11 @@ class BaseForest(CoreModelMixin, BaseEstimator):
             the columns ``n_nodes_ptr[t]:n_nodes_ptr[t + 1]``.
         n_nodes_ptr : ndarray of shape (n_estimators + 1,)
         """
-        leaves = self.apply(X)
-        arrays = self._model.to_arrays()
-        offsets = arrays["tree_offsets"]
-        blocks = []
-        for tree in range(len(offsets) - 1):
-            lo, hi = offsets[tree], offsets[tree + 1]
-            ancestors = _ancestor_matrix(arrays["left"][lo:hi], arrays["right"][lo:hi])
-            blocks.append(ancestors[leaves[:, tree]])
-        n_nodes_ptr = np.asarray(offsets, dtype=np.int64)
-        return sparse.hstack(blocks).tocsr(), n_nodes_ptr
+        return ensemble_decision_path(self, self.apply(X))
 
     def _check_restored(self):
         super()._check_restored()
         self._check_objective(self._core_objective())
-
-
-def _ancestor_matrix(left, right):
-    """CSR (n_nodes, n_nodes): row j marks node j and every ancestor of j in one tree."""
-    n_nodes = left.shape[0]
-    parent = np.full(n_nodes, -1, dtype=np.int64)
-    is_split = left >= 0
-    parent[left[is_split]] = np.flatnonzero(is_split)
-    parent[right[is_split]] = np.flatnonzero(is_split)
-    rows, cols = [], []
-    node, current = np.arange(n_nodes), np.arange(n_nodes)
-    while current.size:  # one level up per pass
-        rows.append(node)
-        cols.append(current)
-        current = parent[current]
-        keep = current >= 0
-        node, current = node[keep], current[keep]
-    rows, cols = np.concatenate(rows), np.concatenate(cols)
-    return sparse.csr_matrix((np.ones(rows.size, dtype=np.float64), (rows, cols)), shape=(n_nodes, n_nodes))
 
 
 @register_estimator

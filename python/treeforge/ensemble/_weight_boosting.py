@@ -4,9 +4,8 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context, clone, is_classifier
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context, is_classifier
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.extmath import softmax
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, has_fit_parameter, validate_data
@@ -28,18 +27,13 @@ from ._base import (
 )
 from ._docstrings import ADABOOST_DOC_PARTS, with_doc_parts
 from ._model_io import register_estimator
-
-# Seeds handed to a user's estimators, as scikit-learn's _set_random_states draws them.
-_MAX_INT = np.iinfo(np.int32).max
-_OVERFLOW_WARNING = (
-    "Sample weights have reached infinite values, at iteration {}, causing overflow. Iterations "
-    "stopped. Try lowering the learning rate."
-)
+from ._tree_view import TreeEnsembleMixin
+from ._user_boosting import OVERFLOW_WARNING, fit_user_rounds, make_estimator, resampled_rows
 
 _with_doc = with_doc_parts(ADABOOST_DOC_PARTS)
 
 
-class BaseWeightBoosting(CoreModelMixin, BaseEstimator):
+class BaseWeightBoosting(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
     """Shared fitting, staging and importances of the two AdaBoost estimators (not public).
 
     With ``estimator=None`` every round runs in the core (``_core.AdaBoostTrainer``) and the
@@ -99,7 +93,7 @@ class BaseWeightBoosting(CoreModelMixin, BaseEstimator):
         if self.estimator is None:
             self._fit_core(X, targets, sample_weight)
         else:
-            self._fit_python(X, y_labels, sample_weight)
+            fit_user_rounds(self, X, y_labels, sample_weight)
 
     def _fit_core(self, X, targets, sample_weight):
         n_threads = resolve_n_threads(self.n_jobs)
@@ -115,34 +109,7 @@ class BaseWeightBoosting(CoreModelMixin, BaseEstimator):
         self.estimator_weights_ = trainer.estimator_weights
         self.estimator_errors_ = trainer.estimator_errors
         if trainer.stop_reason == "weight_overflow":
-            warnings.warn(_OVERFLOW_WARNING.format(trainer.n_trees - 1), stacklevel=3)
-
-    def _fit_python(self, X, y, sample_weight):
-        """scikit-learn's BaseWeightBoosting.fit loop around a user's estimator."""
-        self.estimators_ = []
-        self.estimator_weights_ = np.zeros(self.n_estimators, dtype=np.float64)
-        self.estimator_errors_ = np.ones(self.n_estimators, dtype=np.float64)
-        random_state = check_random_state(self._seed)
-        epsilon = np.finfo(sample_weight.dtype).eps
-        zero_weight_mask = sample_weight == 0.0
-        for iboost in range(self.n_estimators):
-            sample_weight = np.clip(sample_weight, a_min=epsilon, a_max=None)
-            sample_weight[zero_weight_mask] = 0.0
-            sample_weight, estimator_weight, estimator_error = self._boost(iboost, X, y, sample_weight, random_state)
-            if sample_weight is None:
-                break
-            self.estimator_weights_[iboost] = estimator_weight
-            self.estimator_errors_[iboost] = estimator_error
-            if estimator_error == 0:
-                break
-            total = np.sum(sample_weight)
-            if not np.isfinite(total):
-                warnings.warn(_OVERFLOW_WARNING.format(iboost), stacklevel=3)
-                break
-            if total <= 0:
-                break
-            if iboost < self.n_estimators - 1:
-                sample_weight /= total
+            warnings.warn(OVERFLOW_WARNING.format(trainer.n_trees - 1), stacklevel=3)
 
     def _check_X(self, X, y=None):
         """X (and, at fit, y) as the default trees read it, or for a user's estimator as scikit-learn's
@@ -157,23 +124,6 @@ class BaseWeightBoosting(CoreModelMixin, BaseEstimator):
                              "(estimator=None); a user's estimator gets X as it is and handles categories itself.")
         self.is_categorical_ = self._categories = self._category_bins = None
         return validate_data(self, X, y, y_numeric=not is_classifier(self), **checks)
-
-    def _make_estimator(self, random_state):
-        """A fresh clone of the user's estimator with every ``*random_state`` parameter seeded."""
-        estimator = clone(self.estimator)
-        seeds = {name: random_state.randint(_MAX_INT) for name in sorted(estimator.get_params(deep=True))
-                 if name == "random_state" or name.endswith("__random_state")}
-        if seeds:
-            estimator.set_params(**seeds)
-        self.estimators_.append(estimator)
-        return estimator
-
-    @staticmethod
-    def _resampled_rows(sample_weight, random_state):
-        """Indices of n rows drawn from the weights with replacement (the core's alias sampler)."""
-        n = sample_weight.shape[0]
-        counts = _core.sample_weighted(sample_weight, n, int(random_state.randint(np.iinfo(np.uint32).max)))
-        return np.repeat(np.arange(n), counts)
 
     def _n_fitted(self):
         return self._model.n_trees if self._model is not None else len(self.estimators_)
@@ -299,19 +249,20 @@ class AdaBoostClassifier(LogProbaMixin, ClassifierMixin, BaseWeightBoosting):
         return "adaboost_samme"
 
     def _core_config_values(self):
-        return {"criterion": "gini", "n_classes": len(self.classes_), "max_depth": 1,
+        # One class: the core boosts two (the second absent), its first tree is perfect and ends it.
+        return {"criterion": "gini", "n_classes": max(2, len(self.classes_)), "max_depth": 1,
                 "resample": self.sampling == "resample"}
 
     def _encode_y(self, y):
-        self.classes_, y_encoded = encode_classes(self, y)
+        self.classes_, y_encoded = encode_classes(self, y, min_classes=1)
         self.n_classes_ = len(self.classes_)
         return {"classes": y_encoded.astype(np.int32)}
 
     def _boost(self, iboost, X, y, sample_weight, random_state):
         """One SAMME round with a user's estimator (scikit-learn's AdaBoostClassifier._boost)."""
-        estimator = self._make_estimator(random_state)
+        estimator = make_estimator(self, random_state)
         if self.sampling == "resample" or not has_fit_parameter(estimator, "sample_weight"):
-            rows = self._resampled_rows(sample_weight, random_state)
+            rows = resampled_rows(sample_weight, random_state)
             estimator.fit(X[rows], y[rows])
         else:
             estimator.fit(X, y, sample_weight=sample_weight)
@@ -348,16 +299,20 @@ class AdaBoostClassifier(LogProbaMixin, ClassifierMixin, BaseWeightBoosting):
             return
         k = self.n_classes_
         for weight, estimator in zip(self.estimator_weights_, self.estimators_):
-            step = np.where((estimator.predict(X) == self.classes_[:, np.newaxis]).T, weight, -weight / (k - 1))
+            step = np.where((estimator.predict(X) == self.classes_[:, np.newaxis]).T, weight, -weight / max(k - 1, 1))
             votes = step if votes is None else votes + step
             norm += weight
             yield votes, norm
 
     def _decision(self, votes, norm):
+        if self.n_classes_ == 1:  # scikit-learn's decision for a single class
+            return np.zeros((votes.shape[0], 1))
         decision = votes / norm
         return decision[:, 1] - decision[:, 0] if self.n_classes_ == 2 else decision
 
     def _proba(self, decision):
+        if self.n_classes_ == 1:
+            return np.ones((decision.shape[0], 1))
         if self.n_classes_ == 2:
             decision = np.vstack([-decision, decision]).T / 2
         else:
@@ -454,7 +409,7 @@ class AdaBoostClassifier(LogProbaMixin, ClassifierMixin, BaseWeightBoosting):
 
     def _check_restored(self):
         super()._check_restored()
-        if len(self.classes_) < 2 or self._model.n_outputs != len(self.classes_):
+        if self._model.n_outputs != max(2, len(self.classes_)):
             raise ValueError("classes_ does not match the model's number of outputs.")
 
 
@@ -532,8 +487,8 @@ class AdaBoostRegressor(RegressorMixin, BaseWeightBoosting):
 
     def _boost(self, iboost, X, y, sample_weight, random_state):
         """One AdaBoost.R2 round with a user's estimator (scikit-learn's AdaBoostRegressor._boost)."""
-        estimator = self._make_estimator(random_state)
-        rows = self._resampled_rows(sample_weight, random_state)
+        estimator = make_estimator(self, random_state)
+        rows = resampled_rows(sample_weight, random_state)
         estimator.fit(X[rows], y[rows])
         error_vect = np.abs(estimator.predict(X) - y)
         sample_mask = sample_weight > 0
