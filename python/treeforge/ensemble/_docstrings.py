@@ -165,6 +165,31 @@ GRADIENT_BOOSTING_DOC_PARTS = _with_categorical({
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,), object
         Names of the features, when fitted on a DataFrame with string column names.""",
+    "regression_loss": """
+    loss : {'squared_error', 'absolute_error', 'quantile', 'huber', 'poisson', 'gamma',
+            'tweedie'}, default='squared_error'
+        Loss to minimise: half squared error; absolute error; the pinball loss of ``quantile``
+        (predicts that conditional quantile); the Huber loss with threshold ``huber_delta``;
+        half Poisson, Gamma or Tweedie deviance with a log link (``predict`` returns
+        ``exp`` of the raw score). As in scikit-learn, 'absolute_error' and 'quantile' fit each
+        tree to gradients and then renew every leaf to the weighted median (quantile) of the
+        residuals of its training rows, times ``learning_rate``; they start from the weighted
+        median (quantile) of ``y``. 'huber' and 'tweedie' are treeforge extensions.
+    quantile : float or None, default=None
+        The quantile to predict with loss='quantile', in (0, 1); ignored by the other losses.""",
+    "regression_loss_parameters": """
+    huber_delta : float, default=1.0
+        Threshold of loss='huber', in units of ``y``: residuals up to it in absolute value are
+        squared, larger ones count linearly (their gradient is clipped to it). LightGBM calls it
+        ``alpha`` (default 0.9); scikit-learn's GradientBoostingRegressor instead derives it in
+        every iteration from its ``alpha``, a quantile of the absolute residuals. As in LightGBM,
+        every row's hessian is 1; the model starts from the weighted median of ``y`` plus the
+        mean of the deviations from it clipped to ``huber_delta``. Ignored by the other losses.
+    tweedie_variance_power : float, default=1.5
+        Variance power ``p`` of loss='tweedie' (variance proportional to ``mean ** p``), in
+        [1, 2): compound Poisson-gamma targets, non-negative with exact zeros (1 is the Poisson
+        loss; use loss='gamma' for 2). The name and range are LightGBM's and XGBoost's
+        (scikit-learn's TweedieRegressor calls it ``power``). Ignored by the other losses.""",
     "notes": """
     Notes
     -----
@@ -230,6 +255,20 @@ FOREST_DOC_PARTS = _with_categorical({
         Impurity-based importances (mean of the per-tree normalised decreases), summing to 1.
     estimators_samples_ : list of ndarray
         In-bag sample indices of each tree (with repeats).
+    estimators_ : list of TreeClassifierView or TreeRegressorView
+        Light views of the trees in the C++ model, read from it when first used (fitting is no
+        slower): ``predict``, ``predict_proba``, ``apply``, ``decision_path``, ``get_depth``,
+        ``get_n_leaves``, ``feature_importances_`` and a ``tree_`` with scikit-learn's arrays
+        (``children_left``/``right``, ``feature``, ``threshold``, ``value`` as class fractions,
+        ``n_node_samples``, ``weighted_n_node_samples``, ``impurity``, ``missing_go_to_left``,
+        ``node_count``, ``max_depth``). Their mean prediction is the forest's. Thresholds are bin
+        edges; a category-set split has threshold NaN and its left categories in
+        ``tree_.category_sets``. ``impurity`` is exact for classifiers (Gini, or entropy in bits)
+        and NaN for regression trees, whose node variances the model does not store
+        (``tree_.gain`` holds each split's squared-error decrease). The forest is also a sequence
+        of them: ``len``, indexing, iteration.
+    estimator_ : TreeClassifierView or TreeRegressorView
+        The unfitted template of ``estimators_``.
     {is_categorical}""",
     "notes": """
     Notes
@@ -256,8 +295,17 @@ ADABOOST_DOC_PARTS = _with_categorical({
             Weight of each round (alpha_m); 0 for rounds that did not run.
         estimator_errors_ : ndarray of shape (n_estimators,)
             Weighted error of each round; 1 for rounds that did not run.
-        estimators_ : list of estimators or None
-            The fitted copies of a user's estimator; None for the default trees (held by the C++ model).
+        estimators_ : list of estimators
+            The fitted copies of a user's estimator, or for the default trees light views of the
+            trees in the C++ model (``TreeClassifierView`` / ``TreeRegressorView``: ``predict``,
+            ``apply``, ``decision_path``, ``get_depth``, ``get_n_leaves`` and a ``tree_`` of
+            scikit-learn's arrays, read from the model when first used). A SAMME tree keeps only
+            its votes: its ``predict_proba`` and ``tree_.value`` hold each node's class as a 0/1
+            row and ``tree_.impurity`` is NaN; a regression tree's impurity is NaN (see
+            :class:`~treeforge.ensemble._tree_view.TreeArrays`). The ensemble is also a sequence
+            of them: ``len``, indexing, iteration.
+        estimator_ : estimator
+            The template of ``estimators_``: ``estimator``, or an unfitted tree view.
         feature_importances_ : ndarray of shape (n_features,)
             Estimator-weighted mean of the trees' impurity-based importances.
         n_features_in_ : int

@@ -328,8 +328,8 @@ class RandomForestRegressor(RegressorMixin, BaseForest):
     """A random forest regressor.
 
     A drop-in replacement of :class:`sklearn.ensemble.RandomForestRegressor`: the same
-    parameters, defaults and fitted attributes (``estimators_`` excepted: the trees live in the C++
-    model), trained by treeforge's C++ core. ``max_bins`` is a treeforge extension.
+    parameters, defaults and fitted attributes, trained by treeforge's C++ core. ``estimators_``
+    holds light views of the trees in the C++ model (see Attributes). ``max_bins`` is a treeforge extension.
 
     Parameters
     ----------
@@ -428,8 +428,8 @@ class RandomForestClassifier(LogProbaMixin, ClassifierMixin, BaseForest):
     """A random forest classifier.
 
     A drop-in replacement of :class:`sklearn.ensemble.RandomForestClassifier`: the same
-    parameters, defaults and fitted attributes (``estimators_`` excepted: the trees live in the C++
-    model), trained by treeforge's C++ core. Leaves hold class distributions (one tree for all
+    parameters, defaults and fitted attributes, trained by treeforge's C++ core. ``estimators_``
+    holds light views of the trees in the C++ model (see Attributes). Leaves hold class distributions (one tree for all
     classes); ``predict_proba`` is their mean. ``max_bins`` is a treeforge extension.
 
     Parameters

@@ -181,9 +181,13 @@ class AdaBoostClassifier(LogProbaMixin, ClassifierMixin, BaseWeightBoosting):
     """An AdaBoost classifier (SAMME, multi-class).
 
     A drop-in replacement of :class:`sklearn.ensemble.AdaBoostClassifier`: the same parameters,
-    defaults, fitted attributes and predictions. With ``estimator=None`` the base learner is a
-    treeforge histogram stump and every round, its weighted sampling included, runs in C++ without
-    returning to Python; a user's estimator is boosted by the same rules in a Python loop.
+    defaults and fitted attributes. A user's estimator is boosted by scikit-learn's rules in a
+    Python loop (X passed as given, of any dimensionality). With ``estimator=None`` the base
+    learner is a treeforge histogram stump and every round runs in C++; its thresholds are bin
+    edges rather than midpoints, so results are close to scikit-learn's, not equal: on held-out
+    quarters with 50 rounds, the predictions agreed on 100% of rows (iris, wine), 94.4% (breast
+    cancer) and 92.2% (a generated 3-class task), at equal or better accuracy, and the first
+    estimator weights agreed to 3 decimals.
     ``sampling``, ``n_jobs`` and ``max_bins`` are treeforge extensions.
 
     Round m fits a tree to the weights D_m, computes its weighted error e_m, its weight
@@ -419,9 +423,12 @@ class AdaBoostRegressor(RegressorMixin, BaseWeightBoosting):
     """An AdaBoost regressor (AdaBoost.R2).
 
     A drop-in replacement of :class:`sklearn.ensemble.AdaBoostRegressor`: the same parameters,
-    defaults, fitted attributes and predictions. With ``estimator=None`` the base learner is a
-    treeforge histogram tree of depth 3 and every round, its weighted resampling included, runs in
-    C++; a user's estimator is boosted by the same rules in a Python loop. ``n_jobs`` and
+    defaults and fitted attributes. A user's estimator is boosted by scikit-learn's rules in a
+    Python loop (X passed as given). With ``estimator=None`` the base learner is a treeforge
+    histogram tree of depth 3 and every round, its weighted resampling included, runs in C++ with
+    its own random draws and bin-edge thresholds: predictions are close to scikit-learn's, not
+    equal (held-out quarters, 50 rounds: correlation 0.981 on diabetes, R^2 0.285 against 0.289;
+    0.954 on a generated task, R^2 0.724 against 0.717). ``n_jobs`` and
     ``max_bins`` are treeforge extensions.
 
     Round m draws n samples from the weights D_m with replacement, fits a tree to them, scales
