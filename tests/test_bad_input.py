@@ -155,7 +155,7 @@ def test_continuous_target_for_classifier():
         (HistGradientBoostingRegressor, {"n_jobs": "all"}, "'n_jobs' parameter"),
         (HistGradientBoostingRegressor, {"n_jobs": 0}, "n_jobs=0 has no meaning"),
         (HistGradientBoostingRegressor, {"grow_policy": "levelwise"}, "'grow_policy' parameter"),
-        (HistGradientBoostingRegressor, {"loss": "huber"}, "'loss' parameter"),
+        (HistGradientBoostingRegressor, {"loss": "fair"}, "'loss' parameter"),
         (HistGradientBoostingClassifier, {"loss": "squared_error"}, "'loss' parameter"),
         (HistGradientBoostingClassifier, {"class_weight": "uniform"}, "'class_weight' parameter"),
     ],
@@ -170,13 +170,6 @@ def test_invalid_parameters(Estimator, params, match):
 def test_unknown_parameter_name(Estimator):
     with pytest.raises(ValueError, match="Invalid parameter 'n_estimators'"):
         Estimator().set_params(n_estimators=10)
-
-
-@pytest.mark.parametrize("loss", ["absolute_error", "quantile"])
-def test_unsupported_losses_name_the_supported_ones(loss):
-    X, y = _data()
-    with pytest.raises(ValueError, match=f"loss='{loss}' is not supported.*'squared_error', 'poisson', 'gamma'"):
-        HistGradientBoostingRegressor(loss=loss, quantile=0.5).fit(X, y)
 
 
 @pytest.mark.parametrize("Estimator", BOTH)

@@ -53,11 +53,12 @@ def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
 
+_REGRESSOR_EXTRAS = {"huber_delta", "tweedie_variance_power"}
 _BOOSTING_EXTRAS = {"l1_regularization", "min_split_gain", "min_child_weight", "subsample", "colsample_bytree",
                     "n_jobs", "grow_policy", "cat_smooth", "cat_l2", "max_cat_threshold", "max_cat_to_onehot",
                     "min_data_per_group"}
 _EXTRA_PARAMETERS = {
-    HistGradientBoostingRegressor: _BOOSTING_EXTRAS,
+    HistGradientBoostingRegressor: _BOOSTING_EXTRAS | _REGRESSOR_EXTRAS,
     HistGradientBoostingClassifier: _BOOSTING_EXTRAS,
     RandomForestRegressor: {"max_bins", "categorical_features"},
     RandomForestClassifier: {"max_bins", "categorical_features"},

@@ -31,10 +31,10 @@ from ._base import (
 from ._boosting_progress import DataPart, ScoreRecorder
 from ._docstrings import GRADIENT_BOOSTING_DOC_PARTS, fill_doc, with_doc_parts
 from ._model_io import register_estimator
+from ._regression_losses import REGRESSION_LOSSES, check_regression_targets, regression_objective
 
 # Early stopping is switched on by early_stopping='auto' above this many samples (scikit-learn's rule).
 _AUTO_EARLY_STOPPING_MIN_SAMPLES = 10_000
-_REGRESSION_OBJECTIVES = {"squared_error": "squared_error", "poisson": "poisson", "gamma": "gamma"}
 # Parameters passed as they are to the core's config of categorical (set) splits (LightGBM's names).
 _CATEGORICAL_SPLIT_KNOBS = ("cat_smooth", "cat_l2", "max_cat_threshold", "max_cat_to_onehot", "min_data_per_group")
 
@@ -307,13 +307,10 @@ class HistGradientBoostingRegressor(RegressorMixin, BaseHistGradientBoosting):
 
     Parameters
     ----------
-    loss : {'squared_error', 'poisson', 'gamma'}, default='squared_error'
-        Loss to minimise (half squared error, half Poisson or Gamma deviance with a log link).
-        scikit-learn's 'absolute_error' and 'quantile' are not supported yet.
-    quantile : float or None, default=None
-        Only used by loss='quantile', which is not supported yet.
+    {regression_loss}
     {boosting_parameters}
     {extra_parameters}
+    {regression_loss_parameters}
 
     Attributes
     ----------
@@ -341,8 +338,10 @@ class HistGradientBoostingRegressor(RegressorMixin, BaseHistGradientBoosting):
 
     _parameter_constraints: dict = {
         **BaseHistGradientBoosting._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "absolute_error", "poisson", "gamma", "quantile"})],
-        "quantile": [Interval(Real, 0, 1, closed="both"), None],
+        "loss": [StrOptions(set(REGRESSION_LOSSES))],
+        "quantile": [Interval(Real, 0, 1, closed="neither"), None],
+        "huber_delta": [Interval(Real, 0, None, closed="neither")],
+        "tweedie_variance_power": [Interval(Real, 1, 2, closed="left")],
     }
 
     def __init__(self, loss="squared_error", *, quantile=None, learning_rate=0.1, max_iter=100,
@@ -352,18 +351,15 @@ class HistGradientBoostingRegressor(RegressorMixin, BaseHistGradientBoosting):
                  validation_fraction=0.1, n_iter_no_change=10, tol=1e-7, verbose=0, random_state=None,
                  l1_regularization=0.0, min_split_gain=0.0, min_child_weight=1e-3, subsample=1.0,
                  colsample_bytree=1.0, n_jobs=None, grow_policy="lossguide", cat_smooth=10.0, cat_l2=10.0,
-                 max_cat_threshold=32, max_cat_to_onehot=4, min_data_per_group=100):
+                 max_cat_threshold=32, max_cat_to_onehot=4, min_data_per_group=100, huber_delta=1.0,
+                 tweedie_variance_power=1.5):
         store_init_arguments(self, locals())
 
     def _check_loss(self):
-        if self.loss not in _REGRESSION_OBJECTIVES:
-            raise ValueError(
-                f"loss={self.loss!r} is not supported by treeforge yet; supported losses: "
-                f"{', '.join(repr(name) for name in _REGRESSION_OBJECTIVES)}."
-            )
+        self._objective()  # a loss's missing parameter is named before any work
 
     def _objective(self):
-        return _REGRESSION_OBJECTIVES[self.loss]
+        return regression_objective(self)
 
     def _link_objective(self):
         """The fitted model's objective (the configured one while scoring inside fit)."""
@@ -372,20 +368,11 @@ class HistGradientBoostingRegressor(RegressorMixin, BaseHistGradientBoosting):
 
     def _encode_y(self, y):
         self.n_trees_per_iteration_ = 1
-        y = np.ascontiguousarray(y, dtype=np.float64)
-        if self.loss == "gamma" and not np.all(y > 0):
-            raise ValueError("loss='gamma' requires strictly positive y.")
-        if self.loss == "poisson" and not (np.all(y >= 0) and np.sum(y) > 0):
-            raise ValueError("loss='poisson' requires non-negative y and sum(y) > 0.")
-        return y
+        return check_regression_targets(self.loss, np.ascontiguousarray(y, dtype=np.float64))
 
     def _encode_y_val(self, y):
         y = np.ascontiguousarray(y, dtype=np.float64)
-        if self.loss == "gamma" and not np.all(y > 0):
-            raise ValueError("loss='gamma' requires strictly positive y_val.")
-        if self.loss == "poisson" and not np.all(y >= 0):
-            raise ValueError("loss='poisson' requires non-negative y_val.")
-        return y
+        return check_regression_targets(self.loss, y, "y_val", training=False)
 
     @_with_shared_doc
     def predict(self, X):
