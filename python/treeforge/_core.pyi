@@ -61,7 +61,9 @@ class BinnedData:
 class GbdtConfig:
     """Parameters of gradient boosting, filled attribute by attribute; ``validate()`` is run by Booster."""
 
-    objective: str  # "squared_error" | "binary_logloss" | "multiclass_softmax" | "poisson" | "gamma"
+    # "squared_error" | "binary_logloss" | "multiclass_softmax" | "poisson" | "gamma" | "absolute_error"
+    # | "quantile:<q>" | "huber:<delta>" | "tweedie:<variance power>"
+    objective: str
     n_outputs: int  # 1, or the number of classes for "multiclass_softmax"
     learning_rate: float
     max_leaf_nodes: int  # 0 = unlimited
