@@ -172,18 +172,6 @@ def test_unknown_parameter_name(Estimator):
         Estimator().set_params(n_estimators=10)
 
 
-@pytest.mark.parametrize("Estimator", BOTH)
-@pytest.mark.parametrize(
-    "params,match",
-    [
-        ({"monotonic_cst": [1, 0, 0]}, "monotonic_cst=.* is not supported yet"),
-        ({"interaction_cst": "pairwise"}, "interaction_cst=.* is not supported yet"),
-    ],
-)
-def test_unsupported_options(Estimator, params, match):
-    X, y = _data()
-    with pytest.raises(ValueError, match=match):
-        Estimator(**params).fit(X, y)
 
 
 def test_log_link_targets():

@@ -33,6 +33,20 @@ void categorical_fields(py::class_<Config>& cls) {
   tree_field(cls, "min_data_per_group", &TreeConfig::min_data_per_group);
 }
 
+/// Exposes the split constraints of config.tree: monotone (a list of -1/0/1 per feature, or
+/// empty) and interaction_groups (a list of lists of feature indices, or empty).
+template <class Config>
+void constraint_fields(py::class_<Config>& cls) {
+  cls.def_property("monotone",
+                   [](const Config& c) { return std::vector<int>(c.tree.monotone.begin(), c.tree.monotone.end()); },
+                   [](Config& c, const std::vector<int>& v) {
+                     for (int m : v) check(m >= -1 && m <= 1, "monotone constraints must be -1, 0 or 1, got ", m);
+                     c.tree.monotone.assign(v.begin(), v.end());
+                   });
+  cls.def_property("interaction_groups", [](const Config& c) { return c.tree.interaction_groups; },
+                   [](Config& c, const std::vector<std::vector<int>>& v) { c.tree.interaction_groups = v; });
+}
+
 /// Exposes the shape limits of config.tree (leaves, depth, samples per leaf and split) as flat attributes.
 template <class Config>
 void tree_shape_fields(py::class_<Config>& cls) {
@@ -87,6 +101,7 @@ void bind_tree_and_gbdt_configs(py::module_& m) {
   tree_field(gbdt_config, "min_split_gain", &TreeConfig::min_split_gain);
   tree_field(gbdt_config, "max_features", &TreeConfig::max_features);
   categorical_fields(gbdt_config);
+  constraint_fields(gbdt_config);
 }
 
 void bind_ensemble_configs(py::module_& m) {

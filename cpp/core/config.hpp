@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/common.hpp"
 
@@ -52,6 +53,12 @@ struct TreeConfig {
   int max_cat_threshold = 32;     ///< categories sent to one side, at most
   int max_cat_to_onehot = 4;      ///< a feature with at most this many categories in the node splits one-vs-rest
   int min_data_per_group = 100;   ///< rows on each side of a many-vs-many set split, at least
+  /// Per feature: +1 the tree's values may only increase with it, -1 only decrease, 0 free.
+  /// Empty: no monotone constraint. Gradient statistics only (a single output).
+  std::vector<std::int8_t> monotone;
+  /// Groups of features a root-to-leaf path may combine (a path's features all lie in one group);
+  /// every feature is in at least one. Empty: any combination.
+  std::vector<std::vector<int>> interaction_groups;
 
   void validate() const {
     check(max_leaf_nodes == 0 || max_leaf_nodes >= 2, "max_leaf_nodes must be 0 (unlimited) or >= 2");
@@ -68,7 +75,13 @@ struct TreeConfig {
     check(max_cat_threshold >= 1, "max_cat_threshold must be >= 1");
     check(max_cat_to_onehot >= 1, "max_cat_to_onehot must be >= 1");
     check(min_data_per_group >= 1, "min_data_per_group must be >= 1");
+    for (std::int8_t m : monotone) check(m >= -1 && m <= 1, "monotone constraints must be -1, 0 or 1");
+    for (const auto& group : interaction_groups)
+      for (int f : group) check(f >= 0, "interaction groups must hold feature indices >= 0");
   }
+
+  /// The monotone constraint of feature f (0 when there is none).
+  int monotone_direction(int f) const { return monotone.empty() ? 0 : monotone[f]; }
 };
 
 /// Parameters of a gradient boosting run.

@@ -6,6 +6,7 @@
 
 #include "core/common.hpp"
 #include "core/config.hpp"
+#include "grow/constraints.hpp"
 #include "model/split.hpp"
 
 namespace treeforge {
@@ -84,6 +85,7 @@ struct GradScale {
 class GradientCriterion {
  public:
   static constexpr int kChannels = 2;
+  static constexpr bool kHasBoundedScan = true;  ///< monotone constraints apply
 
   /// gh (n_rows,) per-row gradients of the tree; scale fitted on the rows being grown.
   GradientCriterion(Span<const GradPair> gh, const GradScale& scale, const TreeConfig& config);
@@ -105,6 +107,12 @@ class GradientCriterion {
   void leaf_value(const std::int64_t* sums, double* out, double extra_l2 = 0.0) const;
   /// Best threshold over a feature's n_bins value slots followed by its missing slot.
   ScanResult scan(const std::int64_t* slots, int n_bins, const std::int64_t* total) const;
+  /// scan() under constraints (constraints.hpp): the children's values held within `bounds`
+  /// and, for a feature of monotone `direction` (+1 or -1), in that order; gains from the values
+  /// held (a leaf held off its optimum gains less).
+  ScanResult scan_bounded(const std::int64_t* slots, int n_bins, const std::int64_t* total,
+                          const ValueBounds& bounds, int direction) const;
+  const TreeConfig& config() const { return config_; }
   /// Set splits of a categorical feature's n_bins category slots and missing slot (category_scan.hpp).
   ScanResult scan_categories(const std::int64_t* slots, int n_bins, const std::int64_t* total) const;
   /// Orders of a node's categories whose prefixes are the candidate sets: how many, and the key of
@@ -134,6 +142,7 @@ class GradientCriterion {
 class ClassCriterion {
  public:
   enum class Impurity { kGini, kEntropy };
+  static constexpr bool kHasBoundedScan = false;  ///< no monotone constraints on class statistics
 
   /// classes (n_rows,) class index per row; weights (n_rows,) per-row weight of the tree (0 = unused).
   ClassCriterion(Span<const std::int32_t> classes, Span<const double> weights, int n_classes, Impurity impurity,
@@ -155,6 +164,7 @@ class ClassCriterion {
   /// The class distribution (no regularisation: extra_l2 is ignored).
   void leaf_value(const std::int64_t* sums, double* out, double extra_l2 = 0.0) const;
   ScanResult scan(const std::int64_t* slots, int n_bins, const std::int64_t* total) const;
+  const TreeConfig& config() const { return config_; }
   /// Set splits of a categorical feature's n_bins category slots and missing slot (category_scan.hpp).
   ScanResult scan_categories(const std::int64_t* slots, int n_bins, const std::int64_t* total) const;
   /// Orders of a node's categories whose prefixes are the candidate sets: how many, and the key of

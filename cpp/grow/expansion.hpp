@@ -3,7 +3,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
+#include "grow/constraints.hpp"
 #include "grow/criterion.hpp"
 #include "grow/splitter.hpp"
 
@@ -24,6 +26,10 @@ struct OpenLeaf {
   /// The leaf's split, already carried out beside an earlier one (leaf-wise growth), waiting
   /// to enter the tree when the policy takes this leaf.
   std::unique_ptr<Expansion> done_early = nullptr;
+  /// Where the values of this leaf and its subtree must lie (monotone constraints above it).
+  ValueBounds bounds = {};
+  /// The features split on along the path from the root, sorted (kept under interaction constraints).
+  std::vector<int> path = {};
 
   std::size_t n_rows() const { return end - begin; }
 };

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <tuple>
 
 #include "core/parallel.hpp"
 #include "core/random.hpp"
@@ -18,9 +19,15 @@ TreeGrower::TreeGrower(const BinnedMatrix& X, const BinMapper& mapper, const Tre
       config_(config),
       n_threads_(std::max(1, n_threads)),
       builder_(X, n_threads_),
-      shards_(X.n_rows, row_shards_for_testing()) {
+      shards_(X.n_rows, row_shards_for_testing()),
+      interactions_(config.interaction_groups, X.n_features) {
   config_.validate();
   check(X.n_features >= 1, "cannot grow a tree on 0 features");
+  check(config_.monotone.empty() || static_cast<int>(config_.monotone.size()) == X.n_features, "monotone has ",
+        config_.monotone.size(), " entries for ", X.n_features, " features");
+  for (int f = 0; f < X.n_features; ++f)
+    check(config_.monotone_direction(f) == 0 || !X.categorical(f), "feature ", f,
+          " is categorical: it cannot have a monotone constraint");
 }
 
 double TreeGrower::raw_threshold(int feature, int bin) const {
@@ -89,11 +96,24 @@ class TreeGrower::Growth {
     e.left_may = may_deepen(e.left.depth) && criterion.may_split(e.left.sums.data());
     e.right_may = may_deepen(e.right.depth) && criterion.may_split(e.right.sums.data());
     e.left_smaller = criterion.count(e.left.sums.data()) <= criterion.count(e.right.sums.data());
+    constrain_children(parent, e);
     // A smaller child that will not split needs no histogram of its own on one machine: its rows
     // are removed from the parent's directly.
     if (e.small_may() || (e.large_may() && !grower_.removes_rows())) e.small().hist = grower_.pool_.acquire();
     if (e.large_may()) e.large().hist = parent.hist;
     return e;
+  }
+
+  /// The children's value bounds (monotone constraints) and paths (interaction constraints).
+  void constrain_children(const OpenLeaf& parent, Expansion& e) {
+    const SplitInfo& s = e.split;
+    if (grower_.interactions_.active()) e.left.path = e.right.path = with_feature(parent.path, s.feature);
+    if (grower_.config_.monotone.empty()) return;
+    criterion.leaf_value(e.left.sums.data(), left_value_.data(), s.extra_l2);
+    criterion.leaf_value(e.right.sums.data(), right_value_.data(), s.extra_l2);
+    const double left = parent.bounds.clamp(left_value_[0]), right = parent.bounds.clamp(right_value_[0]);
+    std::tie(e.left.bounds, e.right.bounds) =
+        parent.bounds.split(grower_.config_.monotone_direction(s.feature), left, right);
   }
 
   /// Splits the parent in the tree and numbers its children.
@@ -103,6 +123,10 @@ class TreeGrower::Growth {
     const std::int64_t* right_sums = e.right.sums.data();
     criterion.leaf_value(left_sums, left_value_.data(), s.extra_l2);
     criterion.leaf_value(right_sums, right_value_.data(), s.extra_l2);
+    if (e.left.bounds.bounded() || e.right.bounds.bounded()) {  // monotone constraints: one output
+      left_value_[0] = e.left.bounds.clamp(left_value_[0]);
+      right_value_[0] = e.right.bounds.clamp(right_value_[0]);
+    }
     SplitTest test = s.test();
     if (s.kind == SplitKind::kNumeric) test.threshold = grower_.raw_threshold(s.feature, s.bin);
     const int l = tree.split_leaf(parent.node, s.feature, test, s.gain, left_value_.data(),
@@ -244,6 +268,10 @@ void TreeGrower::build_and_find(Growth<Criterion>& g, OpenLeaf& built, bool scan
     if (!scan[l]) continue;
     allowed[l].assign(n_features, 0);
     for (int f : node_features(g.features, leaves[l]->node, g.seed)) allowed[l][f] = 1;
+    if (interactions_.active()) {
+      const std::vector<char> grouped = interactions_.allowed(leaves[l]->path);
+      for (int f = 0; f < n_features; ++f) allowed[l][f] &= grouped[f];
+    }
     per_feature[l].assign(n_features, SplitInfo{});
   }
   // The pending split's blocks are copied back into the partition by the first fork, a share
@@ -285,7 +313,7 @@ void TreeGrower::build_and_find(Growth<Criterion>& g, OpenLeaf& built, bool scan
       if (built.hist && derived) builder_.subtract_features(derived->hist, built.hist, stride, f, f + 1);
       for (int l = 0; l < 2; ++l)
         if (scan[l] && allowed[l][f])
-          per_feature[l][f] = g.finder.find_on_feature(leaves[l]->hist, leaves[l]->sums.data(), f);
+          per_feature[l][f] = g.finder.find_on_feature(leaves[l]->hist, leaves[l]->sums.data(), f, leaves[l]->bounds);
     }
   });
   for (int t = 1; t < static_cast<int>(partial.size()); ++t) pool_.release(partial[t]);
@@ -379,6 +407,8 @@ template <class Criterion>
 Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const std::vector<int>& features,
                       std::uint64_t seed) {
   check(X_.n_rows > 0, "cannot grow a tree on 0 rows");
+  check(Criterion::kHasBoundedScan || config_.monotone.empty(),
+        "monotone constraints need gradient statistics (boosting), not class statistics");
   partition_.reset(X_.n_rows, rows);
   pool_.reset(static_cast<std::size_t>(builder_.n_slots()) * criterion.n_channels());
   Growth<Criterion> g(*this, criterion, features, seed);

@@ -6,6 +6,7 @@
 
 #include "data/binning.hpp"
 #include "core/config.hpp"
+#include "grow/constraints.hpp"
 #include "grow/criterion.hpp"
 #include "grow/expansion.hpp"
 #include "grow/histogram.hpp"
@@ -119,6 +120,7 @@ class TreeGrower {
   HistogramPool pool_;
   RowPartition partition_;
   RowShards shards_;
+  InteractionGroups interactions_;
   std::vector<LeafRange> leaves_;
 };
 

@@ -5,14 +5,13 @@ namespace treeforge {
 
 template <class Criterion>
 SplitInfo SplitFinder<Criterion>::find_on_feature(const std::int64_t* hist, const std::int64_t* total,
-                                                  int feature) const {
+                                                  int feature, const ValueBounds& bounds) const {
   SplitInfo best;
   const int n_bins = X_.n_bins[feature];
   if (n_bins <= 1 && !X_.has_nan[feature]) return best;
   const int stride = criterion_.n_channels();
   const std::int64_t* slots = hist + static_cast<std::size_t>(X_.hist_offset[feature]) * stride;
-  const ScanResult scan = X_.categorical(feature) ? criterion_.scan_categories(slots, n_bins, total)
-                                                  : criterion_.scan(slots, n_bins, total);
+  const ScanResult scan = scan_feature(slots, n_bins, total, feature, bounds);
   if (scan.bin < 0) return best;
   best.gain = scan.gain;
   best.feature = feature;
@@ -26,6 +25,17 @@ SplitInfo SplitFinder<Criterion>::find_on_feature(const std::int64_t* hist, cons
   const std::int64_t* missing = slots + static_cast<std::size_t>(n_bins) * stride;
   if (criterion_.count(missing) == 0) best.default_left = scan.left_count >= criterion_.count(total) - scan.left_count;
   return best;
+}
+
+template <class Criterion>
+ScanResult SplitFinder<Criterion>::scan_feature(const std::int64_t* slots, int n_bins, const std::int64_t* total,
+                                                int feature, const ValueBounds& bounds) const {
+  if (X_.categorical(feature)) return criterion_.scan_categories(slots, n_bins, total);
+  if constexpr (Criterion::kHasBoundedScan) {
+    const int direction = criterion_.config().monotone_direction(feature);
+    if (direction != 0 || bounds.bounded()) return criterion_.scan_bounded(slots, n_bins, total, bounds, direction);
+  }
+  return criterion_.scan(slots, n_bins, total);
 }
 
 template <class Criterion>

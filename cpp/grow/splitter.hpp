@@ -41,8 +41,10 @@ class SplitFinder {
  public:
   SplitFinder(const BinnedMatrix& X, const Criterion& criterion) : X_(X), criterion_(criterion) {}
 
-  /// Best split on one feature of a node with histogram `hist` and sums `total` (invalid if none).
-  SplitInfo find_on_feature(const std::int64_t* hist, const std::int64_t* total, int feature) const;
+  /// Best split on one feature of a node with histogram `hist` and sums `total` (invalid if none);
+  /// `bounds`: where the node's children's values must lie (monotone constraints above it).
+  SplitInfo find_on_feature(const std::int64_t* hist, const std::int64_t* total, int feature,
+                            const ValueBounds& bounds = {}) const;
 
   /// Best split over `features` (ascending).
   SplitInfo find(const std::int64_t* hist, const std::int64_t* total, const std::vector<int>& features) const;
@@ -51,6 +53,10 @@ class SplitFinder {
   Sums left_sums(const std::int64_t* hist, const SplitInfo& split) const;
 
  private:
+  /// The scan a feature calls for: sets (categorical), bounded (monotone constraints) or plain.
+  ScanResult scan_feature(const std::int64_t* slots, int n_bins, const std::int64_t* total, int feature,
+                          const ValueBounds& bounds) const;
+
   const BinnedMatrix& X_;
   const Criterion& criterion_;
 };

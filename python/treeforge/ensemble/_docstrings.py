@@ -92,10 +92,17 @@ GRADIENT_BOOSTING_DOC_PARTS = _with_categorical({
         Maximum number of bins of non-missing values per feature, between 2 and 255. Missing
         values (NaN) always get their own extra bin.
     {categorical_features}
-    monotonic_cst : None, default=None
-        Monotonic constraints are not supported yet; anything but None raises ValueError.
-    interaction_cst : None, default=None
-        Interaction constraints are not supported yet; anything but None raises ValueError.
+    monotonic_cst : array-like of int of shape (n_features,) or dict, default=None
+        Monotonic constraint of each feature: 1 increasing, -1 decreasing, 0 none; a dict maps
+        feature names to constraints (others 0). Predictions along a constrained feature, all
+        other features fixed, never go the other way (for a binary classifier, the probability
+        of the positive class). Not for multiclass classification or categorical features
+        (ValueError). Each split on a constrained feature bounds the values of its two subtrees
+        by the middle of its children's values (LightGBM's "basic" method).
+    interaction_cst : {'pairwise', 'no_interactions'} or sequence of lists/tuples/sets of int, default=None
+        Interaction constraints: the features of a root-to-leaf path all lie in one group. Features
+        named in no group form one more group together; 'pairwise' makes every pair a group and
+        'no_interactions' every feature alone.
     warm_start : bool, default=False
         When True, fitting again continues the existing model with more iterations (``max_iter``
         must not shrink); the bins of the first fit are reused.

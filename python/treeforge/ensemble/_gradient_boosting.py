@@ -20,7 +20,6 @@ from ._base import (
     continued_bin_mapper,
     make_config,
     new_bin_mapper,
-    reject_constraint,
     resolve_n_threads,
     restore_state_on_error,
     store_init_arguments,
@@ -29,6 +28,7 @@ from ._base import (
     validate_sample_weight,
 )
 from ._boosting_progress import DataPart, ScoreRecorder
+from ._constraints import constraint_values
 from ._docstrings import GRADIENT_BOOSTING_DOC_PARTS, fill_doc, with_doc_parts
 from ._model_io import register_estimator
 from ._regression_losses import REGRESSION_LOSSES, check_regression_targets, regression_objective
@@ -214,8 +214,6 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
 
     def _check_supported_options(self):
         self._check_loss()
-        reject_constraint("monotonic_cst", self.monotonic_cst)
-        reject_constraint("interaction_cst", self.interaction_cst)
 
     def _check_warm_start(self, previous_model, X, objective):
         if X.shape[1] != previous_model.n_features:
@@ -283,6 +281,7 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
         }
         if self.is_categorical_ is not None:
             values.update({name: getattr(self, name) for name in _CATEGORICAL_SPLIT_KNOBS})
+        values.update(constraint_values(self))
         return values
 
     def _finalize_sample_weight(self, sample_weight, y_labels):

@@ -1,0 +1,65 @@
+// The threshold scan of gradient statistics under monotone constraints and value bounds.
+#include <algorithm>
+
+#include "grow/criterion.hpp"
+#include "grow/split_math.hpp"
+
+namespace treeforge {
+
+namespace {
+
+/// Twice the loss reduction of a leaf of sums (G, H) held at value w: -(2 T(G) w + (H + lambda) w^2),
+/// which is leaf_score at the leaf's optimum and less anywhere else.
+double score_at(double sum_grad, double sum_hess, double w, double lambda, double alpha) {
+  return -(2.0 * threshold_l1(sum_grad, alpha) * w + (sum_hess + lambda) * w * w);
+}
+
+}  // namespace
+
+// One threshold at a time in real units: constrained nodes are few, and each candidate needs its
+// children's values, clamped, before its gain.
+ScanResult GradientCriterion::scan_bounded(const std::int64_t* slots, int n_bins, const std::int64_t* total,
+                                           const ValueBounds& bounds, int direction) const {
+  const CountPacking& packing = scale_.packing;
+  const double lambda = config_.l2_regularization, alpha = config_.l1_regularization;
+  const std::int64_t total_n = packing.count(total[1]);
+  const double total_g = scale_.grad(total[0]), total_h = scale_.hess(total[1]);
+  const double parent =
+      score_at(total_g, total_h, bounds.clamp(leaf_weight(total_g, total_h, lambda, alpha)), lambda, alpha);
+  const std::int64_t* missing = slots + static_cast<std::size_t>(n_bins) * kChannels;
+  ScanResult best;
+  double best_gain = std::max(config_.min_split_gain, 0.0);
+  // Value bins 0..t, with sums (g, hc), go left, and the missing bin too when missing_left.
+  auto consider = [&](std::int64_t g, std::int64_t hc, int t, bool missing_left) {
+    const std::int64_t n_left = packing.count(hc), n_right = total_n - n_left;
+    if (n_left < config_.min_samples_leaf || n_right < config_.min_samples_leaf) return;
+    const double h_left = scale_.hess(hc);
+    const double h_right = static_cast<double>(packing.value(total[1]) - packing.value(hc)) / scale_.hess_scale;
+    if (h_left < config_.min_child_weight || h_right < config_.min_child_weight) return;
+    const double g_left = scale_.grad(g), g_right = scale_.grad(total[0] - g);
+    const double w_left = bounds.clamp(leaf_weight(g_left, h_left, lambda, alpha));
+    const double w_right = bounds.clamp(leaf_weight(g_right, h_right, lambda, alpha));
+    if ((direction > 0 && w_left > w_right) || (direction < 0 && w_left < w_right)) return;
+    const double gain =
+        score_at(g_left, h_left, w_left, lambda, alpha) + score_at(g_right, h_right, w_right, lambda, alpha) - parent;
+    if (gain > best_gain) {  // ties: the lower bin, then missing rows right
+      best_gain = gain;
+      best.gain = gain;
+      best.bin = t;
+      best.default_left = missing_left;
+      best.left_count = n_left;
+    }
+  };
+  std::int64_t g = 0, hc = 0;
+  for (int t = 0; t < n_bins; ++t) {
+    const std::int64_t* s = slots + static_cast<std::size_t>(t) * kChannels;
+    if (s[1] == 0) continue;  // an empty bin splits the rows as the one before it
+    g += s[0];
+    hc += s[1];
+    consider(g, hc, t, false);
+    if (missing[1] != 0) consider(g + missing[0], hc + missing[1], t, true);
+  }
+  return best;
+}
+
+}  // namespace treeforge
