@@ -386,3 +386,18 @@ def test_model_file_and_pickle_round_trips(Estimator, data, method, request, tmp
         plain = Estimator(n_estimators=2, random_state=0).fit(X, y)
         plain.save_model(tmp_path / "plain.json")
         assert not hasattr(treeforge.load_model(tmp_path / "plain.json"), "oob_score_")
+
+
+@pytest.mark.parametrize("dataset", ["friedman1", "diabetes"])
+def test_oob_score_on_small_data_is_scikit_learns(dataset):
+    """Out-of-bag R^2 of a 50-tree regressor on a few hundred rows: as good as scikit-learn's
+    (mean over seeds; bins cost nothing measurable at this size)."""
+    from sklearn.datasets import load_diabetes, make_friedman1
+    from sklearn.ensemble import RandomForestRegressor as SklearnForest
+
+    X, y = make_friedman1(300, noise=1.0, random_state=0) if dataset == "friedman1" else load_diabetes(return_X_y=True)
+    ours = np.mean([RandomForestRegressor(n_estimators=50, oob_score=True, random_state=s).fit(X, y).oob_score_
+                    for s in range(4)])
+    theirs = np.mean([SklearnForest(n_estimators=50, oob_score=True, random_state=s).fit(X, y).oob_score_
+                      for s in range(4)])
+    assert ours >= theirs - 0.01, (ours, theirs)
