@@ -36,8 +36,10 @@ def along_grid(estimator, X, feature, output):
 @SETTINGS
 @given(seed=st.integers(0, 10_000), n_features=st.integers(2, 4), direction=st.sampled_from([-1, 1]),
        policy=st.sampled_from(["lossguide", "depthwise"]), leaves=st.integers(3, 31), l2=st.sampled_from([0.0, 1.0]),
-       missing=st.booleans(), classifier=st.booleans())
-def test_predictions_follow_monotonic_constraints(seed, n_features, direction, policy, leaves, l2, missing, classifier):
+       missing=st.booleans(), classifier=st.booleans(), loss=st.sampled_from(["squared_error", "absolute_error", "quantile",
+                                                                           "huber"]))
+def test_predictions_follow_monotonic_constraints(seed, n_features, direction, policy, leaves, l2, missing, classifier,
+                                                  loss):
     X, y = wavy_data(seed, 600, n_features, missing)
     feature = seed % n_features
     cst = [0] * n_features
@@ -48,7 +50,9 @@ def test_predictions_follow_monotonic_constraints(seed, n_features, direction, p
         estimator = treeforge.HistGradientBoostingClassifier(**params).fit(X, y > np.median(y))
         output = lambda e, rows: e.predict_proba(rows)[:, 1]  # noqa: E731
     else:
-        estimator = treeforge.HistGradientBoostingRegressor(**params).fit(X, y)
+        # Losses that renew their leaves (to residual quantiles) keep them within the bounds too.
+        estimator = treeforge.HistGradientBoostingRegressor(loss=loss, quantile=0.8 if loss == "quantile" else None,
+                                                            **params).fit(X, y)
         output = lambda e, rows: e.predict(rows)  # noqa: E731
     steps = np.diff(along_grid(estimator, X[:25], feature, output), axis=1)
     assert np.all(direction * steps >= 0)
@@ -136,3 +140,23 @@ def test_unknown_names_in_monotonic_cst_are_refused():
     with pytest.raises(ValueError, match="not in the input"):
         treeforge.HistGradientBoostingRegressor(max_iter=2, monotonic_cst={"z": 1}).fit(
             pd.DataFrame(X, columns=["a", "b"]), y)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10_000), direction=st.sampled_from([-1, 1]), bootstrap=st.booleans(),
+       leaves=st.sampled_from([None, 8, 31]), missing=st.booleans())
+def test_forest_regressor_follows_monotonic_constraints(seed, direction, bootstrap, leaves, missing):
+    X, y = wavy_data(seed, 400, 3, missing)
+    feature = seed % 3
+    cst = [0, 0, 0]
+    cst[feature] = direction
+    forest = treeforge.RandomForestRegressor(n_estimators=8, max_leaf_nodes=leaves, bootstrap=bootstrap,
+                                             monotonic_cst=cst, random_state=seed).fit(X, y)
+    steps = np.diff(along_grid(forest, X[:20], feature, lambda e, rows: e.predict(rows)), axis=1)
+    assert np.all(direction * steps >= 0)
+
+
+def test_forest_classifier_refuses_monotonic_cst():
+    X, y = wavy_data(6, 200, 3, missing=False)
+    with pytest.raises(ValueError, match="monotonic_cst"):
+        treeforge.RandomForestClassifier(n_estimators=2, monotonic_cst=[1, 0, 0]).fit(X, y > 0)

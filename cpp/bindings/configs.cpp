@@ -132,6 +132,7 @@ void bind_ensemble_configs(py::module_& m) {
       .def("validate", &AdaBoostConfig::validate);
   criterion_field(adaboost_config);
   tree_shape_fields(forest_config);
+  constraint_fields(forest_config);
   tree_shape_fields(adaboost_config);
 
 }

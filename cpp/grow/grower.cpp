@@ -78,7 +78,7 @@ class TreeGrower::Growth {
   void add_root(const Sums& sums, std::size_t n_rows) {
     criterion.leaf_value(sums.data(), left_value_.data());
     tree.add_leaf(left_value_.data(), static_cast<double>(criterion.count(sums.data())), criterion.cover(sums.data()));
-    record_rows(0, 0, n_rows);
+    record_rows(0, 0, n_rows, ValueBounds{});
   }
 
   /// Sets up the children of the parent's split from the parent's histogram: their sums, which
@@ -140,8 +140,8 @@ class TreeGrower::Growth {
 
   /// Hands a carried-out split's children to the schedule, or closes them.
   void finish(Expansion& e) {
-    record_rows(e.left.node, e.left.begin, e.left.end);
-    record_rows(e.right.node, e.right.begin, e.right.end);
+    record_rows(e.left.node, e.left.begin, e.left.end, e.left.bounds);
+    record_rows(e.right.node, e.right.begin, e.right.end, e.right.bounds);
     if (e.left.hist != e.parent_hist && e.right.hist != e.parent_hist) grower_.pool_.release(e.parent_hist);
     open_or_close(e.left);
     open_or_close(e.right);
@@ -167,7 +167,8 @@ class TreeGrower::Growth {
   std::vector<LeafRange> leaf_ranges() const {
     std::vector<LeafRange> leaves;
     for (int node = 0; node < tree.n_nodes(); ++node)
-      if (tree.is_leaf(node)) leaves.push_back({node, node_range_[node].first, node_range_[node].second});
+      if (tree.is_leaf(node))
+        leaves.push_back({node, node_range_[node].first, node_range_[node].second, node_bounds_[node]});
     return leaves;
   }
 
@@ -180,14 +181,19 @@ class TreeGrower::Growth {
   int n_leaves = 1;
 
  private:
-  void record_rows(int node, std::size_t begin, std::size_t end) {
-    if (static_cast<int>(node_range_.size()) <= node) node_range_.resize(node + 1);
+  void record_rows(int node, std::size_t begin, std::size_t end, const ValueBounds& bounds) {
+    if (static_cast<int>(node_range_.size()) <= node) {
+      node_range_.resize(node + 1);
+      node_bounds_.resize(node + 1);
+    }
     node_range_[node] = {begin, end};
+    node_bounds_[node] = bounds;
   }
 
   TreeGrower& grower_;
   std::vector<double> left_value_, right_value_;
   std::vector<std::pair<std::size_t, std::size_t>> node_range_;
+  std::vector<ValueBounds> node_bounds_;
 };
 
 template <class Criterion>

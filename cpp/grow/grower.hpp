@@ -22,6 +22,7 @@ struct LeafRange {
   int node;
   std::size_t begin;
   std::size_t end;
+  ValueBounds bounds;  ///< where the leaf's value must lie (monotone constraints); unbounded without
 };
 
 /// Grows one tree for a criterion: gradient statistics (boosting, regression forests) or class

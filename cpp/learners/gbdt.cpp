@@ -132,7 +132,8 @@ void GbdtTrainer::renew_leaf_values(Tree& tree, const TreeGrower& grower, int c,
   parallel_for_dynamic(leaves.size(), n_threads, [&](std::size_t l) {
     const LeafRange& leaf = leaves[l];
     const Span<const row_t> leaf_rows(rows.data() + leaf.begin, leaf.end - leaf.begin);
-    tree.value[leaf.node] = objective_->renewed_leaf_value(train_data_, margin, leaf_rows);
+    // Held within the leaf's bounds, so that monotone constraints survive the renewal.
+    tree.value[leaf.node] = leaf.bounds.clamp(objective_->renewed_leaf_value(train_data_, margin, leaf_rows));
   });
 }
 

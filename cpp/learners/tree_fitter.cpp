@@ -137,6 +137,8 @@ void TreeFitter::set_exact_leaf_values(const TrainData& data, Span<const std::in
     }
     double* value = tree.value.data() + static_cast<std::size_t>(leaf.node) * k;
     for (int c = 0; c < k; ++c) value[c] = sums[c] / total;
+    // Monotone constraints bound the criterion's values, which are centred on mean_y.
+    if (leaf.bounds.bounded()) value[0] = leaf.bounds.clamp(value[0] - mean_y) + mean_y;
   }
 }
 

@@ -29,6 +29,7 @@ from ._base import (
     validate_predict_data,
     validate_sample_weight,
 )
+from ._constraints import monotone_directions
 from ._docstrings import FOREST_DOC_PARTS, with_doc_parts
 from ._model_io import register_estimator
 from ._tree_view import TreeEnsembleMixin, ensemble_decision_path
@@ -196,7 +197,9 @@ class BaseForest(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
             print(f"Fit {self._model.n_trees} trees in {time.perf_counter() - fit_start:.3f} s")
 
     def _check_supported_options(self):
-        reject_constraint("monotonic_cst", self.monotonic_cst)
+        if is_classifier(self):
+            # TODO(issue #21): bounds on class shares in the core's class criterion.
+            reject_constraint("monotonic_cst", self.monotonic_cst)
         if self.ccp_alpha != 0.0:
             # TODO(later issue, cost-complexity pruning): prune the grown trees in the core.
             raise ValueError(f"ccp_alpha={self.ccp_alpha!r} is not supported yet by treeforge; use ccp_alpha=0.0.")
@@ -238,6 +241,8 @@ class BaseForest(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
             "min_samples_split": max(2, _count_of(self.min_samples_split, n_samples, 2)),
             "seed": int(self._seed),
             "n_threads": int(n_threads),
+            "monotone": monotone_directions(self.monotonic_cst, n_features, getattr(self, "feature_names_in_", None),
+                                            getattr(self, "is_categorical_", None)),
         }
 
     def _core_config(self):
