@@ -156,7 +156,21 @@ def test_forest_regressor_follows_monotonic_constraints(seed, direction, bootstr
     assert np.all(direction * steps >= 0)
 
 
-def test_forest_classifier_refuses_monotonic_cst():
-    X, y = wavy_data(6, 200, 3, missing=False)
-    with pytest.raises(ValueError, match="monotonic_cst"):
-        treeforge.RandomForestClassifier(n_estimators=2, monotonic_cst=[1, 0, 0]).fit(X, y > 0)
+@SETTINGS
+@given(seed=st.integers(0, 10_000), direction=st.sampled_from([-1, 1]), criterion=st.sampled_from(["gini", "entropy"]),
+       missing=st.booleans())
+def test_forest_classifier_follows_monotonic_constraints(seed, direction, criterion, missing):
+    X, y = wavy_data(seed, 400, 3, missing)
+    feature = seed % 3
+    cst = [0, 0, 0]
+    cst[feature] = direction
+    forest = treeforge.RandomForestClassifier(n_estimators=8, criterion=criterion, monotonic_cst=cst,
+                                              random_state=seed).fit(X, y > np.median(y))
+    proba = along_grid(forest, X[:20], feature, lambda e, rows: e.predict_proba(rows)[:, 1])
+    assert np.all(direction * np.diff(proba, axis=1) >= 0)
+
+
+def test_forest_classifier_refuses_monotonic_cst_with_three_classes():
+    X, y = wavy_data(6, 300, 3, missing=False)
+    with pytest.raises(ValueError, match="multiclass"):
+        treeforge.RandomForestClassifier(n_estimators=2, monotonic_cst=[1, 0, 0]).fit(X, np.digitize(y, [-1, 1]))

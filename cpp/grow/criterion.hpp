@@ -85,7 +85,6 @@ struct GradScale {
 class GradientCriterion {
  public:
   static constexpr int kChannels = 2;
-  static constexpr bool kHasBoundedScan = true;  ///< monotone constraints apply
 
   /// gh (n_rows,) per-row gradients of the tree; scale fitted on the rows being grown.
   GradientCriterion(Span<const GradPair> gh, const GradScale& scale, const TreeConfig& config);
@@ -113,6 +112,9 @@ class GradientCriterion {
   ScanResult scan_bounded(const std::int64_t* slots, int n_bins, const std::int64_t* total,
                           const ValueBounds& bounds, int direction) const;
   const TreeConfig& config() const { return config_; }
+  /// The value monotone constraints order (the leaf value), and a leaf value held within bounds.
+  double constrained_value(const double* value) const { return value[0]; }
+  void clamp_value(double* value, const ValueBounds& bounds) const { value[0] = bounds.clamp(value[0]); }
   /// Set splits of a categorical feature's n_bins category slots and missing slot (category_scan.hpp).
   ScanResult scan_categories(const std::int64_t* slots, int n_bins, const std::int64_t* total) const;
   /// Orders of a node's categories whose prefixes are the candidate sets: how many, and the key of
@@ -142,7 +144,6 @@ class GradientCriterion {
 class ClassCriterion {
  public:
   enum class Impurity { kGini, kEntropy };
-  static constexpr bool kHasBoundedScan = false;  ///< no monotone constraints on class statistics
 
   /// classes (n_rows,) class index per row; weights (n_rows,) per-row weight of the tree (0 = unused).
   ClassCriterion(Span<const std::int32_t> classes, Span<const double> weights, int n_classes, Impurity impurity,
@@ -164,7 +165,18 @@ class ClassCriterion {
   /// The class distribution (no regularisation: extra_l2 is ignored).
   void leaf_value(const std::int64_t* sums, double* out, double extra_l2 = 0.0) const;
   ScanResult scan(const std::int64_t* slots, int n_bins, const std::int64_t* total) const;
+  /// scan() under constraints, two classes only: the share of class 1 in each child within
+  /// `bounds` and, for a feature of monotone `direction`, in that order (scikit-learn's rule:
+  /// splits that break them are not taken; gains are the impurity decrease as always).
+  ScanResult scan_bounded(const std::int64_t* slots, int n_bins, const std::int64_t* total,
+                          const ValueBounds& bounds, int direction) const;
   const TreeConfig& config() const { return config_; }
+  /// Monotone constraints order the share of class 1 (two classes); a distribution held within bounds.
+  double constrained_value(const double* value) const { return value[1]; }
+  void clamp_value(double* value, const ValueBounds& bounds) const {
+    value[1] = bounds.clamp(value[1]);
+    value[0] = 1.0 - value[1];
+  }
   /// Set splits of a categorical feature's n_bins category slots and missing slot (category_scan.hpp).
   ScanResult scan_categories(const std::int64_t* slots, int n_bins, const std::int64_t* total) const;
   /// Orders of a node's categories whose prefixes are the candidate sets: how many, and the key of

@@ -1,5 +1,6 @@
-// The threshold scan of gradient statistics under monotone constraints and value bounds.
+// The threshold scans under monotone constraints and value bounds, for gradient and class statistics.
 #include <algorithm>
+#include <array>
 
 #include "grow/criterion.hpp"
 #include "grow/split_math.hpp"
@@ -58,6 +59,47 @@ ScanResult GradientCriterion::scan_bounded(const std::int64_t* slots, int n_bins
     hc += s[1];
     consider(g, hc, t, false);
     if (missing[1] != 0) consider(g + missing[0], hc + missing[1], t, true);
+  }
+  return best;
+}
+
+// The class scan with each candidate's children checked: class 1's share of each within the
+// bounds and in the constrained order. Two classes only (a node's leaf is one share).
+ScanResult ClassCriterion::scan_bounded(const std::int64_t* slots, int n_bins, const std::int64_t* total,
+                                        const ValueBounds& bounds, int direction) const {
+  check(k_ == 2, "monotone constraints need two classes, not ", k_);
+  const std::int64_t* missing = slots + static_cast<std::size_t>(n_bins) * k_;
+  const std::int64_t total_n = count(total);
+  const double w0 = weight(total[0]), w1 = weight(total[1]);
+  const double parent = weighted_impurity(std::array<double, 2>{w0, w1}.data());
+  ScanResult best;
+  double best_gain = std::max(config_.min_split_gain, 0.0);
+  auto consider = [&](std::int64_t l0, std::int64_t l1, int t, bool missing_left) {
+    const std::int64_t n_left = packing_.count(l0) + packing_.count(l1), n_right = total_n - n_left;
+    if (n_left < config_.min_samples_leaf || n_right < config_.min_samples_leaf) return;
+    const std::array<double, 2> left{weight(l0), weight(l1)}, right{w0 - left[0], w1 - left[1]};
+    const double wl = left[0] + left[1], wr = right[0] + right[1];
+    if (wl < config_.min_child_weight || wr < config_.min_child_weight || !(wl > 0) || !(wr > 0)) return;
+    const double share_left = left[1] / wl, share_right = right[1] / wr;
+    if (bounds.clamp(share_left) != share_left || bounds.clamp(share_right) != share_right) return;
+    if ((direction > 0 && share_left > share_right) || (direction < 0 && share_left < share_right)) return;
+    const double gain = parent - weighted_impurity(left.data()) - weighted_impurity(right.data());
+    if (gain > best_gain) {  // ties: the lower bin, then missing rows right
+      best_gain = gain;
+      best.gain = gain;
+      best.bin = t;
+      best.default_left = missing_left;
+      best.left_count = n_left;
+    }
+  };
+  std::int64_t l0 = 0, l1 = 0;
+  for (int t = 0; t < n_bins; ++t) {
+    const std::int64_t* s = slots + static_cast<std::size_t>(t) * k_;
+    if (s[0] == 0 && s[1] == 0) continue;  // an empty bin splits the rows as the one before it
+    l0 += s[0];
+    l1 += s[1];
+    consider(l0, l1, t, false);
+    if (count(missing) > 0) consider(l0 + missing[0], l1 + missing[1], t, true);
   }
   return best;
 }

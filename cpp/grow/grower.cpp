@@ -111,7 +111,8 @@ class TreeGrower::Growth {
     if (grower_.config_.monotone.empty()) return;
     criterion.leaf_value(e.left.sums.data(), left_value_.data(), s.extra_l2);
     criterion.leaf_value(e.right.sums.data(), right_value_.data(), s.extra_l2);
-    const double left = parent.bounds.clamp(left_value_[0]), right = parent.bounds.clamp(right_value_[0]);
+    const double left = parent.bounds.clamp(criterion.constrained_value(left_value_.data()));
+    const double right = parent.bounds.clamp(criterion.constrained_value(right_value_.data()));
     std::tie(e.left.bounds, e.right.bounds) =
         parent.bounds.split(grower_.config_.monotone_direction(s.feature), left, right);
   }
@@ -123,9 +124,9 @@ class TreeGrower::Growth {
     const std::int64_t* right_sums = e.right.sums.data();
     criterion.leaf_value(left_sums, left_value_.data(), s.extra_l2);
     criterion.leaf_value(right_sums, right_value_.data(), s.extra_l2);
-    if (e.left.bounds.bounded() || e.right.bounds.bounded()) {  // monotone constraints: one output
-      left_value_[0] = e.left.bounds.clamp(left_value_[0]);
-      right_value_[0] = e.right.bounds.clamp(right_value_[0]);
+    if (e.left.bounds.bounded() || e.right.bounds.bounded()) {  // monotone constraints
+      criterion.clamp_value(left_value_.data(), e.left.bounds);
+      criterion.clamp_value(right_value_.data(), e.right.bounds);
     }
     SplitTest test = s.test();
     if (s.kind == SplitKind::kNumeric) test.threshold = grower_.raw_threshold(s.feature, s.bin);
@@ -413,8 +414,8 @@ template <class Criterion>
 Tree TreeGrower::grow(const Criterion& criterion, Span<const row_t> rows, const std::vector<int>& features,
                       std::uint64_t seed) {
   check(X_.n_rows > 0, "cannot grow a tree on 0 rows");
-  check(Criterion::kHasBoundedScan || config_.monotone.empty(),
-        "monotone constraints need gradient statistics (boosting), not class statistics");
+  check(config_.monotone.empty() || criterion.leaf_dim() <= 2,
+        "monotone constraints need one output or two classes, not ", criterion.leaf_dim());
   partition_.reset(X_.n_rows, rows);
   pool_.reset(static_cast<std::size_t>(builder_.n_slots()) * criterion.n_channels());
   Growth<Criterion> g(*this, criterion, features, seed);

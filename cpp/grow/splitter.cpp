@@ -31,10 +31,8 @@ template <class Criterion>
 ScanResult SplitFinder<Criterion>::scan_feature(const std::int64_t* slots, int n_bins, const std::int64_t* total,
                                                 int feature, const ValueBounds& bounds) const {
   if (X_.categorical(feature)) return criterion_.scan_categories(slots, n_bins, total);
-  if constexpr (Criterion::kHasBoundedScan) {
-    const int direction = criterion_.config().monotone_direction(feature);
-    if (direction != 0 || bounds.bounded()) return criterion_.scan_bounded(slots, n_bins, total, bounds, direction);
-  }
+  const int direction = criterion_.config().monotone_direction(feature);
+  if (direction != 0 || bounds.bounded()) return criterion_.scan_bounded(slots, n_bins, total, bounds, direction);
   return criterion_.scan(slots, n_bins, total);
 }
 

@@ -137,8 +137,13 @@ void TreeFitter::set_exact_leaf_values(const TrainData& data, Span<const std::in
     }
     double* value = tree.value.data() + static_cast<std::size_t>(leaf.node) * k;
     for (int c = 0; c < k; ++c) value[c] = sums[c] / total;
-    // Monotone constraints bound the criterion's values, which are centred on mean_y.
-    if (leaf.bounds.bounded()) value[0] = leaf.bounds.clamp(value[0] - mean_y) + mean_y;
+    // Monotone constraints bound the criterion's values: centred on mean_y, or class 1's share.
+    if (leaf.bounds.bounded() && criterion_ == TreeCriterion::kSquaredError)
+      value[0] = leaf.bounds.clamp(value[0] - mean_y) + mean_y;
+    if (leaf.bounds.bounded() && k == 2) {
+      value[1] = leaf.bounds.clamp(value[1]);
+      value[0] = 1.0 - value[1];
+    }
   }
 }
 

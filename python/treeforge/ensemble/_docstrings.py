@@ -245,10 +245,11 @@ FOREST_DOC_PARTS = _with_categorical({
         With bootstrap, samples drawn per tree: None draws n_samples, an int that many, a float
         ``max(int(max_samples * n_samples), 1)`` (times the weight sum with sample weights).
     monotonic_cst : array-like of int of shape (n_features,) or dict, default=None
-        Regressor: monotonic constraint of each feature (1 increasing, -1 decreasing, 0 none; a
-        dict by feature name), as for the boosting estimators: each tree's predictions along a
-        constrained feature never go the other way, and so neither does the forest's mean.
-        Classifier: not supported yet (ValueError unless None).
+        Monotonic constraint of each feature (1 increasing, -1 decreasing, 0 none; a dict by
+        feature name), as for the boosting estimators: each tree's predictions along a
+        constrained feature never go the other way, and so neither does the forest's mean. For
+        a classifier, on the probability of the positive class, two classes only (ValueError
+        otherwise); splits that would break the order or the bounds are not taken.
     max_bins : int, default=255
         Value bins per feature (2 to 255), placed at quantiles; NaN gets its own bin. Splits are
         searched between bins, so thresholds are quantiles rather than midpoints of every pair of

@@ -21,7 +21,6 @@ from ._base import (
     draw_seed,
     encode_classes,
     make_config,
-    reject_constraint,
     resolve_n_threads,
     restore_state_on_error,
     store_init_arguments,
@@ -197,9 +196,6 @@ class BaseForest(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
             print(f"Fit {self._model.n_trees} trees in {time.perf_counter() - fit_start:.3f} s")
 
     def _check_supported_options(self):
-        if is_classifier(self):
-            # TODO(issue #21): bounds on class shares in the core's class criterion.
-            reject_constraint("monotonic_cst", self.monotonic_cst)
         if self.ccp_alpha != 0.0:
             # TODO(later issue, cost-complexity pruning): prune the grown trees in the core.
             raise ValueError(f"ccp_alpha={self.ccp_alpha!r} is not supported yet by treeforge; use ccp_alpha=0.0.")
@@ -241,8 +237,10 @@ class BaseForest(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
             "min_samples_split": max(2, _count_of(self.min_samples_split, n_samples, 2)),
             "seed": int(self._seed),
             "n_threads": int(n_threads),
+            # Classifiers: on the share of the positive class, two classes only (scikit-learn's rule).
             "monotone": monotone_directions(self.monotonic_cst, n_features, getattr(self, "feature_names_in_", None),
-                                            getattr(self, "is_categorical_", None)),
+                                            getattr(self, "is_categorical_", None),
+                                            len(self.classes_) - 1 if is_classifier(self) else 1),
         }
 
     def _core_config(self):
