@@ -339,7 +339,6 @@ def test_warm_start_adds_trees(binary_data, assert_same_model):
 @pytest.mark.parametrize("params,match", [
     ({"bootstrap": False, "oob_score": True}, "Out of bag"),
     ({"bootstrap": False, "max_samples": 10}, "max_sample"),
-    ({"ccp_alpha": 0.1}, "ccp_alpha"),
     ({"monotonic_cst": [1, 0]}, "monotonic_cst has shape"),
     ({"class_weight": [{0: 1, 1: 2}]}, "multi-output"),
 ])

@@ -114,6 +114,7 @@ void bind_ensemble_configs(py::module_& m) {
       .def_readwrite("max_features", &ForestConfig::max_features)
       .def_readwrite("min_weight_fraction_leaf", &ForestConfig::min_weight_fraction_leaf)
       .def_readwrite("min_impurity_decrease", &ForestConfig::min_impurity_decrease)
+      .def_readwrite("ccp_alpha", &ForestConfig::ccp_alpha)
       .def_readwrite("balanced_subsample", &ForestConfig::balanced_subsample)
       .def_readwrite("seed", &ForestConfig::seed)
       .def_readwrite("n_threads", &ForestConfig::n_threads)

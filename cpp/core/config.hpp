@@ -139,6 +139,7 @@ struct ForestConfig {
   int max_features = 0;                   ///< candidate features drawn at every node; 0 = all
   double min_weight_fraction_leaf = 0.0;  ///< child weight >= this fraction of the tree's total weight
   double min_impurity_decrease = 0.0;     ///< split gain >= this times the tree's total weight (scikit-learn's N_t/N rule)
+  double ccp_alpha = 0.0;                 ///< minimal cost-complexity pruning of each tree (scikit-learn's units)
   bool balanced_subsample = false;        ///< reweight classes to balance each tree's bootstrap sample
   std::uint64_t seed = 0;
   int n_threads = 1;
@@ -153,6 +154,7 @@ struct ForestConfig {
     check(min_weight_fraction_leaf >= 0 && min_weight_fraction_leaf <= 0.5, "min_weight_fraction_leaf must be in [0, 0.5]");
     check(std::isfinite(min_impurity_decrease) && min_impurity_decrease >= 0,
           "min_impurity_decrease must be finite and >= 0");
+    check(std::isfinite(ccp_alpha) && ccp_alpha >= 0, "ccp_alpha must be finite and >= 0");
     check(!balanced_subsample || (bootstrap && n_classes >= 2), "balanced_subsample needs bootstrap and classes");
     check(n_threads >= 1, "n_threads must be >= 1");
   }

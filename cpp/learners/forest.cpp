@@ -105,7 +105,7 @@ void ForestTrainer::grow(int n_new) {
     std::vector<double> weights;
   };
   std::vector<Slot> slots(n_slots);
-  const TreeLimits limits{config_.min_weight_fraction_leaf, config_.min_impurity_decrease};
+  const TreeLimits limits{config_.min_weight_fraction_leaf, config_.min_impurity_decrease, config_.ccp_alpha};
   auto grow_tree = [&](std::size_t j) {
     Slot& slot = slots[tree_parallel ? thread_index() : 0];
     if (!slot.fitter) {

@@ -25,6 +25,21 @@ ClassCriterion::Impurity impurity_of(TreeCriterion criterion) {
   return criterion == TreeCriterion::kEntropy ? ClassCriterion::Impurity::kEntropy : ClassCriterion::Impurity::kGini;
 }
 
+/// W * impurity of class weights w[0..k-1] summing to W (Gini, or entropy in bits as scikit-learn).
+double class_risk(const double* w, int k, double total, TreeCriterion criterion) {
+  if (!(total > 0)) return 0.0;
+  double risk = 0;
+  if (criterion == TreeCriterion::kEntropy) {
+    risk = total * std::log2(total);
+    for (int c = 0; c < k; ++c)
+      if (w[c] > 0) risk -= w[c] * std::log2(w[c]);
+  } else {
+    risk = total;
+    for (int c = 0; c < k; ++c) risk -= w[c] * w[c] / total;
+  }
+  return std::max(risk, 0.0);
+}
+
 }  // namespace
 
 std::vector<std::int32_t> check_tree_data(const BinnedMatrix* X, const BinMapper& mapper, const TrainData& data,
@@ -110,7 +125,54 @@ Tree TreeFitter::fit(const TrainData& data, Span<const std::int32_t> classes, Sp
     tree = grower_.grow(criterion, rows, usable_features_, seed);
   }
   set_exact_leaf_values(data, classes, weights, mean_y, tree);
+  pruned_ = limits.ccp_alpha > 0 &&
+            prune_cost_complexity(tree, node_risks(data, classes, weights, mean_y, tree), limits.ccp_alpha * total);
   return tree;
+}
+
+NodeRisks TreeFitter::node_risks(const TrainData& data, Span<const std::int32_t> classes, Span<const double> weights,
+                                 double mean_y, const Tree& tree) const {
+  const int n = tree.n_nodes(), k = n_leaf_values();
+  const bool regression = criterion_ == TreeCriterion::kSquaredError;
+  // Per node: regression (W, sum w y, sum w y^2) of targets centred on mean_y; classes W per class.
+  const int width = regression ? 3 : k;
+  std::vector<double> stats(static_cast<std::size_t>(n) * width, 0.0);
+  const auto& indices = grower_.partition().indices();
+  for (const LeafRange& leaf : grower_.leaves()) {
+    double* s = stats.data() + static_cast<std::size_t>(leaf.node) * width;
+    for (std::size_t j = leaf.begin; j < leaf.end; ++j) {
+      const row_t r = indices[j];
+      const double w = weights[r];
+      if (regression) {
+        const double y = data.y[r] - mean_y;
+        s[0] += w;
+        s[1] += w * y;
+        s[2] += w * y * y;
+      } else {
+        s[classes[r]] += w;
+      }
+    }
+  }
+  for (int i = n - 1; i >= 0; --i)
+    if (!tree.is_leaf(i))
+      for (int c = 0; c < width; ++c)
+        stats[static_cast<std::size_t>(i) * width + c] = stats[static_cast<std::size_t>(tree.left[i]) * width + c] +
+                                                         stats[static_cast<std::size_t>(tree.right[i]) * width + c];
+  NodeRisks out{std::vector<double>(n), std::vector<double>(static_cast<std::size_t>(n) * k)};
+  for (int i = 0; i < n; ++i) {
+    const double* s = stats.data() + static_cast<std::size_t>(i) * width;
+    double* value = out.value.data() + static_cast<std::size_t>(i) * k;
+    if (regression) {
+      out.risk[i] = s[0] > 0 ? std::max(s[2] - s[1] * s[1] / s[0], 0.0) : 0.0;
+      value[0] = (s[0] > 0 ? s[1] / s[0] : 0.0) + mean_y;
+      continue;
+    }
+    double w = 0;
+    for (int c = 0; c < k; ++c) w += s[c];
+    out.risk[i] = class_risk(s, k, w, criterion_);
+    for (int c = 0; c < k; ++c) value[c] = w > 0 ? s[c] / w : 1.0 / k;
+  }
+  return out;
 }
 
 void TreeFitter::set_exact_leaf_values(const TrainData& data, Span<const std::int32_t> classes,
@@ -150,7 +212,7 @@ void TreeFitter::set_exact_leaf_values(const TrainData& data, Span<const std::in
 void TreeFitter::leaf_of_rows(const Tree& tree, Span<std::int32_t> leaf) const {
   check_internal(leaf.size == X_.n_rows, "leaf buffer must have one entry per row");
   const auto& indices = grower_.partition().indices();
-  if (rows_.empty()) {
+  if (rows_.empty() && !pruned_) {
     for (const LeafRange& range : grower_.leaves())
       for (std::size_t j = range.begin; j < range.end; ++j) leaf[indices[j]] = range.node;
     return;

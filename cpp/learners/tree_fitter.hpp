@@ -9,6 +9,7 @@
 #include "core/config.hpp"
 #include "grow/criterion.hpp"
 #include "grow/grower.hpp"
+#include "learners/cost_complexity.hpp"
 #include "model/tree.hpp"
 
 namespace treeforge {
@@ -24,6 +25,7 @@ std::vector<std::int32_t> check_tree_data(const BinnedMatrix* X, const BinMapper
 struct TreeLimits {
   double min_weight_fraction_leaf = 0.0;  ///< min_child_weight = this * W
   double min_impurity_decrease = 0.0;     ///< min_split_gain = this * W
+  double ccp_alpha = 0.0;                 ///< minimal cost-complexity pruning, in units of W (0: none)
 };
 
 /// Grows single trees for forests and AdaBoost: class distributions (Gini or entropy) or weighted
@@ -59,6 +61,9 @@ class TreeFitter {
  private:
   void set_exact_leaf_values(const TrainData& data, Span<const std::int32_t> classes, Span<const double> weights,
                              double mean_y, Tree& tree) const;
+  /// Every node's risk (W * impurity) and exact value, from the rows of the leaves of the last tree.
+  NodeRisks node_risks(const TrainData& data, Span<const std::int32_t> classes, Span<const double> weights,
+                       double mean_y, const Tree& tree) const;
 
   static TreeConfig grower_config(const TreeConfig& config, int n_usable, int max_features);
 
@@ -70,6 +75,7 @@ class TreeFitter {
   TreeGrower grower_;
   std::vector<row_t> rows_;           // rows of the last tree (empty: all rows)
   std::vector<GradPair> gh_;          // squared error: per-row (-w (y - mean), w)
+  bool pruned_ = false;               // the last tree was pruned: its leaves are not the partition's
 };
 
 }  // namespace treeforge

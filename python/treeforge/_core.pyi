@@ -177,6 +177,7 @@ class ForestConfig:
     max_features: int  # candidate features drawn at every node; 0 = all
     min_weight_fraction_leaf: float  # child weight >= this fraction of the tree's weight, [0, 0.5]
     min_impurity_decrease: float  # split gain >= this times the tree's weight
+    ccp_alpha: float  # minimal cost-complexity pruning of every tree, scikit-learn's units; 0 = none
     balanced_subsample: bool  # balance the classes of every bootstrap sample (needs bootstrap)
     max_leaf_nodes: int  # 0 = unlimited
     max_depth: int  # 0 = unlimited

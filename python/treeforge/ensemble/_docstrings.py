@@ -239,8 +239,11 @@ FOREST_DOC_PARTS = _with_categorical({
     warm_start : bool, default=False
         When True, fitting again adds trees (``n_estimators`` must not shrink) to the existing
         forest, whose bins are reused.
-    ccp_alpha : float, default=0.0
-        Cost-complexity pruning is not supported yet: anything but 0.0 raises ValueError.
+    ccp_alpha : float, non-negative, default=0.0
+        Minimal cost-complexity pruning of each tree, as scikit-learn: the smallest subtree
+        minimising R(T) + ccp_alpha * leaves, R the weighted impurity of the leaves over the
+        tree's total weight (squared error, Gini or entropy in bits); 0 prunes nothing. Pruned
+        nodes hold the exact mean or class shares of their rows.
     max_samples : int, float or None, default=None
         With bootstrap, samples drawn per tree: None draws n_samples, an int that many, a float
         ``max(int(max_samples * n_samples), 1)`` (times the weight sum with sample weights).

@@ -196,9 +196,7 @@ class BaseForest(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
             print(f"Fit {self._model.n_trees} trees in {time.perf_counter() - fit_start:.3f} s")
 
     def _check_supported_options(self):
-        if self.ccp_alpha != 0.0:
-            # TODO(later issue, cost-complexity pruning): prune the grown trees in the core.
-            raise ValueError(f"ccp_alpha={self.ccp_alpha!r} is not supported yet by treeforge; use ccp_alpha=0.0.")
+        """Raise ValueError for options the forest does not offer yet (the regressor's criteria)."""
 
     def _max_features_count(self, n_features):
         """Candidate features drawn at every node (scikit-learn's rule)."""
@@ -227,6 +225,7 @@ class BaseForest(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
             "max_features": self._max_features_count(n_features),
             "min_weight_fraction_leaf": float(self.min_weight_fraction_leaf),
             "min_impurity_decrease": float(self.min_impurity_decrease),
+            "ccp_alpha": float(self.ccp_alpha),
             "balanced_subsample": bool(self.bootstrap and getattr(self, "class_weight", None) == "balanced_subsample"),
             "max_leaf_nodes": 0 if self.max_leaf_nodes is None else int(self.max_leaf_nodes),
             # scikit-learn's builders: best-first under a leaf limit, else depth-first, which keeps
