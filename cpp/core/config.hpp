@@ -59,6 +59,9 @@ struct TreeConfig {
   /// Groups of features a root-to-leaf path may combine (a path's features all lie in one group);
   /// every feature is in at least one. Empty: any combination.
   std::vector<std::vector<int>> interaction_groups;
+  /// Gradient statistics are (-w y, w) of counts y >= 0 and a split gains the decrease of half the
+  /// Poisson deviance (forests' criterion='poisson') instead of the second-order gain.
+  bool poisson_gain = false;
 
   void validate() const {
     check(max_leaf_nodes == 0 || max_leaf_nodes >= 2, "max_leaf_nodes must be 0 (unlimited) or >= 2");
@@ -110,13 +113,20 @@ enum class TreeCriterion {
   kSquaredError,  ///< regression: leaves hold weighted means, gain = decrease of the weighted SSE
   kGini,          ///< classification: leaves hold class distributions, gain = Gini decrease x weight
   kEntropy,       ///< classification: same with the entropy in bits (scikit-learn's 'log_loss')
+  kPoisson,       ///< regression of counts: leaves hold weighted means, gain = decrease of half Poisson deviance
 };
+
+/// Whether trees of this criterion hold a mean (one value) rather than class distributions.
+inline bool is_regression(TreeCriterion criterion) {
+  return criterion == TreeCriterion::kSquaredError || criterion == TreeCriterion::kPoisson;
+}
 
 inline TreeCriterion parse_tree_criterion(const std::string& name) {
   if (name == "squared_error") return TreeCriterion::kSquaredError;
   if (name == "gini") return TreeCriterion::kGini;
   if (name == "entropy" || name == "log_loss") return TreeCriterion::kEntropy;
-  throw std::invalid_argument("criterion must be 'squared_error', 'gini' or 'entropy', got '" + name + "'");
+  if (name == "poisson") return TreeCriterion::kPoisson;
+  throw std::invalid_argument("criterion must be 'squared_error', 'poisson', 'gini' or 'entropy', got '" + name + "'");
 }
 
 inline const char* tree_criterion_name(TreeCriterion criterion) {
@@ -124,6 +134,7 @@ inline const char* tree_criterion_name(TreeCriterion criterion) {
     case TreeCriterion::kSquaredError: return "squared_error";
     case TreeCriterion::kGini: return "gini";
     case TreeCriterion::kEntropy: return "entropy";
+    case TreeCriterion::kPoisson: return "poisson";
   }
   return "";
 }
@@ -147,8 +158,8 @@ struct ForestConfig {
 
   void validate() const {
     tree.validate();
-    check(criterion == TreeCriterion::kSquaredError ? n_classes == 0 : n_classes >= 2,
-          "n_classes must be >= 2 for a classification criterion and 0 for squared_error");
+    check(treeforge::is_regression(criterion) ? n_classes == 0 : n_classes >= 2,
+          "n_classes must be >= 2 for a classification criterion and 0 for squared_error or poisson");
     check(n_samples_bootstrap >= 0, "n_samples_bootstrap must be >= 0 (0 = n_rows)");
     check(max_features >= 0, "max_features must be >= 0 (0 = all features)");
     check(min_weight_fraction_leaf >= 0 && min_weight_fraction_leaf <= 0.5, "min_weight_fraction_leaf must be in [0, 0.5]");
@@ -177,6 +188,7 @@ struct AdaBoostConfig {
 
   void validate() const {
     tree.validate();
+    check(criterion != TreeCriterion::kPoisson, "AdaBoost's trees take squared_error, gini or entropy, not poisson");
     check(is_regression() ? n_classes == 0 : n_classes >= 2,
           "n_classes must be >= 2 for SAMME (gini/entropy) and 0 for AdaBoost.R2 (squared_error)");
     check(loss == "linear" || loss == "square" || loss == "exponential",

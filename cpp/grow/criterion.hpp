@@ -111,6 +111,10 @@ class GradientCriterion {
   /// held (a leaf held off its optimum gains less).
   ScanResult scan_bounded(const std::int64_t* slots, int n_bins, const std::int64_t* total,
                           const ValueBounds& bounds, int direction) const;
+  /// scan() with the gain of half the Poisson deviance (config.poisson_gain): gradients are
+  /// -w y, so a side's sum of counts is minus its gradient sum; a side whose counts sum to 0 is
+  /// not taken (its mean would be 0, scikit-learn's rule).
+  ScanResult scan_poisson(const std::int64_t* slots, int n_bins, const std::int64_t* total) const;
   const TreeConfig& config() const { return config_; }
   /// The value monotone constraints order (the leaf value), and a leaf value held within bounds.
   double constrained_value(const double* value) const { return value[0]; }

@@ -1,5 +1,6 @@
-// The threshold scans under monotone constraints and value bounds, for gradient and class statistics.
+// The one-threshold-at-a-time scans: under monotone constraints and value bounds (gradient and class statistics), and of the Poisson deviance.
 #include <algorithm>
+#include <cmath>
 #include <array>
 
 #include "grow/criterion.hpp"
@@ -43,6 +44,45 @@ ScanResult GradientCriterion::scan_bounded(const std::int64_t* slots, int n_bins
     if ((direction > 0 && w_left > w_right) || (direction < 0 && w_left < w_right)) return;
     const double gain =
         score_at(g_left, h_left, w_left, lambda, alpha) + score_at(g_right, h_right, w_right, lambda, alpha) - parent;
+    if (gain > best_gain) {  // ties: the lower bin, then missing rows right
+      best_gain = gain;
+      best.gain = gain;
+      best.bin = t;
+      best.default_left = missing_left;
+      best.left_count = n_left;
+    }
+  };
+  std::int64_t g = 0, hc = 0;
+  for (int t = 0; t < n_bins; ++t) {
+    const std::int64_t* s = slots + static_cast<std::size_t>(t) * kChannels;
+    if (s[1] == 0) continue;  // an empty bin splits the rows as the one before it
+    g += s[0];
+    hc += s[1];
+    consider(g, hc, t, false);
+    if (missing[1] != 0) consider(g + missing[0], hc + missing[1], t, true);
+  }
+  return best;
+}
+
+// One threshold at a time in real units, as the bounded scan: Poisson forests are the only users.
+ScanResult GradientCriterion::scan_poisson(const std::int64_t* slots, int n_bins, const std::int64_t* total) const {
+  const CountPacking& packing = scale_.packing;
+  const std::int64_t total_n = packing.count(total[1]);
+  // Half the deviance drops by sum over sides of S log(S / W) less the node's, S the counts' sum.
+  auto score = [](double counts, double weight) { return counts * std::log(counts / weight); };
+  const double parent = score(-scale_.grad(total[0]), scale_.hess(total[1]));
+  const std::int64_t* missing = slots + static_cast<std::size_t>(n_bins) * kChannels;
+  ScanResult best;
+  double best_gain = std::max(config_.min_split_gain, 0.0);
+  auto consider = [&](std::int64_t g, std::int64_t hc, int t, bool missing_left) {
+    const std::int64_t n_left = packing.count(hc), n_right = total_n - n_left;
+    if (n_left < config_.min_samples_leaf || n_right < config_.min_samples_leaf) return;
+    const double w_left = scale_.hess(hc);
+    const double w_right = static_cast<double>(packing.value(total[1]) - packing.value(hc)) / scale_.hess_scale;
+    if (w_left < config_.min_child_weight || w_right < config_.min_child_weight) return;
+    const double y_left = -scale_.grad(g), y_right = -scale_.grad(total[0] - g);
+    if (!(y_left > 0 && y_right > 0 && w_left > 0 && w_right > 0)) return;
+    const double gain = score(y_left, w_left) + score(y_right, w_right) - parent;
     if (gain > best_gain) {  // ties: the lower bin, then missing rows right
       best_gain = gain;
       best.gain = gain;

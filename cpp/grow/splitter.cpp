@@ -1,6 +1,8 @@
 // SplitFinder: per-feature scans through the criterion, the choice among features, child sums.
 #include "grow/splitter.hpp"
 
+#include <type_traits>
+
 namespace treeforge {
 
 template <class Criterion>
@@ -31,6 +33,9 @@ template <class Criterion>
 ScanResult SplitFinder<Criterion>::scan_feature(const std::int64_t* slots, int n_bins, const std::int64_t* total,
                                                 int feature, const ValueBounds& bounds) const {
   if (X_.categorical(feature)) return criterion_.scan_categories(slots, n_bins, total);
+  if constexpr (std::is_same_v<Criterion, GradientCriterion>) {
+    if (criterion_.config().poisson_gain) return criterion_.scan_poisson(slots, n_bins, total);
+  }
   const int direction = criterion_.config().monotone_direction(feature);
   if (direction != 0 || bounds.bounded()) return criterion_.scan_bounded(slots, n_bins, total, bounds, direction);
   return criterion_.scan(slots, n_bins, total);

@@ -33,7 +33,7 @@ ForestTrainer::ForestTrainer(const ForestConfig& config, std::shared_ptr<const B
 }
 
 std::string ForestTrainer::objective() const {
-  return config_.criterion == TreeCriterion::kSquaredError ? "forest_regression" : "forest_classification";
+  return is_regression(config_.criterion) ? "forest_regression" : "forest_classification";
 }
 
 void draw_bag_counts(const ForestConfig& config, Span<const double> weights, const AliasTable* sampler,

@@ -25,6 +25,15 @@ ClassCriterion::Impurity impurity_of(TreeCriterion criterion) {
   return criterion == TreeCriterion::kEntropy ? ClassCriterion::Impurity::kEntropy : ClassCriterion::Impurity::kGini;
 }
 
+/// W * impurity of a regression node from (W, sum w y, sum w y^2 or sum w y log y): the weighted
+/// SSE, or half the Poisson deviance sum w (y log(y / mu) - y + mu) with mu its mean.
+double regression_risk(const double* s, TreeCriterion criterion) {
+  if (!(s[0] > 0)) return 0.0;
+  if (criterion == TreeCriterion::kPoisson)
+    return s[1] > 0 ? std::max(s[2] - s[1] * std::log(s[1] / s[0]), 0.0) : 0.0;
+  return std::max(s[2] - s[1] * s[1] / s[0], 0.0);
+}
+
 /// W * impurity of class weights w[0..k-1] summing to W (Gini, or entropy in bits as scikit-learn).
 double class_risk(const double* w, int k, double total, TreeCriterion criterion) {
   if (!(total > 0)) return 0.0;
@@ -48,8 +57,16 @@ std::vector<std::int32_t> check_tree_data(const BinnedMatrix* X, const BinMapper
   check(X->n_features >= 1, "cannot train on 0 features");
   check(X->n_features == mapper.n_features(), "training data and bin mapper disagree on n_features");
   data.validate(X->n_rows, 1, "training data");
-  if (criterion != TreeCriterion::kSquaredError) return data.class_indices(n_classes);
+  if (!is_regression(criterion)) return data.class_indices(n_classes);
   for (double v : data.y) check(std::isfinite(v), "y must be finite");
+  if (criterion == TreeCriterion::kPoisson) {
+    double sum = 0;
+    for (double v : data.y) {
+      check(v >= 0, "y must be non-negative for criterion='poisson'");
+      sum += v;
+    }
+    check(sum > 0, "y must have a positive sum for criterion='poisson'");
+  }
   return {};
 }
 
@@ -71,7 +88,12 @@ TreeFitter::TreeFitter(const BinnedMatrix& X, const BinMapper& mapper, const Tre
       criterion_(criterion),
       n_classes_(n_classes),
       grower_(X, mapper, config_, n_threads) {
-  check(criterion == TreeCriterion::kSquaredError ? n_classes == 0 : n_classes >= 2,
+  if (criterion == TreeCriterion::kPoisson) {
+    check(config.monotone.empty(), "monotone constraints do not apply to criterion='poisson'");
+    for (int f = 0; f < X.n_features; ++f)
+      check(!X.categorical(f), "feature ", f, " is categorical: criterion='poisson' splits numeric features only");
+  }
+  check(is_regression(criterion) ? n_classes == 0 : n_classes >= 2,
         "n_classes must be >= 2 for classification trees and 0 for regression trees");
 }
 
@@ -103,18 +125,22 @@ Tree TreeFitter::fit(const TrainData& data, Span<const std::int32_t> classes, Sp
 
   Tree tree;
   double mean_y = 0.0;
-  if (criterion_ == TreeCriterion::kSquaredError) {
+  if (is_regression(criterion_)) {
     double sum_wy = 0;
     for_each_row([&](std::size_t i) { sum_wy += weights[i] * data.y[i]; });
-    mean_y = sum_wy / total;
-    double root_sse = 0;
+    // Squared error: targets centred on their mean, so that the fixed-point gradients keep their
+    // precision. Poisson: the counts themselves, whose sums the deviance needs.
+    const bool poisson = criterion_ == TreeCriterion::kPoisson;
+    mean_y = poisson ? 0.0 : sum_wy / total;
+    double root_scale = 0;
     gh_.assign(n, GradPair{0.0f, 0.0f});
     for_each_row([&](std::size_t i) {
       const double residual = data.y[i] - mean_y;
-      root_sse += weights[i] * residual * residual;
+      root_scale += poisson ? weights[i] * data.y[i] : weights[i] * residual * residual;
       gh_[i] = {static_cast<float>(-weights[i] * residual), static_cast<float>(weights[i])};
     });
-    tree_config.min_split_gain = std::max(tree_config.min_split_gain, kMinRelativeGain * root_sse);
+    tree_config.poisson_gain = poisson;
+    tree_config.min_split_gain = std::max(tree_config.min_split_gain, kMinRelativeGain * root_scale);
     const Span<const GradPair> gh(gh_.data(), gh_.size());
     const GradientCriterion criterion(gh, GradScale::fit(gh, rows, 1), tree_config);
     tree = grower_.grow(criterion, rows, usable_features_, seed);
@@ -133,8 +159,9 @@ Tree TreeFitter::fit(const TrainData& data, Span<const std::int32_t> classes, Sp
 NodeRisks TreeFitter::node_risks(const TrainData& data, Span<const std::int32_t> classes, Span<const double> weights,
                                  double mean_y, const Tree& tree) const {
   const int n = tree.n_nodes(), k = n_leaf_values();
-  const bool regression = criterion_ == TreeCriterion::kSquaredError;
-  // Per node: regression (W, sum w y, sum w y^2) of targets centred on mean_y; classes W per class.
+  const bool regression = is_regression(criterion_);
+  // Per node: regression (W, sum w y, sum w y^2 or, for Poisson, sum w y log y) of targets centred
+  // on mean_y (0 for Poisson); classes W per class.
   const int width = regression ? 3 : k;
   std::vector<double> stats(static_cast<std::size_t>(n) * width, 0.0);
   const auto& indices = grower_.partition().indices();
@@ -147,7 +174,7 @@ NodeRisks TreeFitter::node_risks(const TrainData& data, Span<const std::int32_t>
         const double y = data.y[r] - mean_y;
         s[0] += w;
         s[1] += w * y;
-        s[2] += w * y * y;
+        s[2] += criterion_ == TreeCriterion::kPoisson ? (y > 0 ? w * y * std::log(y) : 0.0) : w * y * y;
       } else {
         s[classes[r]] += w;
       }
@@ -163,7 +190,7 @@ NodeRisks TreeFitter::node_risks(const TrainData& data, Span<const std::int32_t>
     const double* s = stats.data() + static_cast<std::size_t>(i) * width;
     double* value = out.value.data() + static_cast<std::size_t>(i) * k;
     if (regression) {
-      out.risk[i] = s[0] > 0 ? std::max(s[2] - s[1] * s[1] / s[0], 0.0) : 0.0;
+      out.risk[i] = regression_risk(s, criterion_);
       value[0] = (s[0] > 0 ? s[1] / s[0] : 0.0) + mean_y;
       continue;
     }
@@ -179,7 +206,7 @@ void TreeFitter::set_exact_leaf_values(const TrainData& data, Span<const std::in
                                        Span<const double> weights, double mean_y, Tree& tree) const {
   const auto& indices = grower_.partition().indices();
   const int k = n_leaf_values();
-  if (criterion_ == TreeCriterion::kSquaredError) {
+  if (is_regression(criterion_)) {
     // Internal nodes keep the criterion's mean of the centred targets, shifted back.
     for (double& v : tree.value) v += mean_y;
   }
@@ -191,7 +218,7 @@ void TreeFitter::set_exact_leaf_values(const TrainData& data, Span<const std::in
       const row_t r = indices[j];
       const double w = weights[r];
       total += w;
-      if (criterion_ == TreeCriterion::kSquaredError) {
+      if (is_regression(criterion_)) {
         sums[0] += w * data.y[r];
       } else {
         sums[classes[r]] += w;
@@ -200,7 +227,7 @@ void TreeFitter::set_exact_leaf_values(const TrainData& data, Span<const std::in
     double* value = tree.value.data() + static_cast<std::size_t>(leaf.node) * k;
     for (int c = 0; c < k; ++c) value[c] = sums[c] / total;
     // Monotone constraints bound the criterion's values: centred on mean_y, or class 1's share.
-    if (leaf.bounds.bounded() && criterion_ == TreeCriterion::kSquaredError)
+    if (leaf.bounds.bounded() && is_regression(criterion_))
       value[0] = leaf.bounds.clamp(value[0] - mean_y) + mean_y;
     if (leaf.bounds.bounded() && k == 2) {
       value[1] = leaf.bounds.clamp(value[1]);

@@ -56,7 +56,7 @@ class TreeFitter {
   /// read from the partition for rows of the tree, by a walk of the binned row for the others.
   void leaf_of_rows(const Tree& tree, Span<std::int32_t> leaf) const;
 
-  int n_leaf_values() const { return criterion_ == TreeCriterion::kSquaredError ? 1 : n_classes_; }
+  int n_leaf_values() const { return is_regression(criterion_) ? 1 : n_classes_; }
 
  private:
   void set_exact_leaf_values(const TrainData& data, Span<const std::int32_t> classes, Span<const double> weights,

@@ -169,7 +169,7 @@ class Model:
 class ForestConfig:
     """Parameters of a random forest, filled attribute by attribute; ``validate()`` is run by ForestTrainer."""
 
-    criterion: str  # "squared_error" | "gini" | "entropy" ("log_loss" is accepted as "entropy")
+    criterion: str  # "squared_error" | "poisson" | "gini" | "entropy" ("log_loss" is accepted as "entropy")
     n_classes: int  # >= 2 for gini/entropy, 0 for squared_error
     bootstrap: bool  # draw each tree's rows; False: every row with its sample weight
     with_replacement: bool  # bootstrap with replacement (scikit-learn); False: a subsample without

@@ -35,7 +35,7 @@ from ._tree_view import TreeEnsembleMixin, ensemble_decision_path
 
 # Trees grown per call into the core between interrupt checks and progress lines, per thread.
 _TREES_PER_BATCH_PER_THREAD = 16
-_SUPPORTED_REGRESSION_CRITERIA = ("squared_error", "friedman_mse")
+_SUPPORTED_REGRESSION_CRITERIA = ("squared_error", "friedman_mse", "poisson")
 
 
 def _n_samples_bootstrap(n_samples, max_samples, sample_weight):
@@ -337,9 +337,10 @@ class RandomForestRegressor(RegressorMixin, BaseForest):
     ----------
     n_estimators : int, default=100
         Number of trees.
-    criterion : {'squared_error', 'friedman_mse'}, default='squared_error'
+    criterion : {'squared_error', 'friedman_mse', 'poisson'}, default='squared_error'
         Split quality: the decrease of the weighted squared error ('friedman_mse' chooses the same
-        splits). 'absolute_error' and 'poisson' are not supported yet.
+        splits), or of half the Poisson deviance ('poisson': non-negative y with a positive sum;
+        numeric features only, no monotonic constraints). 'absolute_error' is not supported yet.
     max_depth : int or None, default=None
         Maximum depth of the trees (the root has depth 0). None: grown until the other limits.
     {forest_parameters}
@@ -394,7 +395,7 @@ class RandomForestRegressor(RegressorMixin, BaseForest):
             )
 
     def _core_criterion(self):
-        return "squared_error"
+        return "poisson" if self.criterion == "poisson" else "squared_error"
 
     @staticmethod
     def _core_objective():
