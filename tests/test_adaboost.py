@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 from _peer_scores import CLASSIFICATION_DATASETS, REGRESSION_DATASETS, mean_test_scores
+from sklearn.datasets import make_classification
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
@@ -255,3 +256,58 @@ def test_hand_edited_adaboost_file_is_rejected(regression_data, tmp_path):
     (tmp_path / "m.json").write_text(json.dumps(document))
     with pytest.raises(ValueError, match="weighted_median"):
         treeforge.load_model(tmp_path / "m.json")
+
+
+def test_rounds_in_chunks_are_the_rounds_of_one_call():
+    """fit_rounds(k) called until boosting ends grows the model fit() grows, for any k."""
+    from treeforge import _core
+
+    X, y = make_classification(300, n_features=6, n_informative=4, n_classes=3, random_state=0)
+    mapper = _core.BinMapper(255, 200_000, 0).fit(X)
+    binned = mapper.transform(X)
+
+    def trainer():
+        config = _core.AdaBoostConfig()
+        config.n_classes, config.n_estimators, config.max_depth, config.seed = 3, 23, 2, 5
+        return _core.AdaBoostTrainer(config, mapper, binned, classes=y.astype(np.int32))
+
+    whole = trainer()
+    whole.fit()
+    for k in (1, 4, 50):
+        chunked = trainer()
+        while chunked.fit_rounds(k):
+            pass
+        for name, value in whole.model().to_arrays().items():
+            np.testing.assert_array_equal(np.asarray(chunked.model().to_arrays()[name]), np.asarray(value), err_msg=name)
+        np.testing.assert_array_equal(chunked.estimator_weights, whole.estimator_weights)
+
+
+CTRL_C_CHILD = """
+import signal, sys
+import numpy as np
+from sklearn.datasets import make_classification
+from treeforge import AdaBoostClassifier
+X, y = make_classification(5000, n_features=8, random_state=1)
+estimator = AdaBoostClassifier(n_estimators=5, random_state=0).fit(X, y)
+before = estimator.predict_proba(X)
+estimator.set_params(n_estimators=2_000_000)  # hundreds of seconds of rounds
+signal.setitimer(signal.ITIMER_REAL, 0.5)
+signal.signal(signal.SIGALRM, lambda *_: signal.raise_signal(signal.SIGINT))
+try:
+    estimator.fit(X, y)
+except KeyboardInterrupt:
+    unchanged = np.array_equal(estimator.predict_proba(X), before) and estimator.n_estimators == 2_000_000
+    print("interrupted", "unchanged" if unchanged else "changed")
+"""
+
+
+def test_ctrl_c_stops_a_long_fit_and_keeps_the_previous_model():
+    """SIGINT during a fit of two million rounds stops it (once the current ~50 ms call returns)
+    and leaves the estimator as it was. Before, every round ran in one C++ call and the child
+    would run for many minutes: the generous bound catches that hang, it times nothing."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", CTRL_C_CHILD], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["interrupted", "unchanged"], out.stdout

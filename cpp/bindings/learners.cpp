@@ -95,6 +95,7 @@ void bind_adaboost(py::module_& m) {
            py::arg("config"), py::arg("bin_mapper"), py::arg("train"), py::arg("y") = py::none(),
            py::arg("classes") = py::none(), py::arg("sample_weight") = py::none())
       .def("fit", &AdaBoostTrainer::fit, py::call_guard<py::gil_scoped_release>())
+      .def("fit_rounds", &AdaBoostTrainer::fit_rounds, py::arg("n_rounds"), py::call_guard<py::gil_scoped_release>())
       .def_property_readonly("n_trees", &AdaBoostTrainer::n_trees)
       .def_property_readonly("estimator_weights", [](const AdaBoostTrainer& t) { return to_numpy(t.estimator_weights()); })
       .def_property_readonly("estimator_errors", [](const AdaBoostTrainer& t) { return to_numpy(t.estimator_errors()); })

@@ -35,10 +35,22 @@ AdaBoostTrainer::AdaBoostTrainer(const AdaBoostConfig& config, std::shared_ptr<c
 }
 
 void AdaBoostTrainer::fit() {
-  TreeFitter fitter(*train_, *mapper_, config_.tree, config_.criterion, config_.n_classes, 0, config_.n_threads);
-  stop_ = AdaBoostStop::kCompleted;
-  for (int m = 0; m < config_.n_estimators; ++m)
-    if (!round(m, fitter)) break;
+  while (fit_rounds(config_.n_estimators)) {
+  }
+}
+
+bool AdaBoostTrainer::fit_rounds(int n_rounds) {
+  if (!fitter_) {
+    fitter_ = std::make_unique<TreeFitter>(*train_, *mapper_, config_.tree, config_.criterion, config_.n_classes, 0,
+                                           config_.n_threads);
+    stop_ = AdaBoostStop::kCompleted;
+  }
+  for (int done = 0; done < n_rounds && !finished_; ++done) {
+    const int m = next_round_++;
+    finished_ = !round(m, *fitter_) || next_round_ == config_.n_estimators;
+  }
+  if (finished_) fitter_.reset();  // its scratch is O(n_rows)
+  return !finished_;
 }
 
 double AdaBoostTrainer::samme_error(const Tree& tree, const std::vector<std::int32_t>& leaf,

@@ -54,6 +54,9 @@ class AdaBoostTrainer {
   /// Runs the rounds (at most n_estimators, in one call). Throws std::invalid_argument when the
   /// first SAMME tree is already worse than chance (scikit-learn raises too).
   void fit();
+  /// Runs at most n_rounds more rounds; returns whether boosting goes on (rounds left and no
+  /// stop). The caller checks for interrupts between calls; the rounds are the ones fit() runs.
+  bool fit_rounds(int n_rounds);
 
   /// Trees kept so far (a dropped round's tree is not among them).
   int n_trees() const { return static_cast<int>(trees_.size()); }
@@ -87,6 +90,9 @@ class AdaBoostTrainer {
   std::shared_ptr<const BinnedMatrix> train_;
   TrainData data_;
   std::vector<std::int32_t> classes_;  ///< the rows' class indices (classification)
+  std::unique_ptr<TreeFitter> fitter_;  ///< the rounds' tree fitter, kept between fit_rounds calls
+  int next_round_ = 0;
+  bool finished_ = false;
   std::vector<double> sample_weight_;   // D_m, normalised to sum 1
   std::vector<std::uint8_t> is_zero_;   // rows whose initial weight is 0 stay at 0
   std::vector<Tree> trees_;

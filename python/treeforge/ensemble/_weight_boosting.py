@@ -1,5 +1,6 @@
 """AdaBoost (SAMME and AdaBoost.R2), scikit-learn drop-ins boosted in the core's C++ loop, or in Python for a user's estimator."""
 
+import time
 import warnings
 from numbers import Integral, Real
 
@@ -104,7 +105,7 @@ class BaseWeightBoosting(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
         config = make_config(_core.AdaBoostConfig(), values)
         trainer = _core.AdaBoostTrainer(config, bin_mapper, binned, sample_weight=sample_weight, **targets)
         del binned
-        trainer.fit()  # every round in C++, GIL released
+        _run_rounds(trainer)
         self._model = trainer.model()
         self.estimator_weights_ = trainer.estimator_weights
         self.estimator_errors_ = trainer.estimator_errors
@@ -560,3 +561,15 @@ class AdaBoostRegressor(RegressorMixin, BaseWeightBoosting):
         X = self._check_X(X)
         for limit in range(1, self._n_fitted() + 1):
             yield self._median_predict(X, limit)
+
+
+def _run_rounds(trainer):
+    """Every round in C++ with the GIL released, in calls of about 50 ms, so that Ctrl-C (raised
+    when a call returns to Python) stops the fit promptly."""
+    rounds = 1
+    while True:
+        tic = time.perf_counter()
+        if not trainer.fit_rounds(rounds):
+            return
+        seconds = max(time.perf_counter() - tic, 1e-6)
+        rounds = max(1, min(2 * rounds, int(rounds * 0.05 / seconds)))
