@@ -1,9 +1,10 @@
 """Plots of fitted estimators: learning curves and feature importances (matplotlib, imported on first use)."""
 
 import math
-import os
 
 import numpy as np
+
+from ._files import atomic_write
 
 _CURVE_ROWS = 20_000  # rows scored per iteration for the --plot learning curve
 
@@ -57,11 +58,7 @@ def plot_training(path, estimator, task, sets, feature_names):
     top = np.argsort(importances)[::-1][:20][::-1]
     bar_axes.barh([feature_names[i] for i in top], importances[top])
     bar_axes.set(xlabel="share of split gain", title="feature importances")
-    temp_path = f"{path}.{os.getpid()}.tmp.png"
-    try:
-        figure.savefig(temp_path, dpi=110)
-        os.replace(temp_path, path)  # like the model file: never a half-written image
+    try:  # like the model file: never a half-written image
+        atomic_write(path, lambda handle: figure.savefig(handle, dpi=110, format="png"))
     finally:
         plt.close(figure)
-        if os.path.exists(temp_path):
-            os.unlink(temp_path)

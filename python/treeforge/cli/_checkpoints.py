@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from ._console import CLIError
-from ._estimators import load_model_file, parse_value
+from ._estimators import MODELS, load_model_file, parse_value
 
 # Options a checkpoint stores; `train --resume` restores them (DATA and --valid may be given anew).
 _RESUMED_OPTIONS = ("data", "target", "model", "task", "valid", "valid_fraction", "ignore", "weight",
@@ -69,7 +69,14 @@ def apply_checkpoint(args):
     changed = [item.partition("=")[0] for item in args.params or () if item.partition("=")[0] != "max_iter"]
     if changed:
         raise CLIError(f"--param {changed[0]} cannot be changed when resuming (max_iter can)")
-    stored = meta["checkpoint"]["options"]
+    checkpoint = meta["checkpoint"]
+    stored = checkpoint.get("options") if isinstance(checkpoint, dict) else None
+    needed = (*_RESUMED_OPTIONS, "out")
+    if not isinstance(stored, dict) or any(option not in stored for option in needed) \
+            or "fingerprint" not in checkpoint:
+        raise CLIError(f"{args.resume}: the checkpoint's metadata is incomplete (the file was edited?)")
+    if stored["model"] not in MODELS or not isinstance(stored["params"], dict):
+        raise CLIError(f"{args.resume}: the checkpoint's metadata names an unknown model or bad parameters")
     max_iter = [parse_value(item.partition("=")[2]) for item in args.params or ()]
     for option in _RESUMED_OPTIONS:
         if not (option in ("data", "valid") and getattr(args, option)):

@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 
+from .._files import atomic_write, check_writable
 from ..plotting import plot_training
 from . import _tabular as tabular
 from ._checkpoints import apply_checkpoint, interruption_error, make_checkpointer
@@ -81,9 +82,39 @@ def _check_train_args(args):
         raise CLIError(f"--checkpoint-every needs --model gbdt: --model {args.model} trains in one call")
     args.out = args.out or "model.json"
     args.checkpoint = args.checkpoint or os.path.splitext(args.out)[0] + ".checkpoint.json"
-    for path in [args.out, args.plot] + ([args.checkpoint] if args.checkpoint_every else []):
+    writes_checkpoint = args.checkpoint_every or args.resume
+    inputs = {"DATA": args.data, "--valid": args.valid, "--config": args.config}
+    outputs = {"--out": args.out, "--plot": args.plot, "--checkpoint": args.checkpoint if writes_checkpoint else None}
+    refuse_overwriting_inputs(inputs | {"--resume": args.resume}, {"--out": args.out, "--plot": args.plot})
+    refuse_overwriting_inputs(inputs, outputs)
+    for path in outputs.values():
         if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise CLIError(f"cannot write {path}: its directory does not exist")
+        try:
+            if path:
+                check_writable(path)  # before training, not after it
+        except OSError as exc:
+            raise CLIError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def same_file(first, second):
+    """Whether two paths name the same file: resolved paths (symbolic links, relative paths) or, where
+    both exist, the same device and inode (hard links)."""
+    if os.path.realpath(first) == os.path.realpath(second):
+        return True
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return False
+
+
+def refuse_overwriting_inputs(inputs, outputs):
+    """CLIError if a path of ``outputs`` ({option: path or None}) is the same file as one of ``inputs``."""
+    for out_option, out in outputs.items():
+        for in_option, source in inputs.items():
+            if out and source and same_file(out, source):
+                raise CLIError(f"{out_option} {out} is the same file as {in_option} {source}: "
+                               "it would be overwritten; choose another output path")
 
 
 def _held_out_rows(args, labels, task):
@@ -217,18 +248,12 @@ def _write_predictions(columns, out, labels):
 
     if out is None:
         return write(sys.stdout.buffer)
-    temp_path = f"{out}.{os.getpid()}.tmp"
-    try:
-        with open(temp_path, "wb") as handle:
-            write(handle)
-        os.replace(temp_path, out)
-    finally:
-        if os.path.exists(temp_path):
-            os.unlink(temp_path)
+    atomic_write(out, write)
 
 
 def cmd_predict(args, console):
     """``treeforge predict``: predictions (and class probabilities) for every row of a CSV file."""
+    refuse_overwriting_inputs({"MODEL.json": args.model, "DATA.csv": args.data}, {"--out": args.out})
     estimator, meta = load_model_file(args.model)
     if args.proba and meta["task"] == "regression":
         raise CLIError("--proba needs a classification model; this one does regression")

@@ -141,6 +141,43 @@ def _categories_by_text(estimator):
     return by_text
 
 
+def _is_text_list(value):
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+# The command line's metadata in a model file: key -> (what it must be, the check).
+_METADATA_KEYS = {
+    "features": ("a list of column names", lambda v: _is_text_list(v) and len(v) > 0),
+    "categories": ("a mapping of column names to lists of values",
+                   lambda v: isinstance(v, dict) and all(_is_text_list(values) for values in v.values())),
+    "known": ("a list of column names", _is_text_list),
+    "target": ("a column name or null", lambda v: v is None or isinstance(v, str)),
+    "target_kind": ("one of text, bool, integer, number", lambda v: v in ("text", "bool", "integer", "number")),
+    "task": ("one of regression, binary, multiclass", lambda v: v in ("regression", "binary", "multiclass")),
+    "weight": ("a column name or null", lambda v: v is None or isinstance(v, str)),
+}
+
+
+def _check_metadata(path, meta, estimator):
+    """CLIError naming the file and the key if the command line's metadata of a model file lacks a key
+    or holds a value of the wrong kind (a file edited by hand, or written by another tool)."""
+    if not isinstance(meta, dict):
+        raise CLIError(f"{path}: the command line's metadata is not a mapping")
+    for key, (what, is_valid) in _METADATA_KEYS.items():
+        if key not in meta:
+            raise CLIError(f"{path}: the command line's metadata lacks the key '{key}'")
+        if not is_valid(meta[key]):
+            raise CLIError(f"{path}: the command line's metadata key '{key}' must be {what}")
+    rows = meta.get("rows")
+    if rows is not None and not (isinstance(rows, dict)
+                                 and all(isinstance(rows.get(key), int) for key in ("train", "valid"))):
+        raise CLIError(f"{path}: the command line's metadata key 'rows' must map train and valid to counts")
+    n_features = getattr(estimator, "n_features_in_", len(meta["features"]))
+    if len(meta["features"]) != n_features:
+        raise CLIError(f"{path}: the command line's metadata names {len(meta['features'])} features, "
+                       f"the model has {n_features}")
+
+
 def load_model_file(path):
     """(estimator, metadata of the command line) of a model file.
 
@@ -154,7 +191,9 @@ def load_model_file(path):
         raise CLIError(f"{path}: no such file" if not os.path.exists(path) else f"{path} is not a file")
     estimator, metadata = load_model_with_metadata(path)
     meta = metadata.get("cli")
-    if meta is None:
+    if meta is not None:
+        _check_metadata(path, meta, estimator)
+    else:
         names = getattr(estimator, "feature_names_in_", None)
         if names is None:
             raise CLIError(f"{path} has no feature names: it was fitted on an array, not a table")

@@ -19,6 +19,8 @@ import gzip
 import io
 import math
 import re
+import zlib
+from collections import Counter
 
 import numpy as np
 import pyarrow as pa
@@ -33,6 +35,7 @@ _SNIFF_BYTES = 1 << 16
 # _ROW_BLOCK rows: a block stays in cache, 3-5x faster than writing whole strided columns.
 _COLUMN_GROUP = 8
 _ROW_BLOCK = 8192
+_BLOCK_BYTES = 1 << 20  # pyarrow's block: a record must fit in about two of them
 _MAX_INTEGER_CLASSES = 10  # an integer target with at most this many values is inferred multiclass
 
 
@@ -80,8 +83,11 @@ class CsvFile:
         except OSError as exc:
             raise DataError(f"cannot open {path}: {exc.strerror}") from None
         if delimiter is None:
-            with self._text() as handle:
-                sample = handle.read(_SNIFF_BYTES)
+            try:
+                with self._text() as handle:
+                    sample = handle.read(_SNIFF_BYTES)
+            except (OSError, EOFError, zlib.error) as exc:  # gzip: corrupt, truncated
+                raise DataError(f"cannot read {path}: corrupt or truncated gzip data ({exc})") from None
             sample = sample[: sample.rfind("\n") + 1] or sample
             try:
                 delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
@@ -101,8 +107,21 @@ class CsvFile:
                 for fields in reader:
                     if fields:
                         yield reader.line_num, fields
-            except csv.Error:  # Python's parser gave up where pyarrow did not: the line stays unknown
-                return
+            except (csv.Error, OSError, EOFError, zlib.error):  # Python's parser (or gzip) gave up
+                return  # where pyarrow did not: the line stays unknown
+
+    def first_line_where(self, is_bad):
+        """Number of the first physical line (bytes, end of line included) for which ``is_bad`` is
+        true, or None (also when the file cannot be read to the end)."""
+        raw = gzip.open(self.path, "rb") if self.is_gzip else open(self.path, "rb")
+        try:
+            with raw:
+                for number, line in enumerate(raw, start=1):
+                    if is_bad(line):
+                        return number
+        except (OSError, EOFError, zlib.error):
+            pass
+        return None
 
     def line_of_row(self, row_idx):
         """Line number of data row ``row_idx`` (0-based, blank lines skipped as pyarrow does)."""
@@ -152,25 +171,55 @@ def read_csv(path, delimiter=None, na_values=(), string_columns=()):
             stream, read_options=pacsv.ReadOptions(use_threads=True),
             parse_options=pacsv.ParseOptions(delimiter=source.delimiter), convert_options=convert,
         )
-    except (pa.ArrowInvalid, OSError, EOFError) as exc:
-        text = str(exc)
-        if "Empty CSV file" in text:
-            raise DataError(f"{path} is empty") from None
-        ragged = re.search(r"Expected (\d+) columns, got (\d+)", text)
-        if ragged:
-            line = source.first_ragged_line(int(ragged[1]))
-            place = f"{path} line {line}" if line is not None else path
-            raise DataError(f"{place}: {ragged[2]} fields where the header has {ragged[1]}") from None
-        raise DataError(f"cannot read {path}: {text.splitlines()[0] if text else type(exc).__name__}") from None
+    except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
+        raise _reading_error(source, exc) from None
     finally:
         stream.close()
     names = table.column_names
-    duplicated = sorted({name for name in names if names.count(name) > 1})
+    duplicated = sorted(name for name, count in Counter(names).items() if count > 1)
     if duplicated:
         raise DataError(f"{path}: column '{duplicated[0]}' appears more than once in the header")
     if table.num_rows == 0:
         raise DataError(f"{path} has a header but no data rows")
+    if any(pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type) for field in table.schema):
+        raise _not_utf8_error(source)  # pyarrow reads a column that is not UTF-8 as bytes
     return table, source
+
+
+def _is_not_utf8(line):
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def _not_utf8_error(source):
+    line = source.first_line_where(_is_not_utf8)
+    place = f"{source.path} line {line}" if line is not None else source.path
+    return DataError(f"{place}: the text is not UTF-8 (save the file as UTF-8)")
+
+
+def _reading_error(source, exc):
+    """The DataError of a failure of pyarrow's reader (or of gzip under it), naming the file and line."""
+    path, text = source.path, str(exc)
+    if "Empty CSV file" in text:
+        return DataError(f"{path} is empty")
+    ragged = re.search(r"Expected (\d+) columns, got (\d+)", text)
+    if ragged:
+        line = source.first_ragged_line(int(ragged[1]))
+        place = f"{path} line {line}" if line is not None else path
+        return DataError(f"{place}: {ragged[2]} fields where the header has {ragged[1]}")
+    if "straddling object" in text:
+        line = source.first_line_where(lambda record: len(record) > _BLOCK_BYTES)
+        place = f"{path} line {line}" if line is not None else path
+        return DataError(f"{place}: a record longer than {_BLOCK_BYTES >> 20} MiB, which the reader cannot hold")
+    if re.search(r"invalid utf-?8", text, re.IGNORECASE):
+        return _not_utf8_error(source)
+    is_gzip_error = isinstance(exc, (EOFError, zlib.error)) or re.search("gzip|zlib|inflate|compress", text, re.I)
+    if source.is_gzip and is_gzip_error:
+        return DataError(f"cannot read {path}: corrupt or truncated gzip data ({text.splitlines()[0]})")
+    return DataError(f"cannot read {path}: {text.splitlines()[0] if text else type(exc).__name__}")
 
 
 def _trimmed_text(column):
@@ -241,8 +290,9 @@ def column_to_text(table, name):
 
 def require_columns(table, source, names, what):
     """Raise DataError for the first of ``names`` that is not a column, suggesting the nearest one."""
+    columns = set(table.column_names)
     for name in names:
-        if name not in table.column_names:
+        if name not in columns:
             raise DataError(f"{what} column '{name}' is not in {source.path}" + did_you_mean(name, table.column_names))
 
 
@@ -271,7 +321,8 @@ def infer_schema(table, source, target, ignore, weight, categorical, console=Non
     require_columns(table, source, categorical, "--categorical")
     if target in ignore or target == weight:
         raise DataError(f"the target column '{target}' cannot also be ignored or the weight")
-    features = [name for name in table.column_names if name != target and name != weight and name not in ignore]
+    left_out = {target, weight, *ignore}
+    features = [name for name in table.column_names if name not in left_out]
     if not features:
         raise DataError(f"{source.path}: no feature column is left besides the target, weight and ignored columns")
     hint = " (the rest of the column is numeric: fix it, add it to --na-values, or pass --categorical)"
@@ -301,12 +352,14 @@ def features_matrix(table, source, schema, console=None):
     X : ndarray of shape (n_rows, n_features), float64, C-contiguous; NaN is missing
     """
     features, categories = schema["features"], schema["categories"]
-    missing = [name for name in features if name not in table.column_names]
+    columns = table.column_names  # a new list at every access of the attribute: read once
+    present, used = set(columns), set(features) | set(schema.get("known", ()))
+    missing = [name for name in features if name not in present]
     if missing:
         listed = ", ".join(f"'{name}'" for name in missing[:5]) + (", ..." if len(missing) > 5 else "")
         raise DataError(f"{source.path} lacks the feature column{'s' * (len(missing) > 1)} {listed} "
                         "that the model was trained with")
-    extra = [name for name in table.column_names if name not in features and name not in schema.get("known", ())]
+    extra = [name for name in columns if name not in used]
     if extra:
         _tell(console, "note", f"ignoring column{'s' * (len(extra) > 1)} the model does not use: {', '.join(extra)}")
     X = np.empty((table.num_rows, len(features)), dtype=np.float64)
@@ -349,15 +402,22 @@ def target_values(table, source, name, kind):
     if kind == "text":
         column = column_to_text(table, name)
         present = column.is_valid().to_numpy(zero_copy_only=False)
+        _check_some_target(source, name, present)
         labels = np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
         return labels, present
     values = column_to_float(table, name, source, strict=True, hint=" (the target is numeric)")
     present = ~np.isnan(values)
+    _check_some_target(source, name, present)
     if kind == "bool":
         return values == 1.0, present
     if kind == "integer" and np.all(values[present] == np.round(values[present])):
         return np.where(present, values, 0).astype(np.int64), present
     return values, present
+
+
+def _check_some_target(source, name, present):
+    if not present.any():
+        raise DataError(f"{source.path}: every value of the target column '{name}' is missing")
 
 
 def target_kind(table, source, name, task):

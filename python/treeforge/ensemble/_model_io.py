@@ -20,12 +20,12 @@ import json
 import math
 import os
 import re
-import tempfile
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .. import _core
+from .._files import atomic_write
 from ._categorical import check_savable_categories
 
 FORMAT_NAME = "treeforge"
@@ -251,7 +251,10 @@ def save_model(estimator, path, metadata=None):
 
     The file is written to a temporary file in the same directory, flushed and fsynced, then
     renamed over ``path``: readers never see a partial file, and on any error the temporary
-    file is removed and an existing file at ``path`` is left untouched.
+    file is removed and an existing file at ``path`` is left untouched. A process killed
+    mid-save leaves its temporary file (``.<name>.<pid>.<random>.treeforge-tmp``) behind; the
+    next successful save of the same path removes it. A symbolic link at ``path`` stays a link:
+    the file it points to is replaced. Errors name ``path``, not the temporary file.
 
     Parameters
     ----------
@@ -266,32 +269,7 @@ def save_model(estimator, path, metadata=None):
     check_is_fitted(estimator)
     document = _document_of(estimator, metadata)  # every encoding error happens before any I/O
 
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
-    fd, temp_path = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, allow_nan=False, separators=(",", ":"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp_path, mode)
-        os.replace(temp_path, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp_path)
-        raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory):
-    """Persist the rename itself (POSIX); best effort elsewhere."""
-    with contextlib.suppress(OSError, AttributeError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    atomic_write(path, lambda handle: json.dump(document, handle, allow_nan=False, separators=(",", ":")), text=True)
 
 
 def load_model_with_metadata(path):

@@ -22,13 +22,18 @@ Each distribution sums to 1 over ``S`` for every context.
 """
 
 import numbers
-import os
-import tempfile
+import zipfile
+import zlib
 
 import numpy as np
 
+from .._files import atomic_write
 from ._counts import NGramCounts, Vocabulary, _as_token_lists, _check_order, _count_tables, _load_kernels
 
+# What reading a damaged file may raise besides ValueError (a truncated or altered zip archive, its
+# compressed data, an array header, a field of the wrong type or shape); load turns each into a ValueError.
+_DAMAGED_FILE_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError,
+                        KeyError, TypeError, IndexError, AttributeError, OverflowError, MemoryError)
 _SMOOTHINGS = {"mle": 0, "add_k": 1, "kneser_ney": 2}  # codes of _kernels
 _FORMAT = "treeforge.ngram_language_model"
 _VERSION = 1
@@ -339,7 +344,8 @@ class NGramLanguageModel:
     # -- persistence -------------------------------------------------------------------------
 
     def save(self, path):
-        """Write the model to ``path`` (a NumPy ``.npz`` archive, replaced atomically)."""
+        """Write the model to ``path`` (a NumPy ``.npz`` archive, replaced atomically as model files are:
+        see ``treeforge._files``)."""
         self._check_fitted()
         arrays = {
             "format": np.array(_FORMAT),
@@ -355,15 +361,7 @@ class NGramLanguageModel:
         for order in range(1, self.n + 1):
             arrays[f"keys_{order}"] = self.counts_.keys[order - 1]
             arrays[f"counts_{order}"] = self.counts_.counts[order - 1]
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp_path = tempfile.mkstemp(dir=directory, suffix=".tmp.npz")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez_compressed(f, **arrays)
-            os.replace(tmp_path, path)
-        except BaseException:
-            os.unlink(tmp_path)
-            raise
+        atomic_write(path, lambda handle: np.savez_compressed(handle, **arrays))
 
     @classmethod
     def load(cls, path):
@@ -372,38 +370,45 @@ class NGramLanguageModel:
         Raises
         ------
         ValueError
-            If the file is not such a model or its tables are inconsistent.
+            If the file is not such a model, is damaged (truncated, altered bytes, a member of the wrong
+            type or shape) or its tables are inconsistent; the message names the problem and the
+            original error, if any, is its ``__cause__``.
         """
         try:
             with np.load(path, allow_pickle=False) as archive:
                 arrays = {name: archive[name] for name in archive.files}
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"{path!r} is not a treeforge n-gram model: {exc}") from exc
+        except (ValueError, RuntimeError, *_DAMAGED_FILE_ERRORS) as exc:  # RuntimeError: an 'encrypted' flag
+            raise ValueError(f"{path!r} is not a treeforge n-gram model: {type(exc).__name__}: {exc}") from exc
+        try:
+            return cls._from_arrays(arrays, path)
+        except _DAMAGED_FILE_ERRORS as exc:
+            raise ValueError(f"malformed n-gram model file {path!r}: {type(exc).__name__}: {exc}") from exc
+
+    @classmethod
+    def _from_arrays(cls, arrays, path):
+        """The model of a file's arrays, every field and table validated; ValueError for a bad one."""
         if arrays.get("format", np.array("")).item() != _FORMAT:
             raise ValueError(f"{path!r} is not a treeforge n-gram model")
         if arrays.get("version", np.array(-1)).item() != _VERSION:
             raise ValueError(f"unsupported model version {arrays.get('version')}")
-        try:
-            markers = [str(m) for m in arrays["markers"]]
-            discount = float(arrays["discount"])
-            model = cls(
-                n=int(arrays["n"]),
-                smoothing=str(arrays["smoothing"]),
-                k=float(arrays["k"]),
-                discount=None if np.isnan(discount) else discount,
-                min_count=int(arrays["min_count"]),
-                unknown_token=markers[0],
-                bos_token=markers[1],
-                eos_token=markers[2],
-            )
-            model._check_params()
-            model.vocabulary_ = Vocabulary._from_tokens(
-                arrays["tokens"].tolist(), model.min_count, markers[0], markers[1:]
-            )
-            keys = [arrays[f"keys_{order}"] for order in range(1, model.n + 1)]
-            counts = [arrays[f"counts_{order}"] for order in range(1, model.n + 1)]
-        except (KeyError, TypeError, IndexError) as exc:
-            raise ValueError(f"malformed n-gram model file: {exc}") from exc
+        markers = [str(m) for m in arrays["markers"]]
+        discount = float(arrays["discount"])
+        model = cls(
+            n=int(arrays["n"]),
+            smoothing=str(arrays["smoothing"]),
+            k=float(arrays["k"]),
+            discount=None if np.isnan(discount) else discount,
+            min_count=int(arrays["min_count"]),
+            unknown_token=markers[0],
+            bos_token=markers[1],
+            eos_token=markers[2],
+        )
+        model._check_params()
+        model.vocabulary_ = Vocabulary._from_tokens(
+            arrays["tokens"].tolist(), model.min_count, markers[0], markers[1:]
+        )
+        keys = [arrays[f"keys_{order}"] for order in range(1, model.n + 1)]
+        counts = [arrays[f"counts_{order}"] for order in range(1, model.n + 1)]
         n_vocab = len(model.vocabulary_)
         n_rows_below = n_vocab
         for order, (key, count) in enumerate(zip(keys, counts), start=1):
