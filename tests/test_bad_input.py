@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from sklearn.exceptions import NotFittedError
 
-from treeforge import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from treeforge import HistGradientBoostingClassifier, HistGradientBoostingRegressor, RandomForestRegressor
 
 BOTH = [HistGradientBoostingRegressor, HistGradientBoostingClassifier]
 
@@ -267,3 +267,12 @@ def test_random_data_never_crashes(Estimator, data):
     assert proba.shape == (len(X_test), len(model.classes_))
     assert np.all((proba >= 0) & (proba <= 1))
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-9)
+
+
+@pytest.mark.parametrize("Estimator", [HistGradientBoostingRegressor, RandomForestRegressor])
+def test_an_int_the_core_cannot_hold_is_a_value_error(Estimator):
+    """max_leaf_nodes=10**18 passes scikit-learn's validation; the core's 32-bit field refuses it
+    with ValueError naming it, not pybind11's TypeError (#22)."""
+    X, y = _data()
+    with pytest.raises(ValueError, match="max_leaf_nodes=1000000000000000000"):
+        Estimator(max_leaf_nodes=10**18).fit(X, y)

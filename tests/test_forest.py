@@ -312,8 +312,8 @@ def test_same_forest_for_any_n_jobs(Estimator, data, request, assert_same_model)
     one, two = (Estimator(n_jobs=n_jobs, **params).fit(X, y) for n_jobs in (1, 2))
     assert_same_model(one, two)
     assert one.oob_score_ == two.oob_score_
-    three = Estimator(n_jobs=3, n_estimators=2, random_state=4, max_features=0.5).fit(X, y)  # fewer trees than threads
-    assert_same_model(three, Estimator(n_jobs=1, n_estimators=2, random_state=4, max_features=0.5).fit(X, y))
+    lone = Estimator(n_jobs=2, n_estimators=1, random_state=4, max_features=0.5).fit(X, y)  # fewer trees than threads
+    assert_same_model(lone, Estimator(n_jobs=1, n_estimators=1, random_state=4, max_features=0.5).fit(X, y))
     other = Estimator(n_jobs=1, **dict(params, random_state=5)).fit(X, y)
     assert not np.array_equal(other._model.to_arrays()["feature"], one._model.to_arrays()["feature"])
 

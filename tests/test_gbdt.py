@@ -457,7 +457,8 @@ def test_n_jobs_resolution():
     cores = available_cpu_count()
     assert resolve_n_threads(-1) == cores
     assert resolve_n_threads(None) == max(1, min(cores, _core.max_threads()))
-    assert resolve_n_threads(3) == 3
+    assert resolve_n_threads(3) == min(3, cores)
+    assert resolve_n_threads(1000) == cores  # more threads than cores only contend for them (#22)
     assert resolve_n_threads(-2) == max(1, cores - 1)
     assert resolve_n_threads(-10_000) == 1
 
@@ -467,7 +468,7 @@ def test_default_threads_honour_openmp_limits():
     threadpoolctl = pytest.importorskip("threadpoolctl")
     with threadpoolctl.threadpool_limits(1, user_api="openmp"):
         assert resolve_n_threads(None) == 1
-        assert resolve_n_threads(2) == 2  # an explicit count is the user's choice
+        assert resolve_n_threads(2) == min(2, available_cpu_count())  # an explicit count is the user's choice
 
 
 def test_predict_input_forms_agree():

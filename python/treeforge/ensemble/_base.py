@@ -49,7 +49,8 @@ def resolve_n_threads(n_jobs):
     n_jobs : int or None
         None: every available core, within OpenMP's own limit (``OMP_NUM_THREADS``, or
         threadpoolctl's, as scikit-learn's estimators do, so that joblib workers are not
-        oversubscribed); -1: every available core; ``k > 0``: ``k`` threads; ``k < -1``:
+        oversubscribed); -1: every available core; ``k > 0``: ``k`` threads, at most the available
+        cores (more would only contend for them; models are the same at any count); ``k < -1``:
         ``cores + 1 + k`` threads (joblib's convention, at least 1). 0 is an error.
 
     Returns
@@ -66,7 +67,7 @@ def resolve_n_threads(n_jobs):
         raise ValueError("n_jobs=0 has no meaning: use None or -1 for all cores, or a positive count.")
     if n_jobs < 0:
         return max(1, available_cpu_count() + 1 + n_jobs)
-    return n_jobs
+    return min(n_jobs, available_cpu_count())
 
 
 def draw_seed(random_state):
@@ -119,7 +120,12 @@ def make_config(config, values):
     config : the same object, filled.
     """
     for name, value in values.items():
-        setattr(config, name, value)
+        try:
+            setattr(config, name, value)
+        except TypeError as error:  # an int the core's field cannot hold (e.g. max_leaf_nodes=10**18)
+            if isinstance(value, numbers.Integral):
+                raise ValueError(f"{name}={value!r} is outside the range the core accepts.") from error
+            raise
     return config
 
 
