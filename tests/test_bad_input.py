@@ -153,7 +153,7 @@ def test_continuous_target_for_classifier():
         (HistGradientBoostingRegressor, {"subsample": 1.5}, "'subsample' parameter"),
         (HistGradientBoostingRegressor, {"colsample_bytree": 0.0}, "'colsample_bytree' parameter"),
         (HistGradientBoostingRegressor, {"n_jobs": "all"}, "'n_jobs' parameter"),
-        (HistGradientBoostingRegressor, {"n_jobs": 0}, "n_jobs=0 has no meaning"),
+        (HistGradientBoostingRegressor, {"n_jobs": 0}, "n_jobs. parameter .* must be an int in the range"),
         (HistGradientBoostingRegressor, {"grow_policy": "levelwise"}, "'grow_policy' parameter"),
         (HistGradientBoostingRegressor, {"loss": "fair"}, "'loss' parameter"),
         (HistGradientBoostingClassifier, {"loss": "squared_error"}, "'loss' parameter"),

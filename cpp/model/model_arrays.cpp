@@ -162,6 +162,25 @@ void check_split(const ModelArrays& a, const BinMapper& mapper, const SetSplits&
   check(a.threshold[k] == expected, "model threshold does not match its bin at tree ", t, " node ", i);
 }
 
+/// Checks the outputs of node k of tree t: its values finite and small enough that a sum over the
+/// model's n_trees trees stays finite, class distributions (forest classifiers) in [0, 1] summing
+/// to 1, and a finite gain (importances sum them).
+void check_node_outputs(const ModelArrays& a, std::size_t n_trees, std::size_t k, std::size_t t, int i) {
+  const double bound = 1e300 / static_cast<double>(std::max<std::size_t>(n_trees, 1));
+  const double* v = a.value.data() + k * a.leaf_dim;
+  for (int d = 0; d < a.leaf_dim; ++d)
+    check(std::isfinite(v[d]) && std::fabs(v[d]) <= bound, "model value is not finite or too large at tree ", t,
+          " node ", i);
+  check(std::isfinite(a.gain[k]), "model gain is not finite at tree ", t, " node ", i);
+  if (a.objective != "forest_classification") return;
+  double sum = 0;
+  for (int d = 0; d < a.leaf_dim; ++d) {
+    check(v[d] >= 0.0 && v[d] <= 1.0, "model class share outside [0, 1] at tree ", t, " node ", i);
+    sum += v[d];
+  }
+  check(std::fabs(sum - 1.0) <= 1e-9, "model class shares do not sum to 1 at tree ", t, " node ", i);
+}
+
 /// Tree t of the arrays, every node checked; j: index of the next set split in node order.
 Tree read_tree(const ModelArrays& a, const BinMapper& mapper, const SetSplits& sets, std::size_t t, std::size_t& j) {
   const std::int64_t lo = a.tree_offsets[t], hi = a.tree_offsets[t + 1];
@@ -171,8 +190,7 @@ Tree read_tree(const ModelArrays& a, const BinMapper& mapper, const SetSplits& s
   tree.leaf_dim = a.leaf_dim;
   for (int i = 0; i < size; ++i) {
     const std::size_t k = static_cast<std::size_t>(lo) + i;
-    for (int d = 0; d < a.leaf_dim; ++d)
-      check(std::isfinite(a.value[k * a.leaf_dim + d]), "model value is not finite at tree ", t, " node ", i);
+    check_node_outputs(a, a.tree_offsets.size() - 1, k, t, i);
     check(a.default_left[k] <= 1, "model default_left must be 0 or 1 at tree ", t, " node ", i);
     const bool is_set = a.feature[k] >= 0 && sets.kind(k) == SplitKind::kCategorySet;
     if (a.feature[k] < 0)

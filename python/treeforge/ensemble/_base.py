@@ -8,6 +8,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, _get_feature_names, check_is_fitted, validate_data
 
@@ -68,6 +69,12 @@ def resolve_n_threads(n_jobs):
     if n_jobs < 0:
         return max(1, available_cpu_count() + 1 + n_jobs)
     return min(n_jobs, available_cpu_count())
+
+
+# n_jobs as the estimators accept it: None, -1 and below (cores + 1 + k), or a positive count; 0
+# has no meaning and is refused when set, not first at predict time.
+N_JOBS_CONSTRAINT = [Interval(numbers.Integral, None, -1, closed="right"),
+                     Interval(numbers.Integral, 1, None, closed="left"), None]
 
 
 def draw_seed(random_state):
@@ -393,6 +400,22 @@ def restore_state_on_error(estimator):
         raise
 
 
+def check_restored_classes(classes):
+    """ValueError unless classes read from a file are what fitting gives: distinct, missing none,
+    in np.unique's (sorted) order, which is what maps the model's outputs to labels."""
+    classes = np.asarray(classes)
+    if classes.ndim != 1 or classes.size == 0:
+        raise ValueError("classes_ must be a non-empty 1-D array.")
+    if any(c is None or (isinstance(c, (float, np.floating)) and not np.isfinite(c)) for c in classes.tolist()):
+        raise ValueError("classes_ holds a missing or non-finite class.")
+    try:
+        unique = np.unique(classes)
+    except TypeError as error:
+        raise ValueError("classes_ mixes values that cannot be ordered.") from error
+    if unique.size != classes.size or not np.array_equal(unique, classes):
+        raise ValueError("classes_ must be distinct and in sorted order, as fitting stores them.")
+
+
 class LogProbaMixin:
     """``predict_log_proba`` of a classifier: the logarithm of its ``predict_proba``."""
 
@@ -492,6 +515,8 @@ class CoreModelMixin:
         names = getattr(self, "feature_names_in_", None)
         if names is not None and len(names) != self.n_features_in_:
             raise ValueError("feature_names_in_ does not have n_features_in_ entries.")
+        if hasattr(self, "classes_"):
+            check_restored_classes(self.classes_)
         check_restored_categories(self)
 
     def _check_objective(self, expected):

@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import _core
 from ._base import (
+    N_JOBS_CONSTRAINT,
     CoreModelMixin,
     LogProbaMixin,
     apply_class_weight,
@@ -93,7 +94,7 @@ class BaseForest(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
         "min_impurity_decrease": [Interval(Real, 0.0, None, closed="left")],
         "bootstrap": ["boolean"],
         "oob_score": ["boolean", callable],
-        "n_jobs": [Integral, None],
+        "n_jobs": N_JOBS_CONSTRAINT,
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],

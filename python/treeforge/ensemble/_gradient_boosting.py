@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from .. import _core
 from ..callback import BoostingProgress
 from ._base import (
+    N_JOBS_CONSTRAINT,
     CoreModelMixin,
     apply_class_weight,
     check_positive_total_weight,
@@ -74,7 +75,7 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
         "min_child_weight": [Interval(Real, 0, None, closed="left")],
         "subsample": [Interval(Real, 0, 1, closed="right")],
         "colsample_bytree": [Interval(Real, 0, 1, closed="right")],
-        "n_jobs": [Integral, None],
+        "n_jobs": N_JOBS_CONSTRAINT,
         "grow_policy": [StrOptions({"lossguide", "depthwise"})],
         "cat_smooth": [Interval(Real, 0, None, closed="left")],
         "cat_l2": [Interval(Real, 0, None, closed="left")],

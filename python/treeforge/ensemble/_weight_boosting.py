@@ -13,6 +13,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, has_
 
 from .. import _core
 from ._base import (
+    N_JOBS_CONSTRAINT,
     CoreModelMixin,
     LogProbaMixin,
     bin_training_data,
@@ -47,7 +48,7 @@ class BaseWeightBoosting(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
-        "n_jobs": [Integral, None],
+        "n_jobs": N_JOBS_CONSTRAINT,
         "max_bins": [Interval(Integral, 2, 255, closed="both")],
         "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
     }

@@ -1,0 +1,54 @@
+"""Model files whose structure is valid but whose outputs would be garbage are refused at load
+(#22 item 2): huge leaf values whose sum overflows, class shares outside [0, 1] or not summing
+to 1, NaN gains, classes_ duplicated, missing, non-finite or out of order, n_jobs=0."""
+
+import json
+
+import numpy as np
+import pytest
+
+import treeforge
+
+
+@pytest.fixture
+def saved_forest(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 4))
+    y = (X[:, 0] + rng.normal(size=200) > 0).astype(int)
+    path = tmp_path / "forest.json"
+    treeforge.RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0).fit(X, y).save_model(path)
+    return path
+
+
+def edited(path, edit):
+    document = json.loads(path.read_text())
+    edit(document)
+    path.write_text(json.dumps(document))
+    return path
+
+
+def values(document):
+    return document["model"]["value"]["__ndarray__"]["data"]
+
+
+def set_classes(document, data, dtype="<f8"):
+    document["fitted"]["classes_"] = {"__ndarray__": {"dtype": dtype, "shape": [len(data)], "data": data}}
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda d: values(d).__setitem__(0, 1e308), "too large"),
+    (lambda d: values(d).__setitem__(0, 1.5), "outside \\[0, 1\\]"),
+    (lambda d: values(d).__setitem__(0, values(d)[0] * 0.5), "sum to 1"),
+    (lambda d: d["model"]["gain"]["__ndarray__"]["data"].__setitem__(0, float("nan")), "gain"),
+    (lambda d: set_classes(d, [1, 0], "<i8"), "sorted order"),
+    (lambda d: set_classes(d, [0, 0], "<i8"), "distinct"),
+    (lambda d: set_classes(d, [0.0, float("nan")]), "non-finite"),
+    (lambda d: d["params"].update(n_jobs=0), "n_jobs"),
+])
+def test_damaged_outputs_are_refused(saved_forest, edit, match):
+    with pytest.raises(ValueError, match=match):
+        treeforge.load_model(edited(saved_forest, edit))
+
+
+def test_the_undamaged_file_loads(saved_forest):
+    assert treeforge.load_model(saved_forest).n_estimators == 3
