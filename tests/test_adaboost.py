@@ -248,11 +248,13 @@ def test_hand_edited_adaboost_file_is_rejected(regression_data, tmp_path):
     AdaBoostRegressor(n_estimators=3, random_state=0).fit(X, y).save_model(tmp_path / "m.json")
     document = json.loads((tmp_path / "m.json").read_text())
     document["model"]["tree_weight"]["__ndarray__"]["data"][0] = -1.0
+    document.pop("checksum", None)  # edited on purpose: validated without it
     (tmp_path / "m.json").write_text(json.dumps(document))
     with pytest.raises(ValueError, match="tree_weight"):
         treeforge.load_model(tmp_path / "m.json")
     document["model"]["tree_weight"]["__ndarray__"]["data"][0] = 1.0
     document["model"]["aggregation"] = "sum"
+    document.pop("checksum", None)  # edited on purpose: validated without it
     (tmp_path / "m.json").write_text(json.dumps(document))
     with pytest.raises(ValueError, match="weighted_median"):
         treeforge.load_model(tmp_path / "m.json")

@@ -23,6 +23,7 @@ def saved_forest(tmp_path):
 def edited(path, edit):
     document = json.loads(path.read_text())
     edit(document)
+    document.pop("checksum", None)  # edited on purpose: validated without it
     path.write_text(json.dumps(document))
     return path
 
@@ -52,3 +53,23 @@ def test_damaged_outputs_are_refused(saved_forest, edit, match):
 
 def test_the_undamaged_file_loads(saved_forest):
     assert treeforge.load_model(saved_forest).n_estimators == 3
+
+
+def test_a_changed_value_fails_the_checksum(saved_forest):
+    """A leaf value nudged within every structural rule (a flipped digit) is caught by the checksum."""
+    document = json.loads(saved_forest.read_text())
+    assert document["checksum"].startswith("sha256:")
+    values(document)[1], values(document)[0] = values(document)[0], values(document)[1]  # still shares summing to 1
+    saved_forest.write_text(json.dumps(document))
+    with pytest.raises(ValueError, match="checksum does not match"):
+        treeforge.load_model(saved_forest)
+
+
+def test_a_file_without_a_checksum_still_loads(saved_forest):
+    """Files written before checksums (or edited on purpose, key removed) are validated as before."""
+    original = treeforge.load_model(saved_forest)
+    document = json.loads(saved_forest.read_text())
+    document.pop("checksum")
+    saved_forest.write_text(json.dumps(document))
+    X = np.random.default_rng(1).normal(size=(20, 4))
+    np.testing.assert_array_equal(treeforge.load_model(saved_forest).predict_proba(X), original.predict_proba(X))

@@ -9,6 +9,10 @@ lists none of them (the core's one field list says which each version has).
 - version 1: numeric splits only.
 - version 2: adds ``split_kind``, ``cat_offsets`` and ``cat_words`` (category-set splits).
 
+Every save writes a ``checksum`` (sha256 of the rest of the document, serialised canonically), and
+a file that has one loads only if it matches: a flipped byte cannot change predictions silently.
+Files without the key (written before it, or hand-edited with it removed) are validated as before.
+
 An estimator with categorical features also stores, among its fitted attributes, ``is_categorical_``,
 ``_categories`` (each categorical feature's values in code order: str, int, float or bool) and
 ``_category_bins`` (its number of codes), so that a loaded model matches categories by value;
@@ -16,6 +20,7 @@ files without them hold numeric features only.
 """
 
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -189,6 +194,22 @@ def _document_of(estimator, metadata):
     }
 
 
+CHECKSUM_KEY = "checksum"
+
+
+def content_checksum(document):
+    """'sha256:<hex>' of the document without its checksum, serialised canonically (sorted keys)."""
+    body = {key: value for key, value in document.items() if key != CHECKSUM_KEY}
+    text = json.dumps(body, allow_nan=False, separators=(",", ":"), sort_keys=True)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _check_checksum(document):
+    if CHECKSUM_KEY in document and document[CHECKSUM_KEY] != content_checksum(document):
+        raise ValueError("the checksum does not match the content: the file was changed or damaged (a file "
+                         "edited on purpose must drop its 'checksum' key)")
+
+
 def _required(document, key, kind):
     if key not in document:
         raise ValueError(f"missing key {key!r}")
@@ -202,6 +223,7 @@ def _estimator_of(document):
     """Rebuild and validate the estimator of a parsed document; returns (estimator, metadata)."""
     if not isinstance(document, dict):
         raise ValueError("the top level is not a JSON object")
+    _check_checksum(document)
     if document.get("format") != FORMAT_NAME:
         raise ValueError(f"format is {document.get('format')!r}, expected {FORMAT_NAME!r}")
     version = document.get("version")
@@ -268,6 +290,7 @@ def save_model(estimator, path, metadata=None):
         raise TypeError(f"{type(estimator).__name__} is not a treeforge estimator that can be saved.")
     check_is_fitted(estimator)
     document = _document_of(estimator, metadata)  # every encoding error happens before any I/O
+    document[CHECKSUM_KEY] = content_checksum(document)
 
     atomic_write(path, lambda handle: json.dump(document, handle, allow_nan=False, separators=(",", ":")), text=True)
 
