@@ -400,3 +400,18 @@ def test_oob_score_on_small_data_is_scikit_learns(dataset):
     theirs = np.mean([SklearnForest(n_estimators=50, oob_score=True, random_state=s).fit(X, y).oob_score_
                       for s in range(4)])
     assert ours >= theirs - 0.01, (ours, theirs)
+
+
+@pytest.mark.parametrize("Estimator", [RandomForestRegressor, treeforge.AdaBoostRegressor])
+def test_extreme_targets_grow_the_trees_of_ordinary_ones(Estimator):
+    """Targets times 2**300 (|y| near 1e90, far past a float's range) grow exactly the trees of the
+    targets themselves, scaled: the core divides them by a power of two, which no quantised value
+    notices (#22 item 8: above about 1e38 the trees once fitted a constant)."""
+    from sklearn.datasets import make_friedman1
+
+    X, y = make_friedman1(300, noise=1.0, random_state=0)
+    plain = Estimator(n_estimators=5, random_state=0).fit(X, y)
+    huge = Estimator(n_estimators=5, random_state=0).fit(X, y * 2.0 ** 300)
+    np.testing.assert_array_equal(huge.predict(X), plain.predict(X) * 2.0 ** 300)
+    big = Estimator(n_estimators=5, random_state=0).fit(X, y * 1e39)
+    assert r2_score(y * 1e39, big.predict(X)) >= r2_score(y, plain.predict(X)) - 0.01

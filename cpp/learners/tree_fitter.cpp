@@ -25,6 +25,18 @@ ClassCriterion::Impurity impurity_of(TreeCriterion criterion) {
   return criterion == TreeCriterion::kEntropy ? ClassCriterion::Impurity::kEntropy : ClassCriterion::Impurity::kGini;
 }
 
+/// A power of two that brings the largest |w (y - mean_y)| of the tree's rows below 2^100, or 1
+/// when it already is: gradients are floats and fixed-point sums (|y| near 1e38 overflowed them),
+/// and a power of two changes no quantised value, so ordinary targets grow the same trees.
+template <class ForEachRow>
+double target_scale(const TrainData& data, Span<const double> weights, double mean_y, ForEachRow&& for_each_row) {
+  double largest = 0;
+  for_each_row([&](std::size_t i) { largest = std::max(largest, std::fabs(weights[i] * (data.y[i] - mean_y))); });
+  constexpr int kMaxExponent = 100;
+  if (!(largest > std::ldexp(1.0, kMaxExponent)) || !std::isfinite(largest)) return 1.0;
+  return std::ldexp(1.0, std::ilogb(largest) - kMaxExponent + 1);
+}
+
 /// W * impurity of a regression node from (W, sum w y, sum w y^2 or sum w y log y): the weighted
 /// SSE, or half the Poisson deviance sum w (y log(y / mu) - y + mu) with mu its mean.
 double regression_risk(const double* s, TreeCriterion criterion) {
@@ -132,19 +144,21 @@ Tree TreeFitter::fit(const TrainData& data, Span<const std::int32_t> classes, Sp
     // precision. Poisson: the counts themselves, whose sums the deviance needs.
     const bool poisson = criterion_ == TreeCriterion::kPoisson;
     mean_y = poisson ? 0.0 : sum_wy / total;
+    y_scale_ = poisson ? 1.0 : target_scale(data, weights, mean_y, for_each_row);
     double root_scale = 0;
     gh_.assign(n, GradPair{0.0f, 0.0f});
     for_each_row([&](std::size_t i) {
-      const double residual = data.y[i] - mean_y;
+      const double residual = (data.y[i] - mean_y) / y_scale_;
       root_scale += poisson ? weights[i] * data.y[i] : weights[i] * residual * residual;
       gh_[i] = {static_cast<float>(-weights[i] * residual), static_cast<float>(weights[i])};
     });
     tree_config.poisson_gain = poisson;
-    tree_config.min_split_gain = std::max(tree_config.min_split_gain, kMinRelativeGain * root_scale);
+    tree_config.min_split_gain = std::max(tree_config.min_split_gain / (y_scale_ * y_scale_), kMinRelativeGain * root_scale);
     const Span<const GradPair> gh(gh_.data(), gh_.size());
     const GradientCriterion criterion(gh, GradScale::fit(gh, rows, 1), tree_config);
     tree = grower_.grow(criterion, rows, usable_features_, seed);
   } else {
+    y_scale_ = 1.0;
     check_internal(classes.size == n, "classes must have one value per row");
     const ClassCriterion criterion(classes, weights, n_classes_,
                                    impurity_of(criterion_), tree_config);
@@ -207,8 +221,9 @@ void TreeFitter::set_exact_leaf_values(const TrainData& data, Span<const std::in
   const auto& indices = grower_.partition().indices();
   const int k = n_leaf_values();
   if (is_regression(criterion_)) {
-    // Internal nodes keep the criterion's mean of the centred targets, shifted back.
-    for (double& v : tree.value) v += mean_y;
+    // Internal nodes keep the criterion's mean of the centred (and scaled) targets, shifted back.
+    for (double& v : tree.value) v = v * y_scale_ + mean_y;
+    for (double& g : tree.gain) g *= y_scale_ * y_scale_;
   }
   std::vector<double> sums(k);
   for (const LeafRange& leaf : grower_.leaves()) {
@@ -228,7 +243,7 @@ void TreeFitter::set_exact_leaf_values(const TrainData& data, Span<const std::in
     for (int c = 0; c < k; ++c) value[c] = sums[c] / total;
     // Monotone constraints bound the criterion's values: centred on mean_y, or class 1's share.
     if (leaf.bounds.bounded() && is_regression(criterion_))
-      value[0] = leaf.bounds.clamp(value[0] - mean_y) + mean_y;
+      value[0] = leaf.bounds.clamp((value[0] - mean_y) / y_scale_) * y_scale_ + mean_y;
     if (leaf.bounds.bounded() && k == 2) {
       value[1] = leaf.bounds.clamp(value[1]);
       value[0] = 1.0 - value[1];

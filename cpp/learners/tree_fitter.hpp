@@ -76,6 +76,7 @@ class TreeFitter {
   std::vector<row_t> rows_;           // rows of the last tree (empty: all rows)
   std::vector<GradPair> gh_;          // squared error: per-row (-w (y - mean), w)
   bool pruned_ = false;               // the last tree was pruned: its leaves are not the partition's
+  double y_scale_ = 1.0;              // squared error: the last tree's targets were divided by this power of two
 };
 
 }  // namespace treeforge
