@@ -73,3 +73,22 @@ def test_a_file_without_a_checksum_still_loads(saved_forest):
     saved_forest.write_text(json.dumps(document))
     X = np.random.default_rng(1).normal(size=(20, 4))
     np.testing.assert_array_equal(treeforge.load_model(saved_forest).predict_proba(X), original.predict_proba(X))
+
+
+def test_what_cannot_be_a_model_file_is_refused_before_it_is_read(tmp_path):
+    """#22 item 10: a FIFO (which would block), a device, and a large file of NUL bytes are refused
+    at once; before, the last was read whole into memory and /dev/zero never ended."""
+    import os
+
+    zeros = tmp_path / "zeros.json"
+    with open(zeros, "wb") as handle:
+        handle.truncate(1 << 30)  # a sparse GiB of NUL bytes
+    with pytest.raises(ValueError, match="does not start with a JSON object"):
+        treeforge.load_model(zeros)
+    # Checked after the file above, so that a regression fails there rather than blocking here.
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="not a regular file"):
+        treeforge.load_model(fifo)
+    with pytest.raises(ValueError, match="not a regular file"):
+        treeforge.load_model("/dev/zero")

@@ -25,6 +25,7 @@ import json
 import math
 import os
 import re
+import stat
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
@@ -295,6 +296,18 @@ def save_model(estimator, path, metadata=None):
     atomic_write(path, lambda handle: json.dump(document, handle, allow_nan=False, separators=(",", ":")), text=True)
 
 
+def _read_model_bytes(path):
+    """The file's bytes, refusing early what cannot be a model file: anything but a regular file
+    (a FIFO would block, /dev/zero never end) and content that does not open a JSON object."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise ValueError(f"Invalid treeforge model file {path!r}: not a regular file")
+    with open(path, "rb") as handle:
+        head = handle.read(64)
+        if not head.lstrip(b" \t\r\n").startswith(b"{"):
+            raise ValueError(f"Invalid treeforge model file {path!r}: it does not start with a JSON object")
+        return head + handle.read()
+
+
 def load_model_with_metadata(path):
     """:func:`load_model`, also returning the ``metadata`` dict given to :func:`save_model`.
 
@@ -302,8 +315,7 @@ def load_model_with_metadata(path):
     raises ValueError naming the problem; the estimator is ``(estimator, metadata)[0]``.
     """
     path = os.fspath(path)
-    with open(path, "rb") as handle:
-        raw = handle.read()
+    raw = _read_model_bytes(path)
     try:
         document = json.loads(raw.decode("utf-8"))
         return _estimator_of(document)
