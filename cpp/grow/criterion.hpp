@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "core/common.hpp"
@@ -20,6 +21,9 @@ using Sums = std::vector<std::int64_t>;
 
 /// Best split of one feature: rows with code <= bin (numeric) or a category in `categories`
 /// (set) go left, missing ones left iff default_left.
+/// The gain of a candidate split that a constraint forbids (below every admissible gain).
+constexpr double kForbiddenGain = -std::numeric_limits<double>::infinity();
+
 struct ScanResult {
   double gain = 0.0;
   int bin = -1;  ///< -1: no admissible split (a set split has bin 0)
@@ -130,6 +134,14 @@ class GradientCriterion {
   double set_gain(const std::int64_t* left, const std::int64_t* total, double extra_l2) const;
 
  private:
+  /// Gradient and hessian sums of the two sides of a candidate split, in real units.
+  struct Sides {
+    double g_left, h_left, g_right, h_right;
+  };
+  /// The sides of sending the sums `left` of a node with sums `total` left; false when
+  /// min_samples_leaf or min_child_weight forbids the split. The one-at-a-time scans share it.
+  bool admissible(const std::int64_t* left, const std::int64_t* total, Sides& sides) const;
+
   Span<const GradPair> gh_;
   GradScale scale_;
   const TreeConfig& config_;

@@ -50,56 +50,55 @@ ScanResult best_threshold(const std::int64_t* slots, int n_bins, double min_gain
   return best;
 }
 
-constexpr double kForbidden = -std::numeric_limits<double>::infinity();
-
 }  // namespace
+
+bool GradientCriterion::admissible(const std::int64_t* left, const std::int64_t* total, Sides& sides) const {
+  const CountPacking& packing = scale_.packing;
+  const std::int64_t n_left = packing.count(left[1]), n_right = packing.count(total[1]) - n_left;
+  if (n_left < config_.min_samples_leaf || n_right < config_.min_samples_leaf) return false;
+  sides.h_left = scale_.hess(left[1]);
+  sides.h_right = static_cast<double>(packing.value(total[1]) - packing.value(left[1])) / scale_.hess_scale;
+  if (sides.h_left < config_.min_child_weight || sides.h_right < config_.min_child_weight) return false;
+  sides.g_left = scale_.grad(left[0]);
+  sides.g_right = scale_.grad(total[0] - left[0]);
+  return true;
+}
 
 // One threshold at a time in real units: constrained nodes are few, and each candidate needs its
 // children's values, clamped, before its gain.
 ScanResult GradientCriterion::scan_bounded(const std::int64_t* slots, int n_bins, const std::int64_t* total,
                                            const ValueBounds& bounds, int direction) const {
-  const CountPacking& packing = scale_.packing;
   const double lambda = config_.l2_regularization, alpha = config_.l1_regularization;
-  const std::int64_t total_n = packing.count(total[1]);
   const double total_g = scale_.grad(total[0]), total_h = scale_.hess(total[1]);
   const double parent =
       score_at(total_g, total_h, bounds.clamp(leaf_weight(total_g, total_h, lambda, alpha)), lambda, alpha);
   auto gain_of = [&](const std::int64_t* left, bool) {
-    const std::int64_t n_left = packing.count(left[1]), n_right = total_n - n_left;
-    if (n_left < config_.min_samples_leaf || n_right < config_.min_samples_leaf) return kForbidden;
-    const double h_left = scale_.hess(left[1]);
-    const double h_right = static_cast<double>(packing.value(total[1]) - packing.value(left[1])) / scale_.hess_scale;
-    if (h_left < config_.min_child_weight || h_right < config_.min_child_weight) return kForbidden;
-    const double g_left = scale_.grad(left[0]), g_right = scale_.grad(total[0] - left[0]);
-    const double w_left = bounds.clamp(leaf_weight(g_left, h_left, lambda, alpha));
-    const double w_right = bounds.clamp(leaf_weight(g_right, h_right, lambda, alpha));
-    if ((direction > 0 && w_left > w_right) || (direction < 0 && w_left < w_right)) return kForbidden;
-    return score_at(g_left, h_left, w_left, lambda, alpha) + score_at(g_right, h_right, w_right, lambda, alpha) -
+    Sides s;
+    if (!admissible(left, total, s)) return kForbiddenGain;
+    const double w_left = bounds.clamp(leaf_weight(s.g_left, s.h_left, lambda, alpha));
+    const double w_right = bounds.clamp(leaf_weight(s.g_right, s.h_right, lambda, alpha));
+    if ((direction > 0 && w_left > w_right) || (direction < 0 && w_left < w_right)) return kForbiddenGain;
+    return score_at(s.g_left, s.h_left, w_left, lambda, alpha) + score_at(s.g_right, s.h_right, w_right, lambda, alpha) -
            parent;
   };
   return best_threshold(slots, n_bins, std::max(config_.min_split_gain, 0.0), gain_of,
-                        [&](const std::int64_t* left) { return packing.count(left[1]); });
+                        [&](const std::int64_t* left) { return scale_.packing.count(left[1]); });
 }
 
 // One threshold at a time in real units, as the bounded scan: Poisson forests are the only users.
 ScanResult GradientCriterion::scan_poisson(const std::int64_t* slots, int n_bins, const std::int64_t* total) const {
-  const CountPacking& packing = scale_.packing;
-  const std::int64_t total_n = packing.count(total[1]);
-  // Half the deviance drops by sum over sides of S log(S / W) less the node's, S the counts' sum.
+  // Half the deviance drops by sum over sides of S log(S / W) less the node's, S the counts' sum
+  // (minus the gradient sum) and W the weight (the hessian sum).
   auto score = [](double counts, double weight) { return counts * std::log(counts / weight); };
   const double parent = score(-scale_.grad(total[0]), scale_.hess(total[1]));
   auto gain_of = [&](const std::int64_t* left, bool) {
-    const std::int64_t n_left = packing.count(left[1]), n_right = total_n - n_left;
-    if (n_left < config_.min_samples_leaf || n_right < config_.min_samples_leaf) return kForbidden;
-    const double w_left = scale_.hess(left[1]);
-    const double w_right = static_cast<double>(packing.value(total[1]) - packing.value(left[1])) / scale_.hess_scale;
-    if (w_left < config_.min_child_weight || w_right < config_.min_child_weight) return kForbidden;
-    const double y_left = -scale_.grad(left[0]), y_right = -scale_.grad(total[0] - left[0]);
-    if (!(y_left > 0 && y_right > 0 && w_left > 0 && w_right > 0)) return kForbidden;
-    return score(y_left, w_left) + score(y_right, w_right) - parent;
+    Sides s;
+    if (!admissible(left, total, s)) return kForbiddenGain;
+    if (!(s.g_left < 0 && s.g_right < 0 && s.h_left > 0 && s.h_right > 0)) return kForbiddenGain;
+    return score(-s.g_left, s.h_left) + score(-s.g_right, s.h_right) - parent;
   };
   return best_threshold(slots, n_bins, std::max(config_.min_split_gain, 0.0), gain_of,
-                        [&](const std::int64_t* left) { return packing.count(left[1]); });
+                        [&](const std::int64_t* left) { return scale_.packing.count(left[1]); });
 }
 
 // The class scan with each candidate's children checked: class 1's share of each within the
@@ -112,13 +111,13 @@ ScanResult ClassCriterion::scan_bounded(const std::int64_t* slots, int n_bins, c
   const double parent = weighted_impurity(std::array<double, 2>{w0, w1}.data());
   auto gain_of = [&](const std::int64_t* sides, bool) {
     const std::int64_t n_left = count(sides), n_right = total_n - n_left;
-    if (n_left < config_.min_samples_leaf || n_right < config_.min_samples_leaf) return kForbidden;
+    if (n_left < config_.min_samples_leaf || n_right < config_.min_samples_leaf) return kForbiddenGain;
     const std::array<double, 2> left{weight(sides[0]), weight(sides[1])}, right{w0 - left[0], w1 - left[1]};
     const double wl = left[0] + left[1], wr = right[0] + right[1];
-    if (wl < config_.min_child_weight || wr < config_.min_child_weight || !(wl > 0) || !(wr > 0)) return kForbidden;
+    if (wl < config_.min_child_weight || wr < config_.min_child_weight || !(wl > 0) || !(wr > 0)) return kForbiddenGain;
     const double share_left = left[1] / wl, share_right = right[1] / wr;
-    if (bounds.clamp(share_left) != share_left || bounds.clamp(share_right) != share_right) return kForbidden;
-    if ((direction > 0 && share_left > share_right) || (direction < 0 && share_left < share_right)) return kForbidden;
+    if (bounds.clamp(share_left) != share_left || bounds.clamp(share_right) != share_right) return kForbiddenGain;
+    if ((direction > 0 && share_left > share_right) || (direction < 0 && share_left < share_right)) return kForbiddenGain;
     return parent - weighted_impurity(left.data()) - weighted_impurity(right.data());
   };
   return best_threshold(slots, n_bins, std::max(config_.min_split_gain, 0.0), gain_of,

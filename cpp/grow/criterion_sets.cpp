@@ -1,7 +1,6 @@
 // The criteria's part of set splits: the orders of a node's categories and the gain of a set.
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 #include "grow/category_scan.hpp"
 #include "grow/criterion.hpp"
@@ -9,11 +8,6 @@
 
 namespace treeforge {
 
-namespace {
-
-constexpr double kForbidden = -std::numeric_limits<double>::infinity();
-
-}  // namespace
 
 ScanResult GradientCriterion::scan_categories(const std::int64_t* slots, int n_bins, const std::int64_t* total) const {
   return scan_category_sets(*this, slots, n_bins, total, config_);
@@ -28,16 +22,11 @@ double GradientCriterion::category_key(const std::int64_t* slot, int) const {
 }
 
 double GradientCriterion::set_gain(const std::int64_t* left, const std::int64_t* total, double extra_l2) const {
-  const CountPacking& packing = scale_.packing;
-  const std::int64_t n_left = packing.count(left[1]), n_right = packing.count(total[1]) - n_left;
-  if (n_left < config_.min_samples_leaf || n_right < config_.min_samples_leaf) return kForbidden;
-  const double h_left = scale_.hess(left[1]);
-  const double h_right = static_cast<double>(packing.value(total[1]) - packing.value(left[1])) / scale_.hess_scale;
-  if (h_left < config_.min_child_weight || h_right < config_.min_child_weight) return kForbidden;
-  const double g_left = scale_.grad(left[0]), g_right = scale_.grad(total[0] - left[0]);
+  Sides s;
+  if (!admissible(left, total, s)) return kForbiddenGain;
   const double lambda = config_.l2_regularization, alpha = config_.l1_regularization;
   const double child_lambda = lambda + extra_l2;
-  return leaf_score(g_left, h_left, child_lambda, alpha) + leaf_score(g_right, h_right, child_lambda, alpha) -
+  return leaf_score(s.g_left, s.h_left, child_lambda, alpha) + leaf_score(s.g_right, s.h_right, child_lambda, alpha) -
          leaf_score(scale_.grad(total[0]), scale_.hess(total[1]), lambda, alpha);
 }
 
@@ -57,7 +46,7 @@ double ClassCriterion::category_key(const std::int64_t* slot, int order) const {
 
 double ClassCriterion::set_gain(const std::int64_t* left, const std::int64_t* total, double) const {
   const std::int64_t n_left = count(left), n_right = count(total) - n_left;
-  if (n_left < config_.min_samples_leaf || n_right < config_.min_samples_leaf) return kForbidden;
+  if (n_left < config_.min_samples_leaf || n_right < config_.min_samples_leaf) return kForbiddenGain;
   // On the stack for up to kStackClasses classes: a gain is computed per candidate set.
   constexpr int kStackClasses = 16;
   double stack_w[3 * kStackClasses];
@@ -73,7 +62,7 @@ double ClassCriterion::set_gain(const std::int64_t* left, const std::int64_t* to
     wl += left_w[c];
     wr += right_w[c];
   }
-  if (wl < config_.min_child_weight || wr < config_.min_child_weight) return kForbidden;
+  if (wl < config_.min_child_weight || wr < config_.min_child_weight) return kForbiddenGain;
   return weighted_impurity(total_w) - weighted_impurity(left_w) - weighted_impurity(right_w);
 }
 

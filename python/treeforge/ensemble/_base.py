@@ -141,13 +141,6 @@ def make_config(config, values):
 # --------------------------------------------------------------------------------------------
 
 
-def reject_constraint(name, value):
-    """Raise ValueError for a constraint parameter that is not None (not supported yet)."""
-    # TODO(later issue, split constraints): monotonic and interaction constraints in the splitter.
-    if value is not None:
-        raise ValueError(f"{name}={value!r} is not supported yet by treeforge; use {name}=None.")
-
-
 def _densify(X):
     """Dense C-contiguous copy of a scipy sparse matrix; dense input is returned as is."""
     if sparse.issparse(X):
