@@ -1,6 +1,7 @@
 """Shared estimator machinery: input validation, seeds, threads, core configs and the fitted-model holder."""
 
 import contextlib
+import functools
 import numbers
 import os
 
@@ -391,6 +392,35 @@ def restore_state_on_error(estimator):
         estimator.__dict__.clear()
         estimator.__dict__.update(saved)
         raise
+
+
+@contextlib.contextmanager
+def published_when_fitted(estimator):
+    """Yield a shallow copy of the estimator to fit; give the estimator the copy's attributes only
+    once the block ends without an error, in one assignment of its ``__dict__``.
+
+    Until then the estimator keeps its previous model and every fitted attribute, for a thread
+    predicting meanwhile, and for good if fitting fails or is interrupted (Ctrl-C). Fitting only
+    ever rebinds attributes, so the previous state, shared until then, is never changed.
+    """
+    fitted = object.__new__(type(estimator))
+    fitted.__dict__.update(estimator.__dict__)
+    yield fitted
+    estimator.__dict__ = fitted.__dict__
+
+
+def reads_one_fit(method):
+    """Run ``method`` on the fitted state as it is when the call begins, even if another thread
+    publishes a refit meanwhile (``published_when_fitted`` replaces ``__dict__`` and never changes
+    a published one): the method reads the attributes of one fit, never a mix of two."""
+
+    @functools.wraps(method)
+    def on_one_fit(self, *args, **kwargs):
+        view = object.__new__(type(self))
+        view.__dict__ = self.__dict__
+        return method(view, *args, **kwargs)
+
+    return on_one_fit
 
 
 def check_restored_classes(classes):

@@ -21,8 +21,9 @@ from ._base import (
     draw_seed,
     encode_classes,
     make_config,
+    published_when_fitted,
+    reads_one_fit,
     resolve_n_threads,
-    restore_state_on_error,
     store_init_arguments,
     validate_fit_data,
     validate_predict_data,
@@ -74,10 +75,12 @@ class BaseWeightBoosting(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
         Returns
         -------
         self : object
-            The fitted estimator; left as it was before the call if fitting fails.
+            The fitted estimator. The previous model and fitted attributes stay until the new ones
+            replace them all at once (a thread predicting meanwhile sees either), and for good if
+            fitting fails or is interrupted (KeyboardInterrupt).
         """
-        with restore_state_on_error(self):
-            self._fit(X, y, sample_weight)
+        with published_when_fitted(self) as fitted:
+            fitted._fit(X, y, sample_weight)
         return self
 
     def _fit(self, X, y, sample_weight):
@@ -131,6 +134,7 @@ class BaseWeightBoosting(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
         return self._model.n_trees if self._model is not None else len(self.estimators_)
 
     @property
+    @reads_one_fit
     def feature_importances_(self):
         """ndarray of shape (n_features,): estimator-weighted mean of the trees' normalised importances.
 
@@ -162,6 +166,8 @@ class BaseWeightBoosting(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
         score = accuracy_score if is_classifier(self) else r2_score
         for y_pred in self.staged_predict(X):
             yield score(y, y_pred, sample_weight=sample_weight)
+
+    save_model = reads_one_fit(CoreModelMixin.save_model)
 
     def _model_to_arrays(self):
         if self._model is None:
@@ -331,6 +337,7 @@ class AdaBoostClassifier(LogProbaMixin, ClassifierMixin, BaseWeightBoosting):
         return self.classes_.take(np.argmax(decision, axis=1), axis=0)
 
     @_with_doc
+    @reads_one_fit
     def decision_function(self, X):
         """Weighted SAMME vote of the estimators, divided by the sum of their weights.
 
@@ -350,6 +357,7 @@ class AdaBoostClassifier(LogProbaMixin, ClassifierMixin, BaseWeightBoosting):
         return self._decision(votes, self.estimator_weights_.sum())
 
     @_with_doc
+    @reads_one_fit
     def staged_decision_function(self, X):
         """:meth:`decision_function` after each round.
 
@@ -363,6 +371,7 @@ class AdaBoostClassifier(LogProbaMixin, ClassifierMixin, BaseWeightBoosting):
             yield self._decision(votes, norm)
 
     @_with_doc
+    @reads_one_fit
     def predict(self, X):
         """Predict the class of each sample (largest decision).
 
@@ -376,6 +385,7 @@ class AdaBoostClassifier(LogProbaMixin, ClassifierMixin, BaseWeightBoosting):
         return self._label(self.decision_function(X))
 
     @_with_doc
+    @reads_one_fit
     def staged_predict(self, X):
         """Predicted classes after each round.
 
@@ -389,6 +399,7 @@ class AdaBoostClassifier(LogProbaMixin, ClassifierMixin, BaseWeightBoosting):
             yield self._label(decision)
 
     @_with_doc
+    @reads_one_fit
     def predict_proba(self, X):
         """Class probabilities: ``softmax(decision / (K - 1))`` (Zhu et al., 2009).
 
@@ -401,6 +412,7 @@ class AdaBoostClassifier(LogProbaMixin, ClassifierMixin, BaseWeightBoosting):
         return self._proba(self.decision_function(X))
 
     @_with_doc
+    @reads_one_fit
     def staged_predict_proba(self, X):
         """Class probabilities after each round.
 
@@ -536,6 +548,7 @@ class AdaBoostRegressor(RegressorMixin, BaseWeightBoosting):
         return predictions[rows, sorted_idx[rows, median_idx]]
 
     @_with_doc
+    @reads_one_fit
     def predict(self, X):
         """Predict the target of X: the estimator-weighted median of the trees' predictions.
 
@@ -549,6 +562,7 @@ class AdaBoostRegressor(RegressorMixin, BaseWeightBoosting):
         return self._median_predict(self._check_X(X), self._n_fitted())
 
     @_with_doc
+    @reads_one_fit
     def staged_predict(self, X):
         """Predictions after each round (weighted median of the first m estimators).
 
