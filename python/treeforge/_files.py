@@ -1,4 +1,5 @@
-"""Atomic file writes shared by model files, n-gram models and the command line's outputs.
+"""Atomic file writes shared by model files, n-gram models and the command line's outputs, and the
+checks of paths before use (an output writable, an input a regular file).
 
 A file is written to a temporary file beside its target, flushed and fsynced, then renamed over
 the target: a reader sees the old file or the new one, never a part. The temporary file is named
@@ -14,9 +15,13 @@ Errors name the target path, never the temporary file.
 import contextlib
 import os
 import re
+import stat
 import tempfile
 
 TEMP_SUFFIX = ".treeforge-tmp"
+# What a path that is not a regular file is, as error messages name it.
+_FILE_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+               (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
 
 
 def _target_of(path):
@@ -83,6 +88,19 @@ def check_writable(path):
     os.close(fd)
     with contextlib.suppress(OSError):
         os.unlink(temp_path)
+
+
+def check_regular_file(path):
+    """Raise ValueError naming ``path`` unless it is a regular file (symbolic links followed), and
+    OSError if it cannot be looked up (FileNotFoundError, ...).
+
+    Looked up without opening it, so call it before opening a file to read: opening a FIFO for
+    reading blocks until a writer comes, a device such as /dev/zero never ends.
+    """
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        kind = next((name for is_kind, name in _FILE_KINDS if is_kind(mode)), "not a file")
+        raise ValueError(f"{os.fspath(path)} is {kind}, not a regular file")
 
 
 def atomic_write(path, write, text=False):

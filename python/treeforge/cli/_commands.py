@@ -87,6 +87,7 @@ def _check_train_args(args):
     outputs = {"--out": args.out, "--plot": args.plot, "--checkpoint": args.checkpoint if writes_checkpoint else None}
     refuse_overwriting_inputs(inputs | {"--resume": args.resume}, {"--out": args.out, "--plot": args.plot})
     refuse_overwriting_inputs(inputs, outputs)
+    check_input_files(inputs.values())
     for path in outputs.values():
         if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise CLIError(f"cannot write {path}: its directory does not exist")
@@ -106,6 +107,14 @@ def same_file(first, second):
         return os.path.samefile(first, second)
     except OSError:
         return False
+
+
+def check_input_files(paths):
+    """DataError naming the first of ``paths`` (None skipped) that is not a regular file, before any is
+    read: a FIFO given as --valid would block only after DATA was read whole."""
+    for path in paths:
+        if path is not None:
+            tabular.check_input_file(path)
 
 
 def refuse_overwriting_inputs(inputs, outputs):
@@ -254,6 +263,7 @@ def _write_predictions(columns, out, labels):
 def cmd_predict(args, console):
     """``treeforge predict``: predictions (and class probabilities) for every row of a CSV file."""
     refuse_overwriting_inputs({"MODEL.json": args.model, "DATA.csv": args.data}, {"--out": args.out})
+    check_input_files([args.model, args.data])
     estimator, meta = load_model_file(args.model)
     if args.proba and meta["task"] == "regression":
         raise CLIError("--proba needs a classification model; this one does regression")
@@ -271,6 +281,7 @@ def cmd_predict(args, console):
 
 def cmd_eval(args, console):
     """``treeforge eval``: the task's metrics of a model on a labelled CSV file."""
+    check_input_files([args.model, args.data])
     estimator, meta = load_model_file(args.model)
     if meta["target"] is None:
         raise CLIError(f"{args.model} does not name its target column (it was not written by treeforge train)")

@@ -2,7 +2,6 @@
 
 import importlib
 import json
-import os
 
 import numpy as np
 
@@ -66,6 +65,7 @@ def read_config(path):
             import tomli as tomllib
         except ModuleNotFoundError:
             raise CLIError("reading --config needs Python 3.11 or the tomli package") from None
+    tabular.check_input_file(path)
     try:
         with open(path, "rb") as handle:
             config = tomllib.load(handle)
@@ -187,8 +187,7 @@ def load_model_file(path):
 
     for module_name, _, _ in MODELS.values():  # model files may name any estimator that exists
         _import_estimator_module(module_name)
-    if not os.path.isfile(path):
-        raise CLIError(f"{path}: no such file" if not os.path.exists(path) else f"{path} is not a file")
+    tabular.check_input_file(path)
     estimator, metadata = load_model_with_metadata(path)
     meta = metadata.get("cli")
     if meta is not None:

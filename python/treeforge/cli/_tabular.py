@@ -27,6 +27,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from .._files import check_regular_file
+
 MISSING_MARKERS = ("", "NA", "N/A", "n/a", "NaN", "nan", "NAN", "null", "NULL", "Null", "None", "#N/A")
 NUMERIC_SHARE = 0.9
 _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|infinity|nan)$"
@@ -61,6 +63,19 @@ def _tell(console, kind, message):
 # --------------------------------------------------------------------------------------------
 
 
+def check_input_file(path):
+    """DataError naming ``path`` unless it is a regular file; looked up without opening it (opening a
+    FIFO blocks, /dev/zero never ends, a directory or a socket cannot be read as a file)."""
+    try:
+        check_regular_file(path)
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+    except OSError as exc:
+        raise DataError(f"cannot open {path}: {exc.strerror}") from None
+
+
 class CsvFile:
     """A CSV file on disk (plain or gzip) with its delimiter; finds the line of a row for errors.
 
@@ -73,13 +88,12 @@ class CsvFile:
 
     def __init__(self, path, delimiter=None):
         self.path = path
+        check_input_file(path)
         try:
             with open(path, "rb") as handle:
                 self.is_gzip = handle.read(2) == b"\x1f\x8b"
         except FileNotFoundError:
             raise DataError(f"{path}: no such file") from None
-        except IsADirectoryError:
-            raise DataError(f"{path} is a directory, not a CSV file") from None
         except OSError as exc:
             raise DataError(f"cannot open {path}: {exc.strerror}") from None
         if delimiter is None:
