@@ -88,14 +88,7 @@ def _check_train_args(args):
     refuse_overwriting_inputs(inputs | {"--resume": args.resume}, {"--out": args.out, "--plot": args.plot})
     refuse_overwriting_inputs(inputs, outputs)
     check_input_files(inputs.values())
-    for path in outputs.values():
-        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-            raise CLIError(f"cannot write {path}: its directory does not exist")
-        try:
-            if path:
-                check_writable(path)  # before training, not after it
-        except OSError as exc:
-            raise CLIError(f"cannot write {path}: {exc.strerror}") from None
+    check_outputs_writable(outputs.values())
 
 
 def same_file(first, second):
@@ -115,6 +108,21 @@ def check_input_files(paths):
     for path in paths:
         if path is not None:
             tabular.check_input_file(path)
+
+
+def check_outputs_writable(paths):
+    """CLIError naming the first of ``paths`` (None and empty ones skipped) that cannot be written (its
+    directory missing or not writable, or the path a directory): checked before any input is read, so
+    that a command fails at once rather than after its work."""
+    for path in paths:
+        if not path:
+            continue
+        if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise CLIError(f"cannot write {path}: its directory does not exist")
+        try:
+            check_writable(path)
+        except OSError as exc:
+            raise CLIError(f"cannot write {path}: {exc.strerror}") from None
 
 
 def refuse_overwriting_inputs(inputs, outputs):
@@ -264,6 +272,7 @@ def cmd_predict(args, console):
     """``treeforge predict``: predictions (and class probabilities) for every row of a CSV file."""
     refuse_overwriting_inputs({"MODEL.json": args.model, "DATA.csv": args.data}, {"--out": args.out})
     check_input_files([args.model, args.data])
+    check_outputs_writable([args.out])  # before reading the model and the data, not after predicting
     estimator, meta = load_model_file(args.model)
     if args.proba and meta["task"] == "regression":
         raise CLIError("--proba needs a classification model; this one does regression")
