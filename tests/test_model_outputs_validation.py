@@ -1,6 +1,7 @@
 """Model files whose structure is valid but whose outputs would be garbage are refused at load
 (#22 item 2): huge leaf values whose sum overflows, class shares outside [0, 1] or not summing
-to 1, NaN gains, classes_ duplicated, missing, non-finite or out of order, n_jobs=0."""
+to 1, NaN gains, classes_ duplicated, missing, non-finite or out of order, n_jobs=0, AdaBoost
+estimator weights that are not the model's tree weights."""
 
 import json
 
@@ -92,3 +93,31 @@ def test_what_cannot_be_a_model_file_is_refused_before_it_is_read(tmp_path):
         treeforge.load_model(fifo)
     with pytest.raises(ValueError, match="not a regular file"):
         treeforge.load_model("/dev/zero")
+
+
+@pytest.fixture
+def saved_adaboost(tmp_path):
+    """A SAMME model stopped by a perfect first stump: estimator_weights_ [1, 0, 0], one tree."""
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    path = tmp_path / "adaboost.json"
+    treeforge.AdaBoostClassifier(n_estimators=3, random_state=0).fit(X, (X[:, 0] > 0).astype(int)).save_model(path)
+    return path
+
+
+def estimator_weights(document):
+    return document["fitted"]["estimator_weights_"]["__ndarray__"]["data"]
+
+
+@pytest.mark.parametrize("weights", [[0.0, 0.0, 0.0], [-0.0, 0.0, 0.0], [-1.0, 0.0, 0.0], [float("nan"), 0.0, 0.0],
+                                     [float("inf"), 0.0, 0.0], [1.0, 2.0, 0.0], [0.5, 0.0, 0.0]])
+def test_adaboost_estimator_weights_must_be_the_models(saved_adaboost, weights):
+    """Found by the fuzz stage (tests/_fuzz.py): a first weight of -0.0 made every SAMME probability
+    NaN (0/0); SAMME decisions divide by the weights' sum, which must be the model's tree weights."""
+    with pytest.raises(ValueError, match="estimator_weights_"):
+        treeforge.load_model(edited(saved_adaboost, lambda d: estimator_weights(d).__setitem__(slice(None), weights)))
+
+
+def test_adaboost_with_its_own_weights_loads(saved_adaboost):
+    X = np.random.default_rng(1).normal(size=(20, 3))
+    loaded = treeforge.load_model(edited(saved_adaboost, lambda d: None))
+    assert np.isfinite(loaded.predict_proba(X)).all()

@@ -180,6 +180,13 @@ class BaseWeightBoosting(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
         self._check_objective(self._core_objective())
         if self.estimator_weights_.shape != (self.n_estimators,) or self._model.n_trees > self.n_estimators:
             raise ValueError("estimator_weights_ does not match n_estimators and the model's trees.")
+        # SAMME decisions divide by sums of these weights (the core's weighted median reads its own
+        # copy): a fit leaves the model's tree weights, then zeros; anything else is a damaged file.
+        weights, n_trees, tree_weights = self.estimator_weights_, self._model.n_trees, self._model.tree_weights
+        matches_model = not len(tree_weights) or np.array_equal(weights[:n_trees], tree_weights)
+        if (weights.dtype.kind != "f" or not np.isfinite(weights).all() or (weights < 0).any()
+                or weights[n_trees:].any() or not matches_model):
+            raise ValueError("estimator_weights_ must be the model's tree weights (finite, >= 0), then zeros.")
         self.estimators_ = None
 
 
@@ -429,6 +436,8 @@ class AdaBoostClassifier(LogProbaMixin, ClassifierMixin, BaseWeightBoosting):
         super()._check_restored()
         if self._model.n_outputs != max(2, len(self.classes_)):
             raise ValueError("classes_ does not match the model's number of outputs.")
+        if len(self.classes_) > 1 and not (self.estimator_weights_[:self._model.n_trees] > 0).all():
+            raise ValueError("estimator_weights_ of a SAMME tree must be > 0 (decisions divide by their sums).")
 
 
 @register_estimator
