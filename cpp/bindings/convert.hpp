@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "bindings/long_call.hpp"
 #include "core/common.hpp"
 #include "data/train_data.hpp"
 
@@ -24,20 +25,20 @@ MatrixView<const T> matrix_view(const py::array_t<T, py::array::c_style>& X) {
 }
 
 /// Calls fn(MatrixView<const float>) for C-contiguous float32 input, else fn(MatrixView<const double>)
-/// on a float64 C-contiguous view (converted only if needed). The GIL is released around fn.
+/// on a float64 C-contiguous view (converted only if needed). fn runs as a LongCall.
 template <class Fn>
 auto with_matrix(const py::array& X, Fn&& fn) {
   if (py::isinstance<FloatArray>(X) && (X.flags() & py::array::c_style)) {
     auto a = X.cast<FloatArray>();
     auto view = matrix_view<float>(a);
-    py::gil_scoped_release nogil;
+    LongCall long_call;
     return fn(view);
   }
   auto a = DoubleArray::ensure(X);
   check(static_cast<bool>(a), "X must be a numeric array");
   py::array_t<double, py::array::c_style> contiguous = a;
   auto view = matrix_view<double>(contiguous);
-  py::gil_scoped_release nogil;
+  LongCall long_call;
   return fn(view);
 }
 

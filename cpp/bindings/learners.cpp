@@ -3,6 +3,7 @@
 
 #include "bindings/bind.hpp"
 #include "bindings/convert.hpp"
+#include "bindings/long_call.hpp"
 #include "core/parallel.hpp"
 #include "core/random.hpp"
 #include "learners/adaboost.hpp"
@@ -25,7 +26,7 @@ void bind_booster(py::module_& m) {
                                   to_vector(base_margin, "base_margin"), int64_vector(group_begin, "group_begin")};
              TrainData valid_data{to_vector(y_valid, "y_valid"), to_vector(sample_weight_valid, "sample_weight_valid"),
                                   to_vector(base_margin_valid, "base_margin_valid"), {}};
-             py::gil_scoped_release nogil;
+             LongCall long_call;
              return std::make_unique<GbdtTrainer>(config, std::make_shared<const BinMapper>(mapper), train,
                                                   std::move(train_data), valid, std::move(valid_data), init_model);
            }),
@@ -33,10 +34,10 @@ void bind_booster(py::module_& m) {
            py::arg("valid") = nullptr, py::arg("y_valid") = py::none(), py::arg("sample_weight_valid") = py::none(),
            py::arg("init_model") = nullptr, py::arg("base_margin") = py::none(),
            py::arg("base_margin_valid") = py::none(), py::arg("group_begin") = py::none())
-      .def("update", &GbdtTrainer::update, py::call_guard<py::gil_scoped_release>())
+      .def("update", &GbdtTrainer::update, py::call_guard<LongCall>())
       .def_property_readonly("n_iter", &GbdtTrainer::n_iter)
-      .def("train_loss", &GbdtTrainer::train_loss, py::call_guard<py::gil_scoped_release>())
-      .def("valid_loss", &GbdtTrainer::valid_loss, py::call_guard<py::gil_scoped_release>())
+      .def("train_loss", &GbdtTrainer::train_loss, py::call_guard<LongCall>())
+      .def("valid_loss", &GbdtTrainer::valid_loss, py::call_guard<LongCall>())
       .def("train_margin", [](const GbdtTrainer& t) {
         const auto& m = t.train_margin();
         return margin_rows(m, m.size() / t.n_outputs(), t.n_outputs());
@@ -57,18 +58,18 @@ void bind_forest(py::module_& m) {
                        const Model* init_model) {
              check(train != nullptr, "train must be a BinnedData");
              TrainData data = ensemble_data(y, classes, sample_weight);
-             py::gil_scoped_release nogil;
+             LongCall long_call;
              return std::make_unique<ForestTrainer>(config, std::make_shared<const BinMapper>(mapper), train,
                                                     std::move(data), init_model);
            }),
            py::arg("config"), py::arg("bin_mapper"), py::arg("train"), py::arg("y") = py::none(),
            py::arg("classes") = py::none(), py::arg("sample_weight") = py::none(), py::arg("init_model") = nullptr)
-      .def("grow", &ForestTrainer::grow, py::arg("n_trees"), py::call_guard<py::gil_scoped_release>())
+      .def("grow", &ForestTrainer::grow, py::arg("n_trees"), py::call_guard<LongCall>())
       .def_property_readonly("n_trees", &ForestTrainer::n_trees)
       .def("bag_counts", [](const ForestTrainer& t, int tree) {
         py::array_t<std::uint32_t> out(t.n_rows());
         Span<std::uint32_t> counts(out.mutable_data(), t.n_rows());
-        { py::gil_scoped_release nogil; t.bag_counts(tree, counts); }
+        { LongCall long_call; t.bag_counts(tree, counts); }
         return out;
       }, py::arg("tree"))
       .def("oob_sums", [](const ForestTrainer& t) {
@@ -76,7 +77,7 @@ void bind_forest(py::module_& m) {
         py::array_t<std::int32_t> n_trees(t.n_rows());
         Span<double> s(sums.mutable_data(), static_cast<std::size_t>(sums.size()));
         Span<std::int32_t> c(n_trees.mutable_data(), t.n_rows());
-        { py::gil_scoped_release nogil; t.oob_sums(s, c); }
+        { LongCall long_call; t.oob_sums(s, c); }
         return py::make_tuple(sums, n_trees);
       })
       .def("model", [](const ForestTrainer& t) { return std::make_shared<Model>(t.model()); });
@@ -88,14 +89,14 @@ void bind_adaboost(py::module_& m) {
                        const py::object& y, const py::object& classes, const py::object& sample_weight) {
              check(train != nullptr, "train must be a BinnedData");
              TrainData data = ensemble_data(y, classes, sample_weight);
-             py::gil_scoped_release nogil;
+             LongCall long_call;
              return std::make_unique<AdaBoostTrainer>(config, std::make_shared<const BinMapper>(mapper), train,
                                                       std::move(data));
            }),
            py::arg("config"), py::arg("bin_mapper"), py::arg("train"), py::arg("y") = py::none(),
            py::arg("classes") = py::none(), py::arg("sample_weight") = py::none())
-      .def("fit", &AdaBoostTrainer::fit, py::call_guard<py::gil_scoped_release>())
-      .def("fit_rounds", &AdaBoostTrainer::fit_rounds, py::arg("n_rounds"), py::call_guard<py::gil_scoped_release>())
+      .def("fit", &AdaBoostTrainer::fit, py::call_guard<LongCall>())
+      .def("fit_rounds", &AdaBoostTrainer::fit_rounds, py::arg("n_rounds"), py::call_guard<LongCall>())
       .def_property_readonly("n_trees", &AdaBoostTrainer::n_trees)
       .def_property_readonly("estimator_weights", [](const AdaBoostTrainer& t) { return to_numpy(t.estimator_weights()); })
       .def_property_readonly("estimator_errors", [](const AdaBoostTrainer& t) { return to_numpy(t.estimator_errors()); })
@@ -111,7 +112,7 @@ void bind_draws(py::module_& m) {
     py::array_t<std::uint32_t> out(n_rows);
     Span<std::uint32_t> counts(out.mutable_data(), static_cast<std::size_t>(n_rows));
     {
-      py::gil_scoped_release nogil;
+      LongCall long_call;
       draw_bag_counts(config, Span<const double>(w.data(), w.size()), nullptr, static_cast<std::size_t>(tree), counts);
     }
     return out;
@@ -123,7 +124,7 @@ void bind_draws(py::module_& m) {
     py::array_t<std::uint32_t> out(w.size());
     Span<std::uint32_t> counts(out.mutable_data(), w.size());
     {
-      py::gil_scoped_release nogil;
+      LongCall long_call;
       draw_counts_by_weight(Span<const double>(w.data(), w.size()), static_cast<std::size_t>(n_draws), seed, replace,
                             counts);
     }

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "bindings/bind.hpp"
+#include "bindings/long_call.hpp"
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "treeforge C++ core";
@@ -16,6 +17,7 @@ PYBIND11_MODULE(_core, m) {
       PyErr_SetString(PyExc_ValueError, e.what());
     }
   });
+  treeforge::remember_main_thread();
   treeforge::bind_data(m);
   treeforge::bind_configs(m);
   treeforge::bind_model(m);

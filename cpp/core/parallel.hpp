@@ -2,10 +2,13 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <exception>
 #include <mutex>
 #include <utility>
+
+#include "core/interrupt.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -35,23 +38,44 @@ inline int thread_index() {
 enum class Schedule { kStatic, kDynamic };
 
 /// Runs body(i) for i in [0, n) on up to n_threads threads.
-/// The first exception thrown by any body is rethrown on the caller's thread after the loop.
+/// The caller's interrupt poll is asked before each body (interrupt.hpp): the caller's thread
+/// polls, the others follow it. The first exception thrown by any body is rethrown on the caller's
+/// thread after the loop (an interrupted follower's only when no other was thrown), and bodies not
+/// yet started by then are skipped, so an interrupt stops the loop promptly.
 /// Results must not depend on which thread ran which i: callers write to disjoint slots.
 template <class Body>
 void parallel_for(std::size_t n, int n_threads, Body&& body, Schedule schedule = Schedule::kStatic) {
   n_threads = std::max(1, std::min<int>(n_threads, static_cast<int>(std::min<std::size_t>(n, 1 << 20))));
   if (n_threads <= 1 || n <= 1) {
-    for (std::size_t i = 0; i < n; ++i) body(i);
+    for (std::size_t i = 0; i < n; ++i) {
+      check_interrupt();
+      body(i);
+    }
     return;
   }
+  InterruptPoll* const poll = current_interrupt_poll();
   std::exception_ptr error;
+  bool error_is_follower = false;
   std::mutex error_mutex;
+  std::atomic<bool> failed{false};
+  auto record = [&](bool follower) {
+    std::lock_guard<std::mutex> lock(error_mutex);
+    if (!error || (error_is_follower && !follower)) {
+      error = std::current_exception();
+      error_is_follower = follower;
+    }
+    failed.store(true, std::memory_order_relaxed);
+  };
   auto run = [&](std::ptrdiff_t i) {
+    if (failed.load(std::memory_order_relaxed)) return;
+    const InterruptFollower follow(poll);
     try {
+      check_interrupt();
       body(static_cast<std::size_t>(i));
+    } catch (const Interrupted&) {
+      record(true);
     } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex);
-      if (!error) error = std::current_exception();
+      record(false);
     }
   };
   const auto count = static_cast<std::ptrdiff_t>(n);

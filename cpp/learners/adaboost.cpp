@@ -46,8 +46,11 @@ bool AdaBoostTrainer::fit_rounds(int n_rounds) {
     stop_ = AdaBoostStop::kCompleted;
   }
   for (int done = 0; done < n_rounds && !finished_; ++done) {
-    const int m = next_round_++;
-    finished_ = !round(m, *fitter_) || next_round_ == config_.n_estimators;
+    // A round interrupted inside its tree leaves next_round_ as it was; the weights it clipped
+    // are clipped again, to the same values, when it runs again.
+    const int m = next_round_;
+    finished_ = !round(m, *fitter_) || m + 1 == config_.n_estimators;
+    next_round_ = m + 1;
   }
   if (finished_) fitter_.reset();  // its scratch is O(n_rows)
   return !finished_;

@@ -119,7 +119,12 @@ void ForestTrainer::grow(int n_new) {
     trees_[t] = slot.fitter->fit(data_, Span<const std::int32_t>(classes_.data(), classes_.size()), Span<const double>(slot.weights.data(), n), limits,
                                  derive_seed(config_.seed, t, kTreeStream));
   };
-  parallel_for_dynamic(static_cast<std::size_t>(n_new), tree_parallel ? config_.n_threads : 1, grow_tree);
+  try {
+    parallel_for_dynamic(static_cast<std::size_t>(n_new), tree_parallel ? config_.n_threads : 1, grow_tree);
+  } catch (...) {
+    trees_.resize(first);  // an interrupted batch adds no tree: the forest stays as it was
+    throw;
+  }
 }
 
 void ForestTrainer::oob_sums(Span<double> sums, Span<std::int32_t> n_trees_oob) const {

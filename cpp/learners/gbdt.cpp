@@ -139,6 +139,7 @@ void GbdtTrainer::renew_leaf_values(Tree& tree, const TreeGrower& grower, int c,
 
 void GbdtTrainer::update() {
   check_open();
+  update_failed_ = true;
   const int k = config_.n_outputs;
   const std::size_t n = train_->n_rows;
   const std::uint64_t iteration = static_cast<std::uint64_t>(n_iter());
@@ -170,6 +171,7 @@ void GbdtTrainer::update() {
   }
   for (int c = side_by_side; c < k; ++c) grown[c] = grow_output(*grower_, c, iteration, tree_rows, threads);
   for (Tree& tree : grown) trees_.push_back(std::move(tree));
+  update_failed_ = false;
 }
 
 Model GbdtTrainer::finish() {

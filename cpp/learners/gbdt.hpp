@@ -67,9 +67,14 @@ class GbdtTrainer {
   /// Replaces the leaf values of `tree`, just grown by `grower` for output c, by the objective's
   /// renewed values for each leaf's rows at the margins before the tree (absolute error, quantile).
   void renew_leaf_values(Tree& tree, const TreeGrower& grower, int c, int n_threads) const;
-  void check_open() const { check(grower_ != nullptr, "the booster was finished: its training state is released"); }
+  void check_open() const {
+    check(grower_ != nullptr, "the booster was finished: its training state is released");
+    check(!update_failed_, "an update was interrupted or failed, leaving margins of a partial iteration: the "
+          "booster cannot continue (its model() holds the complete iterations)");
+  }
 
   GbdtConfig config_;
+  bool update_failed_ = false;  // set while an update runs: an exception leaves it set
   std::unique_ptr<Objective> objective_;
   std::shared_ptr<const BinMapper> mapper_;
   std::shared_ptr<const BinnedMatrix> train_;
