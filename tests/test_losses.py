@@ -308,3 +308,25 @@ def test_tweedie_targets_must_be_non_negative():
     X, y = regression_task(10, n=100)
     with pytest.raises(ValueError, match="loss='tweedie' requires non-negative y"):
         HistGradientBoostingRegressor(loss="tweedie", max_iter=2).fit(X, y)
+
+
+@pytest.mark.parametrize("params", [{"loss": "squared_error"}, {"loss": "absolute_error"},
+                                    {"loss": "quantile", "quantile": 0.7}, {"loss": "huber", "huber_delta": 1.0},
+                                    {"loss": "poisson"}])
+def test_targets_beyond_single_precision_fit_or_raise_never_a_constant(params):
+    """Gradients are single precision: targets near 1e39 overflowed them, and the booster silently
+    fitted a constant (#22 item 8). Now such a fit either stays as good as on ordinary targets
+    (absolute error and quantile step by signs and renew leaves in double) or raises a ValueError
+    saying why; it never returns a constant model. Huber's threshold is in y's units: scaled too."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(1000, 3))
+    y = np.exp(X[:, 0]) + rng.random(1000)
+    plain = HistGradientBoostingRegressor(max_iter=20, **params).fit(X, y)
+    scaled = {**params, "huber_delta": params["huber_delta"] * 1e39} if "huber_delta" in params else params
+    try:
+        huge = HistGradientBoostingRegressor(max_iter=20, **scaled).fit(X, y * 1e39)
+    except ValueError as error:
+        assert "not finite in single precision" in str(error) and "rescale y" in str(error)
+        return
+    scale = np.corrcoef(plain.predict(X), y)[0, 1]
+    assert np.corrcoef(huge.predict(X) / 1e39, y)[0, 1] >= scale - 0.01

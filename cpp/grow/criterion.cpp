@@ -44,6 +44,7 @@ GradRange GradRange::of(Span<const GradPair> gh, Span<const row_t> rows, int n_t
       r.max_abs_grad = std::max(r.max_abs_grad, std::fabs(static_cast<double>(p.grad)));
       r.max_hess = std::max(r.max_hess, static_cast<double>(p.hess));
       r.min_hess = std::min(r.min_hess, static_cast<double>(p.hess));
+      r.finite &= std::isfinite(p.grad) && std::isfinite(p.hess);
     }
   });
   // max and min are exact and order-free, so the range does not depend on the thread count.
@@ -58,9 +59,14 @@ void GradRange::merge(const GradRange& other) {
   max_hess = std::max(max_hess, other.max_hess);
   min_hess = std::min(min_hess, other.min_hess);
   n_rows += other.n_rows;
+  finite = finite && other.finite;
 }
 
 GradScale GradScale::of(const GradRange& range) {
+  // Gradients are single precision: a loss of targets beyond about 1e38 overflows them, and an
+  // infinite or NaN gradient has no fixed-point value.
+  check(range.finite, "the loss's gradients or hessians are not finite in single precision: targets (times "
+        "their sample weights) beyond about 1e38 overflow them; rescale y, for example by a power of ten");
   // The count packed below the hessian needs hessians >= 0 (every objective's, with weights >= 0).
   check(range.min_hess >= 0, "hessians must be non-negative (negative sample weights?)");
   // The hessian sums get the bits above the counts'.

@@ -55,6 +55,7 @@ struct GradRange {
   double max_hess = 0.0;
   double min_hess = 0.0;
   std::size_t n_rows = 0;
+  bool finite = true;  ///< every gradient and hessian is finite (max and min skip NaN)
 
   /// The range of the given rows' gradients (all rows if `rows` is empty).
   static GradRange of(Span<const GradPair> gh, Span<const row_t> rows, int n_threads);
