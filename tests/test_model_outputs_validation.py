@@ -95,6 +95,20 @@ def test_what_cannot_be_a_model_file_is_refused_before_it_is_read(tmp_path):
         treeforge.load_model("/dev/zero")
 
 
+def test_a_file_larger_than_this_machine_can_load_is_refused_before_it_is_read(tmp_path):
+    """A sparse file starting like a model but larger than a quarter of the memory (parsing needs
+    about four times the file) is refused from its size alone; read, it would exhaust memory."""
+    from treeforge.ensemble._model_io import loadable_model_bytes
+
+    limit = loadable_model_bytes()
+    huge = tmp_path / "huge.json"
+    with open(huge, "wb") as handle:
+        handle.write(b'{"format": "treeforge", ')
+        handle.truncate(limit + 1)
+    with pytest.raises(ValueError, match="more than this machine can load"):
+        treeforge.load_model(huge)
+
+
 @pytest.fixture
 def saved_adaboost(tmp_path):
     """A SAMME model stopped by a perfect first stump: estimator_weights_ [1, 0, 0], one tree."""

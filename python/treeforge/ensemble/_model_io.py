@@ -296,11 +296,27 @@ def save_model(estimator, path, metadata=None):
     atomic_write(path, lambda handle: json.dump(document, handle, allow_nan=False, separators=(",", ":")), text=True)
 
 
+def loadable_model_bytes():
+    """The largest model file this machine can load: parsing holds the bytes, the text and the
+    parsed values at once, about four times the file, so a quarter of the physical memory
+    (None where the platform does not say)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 4
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
 def _read_model_bytes(path):
     """The file's bytes, refusing early what cannot be a model file: anything but a regular file
-    (a FIFO would block, /dev/zero never end) and content that does not open a JSON object."""
-    if not stat.S_ISREG(os.stat(path).st_mode):
+    (a FIFO would block, /dev/zero never end), a file too large to load (it would exhaust memory
+    before failing) and content that does not open a JSON object."""
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
         raise ValueError(f"Invalid treeforge model file {path!r}: not a regular file")
+    limit = loadable_model_bytes()
+    if limit is not None and info.st_size > limit:
+        raise ValueError(f"Invalid treeforge model file {path!r}: {info.st_size} bytes, more than this machine "
+                         f"can load ({limit} bytes, a quarter of its memory: parsing needs about four times the file)")
     with open(path, "rb") as handle:
         head = handle.read(64)
         if not head.lstrip(b" \t\r\n").startswith(b"{"):
