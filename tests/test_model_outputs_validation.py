@@ -131,6 +131,19 @@ def test_adaboost_estimator_weights_must_be_the_models(saved_adaboost, weights):
         treeforge.load_model(edited(saved_adaboost, lambda d: estimator_weights(d).__setitem__(slice(None), weights)))
 
 
+@pytest.mark.parametrize("edit", [
+    lambda d: d["fitted"].update(n_classes_=float("nan")),
+    lambda d: d["fitted"].update(n_classes_=3),
+    lambda d: d["fitted"].update(n_classes_=True),
+    lambda d: d["fitted"]["classes_"]["__ndarray__"].update(shape=[1], data=[0]),
+], ids=["n_classes_ nan", "n_classes_ 3", "n_classes_ True", "one class of two"])
+def test_adaboost_n_classes_must_count_classes(saved_adaboost, edit):
+    """Found by the fuzz stage: n_classes_ = nan gave NaN probabilities, and classes_ cut to one
+    class (a single-class model also has two outputs) an IndexError in predict."""
+    with pytest.raises(ValueError, match="n_classes_"):
+        treeforge.load_model(edited(saved_adaboost, edit))
+
+
 def test_adaboost_with_its_own_weights_loads(saved_adaboost):
     X = np.random.default_rng(1).normal(size=(20, 3))
     loaded = treeforge.load_model(edited(saved_adaboost, lambda d: None))

@@ -436,6 +436,8 @@ class AdaBoostClassifier(LogProbaMixin, ClassifierMixin, BaseWeightBoosting):
         super()._check_restored()
         if self._model.n_outputs != max(2, len(self.classes_)):
             raise ValueError("classes_ does not match the model's number of outputs.")
+        if type(self.n_classes_) is not int or self.n_classes_ != len(self.classes_):  # decisions branch on it
+            raise ValueError("n_classes_ must be the number of classes_.")
         if len(self.classes_) > 1 and not (self.estimator_weights_[:self._model.n_trees] > 0).all():
             raise ValueError("estimator_weights_ of a SAMME tree must be > 0 (decisions divide by their sums).")
 
