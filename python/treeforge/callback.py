@@ -1,7 +1,8 @@
 """Training callbacks: what a ``fit(..., callback=...)`` of the gradient-boosting estimators sees after each iteration.
 
 A callback is any callable taking one :class:`BoostingProgress`; an exception it raises aborts the
-fit, which then leaves the estimator as it was. The command line's progress bar and checkpoints
+fit, which then leaves the estimator as it was. Until the fit ends the estimator keeps its previous
+fit (the new one is published whole at the end): ``snapshot()`` gives the fit in progress. The command line's progress bar and checkpoints
 (``treeforge.cli``) are such callables.
 
 Examples

@@ -379,29 +379,15 @@ def bin_training_data(X, max_bins, seed, n_threads, bin_mapper=None, n_categorie
 
 
 @contextlib.contextmanager
-def restore_state_on_error(estimator):
-    """Put back the estimator's attributes if fitting fails or is interrupted (Ctrl-C).
-
-    Fitting only ever rebinds attributes (never mutates fitted objects in place), so a shallow
-    copy of ``__dict__`` is a complete snapshot.
-    """
-    saved = dict(estimator.__dict__)
-    try:
-        yield
-    except BaseException:
-        estimator.__dict__.clear()
-        estimator.__dict__.update(saved)
-        raise
-
-
-@contextlib.contextmanager
 def published_when_fitted(estimator):
     """Yield a shallow copy of the estimator to fit; give the estimator the copy's attributes only
     once the block ends without an error, in one assignment of its ``__dict__``.
 
-    Until then the estimator keeps its previous model and every fitted attribute, for a thread
-    predicting meanwhile, and for good if fitting fails or is interrupted (Ctrl-C). Fitting only
-    ever rebinds attributes, so the previous state, shared until then, is never changed.
+    Until then the estimator keeps its previous model and every fitted attribute (the same
+    objects), for a thread predicting meanwhile, and for good if fitting fails or is interrupted
+    (Ctrl-C, or a callback or scorer raising). Fitting only ever rebinds attributes of the copy (a
+    warm start copies what it extends: score lists, categories), so the previous state, shared
+    until then, is never changed. Callbacks and scorers called during the fit see the copy.
     """
     fitted = object.__new__(type(estimator))
     fitted.__dict__.update(estimator.__dict__)
@@ -412,7 +398,12 @@ def published_when_fitted(estimator):
 def reads_one_fit(method):
     """Run ``method`` on the fitted state as it is when the call begins, even if another thread
     publishes a refit meanwhile (``published_when_fitted`` replaces ``__dict__`` and never changes
-    a published one): the method reads the attributes of one fit, never a mix of two."""
+    a published one): the method reads the attributes of one fit, never a mix of two.
+
+    The method runs on a stand-in of the estimator's class sharing the ``__dict__`` of the call's
+    start; a generator (``staged_*``) keeps it to its last item, a per-tree view for its lifetime.
+    Wrap a property's getter as ``@property`` above ``@reads_one_fit``.
+    """
 
     @functools.wraps(method)
     def on_one_fit(self, *args, **kwargs):
@@ -498,6 +489,7 @@ class CoreModelMixin:
             yield margin
 
     @property
+    @reads_one_fit
     def feature_importances_(self):
         """ndarray of shape (n_features,): total split gain per feature, normalised to sum 1.
 
@@ -508,6 +500,7 @@ class CoreModelMixin:
         total = gain.sum()
         return gain / total if total > 0 else np.zeros_like(gain)
 
+    @reads_one_fit
     def save_model(self, path, metadata=None):
         """Write the fitted estimator to a versioned JSON model file (atomically).
 

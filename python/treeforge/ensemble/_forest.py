@@ -22,8 +22,9 @@ from ._base import (
     draw_seed,
     encode_classes,
     make_config,
+    published_when_fitted,
+    reads_one_fit,
     resolve_n_threads,
-    restore_state_on_error,
     store_init_arguments,
     validate_fit_data,
     validate_predict_data,
@@ -132,11 +133,12 @@ class BaseForest(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
         Returns
         -------
         self : object
-            The fitted forest. If fitting fails or is interrupted (KeyboardInterrupt between
-            batches of trees), the estimator is left as it was before the call.
+            The fitted forest. The previous fit's attributes stay until the new ones replace them
+            all at once (a thread predicting meanwhile sees one fit or the other), and for good if
+            fitting fails or is interrupted (KeyboardInterrupt between batches of trees).
         """
-        with restore_state_on_error(self):
-            self._fit(X, y, sample_weight)
+        with published_when_fitted(self) as fitted:
+            fitted._fit(X, y, sample_weight)
         return self
 
     def _fit(self, X, y, sample_weight):
@@ -260,6 +262,7 @@ class BaseForest(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
     # ------------------------------------------------------------------------------ inspection
 
     @property
+    @reads_one_fit
     def estimators_samples_(self):
         """list of ndarray: the in-bag sample indices of each tree.
 
@@ -275,6 +278,7 @@ class BaseForest(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
         ]
 
     @property
+    @reads_one_fit
     def feature_importances_(self):
         """ndarray of shape (n_features,): impurity-based importances summing to 1.
 
@@ -291,6 +295,7 @@ class BaseForest(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
         return mean / mean.sum()
 
     @_with_doc
+    @reads_one_fit
     def apply(self, X):
         """Leaf reached by every sample in every tree.
 
@@ -306,6 +311,7 @@ class BaseForest(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
         return self._model.predict_leaf(X, resolve_n_threads(self.n_jobs)).astype(np.intp)
 
     @_with_doc
+    @reads_one_fit
     def decision_path(self, X):
         """Nodes every sample traverses in every tree.
 
@@ -414,6 +420,7 @@ class RandomForestRegressor(RegressorMixin, BaseForest):
         self.oob_score_ = score(targets["y"], self.oob_prediction_)
 
     @_with_doc
+    @reads_one_fit
     def predict(self, X):
         """Predict the target of X: the mean of the trees' predictions.
 
@@ -547,6 +554,7 @@ class RandomForestClassifier(LogProbaMixin, ClassifierMixin, BaseForest):
             raise ValueError("classes_ does not match the model's number of outputs.")
 
     @_with_doc
+    @reads_one_fit
     def predict_proba(self, X):
         """Class probabilities: the mean of the trees' leaf class distributions.
 
@@ -560,6 +568,7 @@ class RandomForestClassifier(LogProbaMixin, ClassifierMixin, BaseForest):
         return self._raw_margin(X)
 
     @_with_doc
+    @reads_one_fit
     def predict(self, X):
         """Predict the class of each sample: the highest mean probability.
 

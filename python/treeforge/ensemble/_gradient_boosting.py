@@ -21,8 +21,9 @@ from ._base import (
     continued_bin_mapper,
     make_config,
     new_bin_mapper,
+    published_when_fitted,
+    reads_one_fit,
     resolve_n_threads,
-    restore_state_on_error,
     store_init_arguments,
     validate_fit_data,
     validate_predict_data,
@@ -114,11 +115,12 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
         Returns
         -------
         self : object
-            The fitted estimator. If fitting fails or is interrupted (KeyboardInterrupt between
-            iterations), the estimator is left as it was before the call.
+            The fitted estimator. The previous fit's attributes stay until the new ones replace them
+            all at once (a thread predicting meanwhile sees one fit or the other), and for good if
+            fitting fails or is interrupted (KeyboardInterrupt, or a callback or scorer raising).
         """
-        with restore_state_on_error(self):
-            self._fit(X, y, sample_weight, X_val, y_val, sample_weight_val, callback)
+        with published_when_fitted(self) as fitted:
+            fitted._fit(X, y, sample_weight, X_val, y_val, sample_weight_val, callback)
         return self
 
     def _fit(self, X, y, sample_weight, X_val, y_val, sample_weight_val, callback):
@@ -375,6 +377,7 @@ class HistGradientBoostingRegressor(RegressorMixin, BaseHistGradientBoosting):
         return check_regression_targets(self.loss, y, "y_val", training=False)
 
     @_with_shared_doc
+    @reads_one_fit
     def predict(self, X):
         """Predict the target of X.
 
@@ -387,6 +390,7 @@ class HistGradientBoostingRegressor(RegressorMixin, BaseHistGradientBoosting):
         return _core.apply_link(self._link_objective(), self._raw_margin(X)).reshape(-1)
 
     @_with_shared_doc
+    @reads_one_fit
     def staged_predict(self, X):
         """Predict the target of X after each iteration (to monitor a held-out set).
 
@@ -507,6 +511,7 @@ class HistGradientBoostingClassifier(ClassifierMixin, BaseHistGradientBoosting):
         return self.classes_[np.argmax(margin, axis=1)]
 
     @_with_shared_doc
+    @reads_one_fit
     def predict(self, X):
         """Predict the class of each sample.
 
@@ -520,6 +525,7 @@ class HistGradientBoostingClassifier(ClassifierMixin, BaseHistGradientBoosting):
         return self._margin_to_class(self._raw_margin(X))
 
     @_with_shared_doc
+    @reads_one_fit
     def predict_proba(self, X):
         """Predict class probabilities.
 
@@ -533,6 +539,7 @@ class HistGradientBoostingClassifier(ClassifierMixin, BaseHistGradientBoosting):
         return self._margin_to_proba(self._raw_margin(X))
 
     @_with_shared_doc
+    @reads_one_fit
     def decision_function(self, X):
         """Raw scores (margins before the sigmoid/softmax).
 
@@ -546,6 +553,7 @@ class HistGradientBoostingClassifier(ClassifierMixin, BaseHistGradientBoosting):
         return self._margin_to_decision(self._raw_margin(X))
 
     @_with_shared_doc
+    @reads_one_fit
     def staged_predict(self, X):
         """Predict classes after each iteration.
 
@@ -560,6 +568,7 @@ class HistGradientBoostingClassifier(ClassifierMixin, BaseHistGradientBoosting):
             yield self._margin_to_class(margin)
 
     @_with_shared_doc
+    @reads_one_fit
     def staged_predict_proba(self, X):
         """Predict class probabilities after each iteration.
 
@@ -573,6 +582,7 @@ class HistGradientBoostingClassifier(ClassifierMixin, BaseHistGradientBoosting):
             yield self._margin_to_proba(margin)
 
     @_with_shared_doc
+    @reads_one_fit
     def staged_decision_function(self, X):
         """Raw scores after each iteration.
 

@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .. import _core
-from ._base import resolve_n_threads, validate_predict_data
+from ._base import reads_one_fit, resolve_n_threads, validate_predict_data
 
 TREE_LEAF = -1  # scikit-learn's children at a leaf
 TREE_UNDEFINED = -2  # scikit-learn's feature and threshold at a leaf
@@ -367,10 +367,13 @@ class TreeEnsembleMixin:
 
     With a core model (``self._model``), ``estimators_`` is a new list of tree views on every
     access (they share one read of the model's arrays); otherwise it is the list of a user's
-    fitted estimators (AdaBoost), kept in the instance's ``__dict__``.
+    fitted estimators (AdaBoost), kept in the instance's ``__dict__``. Tree views keep the fit of
+    their access (``reads_one_fit``): a refit meanwhile changes neither their trees nor how they
+    validate and encode X.
     """
 
     @property
+    @reads_one_fit
     def estimators_(self):
         """list of estimators: one per tree, in training order."""
         model = self.__dict__.get("_model")
@@ -388,6 +391,7 @@ class TreeEnsembleMixin:
         self.__dict__["estimators_"] = value
 
     @property
+    @reads_one_fit
     def estimator_(self):
         """The template of the estimators: a user's ``estimator``, else an unfitted tree view."""
         if self.__dict__.get("_model") is None and self.__dict__.get("estimators_") is None:

@@ -167,8 +167,6 @@ class BaseWeightBoosting(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
         for y_pred in self.staged_predict(X):
             yield score(y, y_pred, sample_weight=sample_weight)
 
-    save_model = reads_one_fit(CoreModelMixin.save_model)
-
     def _model_to_arrays(self):
         if self._model is None:
             raise TypeError(f"{type(self).__name__} with a user estimator cannot be written to a model file; "
