@@ -135,7 +135,7 @@ class BaseForest(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
         self : object
             The fitted forest. The previous fit's attributes stay until the new ones replace them
             all at once (a thread predicting meanwhile sees one fit or the other), and for good if
-            fitting fails or is interrupted (KeyboardInterrupt between batches of trees).
+            fitting fails or is interrupted (Ctrl-C raises KeyboardInterrupt within tens of ms, mid-tree).
         """
         with published_when_fitted(self) as fitted:
             fitted._fit(X, y, sample_weight)
@@ -189,7 +189,7 @@ class BaseForest(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
         while trainer.n_trees < self.n_estimators:
             tic = time.perf_counter()
             n_new = min(batch, self.n_estimators - trainer.n_trees)
-            trainer.grow(n_new)  # releases the GIL; Ctrl-C surfaces here, between batches
+            trainer.grow(n_new)  # a LongCall: Ctrl-C raises KeyboardInterrupt mid-tree
             if self.verbose >= 2:
                 print(f"[{trainer.n_trees}/{self.n_estimators}] {n_new} trees in {time.perf_counter() - tic:.3f}s")
         self._model = trainer.model()

@@ -117,7 +117,7 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
         self : object
             The fitted estimator. The previous fit's attributes stay until the new ones replace them
             all at once (a thread predicting meanwhile sees one fit or the other), and for good if
-            fitting fails or is interrupted (KeyboardInterrupt, or a callback or scorer raising).
+            fitting fails or is interrupted (Ctrl-C mid-iteration, or a callback or scorer raising).
         """
         with published_when_fitted(self) as fitted:
             fitted._fit(X, y, sample_weight, X_val, y_val, sample_weight_val, callback)
@@ -195,7 +195,7 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
             print("Fitting gradient boosted rounds:")
         for iteration in range(booster.n_iter, self.max_iter):
             tic = time.perf_counter()
-            booster.update()  # releases the GIL; Ctrl-C surfaces here, between iterations
+            booster.update()  # a LongCall: Ctrl-C raises KeyboardInterrupt mid-iteration
             should_stop = recorder.record() if recorder is not None else False
             if self.verbose >= 2:
                 self._print_iteration(iteration, time.perf_counter() - tic, valid is not None)

@@ -588,8 +588,8 @@ class AdaBoostRegressor(RegressorMixin, BaseWeightBoosting):
 
 
 def _run_rounds(trainer):
-    """Every round in C++ with the GIL released, in calls of about 50 ms, so that Ctrl-C (raised
-    when a call returns to Python) stops the fit promptly."""
+    """Every round in C++ with the GIL released, in calls of about 50 ms (each a LongCall, which
+    Ctrl-C stops mid-round; between calls Python's own checks run too)."""
     rounds = 1
     while True:
         tic = time.perf_counter()
