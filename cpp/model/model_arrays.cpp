@@ -90,7 +90,9 @@ Aggregation check_header(const ModelArrays& a) {
   check(a.leaf_dim == 1 || a.leaf_dim == a.n_outputs, "model leaf_dim must be 1 or n_outputs");
   check(a.max_bins >= 2 && a.max_bins <= 255, "model max_bins must be in [2, 255]");
   check(a.base_score.size() == static_cast<std::size_t>(a.n_outputs), "model base_score must have n_outputs values");
-  for (double b : a.base_score) check(std::isfinite(b), "model base_score is not finite");
+  // Within the bound on values (check_node_outputs), so that base score plus trees stays finite.
+  for (double b : a.base_score)
+    check(std::isfinite(b) && std::fabs(b) <= 1e300, "model base_score is not finite or too large");
   check_objective(a, aggregation);
   return aggregation;
 }

@@ -16,7 +16,7 @@ struct Gamma {
   }
   static double loss(double y, double m) { return m + y * std::exp(-m); }
   static double base_margin(double mean_y) { return std::log(mean_y); }
-  static double inverse_link(double m) { return std::exp(m); }
+  static double inverse_link(double m) { return exp_link(m); }
 };
 }  // namespace
 

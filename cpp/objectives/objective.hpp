@@ -1,6 +1,7 @@
 // Objective: the loss interface, its name registry, and the shared per-row kernel for elementwise losses.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -11,6 +12,10 @@
 #include "core/parallel.hpp"
 
 namespace treeforge {
+
+/// The inverse of a log link, saturating at the largest double: a margin past log(DBL_MAX) (which
+/// only a damaged model file can hold) predicts DBL_MAX, never inf.
+inline double exp_link(double margin) { return std::exp(std::min(margin, 709.782712893384)); }
 
 /// A differentiable loss on margins (raw scores before the link).
 ///

@@ -17,7 +17,7 @@ struct Poisson {
   }
   static double loss(double y, double m) { return std::exp(m) - y * m; }
   static double base_margin(double mean_y) { return std::log(std::max(mean_y, std::numeric_limits<double>::min())); }
-  static double inverse_link(double m) { return std::exp(m); }
+  static double inverse_link(double m) { return exp_link(m); }
 };
 }  // namespace
 

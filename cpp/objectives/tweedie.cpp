@@ -24,7 +24,7 @@ struct Tweedie {
     return std::exp((2.0 - power) * m) / (2.0 - power) - y * std::exp((1.0 - power) * m) / (1.0 - power);
   }
   static double base_margin(double mean_y) { return std::log(std::max(mean_y, std::numeric_limits<double>::min())); }
-  static double inverse_link(double m) { return std::exp(m); }
+  static double inverse_link(double m) { return exp_link(m); }
 };
 }  // namespace
 
