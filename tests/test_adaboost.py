@@ -153,6 +153,24 @@ def test_user_estimator_loop_equals_scikit_learn(multiclass_data):
     assert len(ours.estimators_) == 15
 
 
+@pytest.mark.parametrize("loss", ["linear", "square", "exponential"])
+def test_user_estimator_r2_loop_equals_scikit_learn(loss, regression_data):
+    """AdaBoost.R2 around a user's tree draws scikit-learn's weighted resamples (its
+    ``random_state.choice``, in draw order), so every round and prediction is scikit-learn's."""
+    from sklearn.ensemble import AdaBoostRegressor as Reference
+
+    X, y = regression_data
+    base = DecisionTreeRegressor(max_depth=3, max_features=4)
+    ours = AdaBoostRegressor(base, n_estimators=12, learning_rate=0.7, loss=loss, random_state=5).fit(X, y)
+    theirs = Reference(base, n_estimators=12, learning_rate=0.7, loss=loss, random_state=5).fit(X, y)
+    assert len(ours.estimators_) == len(theirs.estimators_)
+    np.testing.assert_array_equal(ours.estimator_weights_, theirs.estimator_weights_)
+    np.testing.assert_array_equal(ours.estimator_errors_, theirs.estimator_errors_)
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+    for a, b in zip(ours.staged_predict(X), theirs.staged_predict(X)):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_user_estimators_without_weights_are_resampled(binary_data, regression_data):
     X, y = binary_data
     clf = AdaBoostClassifier(KNeighborsClassifier(n_neighbors=15), n_estimators=5, random_state=0).fit(X, y)

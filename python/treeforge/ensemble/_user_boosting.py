@@ -6,7 +6,6 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 
-from .. import _core
 
 # Seeds handed to a user's estimators, as scikit-learn's _set_random_states draws them.
 _MAX_INT = np.iinfo(np.int32).max
@@ -60,7 +59,12 @@ def make_estimator(ensemble, random_state):
 
 
 def resampled_rows(sample_weight, random_state):
-    """Indices of n rows drawn from the weights with replacement (the core's alias sampler)."""
+    """Indices of n rows drawn from the weights with replacement, in draw order.
+
+    scikit-learn's draw (``random_state.choice`` with ``p=sample_weight``, as its
+    ``AdaBoostRegressor._boost``), so that a user's estimator is boosted on the very rows
+    scikit-learn gives it for the same ``random_state``. ``sample_weight`` sums to 1 (the rounds
+    normalise it).
+    """
     n = sample_weight.shape[0]
-    counts = _core.sample_weighted(sample_weight, n, int(random_state.randint(np.iinfo(np.uint32).max)))
-    return np.repeat(np.arange(n), counts)
+    return random_state.choice(np.arange(n), size=n, replace=True, p=sample_weight)
