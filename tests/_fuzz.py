@@ -8,20 +8,14 @@ What a case must do (ARCHITECTURE.md: "bad input is a ValueError/TypeError namin
 loading raises ValueError or TypeError, or it succeeds and predicting on a few rows (NaN and
 +-1e308 among them) raises ValueError or TypeError or gives finite outputs (probabilities in [0, 1]).
 
-That holds for every model file and for every pickle whose core state is mutated (``pickle_state``):
-both reach a validating entry point (``load_model``, ``Model.__setstate__``). Pickles whose estimator
-attributes are changed (``pickle_attributes``, and ``pickle_bytes``, whose bytes may hit them) reach
-none: unpickling restores an estimator's ``__dict__`` as it finds it, as in scikit-learn, and a pickle
-is trusted code anyway (it may call any global). For these the rules are what no Python state may
-break: the core Model's ``__setstate__`` (watched by ``_WatchedModel``) raises only ValueError or
-TypeError, and predicting may raise what Python raises for a missing or mistyped attribute
-(AttributeError, IndexError...) and give any values, but no RuntimeError (the core's "internal
-error"), SystemError or MemoryError, and never crash: the core checks what Python hands it.
-Damaged bytes may also fail in Python's pickle machinery, with what it raises for garbage
-(UnpicklingError, EOFError, KeyError, ImportError, MemoryError, struct.error...): pickle's
-contract, not treeforge's. Pickles load with only the globals the clean corpus uses, so that no
-flipped byte can call anything else; damaged ones through Python's own unpickler, which refuses
-the NumPy states on which NumPy's unpickling itself crashes (``_DamagedBytesUnpickler``).
+That holds for every model file and every pickle: each reaches a validating entry point
+(``load_model``; the estimators' ``__setstate__``, which checks a fitted state as loading a file
+does; the core Model's ``__setstate__``), whether the core state, the estimator's attributes or the
+bytes were changed. Damaged bytes may also fail in Python's pickle machinery, with what it raises
+for garbage (UnpicklingError, EOFError, KeyError, ImportError, MemoryError, struct.error...), or
+unpickle as another object: pickle's contract, not treeforge's. Pickles load with only the globals
+the clean corpus uses, so that no flipped byte can call anything else; damaged ones through
+Python's own unpickler, which refuses the NumPy states on which NumPy's unpickling itself crashes (``_DamagedBytesUnpickler``).
 
 Never: a crash (the child dies), a hang (a case running past ``case_timeout``: SIGALRM, whose
 default action ends the child even while C++ holds the GIL), another exception type, an error the
@@ -58,13 +52,7 @@ import treeforge
 from treeforge import _core
 
 ALLOWED = (ValueError, TypeError)
-# Families whose estimator attributes no entry point validates (see above), and what predicting
-# must not raise even then.
-UNVALIDATED_ATTRIBUTES = ("pickle_attributes", "pickle_bytes")
-NEVER = (RuntimeError, SystemError, MemoryError)
-# Defects this fuzzer found whose fix is in the C++ core, not made yet (#22): reported apart from
-# the failures and not failing a run, each xfailed (strict) by a test of its own in
-# tests/test_fuzz_model_files.py. Delete an entry once its test passes.
+_ESTIMATOR_TYPES = {getattr(treeforge, name) for name in treeforge.__all__ if isinstance(getattr(treeforge, name), type)}
 # Findings the core does not fix yet, by name: a failure they match is reported apart and does not
 # fail the run. None today (the last, margins overflowing to inf, was fixed by bounding base_score
 # and saturating the exp link).
@@ -158,9 +146,8 @@ def _printed_errors():
         sys.excepthook, sys.unraisablehook = hooks
 
 
-def _check_predictions(estimator, X, validated):
-    """None if predicting X raises ValueError/TypeError or gives finite outputs, else the finding; for
-    an estimator whose attributes were not ``validated``, only an exception of NEVER is a finding."""
+def _check_predictions(estimator, X):
+    """None if predicting X raises ValueError/TypeError or gives finite outputs, else the finding."""
     outputs = {}
     try:
         with np.errstate(all="ignore"):
@@ -169,10 +156,8 @@ def _check_predictions(estimator, X, validated):
                 outputs["predict_proba"] = np.asarray(estimator.predict_proba(X))
     except ALLOWED:
         return None
-    except Exception as exc:
-        return None if not validated and not isinstance(exc, NEVER) else "predicting raised:\n" + traceback.format_exc()
-    if not validated:
-        return None
+    except Exception:
+        return "predicting raised:\n" + traceback.format_exc()
     if hasattr(estimator, "classes_"):
         del outputs["predict"]  # labels: any value of classes_
     for method, output in outputs.items():
@@ -208,8 +193,11 @@ def run_case(corpus, case, path, inject=None):
             else:
                 outcome, finding = "finding", "loading raised:\n" + traceback.format_exc()
         else:
-            finding = _check_predictions(estimator, corpus.probes[case.name], case.family not in UNVALIDATED_ATTRIBUTES)
-            outcome = "finding" if finding else "loaded"
+            if case.family == "pickle_bytes" and type(estimator) not in _ESTIMATOR_TYPES:
+                outcome, finding = "pickle_error", None  # garbage unpickled as another object: pickle's contract
+            else:
+                finding = _check_predictions(estimator, corpus.probes[case.name])
+                outcome = "finding" if finding else "loaded"
     if printed and not finding:
         outcome, finding = "finding", "the interpreter printed errors instead of raising them:\n" + "\n".join(printed)
     if case.must_refuse and outcome == "loaded":

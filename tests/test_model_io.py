@@ -285,6 +285,39 @@ def test_offsets_past_their_array_are_refused_in_pickles(saved_regressor, damage
         pickle.loads(forged.getvalue())
 
 
+class _AttributePickler(pickle.Pickler):
+    """Pickles an estimator with its __dict__ edited by ``edit`` (a tampered pickle)."""
+
+    def __init__(self, file, edit):
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.edit = edit
+
+    def reducer_override(self, obj):
+        if not isinstance(obj, treeforge.HistGradientBoostingRegressor):
+            return NotImplemented
+        constructor, args, state, *rest = obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+        state = dict(state)
+        self.edit(state)
+        return (constructor, args, state, *rest)
+
+
+@pytest.mark.parametrize("edit, error", [
+    (lambda s: s.pop("n_features_in_"), ValueError),
+    (lambda s: s.pop("n_jobs"), ValueError),
+    (lambda s: s.update(n_features_in_=7), ValueError),
+    (lambda s: s.update(max_iter="many"), ValueError),
+    (lambda s: s.update(_model="not a model"), TypeError),
+], ids=["fitted attribute removed", "parameter removed", "features disagree", "bad parameter", "not a model"])
+def test_tampered_estimator_pickles_are_refused_when_unpickled(saved_regressor, edit, error):
+    """#22: an unpickled fitted estimator is validated as a loaded file is; before, a pickle with a
+    removed or mistyped attribute unpickled and then failed at predict with AttributeError."""
+    tampered = io.BytesIO()
+    _AttributePickler(tampered, edit).dump(saved_regressor[0])
+    with pytest.raises(error):
+        pickle.loads(tampered.getvalue())
+    pickle.loads(pickle.dumps(saved_regressor[0]))  # an untampered pickle still loads
+
+
 def test_file_and_model_versions_must_agree(saved_regressor):
     _, path, _ = saved_regressor
     _edit(path, lambda d: d["model"].update(format_version=1))

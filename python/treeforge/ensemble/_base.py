@@ -462,6 +462,25 @@ class CoreModelMixin:
     def __sklearn_is_fitted__(self):
         return getattr(self, "_model", None) is not None
 
+    def __setstate__(self, state):
+        """Unpickling validates a fitted state as loading a model file does (pickles are untrusted
+        input too): every parameter and fitted attribute present, the parameters valid, the
+        fitted attributes consistent with the model; otherwise a ValueError or TypeError."""
+        super().__setstate__(state)
+        if not isinstance(state, dict) or state.get("_model") is None:
+            return
+        if not isinstance(self._model, _core.Model):
+            raise TypeError(f"unpickled {type(self).__name__} holds a {type(self._model).__name__}, not a model")
+        expected = set(self._get_param_names()) | set(self._io_fitted_attributes)
+        missing = sorted(expected - set(self._io_optional_attributes) - set(state))
+        if missing:
+            raise ValueError(f"unpickled {type(self).__name__} lacks {missing}")
+        try:
+            self._validate_params()
+            self._check_restored()
+        except (KeyError, IndexError, AttributeError, OverflowError) as exc:  # a mistyped attribute
+            raise ValueError(f"unpickled {type(self).__name__} is damaged: {exc!r}") from exc
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
