@@ -295,6 +295,14 @@ def test_bad_parameters_are_value_errors_naming_them(params, match):
         HistGradientBoostingRegressor(**params, max_iter=2).fit(X, np.abs(y))
 
 
+def test_quantile_0_or_1_is_refused_only_by_the_quantile_loss():
+    # scikit-learn's constraint allows [0, 1] and ignores quantile under another loss; only the
+    # quantile loss needs 0 < quantile < 1.
+    X, y = regression_task(9, n=100)
+    for q in (0.0, 1.0):
+        assert HistGradientBoostingRegressor(quantile=q, max_iter=2).fit(X, y).n_iter_ == 2
+
+
 def test_core_rejects_bad_objective_parameters():
     y, m = np.array([1.0, 2.0]), np.zeros(2)
     for objective, match in [("quantile:1.5", "quantile must be in"), ("quantile", "needs its parameter"),

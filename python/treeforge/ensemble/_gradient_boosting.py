@@ -341,7 +341,7 @@ class HistGradientBoostingRegressor(RegressorMixin, BaseHistGradientBoosting):
     _parameter_constraints: dict = {
         **BaseHistGradientBoosting._parameter_constraints,
         "loss": [StrOptions(set(REGRESSION_LOSSES))],
-        "quantile": [Interval(Real, 0, 1, closed="neither"), None],
+        "quantile": [Interval(Real, 0, 1, closed="both"), None],  # 0 < quantile < 1 checked when loss uses it
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
         "tweedie_variance_power": [Interval(Real, 1, 2, closed="left")],
     }

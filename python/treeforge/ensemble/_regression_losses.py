@@ -24,6 +24,8 @@ def regression_objective(estimator):
     value = getattr(estimator, parameter)
     if value is None:
         raise ValueError(f"loss={estimator.loss!r} needs {parameter}= (a float), got None.")
+    if parameter == "quantile" and not 0 < value < 1:  # 0 and 1 pass the constraint, as scikit-learn's
+        raise ValueError(f"The 'quantile' parameter must be in (0, 1) with loss='quantile', got {value!r}.")
     # repr of a float reads back as the same double in the core.
     return f"{objective}:{float(value)!r}"
 
