@@ -12,6 +12,8 @@ from ._estimators import MODELS, load_model_file, parse_value
 # Options a checkpoint stores; `train --resume` restores them (DATA and --valid may be given anew).
 _RESUMED_OPTIONS = ("data", "target", "model", "task", "valid", "valid_fraction", "ignore", "weight",
                     "categorical", "params", "seed", "delimiter", "na_values")
+# Options added since (issue #28), with the value a checkpoint written before them stands for.
+_LATER_RESUMED_OPTIONS = {"keep_index_column": False}
 
 
 class Checkpointer:
@@ -63,7 +65,7 @@ def apply_checkpoint(args):
     if "checkpoint" not in meta:
         raise CLIError(f"{args.resume} is a model file, not a checkpoint written by --checkpoint-every")
     for option in ("target", "valid_fraction", "ignore", "weight", "categorical", "seed", "delimiter",
-                   "na_values", "config", "demo"):
+                   "na_values", "config", "demo", *_LATER_RESUMED_OPTIONS):
         if getattr(args, option) not in (None, False, []):
             raise CLIError(f"--{option.replace('_', '-')} cannot be changed when resuming: the checkpoint keeps it")
     changed = [item.partition("=")[0] for item in args.params or () if item.partition("=")[0] != "max_iter"]
@@ -81,6 +83,8 @@ def apply_checkpoint(args):
     for option in _RESUMED_OPTIONS:
         if not (option in ("data", "valid") and getattr(args, option)):
             setattr(args, option, stored[option])
+    for option, default in _LATER_RESUMED_OPTIONS.items():
+        setattr(args, option, stored.get(option, default))
     if max_iter:
         args.params = {**args.params, "max_iter": max_iter[-1]}
     if args.threads is not None:
@@ -96,7 +100,7 @@ def make_checkpointer(args, meta, train, valid, held_out, stored):
     fingerprint = _fingerprint(*train, *(valid or (None,) * 3))
     if stored and fingerprint != stored["fingerprint"]:
         raise CLIError(f"the data differ from the data the checkpoint {args.resume} was trained on")
-    options = {option: getattr(args, option) for option in _RESUMED_OPTIONS}
+    options = {option: getattr(args, option) for option in (*_RESUMED_OPTIONS, *_LATER_RESUMED_OPTIONS)}
     options.update(task=meta["task"], out=os.path.abspath(args.out), data=os.path.abspath(args.data),
                    valid=args.valid and os.path.abspath(args.valid))
     checkpoint = {"options": options, "fingerprint": fingerprint, "valid_rows": held_out}

@@ -168,7 +168,8 @@ def _read_training_data(args, resumed, console):
         tabular.require_columns(table, source, [meta["target"]], "target")
     else:
         table, source = tabular.read_csv(args.data, args.delimiter, args.na_values, args.categorical)
-        schema = tabular.infer_schema(table, source, args.target, args.ignore, args.weight, args.categorical, console)
+        schema = tabular.infer_schema(table, source, args.target, args.ignore, args.weight, args.categorical, console,
+                                      keep_index=args.keep_index_column)
         meta = {"version": _METADATA_VERSION, "model": args.model, "target": args.target,
                 "target_kind": tabular.target_kind(table, source, args.target, args.task), **schema,
                 "ignored": list(args.ignore), "weight": args.weight}
@@ -321,6 +322,11 @@ def _feature_kind(estimator, meta, idx):
     return ""
 
 
+def _displayed(name):
+    """A column name as ``info`` lists it: a blank one (an index column kept) as ``(no name)``."""
+    return str(name) if str(name).strip() else "(no name)"
+
+
 def cmd_info(args, console):
     """``treeforge info``: model kind, task, size and the features by importance."""
     estimator, meta = load_model_file(args.model)
@@ -334,12 +340,14 @@ def cmd_info(args, console):
         lines.append(f"trained on {meta['rows']['train']} rows" + (f", validated on {n_valid}" if n_valid else ""))
     importances = np.asarray(getattr(estimator, "feature_importances_", np.zeros(len(meta["features"]))))
     lines.append(f"features ({len(meta['features'])}, by importance):")
-    width = max(len(name) for name in meta["features"])
+    names = [_displayed(name) for name in meta["features"]]
+    width = max(len(name) for name in names)
     for idx in np.argsort(-importances, kind="stable"):
-        name = meta["features"][idx]
-        lines.append(f"  {name:<{width}}  {importances[idx]:.4f}{_feature_kind(estimator, meta, idx)}")
-    for key, label in (("ignored", "ignored columns"), ("weight", "weight column")):
+        lines.append(f"  {names[idx]:<{width}}  {importances[idx]:.4f}{_feature_kind(estimator, meta, idx)}")
+    for key, label in (("ignored", "ignored columns"), ("index_columns", "index columns left out"),
+                       ("weight", "weight column")):
         if meta.get(key):
-            lines.append(f"{label}: {', '.join(meta[key]) if isinstance(meta[key], list) else meta[key]}")
+            value = meta[key] if isinstance(meta[key], list) else [meta[key]]
+            lines.append(f"{label}: {', '.join(_displayed(name) for name in value)}")
     print("\n".join(lines))
     return 0

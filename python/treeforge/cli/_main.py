@@ -55,9 +55,11 @@ columns:
   A column of numbers is a numeric feature; a column of text is categorical (split on sets of its
   values, which the model stores; at predict time an unseen value is missing, with a warning), unless
   90% of its values are numbers: then the others are an error naming their line and column (add
-  the token to --na-values or pass --categorical COL). A text or boolean target holds class
-  labels; rows with a missing target are dropped. --task auto infers regression, binary or
-  multiclass from the target and says what it inferred.
+  the token to --na-values or pass --categorical COL). A column with no name in the header, or
+  one holding the row numbers, is an index and is left out with a note (--keep-index-column keeps
+  it); predict skips it too. A text or boolean target holds class labels; rows with a missing
+  target are dropped. --task auto infers regression, binary or multiclass from the target and
+  says what it inferred.
 
 examples:
   treeforge train --demo
@@ -89,6 +91,10 @@ def build_parser():
                        help="hold out this fraction of DATA as validation data (default: none; 0.2 with --demo)")
     train.add_argument("--ignore", nargs="+", action="extend", default=[], metavar="COL",
                        help="columns that are not features (ids, leaks); also ignored by predict")
+    train.add_argument("--keep-index-column", action="store_true",
+                       help="keep index columns as features: a column with no name in the header (the row index "
+                            "DataFrame.to_csv writes) or one holding the row numbers 0..n-1 or 1..n, which are "
+                            "otherwise left out with a note")
     train.add_argument("--weight", metavar="COL", help="column of sample weights (default: none)")
     train.add_argument("--categorical", nargs="+", action="extend", default=[], metavar="COL",
                        help="columns encoded as categories even if they hold numbers")

@@ -11,6 +11,10 @@ Column rules:
   unless at least ``NUMERIC_SHARE`` of its values are numbers: then the others are typos and the
   first one is an error naming its line and column. Booleans are 0/1, dates are seconds since 1970.
 - A text or boolean target holds class labels; rows with a missing target are dropped, with a note.
+- A column with no name in the header (``DataFrame.to_csv`` writes the row index so; pandas reads it
+  back as ``Unnamed: 0``), or one of integers that are exactly the row numbers (0..n-1 or 1..n), is
+  an index, not a feature: it is left out, with a note, unless ``keep_index`` is set; the model's
+  metadata lists it among the known columns, so that a file to predict may hold it too.
 """
 
 import csv
@@ -39,6 +43,8 @@ _COLUMN_GROUP = 8
 _ROW_BLOCK = 8192
 _BLOCK_BYTES = 1 << 20  # pyarrow's block: a record must fit in about two of them
 _MAX_INTEGER_CLASSES = 10  # an integer target with at most this many values is inferred multiclass
+# A categorical column with more levels than this and than half the rows is named before training.
+_MANY_LEVELS = 50
 
 
 class DataError(ValueError):
@@ -56,6 +62,16 @@ def _tell(console, kind, message):
     """Pass a note or warning to ``console`` (an object with ``note``/``warn``); None is silent."""
     if console is not None:
         getattr(console, kind)(message)
+
+
+def is_unnamed(name):
+    """Whether a header field names nothing: blank, or pandas' ``Unnamed: N`` for a blank field read back."""
+    return not str(name).strip() or re.fullmatch(r"Unnamed: \d+", str(name)) is not None
+
+
+def shown(name):
+    """A column name as messages show it: ``'x'``, or ``(no name)`` for a blank header field."""
+    return f"'{name}'" if str(name).strip() else "(no name)"
 
 
 # --------------------------------------------------------------------------------------------
@@ -152,7 +168,7 @@ class CsvFile:
         """``"PATH line N, column 'C'"`` for an error message about a data row (and column)."""
         line = self.line_of_row(row_idx)
         place = f"{self.path} line {line}" if line is not None else f"{self.path} data row {row_idx + 1}"
-        return place + (f", column '{column}'" if column is not None else "")
+        return place + (f", column {shown(column)}" if column is not None else "")
 
 
 def read_csv(path, delimiter=None, na_values=(), string_columns=()):
@@ -192,7 +208,7 @@ def read_csv(path, delimiter=None, na_values=(), string_columns=()):
     names = table.column_names
     duplicated = sorted(name for name, count in Counter(names).items() if count > 1)
     if duplicated:
-        raise DataError(f"{path}: column '{duplicated[0]}' appears more than once in the header")
+        raise DataError(f"{path}: column {shown(duplicated[0])} appears more than once in the header")
     if table.num_rows == 0:
         raise DataError(f"{path} has a header but no data rows")
     if any(pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type) for field in table.schema):
@@ -283,7 +299,7 @@ def column_to_float(table, name, source, *, strict, hint=""):
     elif not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
               or pa.types.is_decimal(kind)):
         if strict:
-            raise DataError(f"{source.path}, column '{name}': values of type {kind} are not numbers{hint}")
+            raise DataError(f"{source.path}, column {shown(name)}: values of type {kind} are not numbers{hint}")
         return None
     values = pc.fill_null(pc.cast(column, pa.float64()), math.nan)
     return values.to_numpy()
@@ -310,7 +326,7 @@ def require_columns(table, source, names, what):
             raise DataError(f"{what} column '{name}' is not in {source.path}" + did_you_mean(name, table.column_names))
 
 
-def infer_schema(table, source, target, ignore, weight, categorical, console=None):
+def infer_schema(table, source, target, ignore, weight, categorical, console=None, keep_index=False):
     """Feature columns of a training table and the categories of the categorical ones.
 
     Parameters
@@ -322,12 +338,15 @@ def infer_schema(table, source, target, ignore, weight, categorical, console=Non
         Columns left out, and columns made categorical whatever they hold.
     weight : str or None
     console : object with ``note(str)`` and ``warn(str)``, or None (silent)
+    keep_index : bool
+        Keep index columns (no name, or the row numbers) as features instead of leaving them out.
 
     Returns
     -------
     schema : dict
-        ``features`` (list of str, file order), ``categories`` ({feature: sorted list of str})
-        and ``known`` (the target, ignored and weight columns, skipped silently at predict time).
+        ``features`` (list of str, file order), ``categories`` ({feature: sorted list of str}),
+        ``index_columns`` (the index columns left out) and ``known`` (the target, ignored, weight
+        and index columns, skipped silently at predict time).
     """
     require_columns(table, source, [target], "target")
     require_columns(table, source, ignore, "--ignore")
@@ -337,8 +356,12 @@ def infer_schema(table, source, target, ignore, weight, categorical, console=Non
         raise DataError(f"the target column '{target}' cannot also be ignored or the weight")
     left_out = {target, weight, *ignore}
     features = [name for name in table.column_names if name not in left_out]
+    index_columns = [] if keep_index else index_columns_of(table, features, categorical, console)
+    features = [name for name in features if name not in index_columns]
     if not features:
-        raise DataError(f"{source.path}: no feature column is left besides the target, weight and ignored columns")
+        kept = " (--keep-index-column keeps the index columns)" if index_columns else ""
+        raise DataError(f"{source.path}: no feature column is left besides the target, weight, "
+                        f"ignored and index columns{kept}")
     hint = " (the rest of the column is numeric: fix it, add it to --na-values, or pass --categorical)"
     categories = {}
     for name in features:
@@ -349,10 +372,42 @@ def infer_schema(table, source, target, ignore, weight, categorical, console=Non
         ):
             values = pc.unique(column_to_text(table, name)).drop_null().to_pylist()
             categories[name] = sorted(values)
-            if len(values) > 0.5 * table.num_rows and table.num_rows > 100:
-                _tell(console, "note", f"column '{name}' has {len(values)} distinct values in "
+            if len(values) > 0.5 * table.num_rows and len(values) > _MANY_LEVELS:
+                _tell(console, "note", f"column {shown(name)} has {len(values)} distinct values in "
                                        f"{table.num_rows} rows: an identifier? (--ignore {name})")
-    return {"features": features, "categories": categories, "known": [target, *ignore, *([weight] if weight else [])]}
+    known = [target, *ignore, *([weight] if weight else []), *index_columns]
+    return {"features": features, "categories": categories, "known": known, "index_columns": index_columns}
+
+
+def index_columns_of(table, names, categorical=(), console=None):
+    """The columns of ``names`` that index the rows rather than describe them, each with a note: a
+    blank header field (or pandas' ``Unnamed: N``), or integers that are exactly 0..n-1 or 1..n.
+    A column given to --categorical is the user's choice and is kept."""
+    found = []
+    for position, name in enumerate(table.column_names):
+        if name not in names or name in categorical:
+            continue
+        label = f"column {position + 1}" if not str(name).strip() else f"column '{name}'"
+        keep = "--keep-index-column keeps it"
+        if is_unnamed(name):
+            why = "is how pandas names a blank header field" if str(name).strip() else "has no name in the header"
+            _tell(console, "note", f"{label} {why} (a row index, as DataFrame.to_csv writes?): "
+                                   f"left out of the features ({keep})")
+            found.append(name)
+        elif _holds_row_numbers(table.column(name)):
+            first = table.column(name)[0].as_py()
+            _tell(console, "note", f"{label} holds the row numbers ({first}, {first + 1}, ..., "
+                                   f"{first + table.num_rows - 1}): left out of the features as an index ({keep})")
+            found.append(name)
+    return found
+
+
+def _holds_row_numbers(column):
+    """Whether a column is integers 0, 1, ..., n-1 or 1, 2, ..., n (monotone, unique: a row index)."""
+    if not pa.types.is_integer(column.type) or column.null_count or len(column) < 2:
+        return False
+    values = column.to_numpy()
+    return values[0] in (0, 1) and bool(np.all(np.diff(values) == 1))
 
 
 def features_matrix(table, source, schema, console=None):
@@ -370,12 +425,13 @@ def features_matrix(table, source, schema, console=None):
     present, used = set(columns), set(features) | set(schema.get("known", ()))
     missing = [name for name in features if name not in present]
     if missing:
-        listed = ", ".join(f"'{name}'" for name in missing[:5]) + (", ..." if len(missing) > 5 else "")
+        listed = ", ".join(shown(name) for name in missing[:5]) + (", ..." if len(missing) > 5 else "")
         raise DataError(f"{source.path} lacks the feature column{'s' * (len(missing) > 1)} {listed} "
                         "that the model was trained with")
     extra = [name for name in columns if name not in used]
     if extra:
-        _tell(console, "note", f"ignoring column{'s' * (len(extra) > 1)} the model does not use: {', '.join(extra)}")
+        listed = ", ".join(name if str(name).strip() else "(no name)" for name in extra)
+        _tell(console, "note", f"ignoring column{'s' * (len(extra) > 1)} the model does not use: {listed}")
     X = np.empty((table.num_rows, len(features)), dtype=np.float64)
     for first in range(0, len(features), _COLUMN_GROUP):
         group = [_feature_values(table, source, name, categories.get(name), console)
@@ -396,7 +452,7 @@ def _feature_values(table, source, name, categories, console):
     n_unseen = pc.sum(unseen).as_py() or 0
     if n_unseen:
         example = text.filter(unseen)[0].as_py()
-        _tell(console, "warn", f"column '{name}': {n_unseen} value{'s' * (n_unseen > 1)} not seen in "
+        _tell(console, "warn", f"column {shown(name)}: {n_unseen} value{'s' * (n_unseen > 1)} not seen in "
                                f"training (e.g. {example!r}) treated as missing")
     return pc.fill_null(pc.cast(codes, pa.float64()), math.nan).to_numpy()
 
