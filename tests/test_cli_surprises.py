@@ -142,3 +142,98 @@ def test_row_numbers_rule():
     assert not holds(pa.chunked_array([pa.array([0, 1, None, 3])]))
     assert not holds(pa.chunked_array([np.array([0])]))
     assert not holds(pa.chunked_array([np.array([1, 0, 2])]))
+
+
+# --------------------------------------------------------------------------------------------
+# Item 3: decimal commas
+# --------------------------------------------------------------------------------------------
+
+
+def price_rows(n=300, seed=1):
+    """Rows of a regression problem as text: two numbers with two decimals, a category, the target."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(10, 3, n), rng.normal(0, 1, n)
+    kind = rng.choice(["x", "y"], n)
+    price = 2 * a + b + (kind == "y") + rng.normal(0, 0.5, n)
+    return [[f"{u:.2f}", f"{v:.3f}", k, f"{p:.2f}"] for u, v, k, p in zip(a, b, kind, price)]
+
+
+@pytest.fixture(scope="module")
+def decimals(tmp_path_factory):
+    """The same table as a ';'-separated file with decimal commas, with points, and as a ','-separated
+    file with quoted decimal commas."""
+    directory = tmp_path_factory.mktemp("decimals")
+    rows, header = price_rows(), ["a", "b", "kind", "price"]
+    with_commas = [[field.replace(".", ",") for field in row] for row in rows]
+    write_csv(directory / "commas.csv", header, with_commas, delimiter=";")
+    write_csv(directory / "points.csv", header, rows, delimiter=";")
+    write_csv(directory / "quoted.csv", header, with_commas)
+    return directory
+
+
+def test_decimal_commas_of_a_semicolon_file_are_detected_with_a_note(decimals):
+    trained = succeeded(run_cli("train", "commas.csv", "--target", "price", "--param", "max_iter=10",
+                                "--out", "commas.json", cwd=decimals))
+    assert ("note: commas.csv: numbers read with a decimal comma (1,5 is 1.5), as this ';'-separated file "
+            "writes them (--decimal . reads a comma as text)") in notes(trained)
+    assert "task: regression" in trained.stdout and "(1 categorical)" in trained.stderr
+    assert cli_metadata(decimals / "commas.json")["categories"] == {"kind": ["x", "y"]}
+    succeeded(run_cli("train", "points.csv", "--target", "price", "--param", "max_iter=10", "--out", "points.json",
+                      "--quiet", cwd=decimals))
+    # The same numbers, the same model; predict detects the commas again.
+    from_commas = succeeded(run_cli("predict", "commas.json", "commas.csv", cwd=decimals))
+    from_points = succeeded(run_cli("predict", "points.json", "points.csv", cwd=decimals))
+    assert from_commas.stdout == from_points.stdout and len(from_commas.stdout.splitlines()) == 301
+    assert "decimal comma" in from_commas.stderr and "decimal comma" not in from_points.stderr
+
+
+def test_decimal_option_reads_quoted_decimal_commas(decimals, capsys):
+    model = decimals / "quoted.json"
+    assert cli.main(["train", str(decimals / "quoted.csv"), "--target", "price", "--decimal", ",",
+                     "--param", "max_iter=10", "--out", str(model), "--quiet"]) == 0
+    assert cli_metadata(model)["categories"] == {"kind": ["x", "y"]}
+    assert cli.main(["eval", str(model), str(decimals / "quoted.csv"), "--decimal", ","]) == 0
+    assert capsys.readouterr().out.startswith("regression on 300 rows: rmse")
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["quoted.csv", "--target", "price"],
+     "error: quoted.csv, column 'a': numbers written with a decimal comma (e.g. '11,04') would become categories: "
+     "--decimal , reads them as numbers; --categorical a keeps them as categories"),
+    (["commas.csv", "--target", "price", "--decimal", "."],
+     "error: commas.csv, column 'a': numbers written with a decimal comma (e.g. '11,04') would become categories: "
+     "--decimal , reads them as numbers; --categorical a keeps them as categories"),
+    (["points.csv", "--target", "price", "--decimal", ","],
+     "error: points.csv, column 'a': numbers written with a decimal point (e.g. '11.04') would become categories: "
+     "--decimal . reads them as numbers; --categorical a keeps them as categories"),
+    (["commas.csv", "--target", "price", "--decimal", ".", "--categorical", "a", "b"],
+     "error: commas.csv, column 'price': numbers written with a decimal comma (e.g. '20,83') would become class "
+     "labels: --decimal , reads them as numbers; --task regression needs them read as numbers"),
+])
+def test_numbers_never_become_categories_silently(decimals, monkeypatch, capsys, arguments, message):
+    monkeypatch.chdir(decimals)
+    assert cli.main(["train", *arguments, "--out", "never.json"]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == message
+    assert not (decimals / "never.json").exists()
+
+
+def test_categorical_keeps_decimal_commas_as_categories_when_asked(decimals, capsys):
+    model = decimals / "as_categories.json"
+    assert cli.main(["train", str(decimals / "quoted.csv"), "--target", "kind", "--categorical", "a", "b",
+                     "--ignore", "price", "--param", "max_iter=3", "--out", str(model)]) == 0
+    err = capsys.readouterr().err
+    assert set(cli_metadata(model)["categories"]) == {"a", "b"}
+    # Many levels for the rows: each is named before training.
+    assert "note: column 'a' has 261 distinct values in 300 rows: an identifier? (--ignore a)" in err
+    assert err.index("distinct values") < err.index("note: training")
+
+
+def test_decimal_comma_detection_needs_commas_and_no_points(tmp_path):
+    cases = {"commas": ("a;b\n1,5;2\n2,5;3\n", ","), "points": ("a;b\n1.5;2\n2.5;3\n", "."),
+             "both": ("a;b\n1,5;2.5\n2,5;3\n", "."), "integers": ("a;b\n1;2\n3;4\n", "."),
+             "comma file": ('a,b\n"1,5",2\n"2,5",3\n', ".")}
+    for name, (text, decimal) in cases.items():
+        (tmp_path / "d.csv").write_text(text)
+        source = _tabular.CsvFile(str(tmp_path / "d.csv"))
+        assert (source.decimal, source.decimal_detected) == (decimal, decimal == ","), name
+    assert _tabular.CsvFile(str(tmp_path / "d.csv"), decimal=",").decimal == ","

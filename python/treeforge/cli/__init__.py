@@ -7,8 +7,9 @@ files keep the feature names, target, task, categories and ignored columns in th
 
 The modules here are private: ``_main`` (arguments, dispatch, exit codes), ``_commands`` (train,
 predict, eval, info), ``_estimators`` (``--model``, parameters, model files read back),
-``_checkpoints`` (checkpoints and ``--resume``), ``_console`` (messages, progress bar, ``CLIError``)
-and ``_tabular`` (CSV reading and the column rules). Plots come from ``treeforge.plotting``.
+``_checkpoints`` (checkpoints and ``--resume``), ``_console`` (messages, progress bar, ``CLIError``),
+``_csv`` (CSV files: delimiter and decimal mark, reading, reading errors) and ``_tabular`` (the column
+rules: columns to features, target and weights). Plots come from ``treeforge.plotting``.
 """
 
 from ._main import main

@@ -57,6 +57,11 @@ def compute_metrics(task, estimator, X, y, sample_weight=None):
     return result
 
 
+def reading_options(args):
+    """The options of ``read_csv`` that the command line's reading options give."""
+    return {"delimiter": args.delimiter, "na_values": args.na_values, "decimal": args.decimal}
+
+
 def _format_metrics(values):
     return "  ".join(f"{name} {value:.4f}" for name, value in values.items())
 
@@ -150,7 +155,7 @@ def _held_out_rows(args, labels, task):
 def _split(args, meta, data, task, console, stored_rows):
     """(train [X, y, w], validation [X, y, w] or None, held-out row indices or None)."""
     if args.valid:
-        return data, tabular.read_labelled(args.valid, meta, args.delimiter, args.na_values, console), None
+        return data, tabular.read_labelled(args.valid, meta, console, **reading_options(args)), None
     if args.valid_fraction is None:
         return data, None, None
     rows = _held_out_rows(args, data[1], task) if stored_rows is None else np.asarray(stored_rows)
@@ -164,10 +169,12 @@ def _read_training_data(args, resumed, console):
     """(meta, [X, y, w], task, reason): the training table read and checked; the estimator not yet made."""
     if resumed:
         meta = resumed[1]
-        table, source = tabular.read_csv(args.data, args.delimiter, args.na_values, tabular.text_columns(meta))
+        table, source = tabular.read_csv(args.data, string_columns=tabular.text_columns(meta), console=console,
+                                         **reading_options(args))
         tabular.require_columns(table, source, [meta["target"]], "target")
     else:
-        table, source = tabular.read_csv(args.data, args.delimiter, args.na_values, args.categorical)
+        table, source = tabular.read_csv(args.data, string_columns=args.categorical, console=console,
+                                         **reading_options(args))
         schema = tabular.infer_schema(table, source, args.target, args.ignore, args.weight, args.categorical, console,
                                       keep_index=args.keep_index_column)
         meta = {"version": _METADATA_VERSION, "model": args.model, "target": args.target,
@@ -277,7 +284,8 @@ def cmd_predict(args, console):
     estimator, meta = load_model_file(args.model)
     if args.proba and meta["task"] == "regression":
         raise CLIError("--proba needs a classification model; this one does regression")
-    table, source = tabular.read_csv(args.data, args.delimiter, args.na_values, list(meta["categories"]))
+    table, source = tabular.read_csv(args.data, string_columns=list(meta["categories"]), console=console,
+                                     **reading_options(args))
     X = tabular.features_matrix(table, source, meta, console)
     columns = {"prediction": estimator.predict(X)}
     if args.proba:
@@ -295,7 +303,7 @@ def cmd_eval(args, console):
     estimator, meta = load_model_file(args.model)
     if meta["target"] is None:
         raise CLIError(f"{args.model} does not name its target column (it was not written by treeforge train)")
-    X, y, w = tabular.read_labelled(args.data, meta, args.delimiter, args.na_values, console)
+    X, y, w = tabular.read_labelled(args.data, meta, console, **reading_options(args))
     values = compute_metrics(meta["task"], estimator, X, y, w)
     print(f"{meta['task']} on {len(y)} rows{' (weighted)' if w is not None else ''}: {_format_metrics(values)}")
     return 0

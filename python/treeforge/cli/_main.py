@@ -34,6 +34,9 @@ def _delimiter(text):
 def _add_reading_options(parser):
     parser.add_argument("--delimiter", type=_delimiter, metavar="CHAR",
                         help="field delimiter; 'tab' for tabs (default: sniffed among , ; tab |)")
+    parser.add_argument("--decimal", choices=(".", ","),
+                        help="decimal mark of numbers (default: '.', or ',' when a ';'-separated file writes "
+                             "its numbers with decimal commas, with a note)")
     parser.add_argument("--na-values", nargs="+", action="extend", default=[], metavar="TOKEN",
                         help="extra missing-value markers, besides "
                              + ", ".join(repr(marker) for marker in tabular.MISSING_MARKERS))

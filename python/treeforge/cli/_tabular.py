@@ -1,10 +1,7 @@
-"""CSV tables for the command line: pyarrow reading, one-line errors with line numbers, feature and target columns.
+"""CSV tables for the command line: columns to arrays, feature and target columns (files are read by ``_csv``).
 
 Column rules:
 
-- Files are read by pyarrow's multithreaded reader: a header row, quoted fields, the delimiter
-  given or sniffed among ``, ; TAB |``, gzip input detected from its first bytes;
-  ``MISSING_MARKERS`` (and any extra markers given) are missing values.
 - A feature column of numbers is numeric. A column of text is categorical (its codes are the
   positions of its values in their sorted order, which the estimator gets as native categorical
   features, split on sets of values; a value unseen in training becomes missing, with a warning),
@@ -17,239 +14,42 @@ Column rules:
   metadata lists it among the known columns, so that a file to predict may hold it too.
 """
 
-import csv
-import difflib
-import gzip
-import io
 import math
-import re
-import zlib
-from collections import Counter
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
-from .._files import check_regular_file
+# The CSV layer, re-exported: the command line reads files through this module.
+from ._csv import (  # noqa: F401
+    COMMA_NUMBER,
+    MISSING_MARKERS,
+    POINT_NUMBER,
+    CsvFile,
+    DataError,
+    tell,
+    check_input_file,
+    did_you_mean,
+    is_unnamed,
+    read_csv,
+    shown,
+)
 
-MISSING_MARKERS = ("", "NA", "N/A", "n/a", "NaN", "nan", "NAN", "null", "NULL", "Null", "None", "#N/A")
 NUMERIC_SHARE = 0.9
 _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|infinity|nan)$"
-_SNIFF_BYTES = 1 << 16
+_NUMBER_WITH_COMMA = _NUMBER.replace(r"\.", ",")
 # The feature matrix is filled from _COLUMN_GROUP converted columns at a time, in blocks of
 # _ROW_BLOCK rows: a block stays in cache, 3-5x faster than writing whole strided columns.
 _COLUMN_GROUP = 8
 _ROW_BLOCK = 8192
-_BLOCK_BYTES = 1 << 20  # pyarrow's block: a record must fit in about two of them
 _MAX_INTEGER_CLASSES = 10  # an integer target with at most this many values is inferred multiclass
 # A categorical column with more levels than this and than half the rows is named before training.
 _MANY_LEVELS = 50
 
 
-class DataError(ValueError):
-    """A problem in a data file or column choice, as one line naming the file, line and column."""
-
-
-def did_you_mean(name, choices):
-    """``"; did you mean 'x'?"`` for the closest of ``choices``, or an empty string."""
-    choices = [str(c) for c in choices]
-    match = [c for c in choices if c.lower() == str(name).lower()] or difflib.get_close_matches(str(name), choices, n=1)
-    return f"; did you mean '{match[0]}'?" if match else ""
-
-
-def _tell(console, kind, message):
-    """Pass a note or warning to ``console`` (an object with ``note``/``warn``); None is silent."""
-    if console is not None:
-        getattr(console, kind)(message)
-
-
-def is_unnamed(name):
-    """Whether a header field names nothing: blank, or pandas' ``Unnamed: N`` for a blank field read back."""
-    return not str(name).strip() or re.fullmatch(r"Unnamed: \d+", str(name)) is not None
-
-
-def shown(name):
-    """A column name as messages show it: ``'x'``, or ``(no name)`` for a blank header field."""
-    return f"'{name}'" if str(name).strip() else "(no name)"
-
-
 # --------------------------------------------------------------------------------------------
-# CSV files
+# Columns
 # --------------------------------------------------------------------------------------------
-
-
-def check_input_file(path):
-    """DataError naming ``path`` unless it is a regular file; looked up without opening it (opening a
-    FIFO blocks, /dev/zero never ends, a directory or a socket cannot be read as a file)."""
-    try:
-        check_regular_file(path)
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except ValueError as exc:
-        raise DataError(str(exc)) from None
-    except OSError as exc:
-        raise DataError(f"cannot open {path}: {exc.strerror}") from None
-
-
-class CsvFile:
-    """A CSV file on disk (plain or gzip) with its delimiter; finds the line of a row for errors.
-
-    Parameters
-    ----------
-    path : str
-    delimiter : str or None
-        None sniffs it from the first 64 KiB.
-    """
-
-    def __init__(self, path, delimiter=None):
-        self.path = path
-        check_input_file(path)
-        try:
-            with open(path, "rb") as handle:
-                self.is_gzip = handle.read(2) == b"\x1f\x8b"
-        except FileNotFoundError:
-            raise DataError(f"{path}: no such file") from None
-        except OSError as exc:
-            raise DataError(f"cannot open {path}: {exc.strerror}") from None
-        if delimiter is None:
-            try:
-                with self._text() as handle:
-                    sample = handle.read(_SNIFF_BYTES)
-            except (OSError, EOFError, zlib.error) as exc:  # gzip: corrupt, truncated
-                raise DataError(f"cannot read {path}: corrupt or truncated gzip data ({exc})") from None
-            sample = sample[: sample.rfind("\n") + 1] or sample
-            try:
-                delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-            except csv.Error:
-                delimiter = ","
-        self.delimiter = delimiter
-
-    def _text(self):
-        raw = gzip.open(self.path, "rb") if self.is_gzip else open(self.path, "rb")
-        return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
-
-    def _records(self):
-        """Yield (line number where the record ends, fields) of the non-empty records, header first."""
-        with self._text() as handle:
-            reader = csv.reader(handle, delimiter=self.delimiter)
-            try:
-                for fields in reader:
-                    if fields:
-                        yield reader.line_num, fields
-            except (csv.Error, OSError, EOFError, zlib.error):  # Python's parser (or gzip) gave up
-                return  # where pyarrow did not: the line stays unknown
-
-    def first_line_where(self, is_bad):
-        """Number of the first physical line (bytes, end of line included) for which ``is_bad`` is
-        true, or None (also when the file cannot be read to the end)."""
-        raw = gzip.open(self.path, "rb") if self.is_gzip else open(self.path, "rb")
-        try:
-            with raw:
-                for number, line in enumerate(raw, start=1):
-                    if is_bad(line):
-                        return number
-        except (OSError, EOFError, zlib.error):
-            pass
-        return None
-
-    def line_of_row(self, row_idx):
-        """Line number of data row ``row_idx`` (0-based, blank lines skipped as pyarrow does)."""
-        for i, (line, _) in enumerate(self._records()):
-            if i == row_idx + 1:
-                return line
-        return None
-
-    def first_ragged_line(self, n_fields):
-        """Line number of the first record that does not have ``n_fields`` fields, or None."""
-        return next((line for line, fields in self._records() if len(fields) != n_fields), None)
-
-    def where(self, row_idx, column=None):
-        """``"PATH line N, column 'C'"`` for an error message about a data row (and column)."""
-        line = self.line_of_row(row_idx)
-        place = f"{self.path} line {line}" if line is not None else f"{self.path} data row {row_idx + 1}"
-        return place + (f", column {shown(column)}" if column is not None else "")
-
-
-def read_csv(path, delimiter=None, na_values=(), string_columns=()):
-    """Read a CSV file into a pyarrow Table, turning every reading problem into a one-line DataError.
-
-    Parameters
-    ----------
-    path : str
-    delimiter : str or None
-        None sniffs it.
-    na_values : sequence of str
-        Missing-value markers added to ``MISSING_MARKERS``.
-    string_columns : sequence of str
-        Columns read as text whatever they look like (categorical features).
-
-    Returns
-    -------
-    table : pyarrow.Table
-        One column per header field, at least one row.
-    source : CsvFile
-    """
-    source = CsvFile(path, delimiter)
-    convert = pacsv.ConvertOptions(
-        null_values=list(MISSING_MARKERS) + list(na_values), strings_can_be_null=True,
-        quoted_strings_can_be_null=True, column_types={name: pa.string() for name in string_columns},
-    )
-    stream = pa.input_stream(path, compression="gzip" if source.is_gzip else None)
-    try:
-        table = pacsv.read_csv(
-            stream, read_options=pacsv.ReadOptions(use_threads=True),
-            parse_options=pacsv.ParseOptions(delimiter=source.delimiter), convert_options=convert,
-        )
-    except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
-        raise _reading_error(source, exc) from None
-    finally:
-        stream.close()
-    names = table.column_names
-    duplicated = sorted(name for name, count in Counter(names).items() if count > 1)
-    if duplicated:
-        raise DataError(f"{path}: column {shown(duplicated[0])} appears more than once in the header")
-    if table.num_rows == 0:
-        raise DataError(f"{path} has a header but no data rows")
-    if any(pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type) for field in table.schema):
-        raise _not_utf8_error(source)  # pyarrow reads a column that is not UTF-8 as bytes
-    return table, source
-
-
-def _is_not_utf8(line):
-    try:
-        line.decode("utf-8")
-    except UnicodeDecodeError:
-        return True
-    return False
-
-
-def _not_utf8_error(source):
-    line = source.first_line_where(_is_not_utf8)
-    place = f"{source.path} line {line}" if line is not None else source.path
-    return DataError(f"{place}: the text is not UTF-8 (save the file as UTF-8)")
-
-
-def _reading_error(source, exc):
-    """The DataError of a failure of pyarrow's reader (or of gzip under it), naming the file and line."""
-    path, text = source.path, str(exc)
-    if "Empty CSV file" in text:
-        return DataError(f"{path} is empty")
-    ragged = re.search(r"Expected (\d+) columns, got (\d+)", text)
-    if ragged:
-        line = source.first_ragged_line(int(ragged[1]))
-        place = f"{path} line {line}" if line is not None else path
-        return DataError(f"{place}: {ragged[2]} fields where the header has {ragged[1]}")
-    if "straddling object" in text:
-        line = source.first_line_where(lambda record: len(record) > _BLOCK_BYTES)
-        place = f"{path} line {line}" if line is not None else path
-        return DataError(f"{place}: a record longer than {_BLOCK_BYTES >> 20} MiB, which the reader cannot hold")
-    if re.search(r"invalid utf-?8", text, re.IGNORECASE):
-        return _not_utf8_error(source)
-    is_gzip_error = isinstance(exc, (EOFError, zlib.error)) or re.search("gzip|zlib|inflate|compress", text, re.I)
-    if source.is_gzip and is_gzip_error:
-        return DataError(f"cannot read {path}: corrupt or truncated gzip data ({text.splitlines()[0]})")
-    return DataError(f"cannot read {path}: {text.splitlines()[0] if text else type(exc).__name__}")
 
 
 def _trimmed_text(column):
@@ -281,7 +81,8 @@ def column_to_float(table, name, source, *, strict, hint=""):
     kind = column.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         text = _trimmed_text(column)
-        is_number = pc.match_substring_regex(text, _NUMBER, ignore_case=True)
+        has_comma = source.decimal == ","
+        is_number = pc.match_substring_regex(text, _NUMBER_WITH_COMMA if has_comma else _NUMBER, ignore_case=True)
         n_values = len(is_number) - is_number.null_count
         n_numbers = pc.sum(is_number).as_py() or 0
         if n_numbers < n_values:
@@ -291,7 +92,7 @@ def column_to_float(table, name, source, *, strict, hint=""):
             raise DataError(
                 f"{source.where(row_idx, name)}: {text[row_idx].as_py()!r} is not a number{hint}"
             )
-        column = text
+        column = pc.replace_substring(text, ",", ".") if has_comma else text
     elif pa.types.is_date(kind) or pa.types.is_timestamp(kind):
         column = pc.cast(pc.cast(column, pa.timestamp("s")), pa.int64())
     elif pa.types.is_null(kind):
@@ -370,13 +171,32 @@ def infer_schema(table, source, target, ignore, weight, categorical, console=Non
         if name in categorical or (
             not is_numeric and column_to_float(table, name, source, strict=False, hint=hint) is None
         ):
+            if name not in categorical:
+                _refuse_numbers_with_the_other_decimal_mark(table, name, source)
             values = pc.unique(column_to_text(table, name)).drop_null().to_pylist()
             categories[name] = sorted(values)
             if len(values) > 0.5 * table.num_rows and len(values) > _MANY_LEVELS:
-                _tell(console, "note", f"column {shown(name)} has {len(values)} distinct values in "
+                tell(console, "note", f"column {shown(name)} has {len(values)} distinct values in "
                                        f"{table.num_rows} rows: an identifier? (--ignore {name})")
     known = [target, *ignore, *([weight] if weight else []), *index_columns]
     return {"features": features, "categories": categories, "known": known, "index_columns": index_columns}
+
+
+def _refuse_numbers_with_the_other_decimal_mark(table, name, source, what="categories", keep=None):
+    """DataError if ``NUMERIC_SHARE`` of a text column are numbers written with the decimal mark the
+    file is not read with (a comma, or a point under ``--decimal ,``): never text by accident.
+
+    ``what`` says what the column would become; ``keep`` how to keep it so (default: --categorical).
+    """
+    other, mark, pattern = (".", "point", POINT_NUMBER) if source.decimal == "," else (",", "comma", COMMA_NUMBER)
+    text = column_to_text(table, name)
+    is_number = pc.match_substring_regex(text, pattern)
+    n_values = len(is_number) - is_number.null_count
+    if n_values and (pc.sum(is_number).as_py() or 0) >= NUMERIC_SHARE * n_values:
+        example = text.filter(is_number)[0].as_py()
+        keep = keep or f"--categorical {name} keeps them as categories"
+        raise DataError(f"{source.path}, column {shown(name)}: numbers written with a decimal {mark} (e.g. "
+                        f"{example!r}) would become {what}: --decimal {other} reads them as numbers; {keep}")
 
 
 def index_columns_of(table, names, categorical=(), console=None):
@@ -391,12 +211,12 @@ def index_columns_of(table, names, categorical=(), console=None):
         keep = "--keep-index-column keeps it"
         if is_unnamed(name):
             why = "is how pandas names a blank header field" if str(name).strip() else "has no name in the header"
-            _tell(console, "note", f"{label} {why} (a row index, as DataFrame.to_csv writes?): "
+            tell(console, "note", f"{label} {why} (a row index, as DataFrame.to_csv writes?): "
                                    f"left out of the features ({keep})")
             found.append(name)
         elif _holds_row_numbers(table.column(name)):
             first = table.column(name)[0].as_py()
-            _tell(console, "note", f"{label} holds the row numbers ({first}, {first + 1}, ..., "
+            tell(console, "note", f"{label} holds the row numbers ({first}, {first + 1}, ..., "
                                    f"{first + table.num_rows - 1}): left out of the features as an index ({keep})")
             found.append(name)
     return found
@@ -431,7 +251,7 @@ def features_matrix(table, source, schema, console=None):
     extra = [name for name in columns if name not in used]
     if extra:
         listed = ", ".join(name if str(name).strip() else "(no name)" for name in extra)
-        _tell(console, "note", f"ignoring column{'s' * (len(extra) > 1)} the model does not use: {listed}")
+        tell(console, "note", f"ignoring column{'s' * (len(extra) > 1)} the model does not use: {listed}")
     X = np.empty((table.num_rows, len(features)), dtype=np.float64)
     for first in range(0, len(features), _COLUMN_GROUP):
         group = [_feature_values(table, source, name, categories.get(name), console)
@@ -452,7 +272,7 @@ def _feature_values(table, source, name, categories, console):
     n_unseen = pc.sum(unseen).as_py() or 0
     if n_unseen:
         example = text.filter(unseen)[0].as_py()
-        _tell(console, "warn", f"column {shown(name)}: {n_unseen} value{'s' * (n_unseen > 1)} not seen in "
+        tell(console, "warn", f"column {shown(name)}: {n_unseen} value{'s' * (n_unseen > 1)} not seen in "
                                f"training (e.g. {example!r}) treated as missing")
     return pc.fill_null(pc.cast(codes, pa.float64()), math.nan).to_numpy()
 
@@ -498,7 +318,11 @@ def target_kind(table, source, name, task):
     kind = table.column(name).type
     if task != "regression" and (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         hint = " (the rest of the target is numeric: fix it or add it to --na-values)"
-        return "text" if column_to_float(table, name, source, strict=False, hint=hint) is None else "number"
+        if column_to_float(table, name, source, strict=False, hint=hint) is not None:
+            return "number"
+        _refuse_numbers_with_the_other_decimal_mark(table, name, source, "class labels",
+                                                    "--task regression needs them read as numbers")
+        return "text"
     if task != "regression" and pa.types.is_boolean(kind):
         return "bool"
     return "integer" if pa.types.is_integer(kind) else "number"
@@ -536,7 +360,7 @@ def drop_missing_target(source, present, arrays, console=None):
     if present.all():
         return arrays
     first = int(np.flatnonzero(~present)[0])
-    _tell(console, "note", f"{source.path}: dropped {int((~present).sum())} rows with a missing target "
+    tell(console, "note", f"{source.path}: dropped {int((~present).sum())} rows with a missing target "
                            f"(the first at line {source.line_of_row(first)})")
     return [None if a is None else a[present] for a in arrays]
 
@@ -546,7 +370,7 @@ def text_columns(schema):
     return list(schema["categories"]) + ([schema["target"]] if schema["target_kind"] == "text" else [])
 
 
-def read_labelled(path, schema, delimiter=None, na_values=(), console=None):
+def read_labelled(path, schema, console=None, **reading):
     """Features, target and weights of a labelled CSV file, read with the schema of a trained model.
 
     Parameters
@@ -555,14 +379,15 @@ def read_labelled(path, schema, delimiter=None, na_values=(), console=None):
     schema : dict
         A model's metadata: ``features``, ``categories``, ``known``, ``target``, ``target_kind``
         and ``weight`` (a weight column absent from the file gives no weights).
-    delimiter, na_values : as for ``read_csv``
     console : object with ``note(str)`` and ``warn(str)``, or None (silent)
+    **reading
+        ``read_csv``'s options: delimiter, na_values, decimal.
 
     Returns
     -------
     [X, y, sample_weight] : rows with a target only; sample_weight is None without weights
     """
-    table, source = read_csv(path, delimiter, na_values, text_columns(schema))
+    table, source = read_csv(path, string_columns=text_columns(schema), console=console, **reading)
     require_columns(table, source, [schema["target"]], "target")
     labels, present = target_values(table, source, schema["target"], schema["target_kind"])
     X = features_matrix(table, source, schema, console)
