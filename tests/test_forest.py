@@ -218,8 +218,10 @@ def test_max_features_validation_and_counts(binary_data):
         RandomForestClassifier(n_estimators=2, max_features=7).fit(X, y)
     forest = RandomForestClassifier(n_estimators=2, max_features="log2", random_state=0).fit(X, y)
     assert forest._core_config().max_features == 2
-    assert RandomForestRegressor()._max_features_count(6) == 6
-    assert RandomForestClassifier(max_features=0.5)._max_features_count(9) == 4
+    from treeforge.ensemble._forest_data import max_features_count
+
+    assert max_features_count(RandomForestRegressor().max_features, 6) == 6
+    assert max_features_count(0.5, 9) == 4
 
 
 def test_one_feature_per_node_still_uses_every_feature(multiclass_data):
@@ -340,7 +342,7 @@ def test_warm_start_adds_trees(binary_data, assert_same_model):
     ({"bootstrap": False, "oob_score": True}, "Out of bag"),
     ({"bootstrap": False, "max_samples": 10}, "max_sample"),
     ({"monotonic_cst": [1, 0]}, "monotonic_cst has shape"),
-    ({"class_weight": [{0: 1, 1: 2}]}, "multi-output"),
+    ({"class_weight": [{0: 1, 1: 2}]}, "needs y of several outputs"),
 ])
 def test_unsupported_or_invalid_options(params, match, binary_data):
     X, y = binary_data

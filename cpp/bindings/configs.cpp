@@ -108,6 +108,7 @@ void bind_ensemble_configs(py::module_& m) {
   py::class_<ForestConfig> forest_config(m, "ForestConfig");
   forest_config.def(py::init<>())
       .def_readwrite("n_classes", &ForestConfig::n_classes)
+      .def_readwrite("n_targets", &ForestConfig::n_targets)
       .def_readwrite("bootstrap", &ForestConfig::bootstrap)
       .def_readwrite("with_replacement", &ForestConfig::with_replacement)
       .def_readwrite("n_samples_bootstrap", &ForestConfig::n_samples_bootstrap)

@@ -144,6 +144,7 @@ inline const char* tree_criterion_name(TreeCriterion criterion) {
 struct ForestConfig {
   TreeCriterion criterion = TreeCriterion::kSquaredError;
   int n_classes = 0;                      ///< classes of the targets (>= 2) for gini/entropy; 0 for regression
+  int n_targets = 1;                      ///< columns of y; with several, n_classes is the largest count of any
   bool bootstrap = true;                  ///< draw each tree's rows; false: every row with its sample weight
   bool with_replacement = true;           ///< bootstrap draws with replacement (scikit-learn), else a subsample
   std::int64_t n_samples_bootstrap = 0;   ///< rows drawn per tree; 0 = n_rows
@@ -160,6 +161,10 @@ struct ForestConfig {
     tree.validate();
     check(treeforge::is_regression(criterion) ? n_classes == 0 : n_classes >= 2,
           "n_classes must be >= 2 for a classification criterion and 0 for squared_error or poisson");
+    check(n_targets >= 1, "n_targets must be >= 1");
+    check(n_targets == 1 || criterion != TreeCriterion::kPoisson, "criterion='poisson' fits one target, not ",
+          n_targets);
+    check(n_targets == 1 || tree.monotone.empty(), "monotone constraints need one target, not ", n_targets);
     check(n_samples_bootstrap >= 0, "n_samples_bootstrap must be >= 0 (0 = n_rows)");
     check(max_features >= 0, "max_features must be >= 0 (0 = all features)");
     check(min_weight_fraction_leaf >= 0 && min_weight_fraction_leaf <= 0.5, "min_weight_fraction_leaf must be in [0, 0.5]");

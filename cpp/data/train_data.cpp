@@ -6,7 +6,8 @@
 namespace treeforge {
 
 void TrainData::validate(std::size_t n_rows, int n_outputs, const char* what) const {
-  check(y.size() == n_rows, what, ": y has ", y.size(), " values for ", n_rows, " rows");
+  check(n_targets >= 1 && y.size() == n_rows * static_cast<std::size_t>(n_targets), what, ": y has ", y.size(),
+        " values for ", n_rows, " rows of ", n_targets, " targets");
   check(weight.empty() || weight.size() == n_rows, what, ": sample_weight has ", weight.size(), " values for ",
         n_rows, " rows");
   double total = 0;

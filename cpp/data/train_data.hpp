@@ -12,12 +12,13 @@ namespace treeforge {
 /// the caller, who may free theirs). Every learner takes this one struct; each reads the parts
 /// its task needs and validate() checks them all in one place.
 struct TrainData {
-  std::vector<double> y;                  ///< (n_rows,) target; for classification the class index
+  std::vector<double> y;                  ///< (n_rows * n_targets,) row-major targets; for classes the class index
   std::vector<double> weight;             ///< (n_rows,) sample weights; empty = all ones
   std::vector<double> base_margin;        ///< (n_outputs * n_rows,) output-major starting margins; empty = none
   std::vector<std::int64_t> group_begin;  ///< query group q: rows [group_begin[q], group_begin[q + 1]); empty = none
+  int n_targets = 1;                      ///< columns of y (forests fit several)
 
-  std::size_t n_rows() const { return y.size(); }
+  std::size_t n_rows() const { return y.size() / static_cast<std::size_t>(n_targets); }
   double weight_of(std::size_t row) const { return weight.empty() ? 1.0 : weight[row]; }
 
   /// Throws std::invalid_argument naming the first problem (prefixed by `what`): lengths that do

@@ -10,14 +10,13 @@
 
 namespace treeforge {
 
-namespace {
-
-/// The largest power of two s with n * max_abs * s <= 2^bits (1 if max_abs is 0).
-double power_of_two_scale(double max_abs, std::size_t n, int bits = 62) {
+double power_of_two_scale(double max_abs, std::size_t n, int bits) {
   if (!(max_abs > 0) || !std::isfinite(max_abs)) return 1.0;
   const double limit = std::ldexp(1.0, bits) / (static_cast<double>(std::max<std::size_t>(n, 1)) * max_abs);
   return std::ldexp(1.0, static_cast<int>(std::floor(std::log2(limit))));
 }
+
+namespace {
 
 /// Clamped to 2^62: a minimum above every possible sum must forbid splits, not overflow.
 std::int64_t to_fixed_ceil(double value, double scale) {
@@ -211,9 +210,16 @@ ScanResult GradientCriterion::scan(const std::int64_t* slots, int n_bins, const 
 }
 
 ClassCriterion::ClassCriterion(Span<const std::int32_t> classes, Span<const double> weights, int n_classes,
-                               Impurity impurity, const TreeConfig& config)
-    : classes_(classes), packed_(weights.size), k_(n_classes), impurity_(impurity), config_(config) {
-  check_internal(classes.size == weights.size, "classes and weights must have the same length");
+                               Impurity impurity, const TreeConfig& config, int n_targets)
+    : classes_(classes),
+      packed_(weights.size),
+      k_(n_classes),
+      n_targets_(n_targets),
+      n_channels_(n_classes * n_targets),
+      impurity_(impurity),
+      config_(config) {
+  check_internal(n_targets >= 1 && classes.size == weights.size * static_cast<std::size_t>(n_targets),
+                 "classes must have one value per row and target");
   for (double w : weights) check(w >= 0, "weights must be non-negative");
   // The weight scale from the row shards' largest weights merged, the sync step of scales.
   double max_w = 0;
@@ -244,19 +250,31 @@ double ClassCriterion::cover(const std::int64_t* sums) const {
 
 bool ClassCriterion::may_split(const std::int64_t* sums) const {
   const std::int64_t n = count(sums);
-  int classes_present = 0;
-  for (int c = 0; c < k_; ++c) classes_present += packing_.value(sums[c]) > 0;
-  return classes_present >= 2 && n >= config_.min_samples_split &&
+  // Some target with two classes present (one target: scikit-learn's "node is pure" rule).
+  bool impure = false;
+  for (int t = 0; t < n_targets_ && !impure; ++t) {
+    int classes_present = 0;
+    for (int c = 0; c < k_; ++c) classes_present += packing_.value(sums[t * k_ + c]) > 0;
+    impure = classes_present >= 2;
+  }
+  return impure && n >= config_.min_samples_split &&
          n >= 2 * static_cast<std::int64_t>(config_.min_samples_leaf) && cover(sums) >= 2 * config_.min_child_weight;
 }
 
 void ClassCriterion::leaf_value(const std::int64_t* sums, double* out, double) const {
   const std::int64_t w = total_weight_q(sums);
-  for (int c = 0; c < k_; ++c)
+  for (int c = 0; c < n_channels_; ++c)
     out[c] = w > 0 ? static_cast<double>(packing_.value(sums[c])) / static_cast<double>(w) : 1.0 / k_;
 }
 
 double ClassCriterion::weighted_impurity(const double* w) const {
+  if (n_targets_ == 1) return target_impurity(w);
+  double sum = 0;
+  for (int t = 0; t < n_targets_; ++t) sum += target_impurity(w + t * k_);
+  return sum / n_targets_;
+}
+
+double ClassCriterion::target_impurity(const double* w) const {
   double total = 0;
   for (int c = 0; c < k_; ++c) total += w[c];
   if (!(total > 0)) return 0.0;
@@ -273,42 +291,46 @@ double ClassCriterion::weighted_impurity(const double* w) const {
 
 ScanResult ClassCriterion::scan(const std::int64_t* slots, int n_bins, const std::int64_t* total) const {
   ScanResult best;
-  const std::int64_t* missing = slots + static_cast<std::size_t>(n_bins) * k_;
+  const std::int64_t* missing = slots + static_cast<std::size_t>(n_bins) * n_channels_;
   const std::int64_t missing_n = count(missing);
   const std::int64_t total_n = count(total);
   const std::int64_t min_count = config_.min_samples_leaf;
   // Per-class weights of the node, the left side and the right side, and the packed left sums:
   // on the stack for up to kStackClasses classes (a scan runs per feature and node).
+  const int m = n_channels_;
   constexpr int kStackClasses = 16;
   double stack_w[3 * kStackClasses];
   std::int64_t stack_left[kStackClasses] = {};
   std::vector<double> heap_w;
   std::vector<std::int64_t> heap_left;
-  if (k_ > kStackClasses) {
-    heap_w.resize(3 * static_cast<std::size_t>(k_));
-    heap_left.assign(k_, 0);
+  if (m > kStackClasses) {
+    heap_w.resize(3 * static_cast<std::size_t>(m));
+    heap_left.assign(m, 0);
   }
-  double* total_w = k_ > kStackClasses ? heap_w.data() : stack_w;
-  double* left_w = total_w + k_;
-  double* right_w = left_w + k_;
-  std::int64_t* left = k_ > kStackClasses ? heap_left.data() : stack_left;
-  // Two classes under Gini, the common case: W (1 - p^2 - q^2) = 2 w0 w1 / W.
-  const bool binary_gini = k_ == 2 && impurity_ == Impurity::kGini;
+  double* total_w = m > kStackClasses ? heap_w.data() : stack_w;
+  double* left_w = total_w + m;
+  double* right_w = left_w + m;
+  std::int64_t* left = m > kStackClasses ? heap_left.data() : stack_left;
+  // Two classes of one target under Gini, the common case: W (1 - p^2 - q^2) = 2 w0 w1 / W.
+  const bool binary_gini = m == 2 && impurity_ == Impurity::kGini;
   auto impurity = [&](const double* w, double total_weight) {
     if (!binary_gini) return weighted_impurity(w);
     return total_weight > 0 ? 2 * w[0] * w[1] / total_weight : 0.0;
   };
-  double node_w = 0;
-  for (int c = 0; c < k_; ++c) node_w += total_w[c] = weight(total[c]);
+  double node_w = 0;  // every target's channels hold the node's weight: target 0's counted
+  for (int c = 0; c < m; ++c) total_w[c] = weight(total[c]);
+  for (int c = 0; c < k_; ++c) node_w += total_w[c];
   const double parent = impurity(total_w, node_w);
   double best_gain = std::max(config_.min_split_gain, 0.0);
 
   auto consider = [&](std::int64_t n, const std::int64_t* with_missing, int bin, bool default_left) {
     if (n < min_count || total_n - n < min_count) return;
     double wl = 0, wr = 0;
-    for (int c = 0; c < k_; ++c) {
+    for (int c = 0; c < m; ++c) {
       left_w[c] = weight(left[c] + (with_missing ? with_missing[c] : 0));
       right_w[c] = total_w[c] - left_w[c];
+    }
+    for (int c = 0; c < k_; ++c) {
       wl += left_w[c];
       wr += right_w[c];
     }
@@ -325,12 +347,10 @@ ScanResult ClassCriterion::scan(const std::int64_t* slots, int n_bins, const std
 
   std::int64_t n = 0;  // rows in value bins 0..t
   for (int t = 0; t < n_bins; ++t) {
-    const std::int64_t* s = slots + static_cast<std::size_t>(t) * k_;
+    const std::int64_t* s = slots + static_cast<std::size_t>(t) * m;
     std::int64_t slot_n = 0;
-    for (int c = 0; c < k_; ++c) {
-      left[c] += s[c];
-      slot_n += packing_.count(s[c]);
-    }
+    for (int c = 0; c < m; ++c) left[c] += s[c];
+    for (int c = 0; c < k_; ++c) slot_n += packing_.count(s[c]);
     if (slot_n == 0) continue;  // no rows: same partition as the previous threshold
     n += slot_n;
     if (total_n - n < min_count) break;

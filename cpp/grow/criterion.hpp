@@ -34,6 +34,10 @@ struct ScanResult {
   double extra_l2 = 0.0;  ///< added to lambda in the children's leaf values (cat_l2 of many-vs-many sets)
 };
 
+/// The largest power of two s with n * max_abs * s <= 2^bits (1 if max_abs is 0 or not finite):
+/// the fixed-point scale under which no sum of n values of magnitude <= max_abs overflows.
+double power_of_two_scale(double max_abs, std::size_t n, int bits = 62);
+
 /// A non-negative fixed-point quantity with the row count packed below it: each row adds
 /// (q << bits) + 1, so one integer sum carries both exactly while every count stays below 2^bits.
 /// Packing makes a gradient slot 16 bytes and a class slot one channel per class.
@@ -154,37 +158,46 @@ class GradientCriterion {
   double gain_factor_;
 };
 
-/// Class statistics of classification trees (forests, AdaBoost): slot = K channels, channel c
-/// holding the weight of class c packed with its row count (CountPacking).
-/// Leaf values are the class distribution; split gain is the decrease of the weighted Gini or
-/// entropy (in bits) impurity, times the node weight (scikit-learn's impurity improvement * N).
+/// Class statistics of classification trees (forests, AdaBoost): slot = K channels per target,
+/// channel t K + c holding the weight of target t's class c packed with its row count
+/// (CountPacking); a forest with several targets (columns of y) has T of them, each row adding
+/// to one channel per target, so every target's channels sum to the same weight and count.
+/// Leaf values are the class distributions, target after target; split gain is the decrease of
+/// the weighted Gini or entropy (in bits) impurity, times the node weight (scikit-learn's
+/// impurity improvement * N), averaged over the targets as scikit-learn does.
 class ClassCriterion {
  public:
   enum class Impurity { kGini, kEntropy };
 
-  /// classes (n_rows,) class index per row; weights (n_rows,) per-row weight of the tree (0 = unused).
+  /// classes (n_rows * n_targets,) row-major class indices; weights (n_rows,) per-row weight of the
+  /// tree (0 = unused); n_classes: classes per target (the largest number, for several targets).
   ClassCriterion(Span<const std::int32_t> classes, Span<const double> weights, int n_classes, Impurity impurity,
-                 const TreeConfig& config);
+                 const TreeConfig& config, int n_targets = 1);
 
-  int n_channels() const { return k_; }
-  int leaf_dim() const { return k_; }
+  int n_channels() const { return n_channels_; }
+  int leaf_dim() const { return n_channels_; }
   template <int kSign = 1>
   void add(std::int64_t* slot, row_t row) const {
-    slot[classes_[row]] += kSign * packed_[row];
+    if (n_targets_ == 1) {
+      slot[classes_[row]] += kSign * packed_[row];
+      return;
+    }
+    const std::int32_t* c = classes_.data + static_cast<std::size_t>(row) * n_targets_;
+    for (int t = 0; t < n_targets_; ++t) slot[t * k_ + c[t]] += kSign * packed_[row];
   }
   void prefetch_row(row_t row) const {
-    prefetch(classes_.data + row);
+    prefetch(classes_.data + static_cast<std::size_t>(row) * n_targets_);
     prefetch(packed_.data() + row);
   }
   std::int64_t count(const std::int64_t* sums) const;
   double cover(const std::int64_t* sums) const;
   bool may_split(const std::int64_t* sums) const;
-  /// The class distribution (no regularisation: extra_l2 is ignored).
+  /// The class distributions (no regularisation: extra_l2 is ignored).
   void leaf_value(const std::int64_t* sums, double* out, double extra_l2 = 0.0) const;
   ScanResult scan(const std::int64_t* slots, int n_bins, const std::int64_t* total) const;
-  /// scan() under constraints, two classes only: the share of class 1 in each child within
-  /// `bounds` and, for a feature of monotone `direction`, in that order (scikit-learn's rule:
-  /// splits that break them are not taken; gains are the impurity decrease as always).
+  /// scan() under constraints, two classes of one target only: the share of class 1 in each child
+  /// within `bounds` and, for a feature of monotone `direction`, in that order (scikit-learn's
+  /// rule: splits that break them are not taken; gains are the impurity decrease as always).
   ScanResult scan_bounded(const std::int64_t* slots, int n_bins, const std::int64_t* total,
                           const ValueBounds& bounds, int direction) const;
   const TreeConfig& config() const { return config_; }
@@ -205,8 +218,10 @@ class ClassCriterion {
   double set_gain(const std::int64_t* left, const std::int64_t* total, double extra_l2) const;
 
  private:
-  /// W * impurity of a node with class weights w[0..K-1] (real units).
+  /// W * impurity of a node with class weights w (real units, K per target): the mean over targets.
   double weighted_impurity(const double* w) const;
+  /// W * impurity of one target's class weights w[0..K-1].
+  double target_impurity(const double* w) const;
   double weight(std::int64_t packed) const { return static_cast<double>(packing_.value(packed)) / weight_scale_; }
   /// Quantised weight of all classes of a node.
   std::int64_t total_weight_q(const std::int64_t* sums) const;
@@ -215,8 +230,66 @@ class ClassCriterion {
   std::vector<std::int64_t> packed_;  ///< (n_rows,) each row's quantised weight, packed
   double weight_scale_ = 1.0;
   CountPacking packing_;
-  int k_;
+  int k_;           ///< classes per target
+  int n_targets_;
+  int n_channels_;  ///< k_ * n_targets_
   Impurity impurity_;
+  const TreeConfig& config_;
+};
+
+/// Statistics of regression trees of several targets (forests fitted to y of T columns): slot = T
+/// channels, channel t the fixed-point sum of the rows' w * r_t (r_t: target t centred on the
+/// tree's weighted mean, all targets divided by one power of two; each channel with its own
+/// scale), then the weight packed with the row count. Leaf values: each target's weighted mean of
+/// r_t; split gain: the decrease of the weighted squared error summed over the targets and divided
+/// by T, the mean of the targets' impurity improvements * N as scikit-learn computes it.
+/// Monotone constraints and the Poisson gain need one target (ForestConfig refuses them).
+class TargetsCriterion {
+ public:
+  /// wr (n_rows * n_targets,) row-major w * r; weights (n_rows,) (0 = unused).
+  TargetsCriterion(Span<const double> wr, Span<const double> weights, int n_targets, const TreeConfig& config);
+
+  int n_channels() const { return n_targets_ + 1; }
+  int leaf_dim() const { return n_targets_; }
+  template <int kSign = 1>
+  void add(std::int64_t* slot, row_t row) const {
+    const std::int64_t* q = q_.data() + static_cast<std::size_t>(row) * n_targets_;
+    for (int t = 0; t < n_targets_; ++t) slot[t] += kSign * q[t];
+    slot[n_targets_] += kSign * packed_[row];
+  }
+  void prefetch_row(row_t row) const {
+    prefetch(q_.data() + static_cast<std::size_t>(row) * n_targets_);
+    prefetch(packed_.data() + row);
+  }
+  std::int64_t count(const std::int64_t* sums) const { return packing_.count(sums[n_targets_]); }
+  double cover(const std::int64_t* sums) const { return weight(sums[n_targets_]); }
+  bool may_split(const std::int64_t* sums) const;
+  /// Each target's mean of r (no regularisation: extra_l2 is ignored).
+  void leaf_value(const std::int64_t* sums, double* out, double extra_l2 = 0.0) const;
+  ScanResult scan(const std::int64_t* slots, int n_bins, const std::int64_t* total) const;
+  /// Never called: constraints need one target (ForestConfig::validate).
+  ScanResult scan_bounded(const std::int64_t* slots, int n_bins, const std::int64_t* total,
+                          const ValueBounds& bounds, int direction) const;
+  const TreeConfig& config() const { return config_; }
+  double constrained_value(const double* value) const { return value[0]; }
+  void clamp_value(double*, const ValueBounds&) const {}
+  /// Set splits of a categorical feature (category_scan.hpp): one order per target, by its mean.
+  ScanResult scan_categories(const std::int64_t* slots, int n_bins, const std::int64_t* total) const;
+  int n_category_orders() const { return n_targets_; }
+  double category_key(const std::int64_t* slot, int order) const;
+  double set_gain(const std::int64_t* left, const std::int64_t* total, double extra_l2) const;
+
+ private:
+  double weight(std::int64_t packed) const { return static_cast<double>(packing_.value(packed)) / weight_scale_; }
+  /// Sum over targets of G_t^2 / W of a side with sums s (real units; 0 for an empty side).
+  double score(const std::int64_t* s) const;
+
+  std::vector<std::int64_t> q_;       ///< (n_rows * n_targets,) quantised w * r
+  std::vector<double> target_scale_;  ///< (n_targets,) fixed-point scale of each target's channel
+  std::vector<std::int64_t> packed_;  ///< (n_rows,) each row's quantised weight, packed
+  double weight_scale_ = 1.0;
+  CountPacking packing_;
+  int n_targets_;
   const TreeConfig& config_;
 };
 

@@ -105,7 +105,8 @@ ScanResult GradientCriterion::scan_poisson(const std::int64_t* slots, int n_bins
 // bounds and in the constrained order. Two classes only (a node's leaf is one share).
 ScanResult ClassCriterion::scan_bounded(const std::int64_t* slots, int n_bins, const std::int64_t* total,
                                         const ValueBounds& bounds, int direction) const {
-  check(k_ == 2, "monotone constraints need two classes, not ", k_);
+  check(k_ == 2 && n_targets_ == 1, "monotone constraints need two classes of one target, not ", k_, " classes of ",
+        n_targets_, " targets");
   const std::int64_t total_n = count(total);
   const double w0 = weight(total[0]), w1 = weight(total[1]);
   const double parent = weighted_impurity(std::array<double, 2>{w0, w1}.data());

@@ -36,29 +36,34 @@ ScanResult ClassCriterion::scan_categories(const std::int64_t* slots, int n_bins
 
 // By the share of each class in the category: with two classes the share of one is Breiman's
 // order, exact for Gini and entropy; with more, each class's share gives an order to try.
-int ClassCriterion::n_category_orders() const { return k_ == 2 ? 1 : k_; }
+// Several targets: each target's orders in turn.
+int ClassCriterion::n_category_orders() const { return n_targets_ * (k_ == 2 ? 1 : k_); }
 
 double ClassCriterion::category_key(const std::int64_t* slot, int order) const {
-  const int k = k_ == 2 ? 1 : order;
+  const int per_target = k_ == 2 ? 1 : k_;
+  const int channel = order / per_target * k_ + (k_ == 2 ? 1 : order % per_target);
   const std::int64_t w = total_weight_q(slot);
-  return w > 0 ? static_cast<double>(packing_.value(slot[k])) / static_cast<double>(w) : 0.0;
+  return w > 0 ? static_cast<double>(packing_.value(slot[channel])) / static_cast<double>(w) : 0.0;
 }
 
 double ClassCriterion::set_gain(const std::int64_t* left, const std::int64_t* total, double) const {
   const std::int64_t n_left = count(left), n_right = count(total) - n_left;
   if (n_left < config_.min_samples_leaf || n_right < config_.min_samples_leaf) return kForbiddenGain;
   // On the stack for up to kStackClasses classes: a gain is computed per candidate set.
+  const int m = n_channels_;
   constexpr int kStackClasses = 16;
   double stack_w[3 * kStackClasses];
-  std::vector<double> heap_w(k_ > kStackClasses ? 3 * static_cast<std::size_t>(k_) : 0);
-  double* total_w = k_ > kStackClasses ? heap_w.data() : stack_w;
-  double* left_w = total_w + k_;
-  double* right_w = left_w + k_;
+  std::vector<double> heap_w(m > kStackClasses ? 3 * static_cast<std::size_t>(m) : 0);
+  double* total_w = m > kStackClasses ? heap_w.data() : stack_w;
+  double* left_w = total_w + m;
+  double* right_w = left_w + m;
   double wl = 0, wr = 0;
-  for (int c = 0; c < k_; ++c) {
+  for (int c = 0; c < m; ++c) {
     total_w[c] = weight(total[c]);
     left_w[c] = weight(left[c]);
     right_w[c] = total_w[c] - left_w[c];
+  }
+  for (int c = 0; c < k_; ++c) {  // target 0's channels hold each side's weight
     wl += left_w[c];
     wr += right_w[c];
   }

@@ -448,5 +448,7 @@ template Tree TreeGrower::grow<GradientCriterion>(const GradientCriterion&, Span
                                                   std::uint64_t);
 template Tree TreeGrower::grow<ClassCriterion>(const ClassCriterion&, Span<const row_t>, const std::vector<int>&,
                                                std::uint64_t);
+template Tree TreeGrower::grow<TargetsCriterion>(const TargetsCriterion&, Span<const row_t>, const std::vector<int>&,
+                                                 std::uint64_t);
 
 }  // namespace treeforge

@@ -69,5 +69,6 @@ Sums SplitFinder<Criterion>::left_sums(const std::int64_t* hist, const SplitInfo
 
 template class SplitFinder<GradientCriterion>;
 template class SplitFinder<ClassCriterion>;
+template class SplitFinder<TargetsCriterion>;
 
 }  // namespace treeforge

@@ -21,6 +21,7 @@ ForestTrainer::ForestTrainer(const ForestConfig& config, std::shared_ptr<const B
                              const Model* init_model)
     : config_(config), mapper_(std::move(mapper)), train_(std::move(train)), data_(std::move(data)) {
   config_.validate();
+  data_.n_targets = config_.n_targets;  // y holds n_targets columns, row-major
   classes_ = check_tree_data(train_.get(), *mapper_, data_, config_.criterion, config_.n_classes);
   if (config_.bootstrap && config_.with_replacement && !data_.weight.empty())
     sampler_ = std::make_unique<AliasTable>(Span<const double>(data_.weight.data(), data_.weight.size()));
@@ -33,7 +34,7 @@ ForestTrainer::ForestTrainer(const ForestConfig& config, std::shared_ptr<const B
 }
 
 std::string ForestTrainer::objective() const {
-  return is_regression(config_.criterion) ? "forest_regression" : "forest_classification";
+  return forest_objective(!is_regression(config_.criterion), config_.n_targets);
 }
 
 void draw_bag_counts(const ForestConfig& config, Span<const double> weights, const AliasTable* sampler,
@@ -74,18 +75,22 @@ void ForestTrainer::tree_weights(std::size_t tree, Span<std::uint32_t> counts, S
   // The sample weights chose the rows; the tree sees each drawn row once per draw (scikit-learn).
   for (std::size_t i = 0; i < n; ++i) weights[i] = counts[i];
   if (!config_.balanced_subsample) return;
-  // compute_sample_weight('balanced', y, indices=bag): n_drawn / (classes present * draws of the class).
-  std::vector<double> drawn(config_.n_classes, 0.0);
-  double n_drawn = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    drawn[classes_[i]] += counts[i];
-    n_drawn += counts[i];
+  // compute_sample_weight('balanced', y, indices=bag): n_drawn / (classes present * draws of the
+  // class), multiplied over the targets.
+  const int n_targets = config_.n_targets;
+  for (int t = 0; t < n_targets; ++t) {
+    std::vector<double> drawn(config_.n_classes, 0.0);
+    double n_drawn = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      drawn[classes_[i * n_targets + t]] += counts[i];
+      n_drawn += counts[i];
+    }
+    const double present = static_cast<double>(std::count_if(drawn.begin(), drawn.end(), [](double d) { return d > 0; }));
+    std::vector<double> class_factor(config_.n_classes, 0.0);
+    for (int c = 0; c < config_.n_classes; ++c)
+      if (drawn[c] > 0) class_factor[c] = n_drawn / (present * drawn[c]);
+    for (std::size_t i = 0; i < n; ++i) weights[i] *= class_factor[classes_[i * n_targets + t]];
   }
-  const double present = static_cast<double>(std::count_if(drawn.begin(), drawn.end(), [](double d) { return d > 0; }));
-  std::vector<double> class_factor(config_.n_classes, 0.0);
-  for (int c = 0; c < config_.n_classes; ++c)
-    if (drawn[c] > 0) class_factor[c] = n_drawn / (present * drawn[c]);
-  for (std::size_t i = 0; i < n; ++i) weights[i] *= class_factor[classes_[i]];
 }
 
 void ForestTrainer::grow(int n_new) {
@@ -110,7 +115,7 @@ void ForestTrainer::grow(int n_new) {
     Slot& slot = slots[tree_parallel ? thread_index() : 0];
     if (!slot.fitter) {
       slot.fitter = std::make_unique<TreeFitter>(*train_, *mapper_, config_.tree, config_.criterion, config_.n_classes,
-                                                 config_.max_features, grower_threads);
+                                                 config_.max_features, grower_threads, config_.n_targets);
       slot.counts.resize(n);
       slot.weights.resize(n);
     }

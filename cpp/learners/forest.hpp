@@ -45,8 +45,8 @@ class ForestTrainer {
   int n_trees() const { return static_cast<int>(trees_.size()); }
   /// Training rows.
   std::size_t n_rows() const { return train_->n_rows; }
-  /// Number of model outputs: n_classes for classification, 1 for regression.
-  int n_outputs() const { return config_.n_classes > 0 ? config_.n_classes : 1; }
+  /// Number of model outputs: n_classes (classification) or 1 (regression) per target.
+  int n_outputs() const { return (config_.n_classes > 0 ? config_.n_classes : 1) * config_.n_targets; }
 
   /// counts (n_rows,) = draws of each row in the bootstrap sample of tree `tree` (1 for every row
   /// without bootstrap); regenerated from the seed, so they also exist for warm-started trees.

@@ -29,9 +29,14 @@ ClassCriterion::Impurity impurity_of(TreeCriterion criterion) {
 /// when it already is: gradients are floats and fixed-point sums (|y| near 1e38 overflowed them),
 /// and a power of two changes no quantised value, so ordinary targets grow the same trees.
 template <class ForEachRow>
-double target_scale(const TrainData& data, Span<const double> weights, double mean_y, ForEachRow&& for_each_row) {
+double target_scale(const TrainData& data, Span<const double> weights, const std::vector<double>& mean_y,
+                    ForEachRow&& for_each_row) {
+  const int n_targets = static_cast<int>(mean_y.size());
   double largest = 0;
-  for_each_row([&](std::size_t i) { largest = std::max(largest, std::fabs(weights[i] * (data.y[i] - mean_y))); });
+  for_each_row([&](std::size_t i) {
+    for (int t = 0; t < n_targets; ++t)
+      largest = std::max(largest, std::fabs(weights[i] * (data.y[i * n_targets + t] - mean_y[t])));
+  });
   constexpr int kMaxExponent = 100;
   if (!(largest > std::ldexp(1.0, kMaxExponent)) || !std::isfinite(largest)) return 1.0;
   return std::ldexp(1.0, std::ilogb(largest) - kMaxExponent + 1);
@@ -93,13 +98,16 @@ TreeConfig TreeFitter::grower_config(const TreeConfig& config, int n_usable, int
 }
 
 TreeFitter::TreeFitter(const BinnedMatrix& X, const BinMapper& mapper, const TreeConfig& config,
-                       TreeCriterion criterion, int n_classes, int max_features, int n_threads)
+                       TreeCriterion criterion, int n_classes, int max_features, int n_threads, int n_targets)
     : X_(X),
       usable_features_(usable_features_of(X)),
       config_(grower_config(config, static_cast<int>(usable_features_.size()), max_features)),
       criterion_(criterion),
       n_classes_(n_classes),
+      n_targets_(n_targets),
       grower_(X, mapper, config_, n_threads) {
+  check(n_targets >= 1 && (n_targets == 1 || (criterion != TreeCriterion::kPoisson && config.monotone.empty())),
+        "several targets need squared_error, gini or entropy trees without monotone constraints");
   if (criterion == TreeCriterion::kPoisson) {
     check(config.monotone.empty(), "monotone constraints do not apply to criterion='poisson'");
     for (int f = 0; f < X.n_features; ++f)
@@ -136,15 +144,18 @@ Tree TreeFitter::fit(const TrainData& data, Span<const std::int32_t> classes, Sp
   tree_config.min_split_gain = limits.min_impurity_decrease * total;
 
   Tree tree;
-  double mean_y = 0.0;
-  if (is_regression(criterion_)) {
+  mean_y_.clear();
+  if (is_regression(criterion_) && n_targets_ > 1) {
+    tree = grow_targets(data, weights, rows, tree_config, seed);
+  } else if (is_regression(criterion_)) {
     double sum_wy = 0;
     for_each_row([&](std::size_t i) { sum_wy += weights[i] * data.y[i]; });
     // Squared error: targets centred on their mean, so that the fixed-point gradients keep their
     // precision. Poisson: the counts themselves, whose sums the deviance needs.
     const bool poisson = criterion_ == TreeCriterion::kPoisson;
-    mean_y = poisson ? 0.0 : sum_wy / total;
-    y_scale_ = poisson ? 1.0 : target_scale(data, weights, mean_y, for_each_row);
+    mean_y_.assign(1, poisson ? 0.0 : sum_wy / total);
+    const double mean_y = mean_y_[0];
+    y_scale_ = poisson ? 1.0 : target_scale(data, weights, mean_y_, for_each_row);
     double root_scale = 0;
     gh_.assign(n, GradPair{0.0f, 0.0f});
     for_each_row([&](std::size_t i) {
@@ -159,24 +170,58 @@ Tree TreeFitter::fit(const TrainData& data, Span<const std::int32_t> classes, Sp
     tree = grower_.grow(criterion, rows, usable_features_, seed);
   } else {
     y_scale_ = 1.0;
-    check_internal(classes.size == n, "classes must have one value per row");
-    const ClassCriterion criterion(classes, weights, n_classes_,
-                                   impurity_of(criterion_), tree_config);
+    check_internal(classes.size == n * static_cast<std::size_t>(n_targets_), "classes must have one value per row and target");
+    const ClassCriterion criterion(classes, weights, n_classes_, impurity_of(criterion_), tree_config, n_targets_);
     tree = grower_.grow(criterion, rows, usable_features_, seed);
   }
-  set_exact_leaf_values(data, classes, weights, mean_y, tree);
+  set_exact_leaf_values(data, classes, weights, tree);
   pruned_ = limits.ccp_alpha > 0 &&
-            prune_cost_complexity(tree, node_risks(data, classes, weights, mean_y, tree), limits.ccp_alpha * total);
+            prune_cost_complexity(tree, node_risks(data, classes, weights, tree), limits.ccp_alpha * total);
   return tree;
 }
 
+Tree TreeFitter::grow_targets(const TrainData& data, Span<const double> weights, Span<const row_t> rows,
+                              TreeConfig& config, std::uint64_t seed) {
+  const std::size_t n = X_.n_rows;
+  const int k = n_targets_;
+  auto for_each_row = [&](auto&& body) {
+    if (rows.empty()) {
+      for (std::size_t i = 0; i < n; ++i) body(i);
+    } else {
+      for (row_t r : rows) body(r);
+    }
+  };
+  std::vector<double> sum_wy(k, 0.0);
+  double total = 0;
+  for_each_row([&](std::size_t i) {
+    total += weights[i];
+    for (int t = 0; t < k; ++t) sum_wy[t] += weights[i] * data.y[i * k + t];
+  });
+  mean_y_.resize(k);
+  for (int t = 0; t < k; ++t) mean_y_[t] = sum_wy[t] / total;
+  // One power of two for every target, so that the gain adds their squared errors in one unit.
+  y_scale_ = target_scale(data, weights, mean_y_, for_each_row);
+  double root_scale = 0;
+  wr_.assign(n * k, 0.0);
+  for_each_row([&](std::size_t i) {
+    for (int t = 0; t < k; ++t) {
+      const double residual = (data.y[i * k + t] - mean_y_[t]) / y_scale_;
+      wr_[i * k + t] = weights[i] * residual;
+      root_scale += weights[i] * residual * residual;
+    }
+  });
+  config.min_split_gain = std::max(config.min_split_gain / (y_scale_ * y_scale_), kMinRelativeGain * root_scale / k);
+  const TargetsCriterion criterion(Span<const double>(wr_.data(), wr_.size()), weights, k, config);
+  return grower_.grow(criterion, rows, usable_features_, seed);
+}
+
 NodeRisks TreeFitter::node_risks(const TrainData& data, Span<const std::int32_t> classes, Span<const double> weights,
-                                 double mean_y, const Tree& tree) const {
-  const int n = tree.n_nodes(), k = n_leaf_values();
+                                 const Tree& tree) const {
+  const int n = tree.n_nodes(), k = n_leaf_values(), n_targets = n_targets_;
   const bool regression = is_regression(criterion_);
-  // Per node: regression (W, sum w y, sum w y^2 or, for Poisson, sum w y log y) of targets centred
-  // on mean_y (0 for Poisson); classes W per class.
-  const int width = regression ? 3 : k;
+  // Per node: regression W, then per target (sum w y, sum w y^2 or, for Poisson, sum w y log y) of
+  // targets centred on their mean (0 for Poisson); classes W per class of each target.
+  const int width = regression ? 1 + 2 * n_targets : k;
   std::vector<double> stats(static_cast<std::size_t>(n) * width, 0.0);
   const auto& indices = grower_.partition().indices();
   for (const LeafRange& leaf : grower_.leaves()) {
@@ -184,13 +229,15 @@ NodeRisks TreeFitter::node_risks(const TrainData& data, Span<const std::int32_t>
     for (std::size_t j = leaf.begin; j < leaf.end; ++j) {
       const row_t r = indices[j];
       const double w = weights[r];
-      if (regression) {
-        const double y = data.y[r] - mean_y;
-        s[0] += w;
-        s[1] += w * y;
-        s[2] += criterion_ == TreeCriterion::kPoisson ? (y > 0 ? w * y * std::log(y) : 0.0) : w * y * y;
-      } else {
-        s[classes[r]] += w;
+      if (!regression) {
+        for (int t = 0; t < n_targets; ++t) s[t * n_classes_ + classes[r * n_targets + t]] += w;
+        continue;
+      }
+      s[0] += w;
+      for (int t = 0; t < n_targets; ++t) {
+        const double y = data.y[r * n_targets + t] - mean_y_[t];
+        s[1 + 2 * t] += w * y;
+        s[2 + 2 * t] += criterion_ == TreeCriterion::kPoisson ? (y > 0 ? w * y * std::log(y) : 0.0) : w * y * y;
       }
     }
   }
@@ -203,26 +250,32 @@ NodeRisks TreeFitter::node_risks(const TrainData& data, Span<const std::int32_t>
   for (int i = 0; i < n; ++i) {
     const double* s = stats.data() + static_cast<std::size_t>(i) * width;
     double* value = out.value.data() + static_cast<std::size_t>(i) * k;
+    double risk = 0;
     if (regression) {
-      out.risk[i] = regression_risk(s, criterion_);
-      value[0] = (s[0] > 0 ? s[1] / s[0] : 0.0) + mean_y;
-      continue;
+      for (int t = 0; t < n_targets; ++t) {
+        const double target[3] = {s[0], s[1 + 2 * t], s[2 + 2 * t]};
+        risk += regression_risk(target, criterion_);
+        value[t] = (s[0] > 0 ? target[1] / s[0] : 0.0) + mean_y_[t];
+      }
+    } else {
+      double w = 0;  // every target's classes hold the node's weight: target 0's counted
+      for (int c = 0; c < n_classes_; ++c) w += s[c];
+      for (int t = 0; t < n_targets; ++t) risk += class_risk(s + t * n_classes_, n_classes_, w, criterion_);
+      for (int c = 0; c < k; ++c) value[c] = w > 0 ? s[c] / w : 1.0 / n_classes_;
     }
-    double w = 0;
-    for (int c = 0; c < k; ++c) w += s[c];
-    out.risk[i] = class_risk(s, k, w, criterion_);
-    for (int c = 0; c < k; ++c) value[c] = w > 0 ? s[c] / w : 1.0 / k;
+    out.risk[i] = risk / n_targets;  // scikit-learn's impurity of several outputs: their mean
   }
   return out;
 }
 
 void TreeFitter::set_exact_leaf_values(const TrainData& data, Span<const std::int32_t> classes,
-                                       Span<const double> weights, double mean_y, Tree& tree) const {
+                                       Span<const double> weights, Tree& tree) const {
   const auto& indices = grower_.partition().indices();
-  const int k = n_leaf_values();
-  if (is_regression(criterion_)) {
+  const int k = n_leaf_values(), n_targets = n_targets_;
+  const bool regression = is_regression(criterion_);
+  if (regression) {
     // Internal nodes keep the criterion's mean of the centred (and scaled) targets, shifted back.
-    for (double& v : tree.value) v = v * y_scale_ + mean_y;
+    for (std::size_t j = 0; j < tree.value.size(); ++j) tree.value[j] = tree.value[j] * y_scale_ + mean_y_[j % k];
     for (double& g : tree.gain) g *= y_scale_ * y_scale_;
   }
   std::vector<double> sums(k);
@@ -233,17 +286,20 @@ void TreeFitter::set_exact_leaf_values(const TrainData& data, Span<const std::in
       const row_t r = indices[j];
       const double w = weights[r];
       total += w;
-      if (is_regression(criterion_)) {
-        sums[0] += w * data.y[r];
-      } else {
-        sums[classes[r]] += w;
+      for (int t = 0; t < n_targets; ++t) {
+        if (regression) {
+          sums[t] += w * data.y[r * n_targets + t];
+        } else {
+          sums[t * n_classes_ + classes[r * n_targets + t]] += w;
+        }
       }
     }
     double* value = tree.value.data() + static_cast<std::size_t>(leaf.node) * k;
     for (int c = 0; c < k; ++c) value[c] = sums[c] / total;
-    // Monotone constraints bound the criterion's values: centred on mean_y, or class 1's share.
-    if (leaf.bounds.bounded() && is_regression(criterion_))
-      value[0] = leaf.bounds.clamp((value[0] - mean_y) / y_scale_) * y_scale_ + mean_y;
+    // Monotone constraints (one target) bound the criterion's values: centred on the mean, or
+    // class 1's share.
+    if (leaf.bounds.bounded() && regression)
+      value[0] = leaf.bounds.clamp((value[0] - mean_y_[0]) / y_scale_) * y_scale_ + mean_y_[0];
     if (leaf.bounds.bounded() && k == 2) {
       value[1] = leaf.bounds.clamp(value[1]);
       value[0] = 1.0 - value[1];

@@ -44,11 +44,11 @@ class TreeFitter {
   /// max_features by `max_features`: the exact number of candidate features drawn at every node
   /// among the usable ones (0 = all).
   TreeFitter(const BinnedMatrix& X, const BinMapper& mapper, const TreeConfig& config, TreeCriterion criterion,
-             int n_classes, int max_features, int n_threads);
+             int n_classes, int max_features, int n_threads, int n_targets = 1);
 
   /// Grows a tree on the rows with weights[i] > 0 (weights (n_rows,), finite, >= 0, some > 0);
-  /// `seed` drives the per-node feature draws. Leaf values: class distribution (n_classes values)
-  /// of `classes` (check_tree_data's), or the weighted mean of data.y.
+  /// `seed` drives the per-node feature draws. Leaf values, target after target: class
+  /// distribution (n_classes values) of `classes` (check_tree_data's), or the weighted mean of y.
   Tree fit(const TrainData& data, Span<const std::int32_t> classes, Span<const double> weights,
            const TreeLimits& limits, std::uint64_t seed);
 
@@ -56,14 +56,18 @@ class TreeFitter {
   /// read from the partition for rows of the tree, by a walk of the binned row for the others.
   void leaf_of_rows(const Tree& tree, Span<std::int32_t> leaf) const;
 
-  int n_leaf_values() const { return is_regression(criterion_) ? 1 : n_classes_; }
+  int n_leaf_values() const { return (is_regression(criterion_) ? 1 : n_classes_) * n_targets_; }
 
  private:
+  /// Grows the regression tree of several targets on the rows' weighted, centred and scaled targets.
+  Tree grow_targets(const TrainData& data, Span<const double> weights, Span<const row_t> rows, TreeConfig& config,
+                    std::uint64_t seed);
   void set_exact_leaf_values(const TrainData& data, Span<const std::int32_t> classes, Span<const double> weights,
-                             double mean_y, Tree& tree) const;
-  /// Every node's risk (W * impurity) and exact value, from the rows of the leaves of the last tree.
+                             Tree& tree) const;
+  /// Every node's risk (W * impurity, the mean over targets) and exact value, from the rows of the
+  /// leaves of the last tree.
   NodeRisks node_risks(const TrainData& data, Span<const std::int32_t> classes, Span<const double> weights,
-                       double mean_y, const Tree& tree) const;
+                       const Tree& tree) const;
 
   static TreeConfig grower_config(const TreeConfig& config, int n_usable, int max_features);
 
@@ -72,9 +76,12 @@ class TreeFitter {
   TreeConfig config_;
   TreeCriterion criterion_;
   int n_classes_;
+  int n_targets_;
   TreeGrower grower_;
   std::vector<row_t> rows_;           // rows of the last tree (empty: all rows)
   std::vector<GradPair> gh_;          // squared error: per-row (-w (y - mean), w)
+  std::vector<double> wr_;            // several targets: per row and target w (y - mean) / y_scale_
+  std::vector<double> mean_y_;        // regression: the last tree's weighted mean of each target (Poisson: 0)
   bool pruned_ = false;               // the last tree was pruned: its leaves are not the partition's
   double y_scale_ = 1.0;              // squared error: the last tree's targets were divided by this power of two
 };

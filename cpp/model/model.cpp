@@ -35,9 +35,31 @@ std::size_t weighted_median_index(std::vector<std::pair<double, std::size_t>>& o
 
 }  // namespace
 
+std::string forest_objective(bool classification, int n_targets) {
+  const std::string base = classification ? "forest_classification" : "forest_regression";
+  return n_targets == 1 ? base : base + ":" + std::to_string(n_targets);
+}
+
+int forest_targets(const std::string& objective) {
+  const std::size_t colon = objective.find(':');
+  const std::string base = objective.substr(0, colon);
+  if (base != "forest_regression" && base != "forest_classification") return 0;
+  if (colon == std::string::npos) return 1;
+  const std::string digits = objective.substr(colon + 1);
+  // Canonical only: 2 to 9 digits, no sign or leading zero, so each T has one name.
+  if (digits.size() > 9 || digits.empty() || digits[0] == '0' ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return 0;
+  const int n_targets = std::stoi(digits);
+  return n_targets >= 2 ? n_targets : 0;
+}
+
+bool is_forest_classification(const std::string& objective) {
+  return forest_targets(objective) > 0 && objective.compare(0, 21, "forest_classification") == 0;
+}
+
 bool is_ensemble_objective(const std::string& objective) {
-  return objective == "forest_regression" || objective == "forest_classification" || objective == "adaboost_samme" ||
-         objective == "adaboost_r2";
+  return forest_targets(objective) > 0 || objective == "adaboost_samme" || objective == "adaboost_r2";
 }
 
 namespace {

@@ -23,11 +23,21 @@ enum class Aggregation {
 /// Objectives of ensembles that are not fitted to a loss by gradients: their leaves hold
 /// predictions (forests: class distributions or means; AdaBoost: SAMME votes or values).
 /// Each fixes its aggregation and output layout; model files name them like boosting objectives.
-///   "forest_regression"      mean,            n_outputs 1
+///   "forest_regression"      mean,            n_outputs = leaf_dim = 1
 ///   "forest_classification"  mean,            n_outputs = leaf_dim = n_classes
 ///   "adaboost_samme"         sum,             n_outputs = leaf_dim = n_classes
 ///   "adaboost_r2"            weighted_median, n_outputs 1
+/// A forest of T >= 2 targets (columns of y) adds ":T": n_outputs = leaf_dim = T (regression), or
+/// T * K (classification: each target's distribution over K classes, the largest count of any
+/// target, a target with fewer classes padded with zero shares).
 bool is_ensemble_objective(const std::string& objective);
+
+/// The forest objective of one or several targets ("forest_classification:3").
+std::string forest_objective(bool classification, int n_targets);
+/// The targets of a forest objective (1 without ":T"), 0 for any other name or a malformed T.
+int forest_targets(const std::string& objective);
+/// Whether the objective is a forest classification's, of any number of targets.
+bool is_forest_classification(const std::string& objective);
 
 /// A trained ensemble. Immutable once built; every const method is thread-safe.
 class Model {

@@ -71,14 +71,17 @@ void check_objective(const ModelArrays& a, Aggregation aggregation) {
           "' cannot use the weighted_median aggregation");
     return;
   }
-  const bool regression = a.objective == "forest_regression" || a.objective == "adaboost_r2";
+  const bool forest = forest_targets(a.objective) > 0;
+  const int n_targets = forest ? forest_targets(a.objective) : 1;
+  const bool regression = a.objective == "adaboost_r2" || (forest && !is_forest_classification(a.objective));
   const Aggregation expected = a.objective == "adaboost_r2"      ? Aggregation::kWeightedMedian
                                : a.objective == "adaboost_samme" ? Aggregation::kSum
                                                                  : Aggregation::kMean;
   check(aggregation == expected, "model objective '", a.objective, "' needs the '", aggregation_name(expected),
         "' aggregation");
-  check(regression ? a.n_outputs == 1 : (a.n_outputs >= 2 && a.leaf_dim == a.n_outputs), "model objective '",
-        a.objective, "' does not match n_outputs and leaf_dim");
+  check(regression ? a.n_outputs == n_targets && a.leaf_dim == a.n_outputs
+                   : (a.n_outputs >= 2 * n_targets && a.n_outputs % n_targets == 0 && a.leaf_dim == a.n_outputs),
+        "model objective '", a.objective, "' does not match n_outputs and leaf_dim");
   for (double b : a.base_score) check(b == 0.0, "model objective '", a.objective, "' needs a zero base_score");
 }
 
@@ -174,13 +177,16 @@ void check_node_outputs(const ModelArrays& a, std::size_t n_trees, std::size_t k
     check(std::isfinite(v[d]) && std::fabs(v[d]) <= bound, "model value is not finite or too large at tree ", t,
           " node ", i);
   check(std::isfinite(a.gain[k]), "model gain is not finite at tree ", t, " node ", i);
-  if (a.objective != "forest_classification") return;
-  double sum = 0;
-  for (int d = 0; d < a.leaf_dim; ++d) {
-    check(v[d] >= 0.0 && v[d] <= 1.0, "model class share outside [0, 1] at tree ", t, " node ", i);
-    sum += v[d];
+  if (!is_forest_classification(a.objective)) return;
+  const int n_targets = forest_targets(a.objective), n_classes = a.leaf_dim / n_targets;
+  for (int target = 0; target < n_targets; ++target) {
+    double sum = 0;
+    for (int d = target * n_classes; d < (target + 1) * n_classes; ++d) {
+      check(v[d] >= 0.0 && v[d] <= 1.0, "model class share outside [0, 1] at tree ", t, " node ", i);
+      sum += v[d];
+    }
+    check(std::fabs(sum - 1.0) <= 1e-9, "model class shares do not sum to 1 at tree ", t, " node ", i);
   }
-  check(std::fabs(sum - 1.0) <= 1e-9, "model class shares do not sum to 1 at tree ", t, " node ", i);
 }
 
 /// Tree t of the arrays, every node checked; j: index of the next set split in node order.

@@ -179,7 +179,7 @@ def check_finite_values_exist(estimator, X):
 
 
 def validate_fit_data(estimator, X, y, *, y_numeric, categorical_features=None, max_bins=255,
-                      reuse_categories=False):
+                      reuse_categories=False, multi_output=False):
     """Check and convert the training data; sets ``n_features_in_``/``feature_names_in_`` and the
     categorical attributes (``is_categorical_``, ``_categories``, ``_category_bins``, see ``_categorical``).
 
@@ -198,6 +198,8 @@ def validate_fit_data(estimator, X, y, *, y_numeric, categorical_features=None, 
         Codes a categorical feature may have at most.
     reuse_categories : bool
         Keep the categories of the previous fit (warm start).
+    multi_output : bool
+        Accept y of shape (n_samples, n_outputs) too (forests).
 
     Returns
     -------
@@ -208,7 +210,7 @@ def validate_fit_data(estimator, X, y, *, y_numeric, categorical_features=None, 
     encoded = encode_training_features(estimator, X, categorical_features, max_bins, reuse=reuse_categories)
     X, y = validate_data(
         estimator, X if encoded is None else encoded, y, accept_sparse=SPARSE_FORMATS, dtype=X_DTYPES,
-        order="C", ensure_all_finite=False, y_numeric=y_numeric,
+        order="C", ensure_all_finite=False, y_numeric=y_numeric, multi_output=multi_output,
     )
     if encoded is not None and names is not None:  # the codes came as an ndarray, without the names
         estimator.feature_names_in_ = names
@@ -445,7 +447,7 @@ class LogProbaMixin:
         """
         proba = self.predict_proba(X)
         with np.errstate(divide="ignore"):
-            return np.log(proba)
+            return [np.log(p) for p in proba] if isinstance(proba, list) else np.log(proba)
 
 
 class CoreModelMixin:
@@ -550,8 +552,9 @@ class CoreModelMixin:
         names = getattr(self, "feature_names_in_", None)
         if names is not None and len(names) != self.n_features_in_:
             raise ValueError("feature_names_in_ does not have n_features_in_ entries.")
-        if hasattr(self, "classes_"):
-            check_restored_classes(self.classes_)
+        if hasattr(self, "classes_"):  # a list of them for several outputs (forests)
+            for classes in self.classes_ if isinstance(self.classes_, list) else [self.classes_]:
+                check_restored_classes(classes)
         check_restored_categories(self)
 
     def _check_objective(self, expected):

@@ -264,7 +264,9 @@ FOREST_DOC_PARTS = _with_categorical({
     feature_names_in_ : ndarray of shape (n_features_in_,), object
         Names of the features, when fitted on a DataFrame with string column names.
     n_outputs_ : int
-        Always 1 (multi-output targets are not supported).
+        Number of outputs (columns of y). With several, each tree holds all of them and its splits
+        score them together, as scikit-learn's; ``predict`` gives (n_samples, n_outputs), and for
+        classifiers ``classes_``/``n_classes_`` are lists and ``predict_proba`` a list of arrays.
     feature_importances_ : ndarray of shape (n_features_in_,)
         Impurity-based importances (mean of the per-tree normalised decreases), summing to 1.
     estimators_samples_ : list of ndarray

@@ -32,39 +32,25 @@ from ._base import (
 )
 from ._constraints import monotone_directions
 from ._docstrings import FOREST_DOC_PARTS, with_doc_parts
+from ._forest_data import (
+    count_of,
+    max_features_count,
+    n_samples_bootstrap,
+    as_targets,
+    encode_target_classes,
+    labels_of,
+    n_targets_of,
+    oob_accuracy,
+    oob_decision_function,
+    target_probas,
+    target_sample_weight,
+)
 from ._model_io import register_estimator
 from ._tree_view import TreeEnsembleMixin, ensemble_decision_path
 
 # Trees grown per call into the core between interrupt checks and progress lines, per thread.
 _TREES_PER_BATCH_PER_THREAD = 16
 _SUPPORTED_REGRESSION_CRITERIA = ("squared_error", "friedman_mse", "poisson")
-
-
-def _n_samples_bootstrap(n_samples, max_samples, sample_weight):
-    """Rows drawn per tree (scikit-learn's ``_get_n_samples_bootstrap``).
-
-    None: ``n_samples``; an int: itself; a float: ``max(int(max_samples * W), 1)`` where ``W`` is
-    ``n_samples`` or, with sample weights, their sum.
-    """
-    if max_samples is None:
-        return n_samples
-    if isinstance(max_samples, Integral):
-        return int(max_samples)
-    total = n_samples if sample_weight is None else float(np.sum(sample_weight))
-    n_draws = max(int(max_samples * total), 1)
-    if n_draws < max(10, n_samples ** (1 / 3)):
-        warnings.warn(
-            f"Using the fractional value max_samples={max_samples} results in a low number "
-            f"({n_draws}) of bootstrap samples. We recommend passing `max_samples` as an integer instead."
-        )
-    return n_draws
-
-
-def _count_of(value, n_samples, minimum):
-    """An int parameter as is, a float fraction as ``ceil(value * n_samples)`` (at least ``minimum``)."""
-    if isinstance(value, Integral):
-        return int(value)
-    return max(minimum, int(np.ceil(value * n_samples)))
 
 
 _with_doc = with_doc_parts(FOREST_DOC_PARTS)
@@ -147,8 +133,11 @@ class BaseForest(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
         is_warm = self.warm_start and self.__sklearn_is_fitted__()
         n_threads = resolve_n_threads(self.n_jobs)
         X, y_labels = validate_fit_data(self, X, y, y_numeric=not is_classifier(self), max_bins=self.max_bins,
-                                        categorical_features=self.categorical_features, reuse_categories=is_warm)
+                                        categorical_features=self.categorical_features, reuse_categories=is_warm,
+                                        multi_output=True)
+        y_labels = as_targets(y_labels)
         n_samples, n_features = X.shape
+        self.n_outputs_ = n_targets_of(y_labels)
         targets = self._encode_y(y_labels, is_warm)
         sample_weight = validate_sample_weight(sample_weight, X)
         sample_weight = self._apply_class_weight(y_labels, sample_weight)
@@ -172,10 +161,9 @@ class BaseForest(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
                              f"was trained with {previous_model.n_features}.")
         if not is_warm:
             self._seed = draw_seed(self.random_state)
-        self.n_outputs_ = 1
         self._n_samples = n_samples
         self._n_samples_bootstrap = (
-            _n_samples_bootstrap(n_samples, self.max_samples, sample_weight) if self.bootstrap else None
+            n_samples_bootstrap(n_samples, self.max_samples, sample_weight) if self.bootstrap else None
         )
         self._sample_weight = sample_weight
 
@@ -201,31 +189,18 @@ class BaseForest(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
     def _check_supported_options(self):
         """Raise ValueError for options the forest does not offer yet (the regressor's criteria)."""
 
-    def _max_features_count(self, n_features):
-        """Candidate features drawn at every node (scikit-learn's rule)."""
-        value = self.max_features
-        if value == "sqrt":
-            count = max(1, int(np.sqrt(n_features)))
-        elif value == "log2":
-            count = max(1, int(np.log2(n_features)))
-        elif value is None:
-            count = n_features
-        elif isinstance(value, Integral):
-            count = int(value)
-        else:
-            count = max(1, int(value * n_features))
-        if not 0 < count <= n_features:
-            raise ValueError(f"max_features must be in (0, n_features={n_features}], got {value!r}.")
-        return count
-
     def _config_values(self, n_samples, n_features, n_threads):
         """Parameters -> attributes of the core's ForestConfig."""
+        if self.monotonic_cst is not None and self.n_outputs_ > 1:
+            raise ValueError("Monotonicity constraints are not supported with multiple output.")
+        n_classes = int(np.max(self.n_classes_)) if is_classifier(self) else 0  # several targets: the most
         return {
             "criterion": self._core_criterion(),
-            "n_classes": len(self.classes_) if is_classifier(self) else 0,
+            "n_classes": n_classes,
+            "n_targets": int(self.n_outputs_),
             "bootstrap": bool(self.bootstrap),
             "n_samples_bootstrap": int(self._n_samples_bootstrap or 0),
-            "max_features": self._max_features_count(n_features),
+            "max_features": max_features_count(self.max_features, n_features),
             "min_weight_fraction_leaf": float(self.min_weight_fraction_leaf),
             "min_impurity_decrease": float(self.min_impurity_decrease),
             "ccp_alpha": float(self.ccp_alpha),
@@ -235,14 +210,13 @@ class BaseForest(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
             # histograms for O(depth) open leaves only (the same tree as any order without a limit).
             "grow_policy": "depthfirst" if self.max_leaf_nodes is None else "lossguide",
             "max_depth": 0 if self.max_depth is None else int(self.max_depth),
-            "min_samples_leaf": _count_of(self.min_samples_leaf, n_samples, 1),
-            "min_samples_split": max(2, _count_of(self.min_samples_split, n_samples, 2)),
+            "min_samples_leaf": count_of(self.min_samples_leaf, n_samples, 1),
+            "min_samples_split": max(2, count_of(self.min_samples_split, n_samples, 2)),
             "seed": int(self._seed),
             "n_threads": int(n_threads),
             # Classifiers: on the share of the positive class, two classes only (scikit-learn's rule).
             "monotone": monotone_directions(self.monotonic_cst, n_features, getattr(self, "feature_names_in_", None),
-                                            getattr(self, "is_categorical_", None),
-                                            len(self.classes_) - 1 if is_classifier(self) else 1),
+                                            getattr(self, "is_categorical_", None), n_classes - 1 if n_classes else 1),
         }
 
     def _core_config(self):
@@ -326,6 +300,15 @@ class BaseForest(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
         """
         return ensemble_decision_path(self, self.apply(X))
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # y of several columns (_forest_data)
+        return tags
+
+    def _core_objective(self):
+        base = "forest_classification" if is_classifier(self) else "forest_regression"
+        return base if self.n_outputs_ == 1 else f"{base}:{self.n_outputs_}"
+
     def _check_restored(self):
         super()._check_restored()
         self._check_objective(self._core_objective())
@@ -404,20 +387,17 @@ class RandomForestRegressor(RegressorMixin, BaseForest):
     def _core_criterion(self):
         return "poisson" if self.criterion == "poisson" else "squared_error"
 
-    @staticmethod
-    def _core_objective():
-        return "forest_regression"
-
     def _encode_y(self, y, is_warm):
-        return {"y": np.ascontiguousarray(y, dtype=np.float64)}
+        return {"y": np.ascontiguousarray(y, dtype=np.float64).ravel()}  # several targets: row-major
 
     def _apply_class_weight(self, y, sample_weight):
         return sample_weight
 
     def _set_oob_score(self, trainer, targets, y):
-        self.oob_prediction_ = self._oob_predictions(trainer)[:, 0]
+        predictions = self._oob_predictions(trainer)
+        self.oob_prediction_ = predictions[:, 0] if self.n_outputs_ == 1 else predictions
         score = self.oob_score if callable(self.oob_score) else r2_score
-        self.oob_score_ = score(targets["y"], self.oob_prediction_)
+        self.oob_score_ = score(np.asarray(y, dtype=np.float64), self.oob_prediction_)
 
     @_with_doc
     @reads_one_fit
@@ -428,9 +408,10 @@ class RandomForestRegressor(RegressorMixin, BaseForest):
 
         Returns
         -------
-        y : ndarray of shape (n_samples,), float64
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs), float64
         """
-        return self._raw_margin(X)[:, 0]
+        margin = self._raw_margin(X)
+        return margin[:, 0] if self.n_outputs_ == 1 else margin
 
 
 @register_estimator
@@ -510,11 +491,9 @@ class RandomForestClassifier(LogProbaMixin, ClassifierMixin, BaseForest):
     def _core_criterion(self):
         return "gini" if self.criterion == "gini" else "entropy"
 
-    @staticmethod
-    def _core_objective():
-        return "forest_classification"
-
     def _encode_y(self, y, is_warm):
+        if y.ndim == 2:
+            return self._encode_targets(y, is_warm)
         classes, y_encoded = encode_classes(self, y)
         if is_warm and not np.array_equal(classes, self.classes_):
             raise ValueError(
@@ -525,12 +504,27 @@ class RandomForestClassifier(LogProbaMixin, ClassifierMixin, BaseForest):
         self.n_classes_ = len(classes)
         return {"classes": y_encoded.astype(np.int32)}
 
+    def _encode_targets(self, y, is_warm):
+        classes, codes = encode_target_classes(self, y)
+        previous = self.__dict__.get("classes_")
+        if is_warm and not (isinstance(previous, list) and len(previous) == len(classes) and
+                            all(np.array_equal(a, b) for a, b in zip(previous, classes))):
+            raise ValueError("warm_start=True needs the classes of every output of the previous fit.")
+        self.classes_ = classes
+        self.n_classes_ = [len(labels) for labels in classes]
+        return {"classes": codes.ravel()}  # row-major: each row's targets together
+
     def _apply_class_weight(self, y, sample_weight):
         class_weight = self.class_weight
         if class_weight is None:
             return sample_weight
+        if y.ndim == 2:
+            if class_weight == "balanced_subsample" and self.bootstrap:
+                return sample_weight  # balanced per tree and target, in the core
+            preset = "balanced" if class_weight == "balanced_subsample" else class_weight
+            return target_sample_weight(preset, y, sample_weight)
         if isinstance(class_weight, list):
-            raise ValueError("class_weight as a list is for multi-output targets, which are not supported.")
+            raise ValueError("class_weight as a list (one dict per output) needs y of several outputs.")
         if not isinstance(class_weight, str):  # a dict keyed by label
             return apply_class_weight(class_weight, y, sample_weight)
         if self.warm_start:
@@ -544,13 +538,22 @@ class RandomForestClassifier(LogProbaMixin, ClassifierMixin, BaseForest):
         return expanded if sample_weight is None else sample_weight * expanded
 
     def _set_oob_score(self, trainer, targets, y):
-        self.oob_decision_function_ = self._oob_predictions(trainer)
         score = self.oob_score if callable(self.oob_score) else accuracy_score
+        if self.n_outputs_ > 1:
+            self.oob_decision_function_ = oob_decision_function(self._oob_predictions(trainer), self.n_outputs_)
+            codes = targets["classes"].reshape(-1, self.n_outputs_)
+            self.oob_score_ = oob_accuracy(codes, self.oob_decision_function_, score)
+            return
+        self.oob_decision_function_ = self._oob_predictions(trainer)
         self.oob_score_ = score(targets["classes"], np.argmax(self.oob_decision_function_, axis=1))
 
     def _check_restored(self):
         super()._check_restored()
-        if len(self.classes_) < 2 or self._model.n_outputs != len(self.classes_):
+        several = self.n_outputs_ > 1
+        n_classes = [len(labels) for labels in self.classes_] if several else [len(self.classes_)]
+        if (several != isinstance(self.classes_, list) or len(n_classes) != self.n_outputs_ or max(n_classes) < 2
+                or self._model.n_outputs != self.n_outputs_ * max(n_classes)
+                or list(np.atleast_1d(self.n_classes_)) != n_classes):
             raise ValueError("classes_ does not match the model's number of outputs.")
 
     @_with_doc
@@ -562,10 +565,11 @@ class RandomForestClassifier(LogProbaMixin, ClassifierMixin, BaseForest):
 
         Returns
         -------
-        proba : ndarray of shape (n_samples, n_classes), float64
-            Rows sum to 1; columns follow ``classes_``.
+        proba : ndarray of shape (n_samples, n_classes), float64, or a list of n_outputs of them
+            Rows sum to 1; columns follow ``classes_`` (of each output).
         """
-        return self._raw_margin(X)
+        margin = self._raw_margin(X)
+        return margin if self.n_outputs_ == 1 else target_probas(margin, self.n_classes_)
 
     @_with_doc
     @reads_one_fit
@@ -576,8 +580,10 @@ class RandomForestClassifier(LogProbaMixin, ClassifierMixin, BaseForest):
 
         Returns
         -------
-        y : ndarray of shape (n_samples,)
-            Labels from ``classes_``.
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Labels from ``classes_`` (of each output).
         """
         proba = self.predict_proba(X)
+        if self.n_outputs_ > 1:
+            return labels_of(self.classes_, proba)
         return self.classes_[np.argmax(proba, axis=1)]

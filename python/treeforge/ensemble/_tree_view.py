@@ -25,12 +25,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import _core
 from ._base import reads_one_fit, resolve_n_threads, validate_predict_data
+from ._forest_data import labels_of, target_probas
 
 TREE_LEAF = -1  # scikit-learn's children at a leaf
 TREE_UNDEFINED = -2  # scikit-learn's feature and threshold at a leaf
 SET_SPLIT = 1  # split_kind of a category-set split
 
-# Core objectives whose trees a view can show, and what their leaves hold.
+# Core objectives whose trees a view can show (a forest of several targets adds ":T"), and what
+# their leaves hold.
 _VALUE_KIND = {
     "forest_classification": "proba",
     "forest_regression": "mean",
@@ -46,7 +48,8 @@ class _TreeSource:
     def __init__(self, ensemble):
         self.ensemble = ensemble
         self.model = ensemble._model
-        self.value_kind = _VALUE_KIND[self.model.objective]
+        self.value_kind = _value_kind(self.model.objective)
+        self.n_outputs = getattr(ensemble, "n_outputs_", 1)
         self._arrays = None
 
     @property
@@ -73,6 +76,10 @@ class _TreeSource:
         arrays["cat_offsets"] = offsets - offsets[0]
         arrays["cat_words"] = full["cat_words"][offsets[0]:offsets[-1]]
         return arrays
+
+
+def _value_kind(objective):
+    return _VALUE_KIND[objective.partition(":")[0]]
 
 
 def ancestor_matrix(left, right):
@@ -172,7 +179,7 @@ class TreeArrays:
         self.gain = np.asarray(arrays["gain"], dtype=np.float64)
         self.weighted_n_node_samples = np.asarray(arrays["cover"], dtype=np.float64)
         self.n_features = int(arrays["n_features"])
-        self.n_outputs = 1
+        self.n_outputs = source.n_outputs
         self._set_values(source, arrays)
         self._set_node_samples(source, arrays)
         self.category_sets = _category_sets(source.ensemble, arrays, self.feature, is_set)
@@ -182,14 +189,17 @@ class TreeArrays:
     def _set_values(self, source, arrays):
         n = self.node_count
         values = np.asarray(arrays["value"], dtype=np.float64).reshape(n, int(arrays["leaf_dim"]))
+        n_outputs = self.n_outputs
         if source.value_kind == "mean":
-            self.n_classes = np.array([1], dtype=np.intp)
-            self.value = values.reshape(n, 1, 1).copy()
+            self.n_classes = np.ones(n_outputs, dtype=np.intp)
+            self.value = values.reshape(n, n_outputs, 1).copy()
             self.impurity = np.full(n, np.nan)
         elif source.value_kind == "proba":
-            self.n_classes = np.array([values.shape[1]], dtype=np.intp)
-            self.value = values.reshape(n, 1, -1).copy()
-            self.impurity = _impurity(values, "gini" if source.ensemble.criterion == "gini" else "entropy")
+            self.n_classes = np.atleast_1d(np.asarray(source.ensemble.n_classes_, dtype=np.intp))
+            self.value = values.reshape(n, n_outputs, -1).copy()
+            criterion = "gini" if source.ensemble.criterion == "gini" else "entropy"
+            # Several outputs: the mean of their impurities, as scikit-learn's trees report it.
+            self.impurity = np.mean([_impurity(self.value[:, t], criterion) for t in range(n_outputs)], axis=0)
         else:  # SAMME votes: the node's majority class only (one class: the core boosted two)
             k = len(source.ensemble.classes_)
             self.n_classes = np.array([k], dtype=np.intp)
@@ -262,7 +272,7 @@ class _BaseTreeView(BaseEstimator):
         view.n_features_in_ = ensemble.n_features_in_
         if hasattr(ensemble, "feature_names_in_"):
             view.feature_names_in_ = ensemble.feature_names_in_
-        view.n_outputs_ = 1
+        view.n_outputs_ = source.n_outputs
         view.criterion = getattr(ensemble, "criterion", None) or (
             "gini" if source.value_kind == "vote" else "squared_error")
         return view
@@ -333,7 +343,7 @@ class TreeClassifierView(ClassifierMixin, _BaseTreeView):
     def _of(cls, source, index):
         view = super()._of(source, index)
         view.classes_ = source.ensemble.classes_
-        view.n_classes_ = len(view.classes_)
+        view.n_classes_ = source.ensemble.n_classes_ if source.n_outputs > 1 else len(view.classes_)
         return view
 
     def predict_proba(self, X, check_input=True):
@@ -341,15 +351,19 @@ class TreeClassifierView(ClassifierMixin, _BaseTreeView):
         values = self._leaf_values(X)
         if self._source.value_kind == "vote":
             return _majority_rows(values, self.n_classes_)
-        return values
+        return values if self.n_outputs_ == 1 else target_probas(values, self.n_classes_)
 
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`."""
+        proba = self.predict_proba(X)
         with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
+            return [np.log(p) for p in proba] if isinstance(proba, list) else np.log(proba)
 
     def predict(self, X, check_input=True):
         """Class of the leaf each sample reaches (its largest fraction, or its vote)."""
+        check_is_fitted(self)
+        if self.n_outputs_ > 1:
+            return labels_of(self.classes_, self.predict_proba(X))
         values = self._leaf_values(X)
         return self.classes_[np.argmax(values, axis=1)]
 
@@ -358,8 +372,9 @@ class TreeRegressorView(RegressorMixin, _BaseTreeView):
     """One regression tree of a treeforge forest or of AdaBoost's default trees."""
 
     def predict(self, X, check_input=True):
-        """Mean target of the leaf each sample reaches, ndarray of shape (n_samples,)."""
-        return self._leaf_values(X)[:, 0]
+        """Mean target of the leaf each sample reaches, ndarray of shape (n_samples,) or (n_samples, n_outputs)."""
+        values = self._leaf_values(X)
+        return values[:, 0] if self.n_outputs_ == 1 else values
 
 
 class TreeEnsembleMixin:
@@ -398,7 +413,7 @@ class TreeEnsembleMixin:
             raise AttributeError(f"This {type(self).__name__} instance is not fitted yet: it has no estimator_.")
         if getattr(self, "estimator", None) is not None:
             return self.estimator
-        kind = _VALUE_KIND[self._model.objective]
+        kind = _value_kind(self._model.objective)
         return TreeRegressorView() if kind == "mean" else TreeClassifierView()
 
     def __len__(self):
