@@ -237,3 +237,104 @@ def test_decimal_comma_detection_needs_commas_and_no_points(tmp_path):
         source = _tabular.CsvFile(str(tmp_path / "d.csv"))
         assert (source.decimal, source.decimal_detected) == (decimal, decimal == ","), name
     assert _tabular.CsvFile(str(tmp_path / "d.csv"), decimal=",").decimal == ","
+
+
+# --------------------------------------------------------------------------------------------
+# Item 2: early stopping is said
+# --------------------------------------------------------------------------------------------
+
+
+def noisy_rows(n, seed=2):
+    """A noisy binary problem on which boosting at a high learning rate stops early soon."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    labels = np.where(X[:, 0] + X[:, 1] * X[:, 2] + rng.normal(0, 1.5, n) > 0, "up", "down")
+    return [[f"{v:.3f}" for v in row] + [label] for row, label in zip(X, labels)]
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("large")
+    write_csv(directory / "large.csv", ["a", "b", "c", "move"], noisy_rows(12_000))
+    write_csv(directory / "small.csv", ["a", "b", "c", "move"], noisy_rows(600, seed=3))
+    return directory
+
+
+def test_early_stopping_above_10000_rows_is_said_and_summarised(large):
+    import treeforge
+
+    result = succeeded(run_cli("train", "large.csv", "--target", "move", "--param", "max_iter=300",
+                               "learning_rate=0.8", "--out", "model.json", cwd=large))
+    assert ("note: early stopping is on (more than 10000 rows): 1200 held-out rows (of 12000) score the loss "
+            "(log_loss) after each iteration, and training stops after 10 iterations without improvement "
+            "(--early-stopping off trains every iteration)") in notes(result)
+    assert "note: training HistGradientBoostingClassifier on 10800 rows" in result.stderr
+    model = treeforge.load_model(large / "model.json")
+    best = int(np.argmax(model.validation_score_))
+    assert model.n_iter_ < 300 and best < model.n_iter_
+    lines = result.stdout.splitlines()
+    assert lines[1].startswith("trained HistGradientBoostingClassifier (") and \
+        lines[1].endswith(" on 10800 rows, 1200 held out in " + lines[1].split(" held out in ")[1])
+    assert lines[2] == (f"early stopping: stopped at iteration {model.n_iter_} of 300; best {best} "
+                        f"(validation loss {-model.validation_score_[best]:.5g})")
+    assert lines[3].startswith("validation: accuracy ")
+    assert cli_metadata(large / "model.json")["rows"] == {"train": 10800, "valid": 1200}
+
+
+def test_early_stopping_off_trains_every_row_and_iteration(large, capsys):
+    model = large / "off.json"
+    assert cli.main(["train", str(large / "large.csv"), "--target", "move", "--early-stopping", "off",
+                     "--param", "max_iter=15", "--out", str(model)]) == 0
+    captured = capsys.readouterr()
+    assert "early stopping" not in captured.err + captured.out
+    assert "on 12000 rows in" in captured.out and "training data (not held out): accuracy" in captured.out
+    assert cli_metadata(model)["rows"] == {"train": 12000, "valid": 0}
+
+
+def test_early_stopping_on_holds_out_rows_of_a_small_file(large, capsys):
+    model = large / "on.json"
+    assert cli.main(["train", str(large / "small.csv"), "--target", "move", "--early-stopping", "on",
+                     "--param", "max_iter=200", "learning_rate=0.8", "validation_fraction=0.2",
+                     "--out", str(model)]) == 0
+    captured = capsys.readouterr()
+    assert "note: early stopping is on: 120 held-out rows (of 600) score the loss (log_loss)" in captured.err
+    assert "on 480 rows, 120 held out in" in captured.out and "early stopping: stopped at iteration" in captured.out
+    assert cli_metadata(model)["rows"] == {"train": 480, "valid": 120}
+
+
+def test_early_stopping_off_with_a_validation_file(large, capsys):
+    assert cli.main(["train", str(large / "small.csv"), "--target", "move", "--valid", str(large / "small.csv"),
+                     "--early-stopping", "off", "--param", "max_iter=12", "--out", str(large / "v.json")]) == 0
+    captured = capsys.readouterr()
+    assert ("note: early stopping is off: all 12 iterations are trained, and the 600 validation rows give the "
+            "final metrics only") in captured.err
+    assert "(12 iterations, " in captured.out and "validation: accuracy" in captured.out
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--model", "rf", "--early-stopping", "on"],
+     "error: --early-stopping on needs --model gbdt: --model rf grows every tree it is asked for"),
+    (["--model", "adaboost", "--early-stopping", "on"],
+     "error: --early-stopping on needs --model gbdt: --model adaboost grows every tree it is asked for"),
+    (["--early-stopping", "off", "--param", "early_stopping=true"],
+     "error: --early-stopping and --param early_stopping are both given: keep one"),
+])
+def test_early_stopping_option_errors(large, capsys, arguments, message):
+    assert cli.main(["train", str(large / "small.csv"), "--target", "move", *arguments,
+                     "--out", str(large / "never.json")]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == message
+
+
+def test_forests_accept_early_stopping_off(large, capsys):
+    assert cli.main(["train", str(large / "small.csv"), "--target", "move", "--model", "rf", "--early-stopping",
+                     "off", "--param", "n_estimators=5", "--out", str(large / "rf.json"), "--quiet"]) == 0
+
+
+def test_early_stopping_cannot_change_when_resuming(large, capsys):
+    arguments = ["train", str(large / "small.csv"), "--target", "move", "--param", "max_iter=10",
+                 "--checkpoint-every", "5", "--out", str(large / "resumable.json"), "--quiet"]
+    assert cli.main(arguments) == 0
+    # The checkpoint of iteration 5 stays beside the model: resuming may not change early stopping.
+    checkpoint = large / "resumable.checkpoint.json"
+    assert cli.main(["train", "--resume", str(checkpoint), "--early-stopping", "on"]) == 1
+    assert capsys.readouterr().err == "error: --early-stopping cannot be changed when resuming: the checkpoint keeps it\n"

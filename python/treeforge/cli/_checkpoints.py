@@ -65,7 +65,7 @@ def apply_checkpoint(args):
     if "checkpoint" not in meta:
         raise CLIError(f"{args.resume} is a model file, not a checkpoint written by --checkpoint-every")
     for option in ("target", "valid_fraction", "ignore", "weight", "categorical", "seed", "delimiter",
-                   "na_values", "config", "demo", *_LATER_RESUMED_OPTIONS):
+                   "na_values", "config", "demo", "early_stopping", *_LATER_RESUMED_OPTIONS):
         if getattr(args, option) not in (None, False, []):
             raise CLIError(f"--{option.replace('_', '-')} cannot be changed when resuming: the checkpoint keeps it")
     changed = [item.partition("=")[0] for item in args.params or () if item.partition("=")[0] != "max_iter"]

@@ -1,31 +1,20 @@
-"""The ``treeforge`` sub-commands: train (read, fit with progress and checkpoints, save), predict, eval and info."""
+"""The ``treeforge`` sub-commands predict, eval and info, and what every command shares: the checks of
+inputs and outputs, the reading options, the metrics (train lives in ``_train``)."""
 
 import csv
-import importlib.util
 import io
 import math
 import os
 import sys
-import time
 
 import numpy as np
 
 from .._files import atomic_write, check_writable
-from ..plotting import plot_training
 from . import _tabular as tabular
-from ._checkpoints import apply_checkpoint, interruption_error, make_checkpointer
-from ._console import CLIError, Progress
-from ._estimators import (
-    check_param_names,
-    collect_params,
-    estimator_class,
-    load_model_file,
-    make_estimator,
-    set_categorical_features,
-)
+from ._console import CLIError
+from ._estimators import load_model_file
 
 DEMO_MODEL_PATH = "treeforge-demo-model.json"
-_METADATA_VERSION = 1
 
 
 def compute_metrics(task, estimator, X, y, sample_weight=None):
@@ -62,38 +51,8 @@ def reading_options(args):
     return {"delimiter": args.delimiter, "na_values": args.na_values, "decimal": args.decimal}
 
 
-def _format_metrics(values):
+def format_metrics(values):
     return "  ".join(f"{name} {value:.4f}" for name, value in values.items())
-
-
-def _check_train_args(args):
-    """Fill the --demo defaults and reject inconsistent training options before reading any data."""
-    if args.demo:
-        from ..datasets import DEMO_TARGET, demo_path
-
-        args.data, args.target = demo_path(), DEMO_TARGET
-        if args.valid is None and args.valid_fraction is None:
-            args.valid_fraction = 0.2
-        args.out = args.out or DEMO_MODEL_PATH
-    if args.data is None or args.target is None:
-        raise CLIError("train needs DATA.csv and --target COLUMN (or --demo, or --resume CHECKPOINT)")
-    if args.valid and args.valid_fraction is not None:
-        raise CLIError("--valid and --valid-fraction exclude each other")
-    if args.valid_fraction is not None and not 0 < args.valid_fraction < 1:
-        raise CLIError(f"--valid-fraction must be between 0 and 1, got {args.valid_fraction}")
-    if args.plot and importlib.util.find_spec("matplotlib") is None:
-        raise CLIError("--plot needs matplotlib: pip install 'treeforge[plot]'")
-    if args.checkpoint_every and args.model != "gbdt":
-        raise CLIError(f"--checkpoint-every needs --model gbdt: --model {args.model} trains in one call")
-    args.out = args.out or "model.json"
-    args.checkpoint = args.checkpoint or os.path.splitext(args.out)[0] + ".checkpoint.json"
-    writes_checkpoint = args.checkpoint_every or args.resume
-    inputs = {"DATA": args.data, "--valid": args.valid, "--config": args.config}
-    outputs = {"--out": args.out, "--plot": args.plot, "--checkpoint": args.checkpoint if writes_checkpoint else None}
-    refuse_overwriting_inputs(inputs | {"--resume": args.resume}, {"--out": args.out, "--plot": args.plot})
-    refuse_overwriting_inputs(inputs, outputs)
-    check_input_files(inputs.values())
-    check_outputs_writable(outputs.values())
 
 
 def same_file(first, second):
@@ -137,120 +96,6 @@ def refuse_overwriting_inputs(inputs, outputs):
             if out and source and same_file(out, source):
                 raise CLIError(f"{out_option} {out} is the same file as {in_option} {source}: "
                                "it would be overwritten; choose another output path")
-
-
-def _held_out_rows(args, labels, task):
-    """Sorted indices of the rows --valid-fraction holds out (stratified for classification)."""
-    from sklearn.model_selection import train_test_split
-
-    rows, seed = np.arange(len(labels)), args.params.get("random_state")
-    try:
-        held_out = train_test_split(rows, test_size=args.valid_fraction, random_state=seed,
-                                    stratify=None if task == "regression" else labels)[1]
-    except ValueError:  # a class too rare to stratify
-        held_out = train_test_split(rows, test_size=args.valid_fraction, random_state=seed)[1]
-    return np.sort(held_out)
-
-
-def _split(args, meta, data, task, console, stored_rows):
-    """(train [X, y, w], validation [X, y, w] or None, held-out row indices or None)."""
-    if args.valid:
-        return data, tabular.read_labelled(args.valid, meta, console, **reading_options(args)), None
-    if args.valid_fraction is None:
-        return data, None, None
-    rows = _held_out_rows(args, data[1], task) if stored_rows is None else np.asarray(stored_rows)
-    is_held_out = np.zeros(len(data[1]), dtype=bool)
-    is_held_out[rows] = True
-    pick = lambda mask: [None if a is None else np.ascontiguousarray(a[mask]) for a in data]  # noqa: E731
-    return pick(~is_held_out), pick(is_held_out), rows
-
-
-def _read_training_data(args, resumed, console):
-    """(meta, [X, y, w], task, reason): the training table read and checked; the estimator not yet made."""
-    if resumed:
-        meta = resumed[1]
-        table, source = tabular.read_csv(args.data, string_columns=tabular.text_columns(meta), console=console,
-                                         **reading_options(args))
-        tabular.require_columns(table, source, [meta["target"]], "target")
-    else:
-        table, source = tabular.read_csv(args.data, string_columns=args.categorical, console=console,
-                                         **reading_options(args))
-        schema = tabular.infer_schema(table, source, args.target, args.ignore, args.weight, args.categorical, console,
-                                      keep_index=args.keep_index_column)
-        meta = {"version": _METADATA_VERSION, "model": args.model, "target": args.target,
-                "target_kind": tabular.target_kind(table, source, args.target, args.task), **schema,
-                "ignored": list(args.ignore), "weight": args.weight}
-    labels, present = tabular.target_values(table, source, meta["target"], meta["target_kind"])
-    X = tabular.features_matrix(table, source, meta, console)
-    w = tabular.weights_column(table, source, meta["weight"]) if meta["weight"] else None
-    data = tabular.drop_missing_target(source, present, [X, labels, w], console)
-    if resumed:
-        return meta, data, meta["task"], "from the checkpoint"
-    task, reason = tabular.infer_task(data[1], meta["target_kind"], meta["target"], args.task)
-    return meta, data, task, reason
-
-
-def cmd_train(args, console):
-    """``treeforge train``: read the data, fit with progress and checkpoints, save the model atomically."""
-    from ..ensemble._model_io import save_model
-
-    resumed = apply_checkpoint(args) if args.resume else None
-    _check_train_args(args)
-    if not resumed:
-        args.params = collect_params(args)
-        check_param_names(args.model, args.params)
-    tic = time.perf_counter()
-    meta, data, task, reason = _read_training_data(args, resumed, console)
-    console.result(f"task: {task} ({reason})")
-    meta["task"] = task
-    if resumed:
-        estimator, stored = resumed[0], meta.pop("checkpoint")
-        estimator.set_params(**{key: args.params[key] for key in ("max_iter", "n_jobs") if key in args.params})
-    else:
-        estimator, stored = make_estimator(estimator_class(args.model, task), args.params), {}
-        set_categorical_features(estimator, meta, args.params)
-    train, valid, held_out = _split(args, meta, data, task, console, stored.get("valid_rows"))
-    del data
-    meta["rows"] = {"train": len(train[1]), "valid": 0 if valid is None else len(valid[1])}
-
-    fit_kwargs = {}
-    is_boosting = args.model == "gbdt"
-    if valid is not None and is_boosting:
-        if "early_stopping" not in args.params:
-            estimator.set_params(early_stopping=True)
-            console.note("the validation set scores each iteration and stops training early "
-                         "(--param early_stopping=false to train every iteration)")
-        if estimator.early_stopping is not False:
-            fit_kwargs.update(X_val=valid[0], y_val=valid[1], sample_weight_val=valid[2])
-    progress, checkpointer = Progress(console, getattr(estimator, "scoring", "loss")), None
-    if is_boosting:
-        if args.checkpoint_every or resumed:
-            checkpointer = make_checkpointer(args, meta, train, valid, held_out, stored)
-        fit_kwargs["callback"] = lambda step: (progress(step), checkpointer and checkpointer(step))
-    if resumed:
-        estimator.set_params(warm_start=True)
-    console.note(f"training {type(estimator).__name__} on {len(train[1])} rows and {len(meta['features'])} "
-                 f"features ({len(meta['categories'])} categorical)")
-    try:
-        estimator.fit(train[0], train[1], sample_weight=train[2], **fit_kwargs)
-    except KeyboardInterrupt:
-        raise interruption_error(args, progress, checkpointer) from None
-    finally:
-        progress.close()
-    if resumed:
-        estimator.set_params(warm_start=stored["options"]["params"].get("warm_start", False))
-    save_model(estimator, args.out, metadata={"cli": meta})
-
-    size = ", ".join(_model_size(estimator))
-    console.result(f"trained {type(estimator).__name__} ({size}) in {time.perf_counter() - tic:.1f} s")
-    held, label = (valid, "validation") if valid is not None else (train, "training data")
-    console.result(f"{label}: {_format_metrics(compute_metrics(task, estimator, *held))}")
-    if args.plot:
-        sets = {"train": tuple(train[:2])} | ({"validation": tuple(valid[:2])} if valid is not None else {})
-        plot_training(args.plot, estimator, task, sets, meta["features"])
-        console.result(f"plot saved to {args.plot}")
-    console.result(f"model saved to {args.out}")
-    return 0
 
 
 def _write_predictions(columns, out, labels):
@@ -305,11 +150,11 @@ def cmd_eval(args, console):
         raise CLIError(f"{args.model} does not name its target column (it was not written by treeforge train)")
     X, y, w = tabular.read_labelled(args.data, meta, console, **reading_options(args))
     values = compute_metrics(meta["task"], estimator, X, y, w)
-    print(f"{meta['task']} on {len(y)} rows{' (weighted)' if w is not None else ''}: {_format_metrics(values)}")
+    print(f"{meta['task']} on {len(y)} rows{' (weighted)' if w is not None else ''}: {format_metrics(values)}")
     return 0
 
 
-def _model_size(estimator):
+def model_size(estimator):
     """["N iterations", "N trees", "N leaves"], as far as the estimator tells."""
     size = [f"{estimator.n_iter_} iterations"] if hasattr(estimator, "n_iter_") else []
     arrays = estimator._model_to_arrays()
@@ -342,7 +187,7 @@ def cmd_info(args, console):
              f"task: {meta['task']}" + (f", target '{meta['target']}'" if meta["target"] else "")]
     if hasattr(estimator, "classes_"):
         lines.append("classes: " + ", ".join(str(label) for label in estimator.classes_))
-    lines.append(", ".join(_model_size(estimator)) or "size: unknown")
+    lines.append(", ".join(model_size(estimator)) or "size: unknown")
     if meta.get("rows"):
         n_valid = meta["rows"]["valid"]
         lines.append(f"trained on {meta['rows']['train']} rows" + (f", validated on {n_valid}" if n_valid else ""))

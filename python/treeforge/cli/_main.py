@@ -6,7 +6,8 @@ import sys
 
 from .. import __version__
 from . import _tabular as tabular
-from ._commands import DEMO_MODEL_PATH, cmd_eval, cmd_info, cmd_predict, cmd_train
+from ._commands import DEMO_MODEL_PATH, cmd_eval, cmd_info, cmd_predict
+from ._train import EARLY_STOPPING_MODES, cmd_train
 from ._console import CLIError, Console
 from ._estimators import MODELS
 
@@ -92,6 +93,11 @@ def build_parser():
     train.add_argument("--valid", metavar="VALID.csv", help="validation data: scores each iteration, held-out metrics")
     train.add_argument("--valid-fraction", type=float, metavar="F",
                        help="hold out this fraction of DATA as validation data (default: none; 0.2 with --demo)")
+    train.add_argument("--early-stopping", choices=EARLY_STOPPING_MODES,
+                       help="gbdt: stop when the validation score has not improved for n_iter_no_change "
+                            "iterations; auto: on with a validation set or above 10000 rows, where "
+                            "validation_fraction of the rows is held out (default: auto; --model rf and "
+                            "adaboost never stop early and refuse on)")
     train.add_argument("--ignore", nargs="+", action="extend", default=[], metavar="COL",
                        help="columns that are not features (ids, leaks); also ignored by predict")
     train.add_argument("--keep-index-column", action="store_true",
