@@ -102,7 +102,7 @@ def test_train_predict_eval_info_round_trip(trained):
         rows = list(csv.reader(handle))
     assert rows[0] == ["prediction", "proba_no", "proba_yes"] and len(rows) == 151
     assert {row[0] for row in rows[1:]} <= {"no", "yes"}
-    assert all(abs(float(row[1]) + float(row[2]) - 1) < 1e-12 for row in rows[1:])
+    assert all(abs(float(row[1]) + float(row[2]) - 1) < 1e-5 for row in rows[1:])  # 6 significant digits
     model = treeforge.load_model(model_path)
     assert [row[0] for row in rows[1:]] == [("yes" if float(row[2]) > 0.5 else "no") for row in rows[1:]]
     assert model.n_iter_ == 20

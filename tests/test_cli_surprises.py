@@ -338,3 +338,182 @@ def test_early_stopping_cannot_change_when_resuming(large, capsys):
     checkpoint = large / "resumable.checkpoint.json"
     assert cli.main(["train", "--resume", str(checkpoint), "--early-stopping", "on"]) == 1
     assert capsys.readouterr().err == "error: --early-stopping cannot be changed when resuming: the checkpoint keeps it\n"
+
+
+# --------------------------------------------------------------------------------------------
+# Item 6: --out -, headerless files, digits, progress in a log
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def species(tmp_path_factory):
+    """A species file with a header and the same rows without one; a model trained on each."""
+    directory = tmp_path_factory.mktemp("species")
+    rows = species_rows(seed=4)
+    write_csv(directory / "header.csv", ["bill", "mass", "species"], rows)
+    write_csv(directory / "bare.csv", None, rows)
+    assert cli.main(["train", str(directory / "header.csv"), "--target", "species", "--param", "max_iter=8",
+                     "--out", str(directory / "header.json"), "--quiet"]) == 0
+    return directory
+
+
+def test_out_dash_writes_predictions_to_standard_output(species):
+    result = succeeded(run_cli("predict", "header.json", "header.csv", "--proba", "--out", "-", cwd=species))
+    assert result.stdout.splitlines()[0] == "prediction,proba_adelie,proba_chinstrap,proba_gentoo"
+    assert len(result.stdout.splitlines()) == 241 and "written to" not in result.stderr
+    assert not (species / "-").exists()
+    refused = run_cli("train", "header.csv", "--target", "species", "--out", "-", cwd=species)
+    assert refused.returncode == 1 and not (species / "-").exists()
+    assert refused.stderr == "error: --out -: train writes its model to a file, not to standard output; name the file\n"
+
+
+def test_headerless_files_with_no_header_and_columns(species, capsys):
+    trained = succeeded(run_cli("train", "bare.csv", "--no-header", "--target", "column_2", "--param", "max_iter=8",
+                                "--out", "bare.json", cwd=species))
+    assert "task: multiclass (inferred from the target 'column_2'" in trained.stdout
+    assert cli_metadata(species / "bare.json")["features"] == ["column_0", "column_1"]
+    from_bare = succeeded(run_cli("predict", "bare.json", "bare.csv", "--no-header", "--proba", cwd=species))
+    from_header = succeeded(run_cli("predict", "header.json", "header.csv", "--proba", cwd=species))
+    assert from_bare.stdout == from_header.stdout  # the same rows, the same model: names by position
+
+    # --columns names them: the model then reads files with that header.
+    assert cli.main(["train", str(species / "bare.csv"), "--columns", "bill,mass,species", "--target", "species",
+                     "--param", "max_iter=8", "--out", str(species / "named.json"), "--quiet"]) == 0
+    assert cli.main(["predict", str(species / "named.json"), str(species / "header.csv"), "--proba"]) == 0
+    assert capsys.readouterr().out == from_header.stdout
+    assert cli.main(["eval", str(species / "named.json"), str(species / "bare.csv"), "--columns",
+                     "bill, mass, species"]) == 0
+    assert capsys.readouterr().out.startswith("multiclass on 240 rows: accuracy")
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["predict", "bare.json", "header.csv"],
+     "error: header.csv lacks the feature columns 'column_0', 'column_1' that the model was trained with "
+     "(it was trained on a file without a header: pass --no-header)"),
+    (["train", "header.csv", "--columns", "bill,mass,species", "--target", "species"],
+     "error: header.csv line 1 is a header naming the columns as --columns does: --columns is for a file "
+     "without one (leave it out)"),
+    (["train", "bare.csv", "--columns", "bill,mass", "--target", "mass"],
+     "error: --columns names 2 columns, but bare.csv line 1 has 3 fields"),
+])
+def test_headerless_errors(species, monkeypatch, capsys, arguments, message):
+    monkeypatch.chdir(species)
+    if not (species / "bare.json").exists():
+        assert cli.main(["train", "bare.csv", "--no-header", "--target", "column_2", "--out", "bare.json",
+                         "--quiet"]) == 0
+    assert cli.main(arguments) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == message
+
+
+def test_column_names_must_not_be_empty(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["train", "d.csv", "--columns", "a,,b", "--target", "a"])
+    assert exit_info.value.code == 2 and "none empty" in capsys.readouterr().err
+
+
+def test_probabilities_have_six_significant_digits_or_precision(species, capsys):
+    def table(*extra):
+        assert cli.main(["predict", str(species / "header.json"), str(species / "header.csv"), "--proba", *extra]) == 0
+        return [row[1:] for row in csv.reader(capsys.readouterr().out.splitlines()[1:])]
+
+    def digits(text):
+        mantissa = text.split("e")[0].replace("-", "").replace(".", "").lstrip("0")
+        return len(mantissa)
+
+    default, three = table(), table("--precision", "3")
+    assert max(digits(value) for row in default for value in row) == 6
+    assert max(digits(value) for row in three for value in row) <= 3
+    assert all(abs(sum(map(float, row)) - 1) < 1e-5 for row in default)
+    np.testing.assert_allclose(np.array(three, dtype=float), np.array(default, dtype=float), rtol=5e-3, atol=1e-12)
+
+
+def test_regression_predictions_are_whole_unless_precision_is_given(tmp_path, capsys):
+    write_csv(tmp_path / "d.csv", ["a", "b", "kind", "price"], price_rows(100))
+    model = tmp_path / "m.json"
+    assert cli.main(["train", str(tmp_path / "d.csv"), "--target", "price", "--param", "max_iter=5",
+                     "--out", str(model), "--quiet"]) == 0
+    assert cli.main(["predict", str(model), str(tmp_path / "d.csv")]) == 0
+    whole = np.array(capsys.readouterr().out.split()[1:], dtype=float)
+    assert cli.main(["predict", str(model), str(tmp_path / "d.csv"), "--precision", "4"]) == 0
+    rounded = capsys.readouterr().out.split()[1:]
+    assert rounded == [f"{value:.4g}" for value in whole]
+
+
+def test_rounding_to_significant_digits_matches_formatting():
+    from treeforge.cli._commands import round_significant
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=2000) * 10.0 ** rng.integers(-30, 30, size=2000)
+    values[:6] = [0.0, np.nan, np.inf, -np.inf, 0.5, 999999.5]
+    for digits in (1, 3, 6, 9, 12, 15):
+        expected = np.array([float(f"{value:.{digits}g}") for value in values])
+        np.testing.assert_array_equal(round_significant(values, digits), expected)
+
+
+class _Step:
+    """What Progress sees of an iteration: ``BoostingProgress``'s attributes."""
+
+    def __init__(self, n_iter, max_iter, is_last, validation_score=()):
+        self.n_iter, self.max_iter, self.is_last = n_iter, max_iter, is_last
+        self.train_score, self.validation_score = [], list(validation_score)
+
+
+def _log_of(steps, seconds_per_step, console=None):
+    """The progress lines written to a log (not a terminal) for ``steps``, on a clock that advances
+    ``seconds_per_step`` at each."""
+    import io
+
+    from treeforge.cli import _console
+
+    now = [0.0]
+    stream = io.StringIO()
+    progress = _console.Progress(console or _console.Console(), "loss", stream, clock=lambda: now[0])
+    for step in steps:
+        now[0] += seconds_per_step
+        progress(step)
+    progress.close()
+    return stream.getvalue().splitlines()
+
+
+def test_progress_in_a_log_prints_a_few_lines_with_real_times():
+    quick = _log_of([_Step(i, 10, i == 10) for i in range(1, 11)], 0.03)
+    assert quick == ["iteration 10/10  done  elapsed 0.3 s"]  # one line for a 0.3 s fit, not ten of 0:00
+    slow = _log_of([_Step(i, 100, i == 100) for i in range(1, 101)], 0.5)
+    # After about 1, 3, 7, 15 and 31 s, then the last: intervals double up to a minute.
+    assert [line.split("  ")[0] for line in slow] == [f"iteration {i}/100" for i in (2, 6, 14, 30, 62, 100)]
+    assert slow[1] == "iteration 6/100  elapsed 3.0 s  remaining 47 s" and slow[-1].endswith("done  elapsed 50 s")
+    hours = _log_of([_Step(i, 4000, i == 4000) for i in range(1, 4001)], 1.0)
+    assert 60 < len(hours) < 75 and hours[-1] == "iteration 4000/4000  done  elapsed 1:06:40"
+
+
+def test_progress_says_where_early_stopping_ended():
+    scores = [-0.9, -0.5, -0.4, -0.3, -0.35, -0.36, -0.37]
+    steps = [_Step(i, 20, i == 6, scores[:i + 1]) for i in range(1, 7)]
+    assert _log_of(steps, 0.1) == ["iteration 6/20  stopped early at 6 (best 3)  elapsed 0.6 s  valid loss 0.37"]
+
+    import io
+
+    from treeforge.cli import _console
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Terminal()
+    progress = _console.Progress(_console.Console(), "loss", stream)
+    for step in steps:
+        progress(step)
+    progress.close()
+    assert "stopped early at 6 (best 3)" in stream.getvalue().split("\r")[-1]
+
+
+def test_progress_of_a_run_through_the_command(large):
+    result = succeeded(run_cli("train", "large.csv", "--target", "move", "--param", "max_iter=300",
+                               "learning_rate=0.8", "--out", "progress.json", cwd=large))
+    import treeforge
+
+    model = treeforge.load_model(large / "progress.json")
+    lines = [line for line in result.stderr.splitlines() if line.startswith("iteration ")]
+    assert lines[-1].startswith(f"iteration {model.n_iter_}/300  stopped early at {model.n_iter_} "
+                                f"(best {int(np.argmax(model.validation_score_))})  elapsed ")
+    assert len(lines) <= 8 and "0:00" not in result.stderr

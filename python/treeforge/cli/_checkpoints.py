@@ -13,7 +13,7 @@ from ._estimators import MODELS, load_model_file, parse_value
 _RESUMED_OPTIONS = ("data", "target", "model", "task", "valid", "valid_fraction", "ignore", "weight",
                     "categorical", "params", "seed", "delimiter", "na_values")
 # Options added since (issue #28), with the value a checkpoint written before them stands for.
-_LATER_RESUMED_OPTIONS = {"keep_index_column": False, "decimal": None}
+_LATER_RESUMED_OPTIONS = {"keep_index_column": False, "decimal": None, "no_header": False, "columns": None}
 
 
 class Checkpointer:

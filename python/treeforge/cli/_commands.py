@@ -48,7 +48,8 @@ def compute_metrics(task, estimator, X, y, sample_weight=None):
 
 def reading_options(args):
     """The options of ``read_csv`` that the command line's reading options give."""
-    return {"delimiter": args.delimiter, "na_values": args.na_values, "decimal": args.decimal}
+    return {"delimiter": args.delimiter, "na_values": args.na_values, "decimal": args.decimal,
+            "header": not args.no_header, "column_names": args.columns}
 
 
 def format_metrics(values):
@@ -98,6 +99,36 @@ def refuse_overwriting_inputs(inputs, outputs):
                                "it would be overwritten; choose another output path")
 
 
+PROBABILITY_DIGITS = 6  # significant digits of probabilities unless --precision says otherwise
+_FAST_DIGITS = 9  # up to this many digits are rounded with array operations, exactly as Python formats
+_NEVER = 1 << 40  # a shift that no array operation takes
+
+
+def round_significant(values, digits):
+    """Float ``values`` (ndarray) rounded to ``digits`` (1 to 15) significant digits: each the double
+    nearest to its rounded decimal, which the CSV writer's shortest round-trip form then prints with
+    at most ``digits`` digits. NaN, infinities and zeros are kept."""
+    values = np.asarray(values, dtype=np.float64)
+    rounded = values.copy()
+    is_finite = np.isfinite(values) & (values != 0)
+    shift = np.zeros(values.shape, dtype=np.int64)  # decimals kept: negative rounds to tens, hundreds, ...
+    shift[is_finite] = digits - 1 - np.floor(np.log10(np.abs(values[is_finite]))).astype(np.int64)
+    # Powers of ten up to 1e22 are exact doubles: an integer below 1e9 divided (multiplied) by one is
+    # the double nearest to the decimal, and the scaled value is off by far less than the half digit
+    # that decides the rounding. For more digits, or tiny and huge values, Python formats each value.
+    if digits > _FAST_DIGITS:
+        shift[:] = _NEVER
+    scaled_up = is_finite & (shift >= 0) & (shift <= 22)
+    scale = 10.0 ** shift[scaled_up]
+    rounded[scaled_up] = np.round(values[scaled_up] * scale) / scale
+    scaled_down = is_finite & (shift < 0) & (shift >= -22)
+    scale = 10.0 ** -shift[scaled_down]
+    rounded[scaled_down] = np.round(values[scaled_down] / scale) * scale
+    others = is_finite & ~scaled_up & ~scaled_down
+    rounded[others] = [float(f"{value:.{digits}g}") for value in values[others]]
+    return rounded
+
+
 def _write_predictions(columns, out, labels):
     """Write {name: ndarray} as CSV to ``out`` (atomically) or to stdout when ``out`` is None.
 
@@ -123,9 +154,10 @@ def _write_predictions(columns, out, labels):
 
 def cmd_predict(args, console):
     """``treeforge predict``: predictions (and class probabilities) for every row of a CSV file."""
-    refuse_overwriting_inputs({"MODEL.json": args.model, "DATA.csv": args.data}, {"--out": args.out})
+    out = None if args.out in (None, "-") else args.out  # None: standard output
+    refuse_overwriting_inputs({"MODEL.json": args.model, "DATA.csv": args.data}, {"--out": out})
     check_input_files([args.model, args.data])
-    check_outputs_writable([args.out])  # before reading the model and the data, not after predicting
+    check_outputs_writable([out])  # before reading the model and the data, not after predicting
     estimator, meta = load_model_file(args.model)
     if args.proba and meta["task"] == "regression":
         raise CLIError("--proba needs a classification model; this one does regression")
@@ -133,12 +165,15 @@ def cmd_predict(args, console):
                                      **reading_options(args))
     X = tabular.features_matrix(table, source, meta, console)
     columns = {"prediction": estimator.predict(X)}
+    if args.precision and meta["task"] == "regression":
+        columns["prediction"] = round_significant(columns["prediction"], args.precision)
     if args.proba:
+        digits = args.precision or PROBABILITY_DIGITS
         for label, proba in zip(estimator.classes_, estimator.predict_proba(X).T):
-            columns[f"proba_{label}"] = proba
-    _write_predictions(columns, args.out, getattr(estimator, "classes_", []))
-    if args.out:
-        console.note(f"{len(X)} predictions written to {args.out}")
+            columns[f"proba_{label}"] = round_significant(proba, digits)
+    _write_predictions(columns, out, getattr(estimator, "classes_", []))
+    if out:
+        console.note(f"{len(X)} predictions written to {out}")
     return 0
 
 

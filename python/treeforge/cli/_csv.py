@@ -87,11 +87,16 @@ class CsvFile:
     decimal : {'.', ','} or None
         None: ',' when the delimiter is ';' and the first 64 KiB hold numbers with a decimal comma
         and none with a decimal point (``decimal_detected`` is then true), else '.'.
+    header : bool
+        Whether the first record names the columns; without one they are named ``column_0``,
+        ``column_1``, ... in ``column_names``, or by ``column_names`` given (which imply no header).
+    column_names : list of str or None
     """
 
-    decimal, decimal_detected = ".", False  # also for a CsvFile made without __init__ (tests)
+    # Also for a CsvFile made without __init__ (tests): a file with a header and decimal points.
+    decimal, decimal_detected, has_header, column_names = ".", False, True, None
 
-    def __init__(self, path, delimiter=None, decimal=None):
+    def __init__(self, path, delimiter=None, decimal=None, header=True, column_names=None):
         self.path = path
         check_input_file(path)
         try:
@@ -108,6 +113,9 @@ class CsvFile:
             except csv.Error:
                 delimiter = ","
         self.delimiter = delimiter
+        self.has_header = header and column_names is None
+        if not self.has_header:
+            self.column_names = self._names_of_columns(column_names)
         if decimal is None and delimiter == ";" and self._writes_decimal_commas():
             decimal, self.decimal_detected = ",", True
         self.decimal = decimal or "."
@@ -123,10 +131,33 @@ class CsvFile:
             self._sample = sample[: sample.rfind("\n") + 1] or sample
         return self._sample
 
+    def _first_record(self):
+        """(line number, fields) of the first non-empty record of the sample, or (None, None)."""
+        reader = csv.reader(io.StringIO(self.sample()), delimiter=self.delimiter)
+        try:
+            return next(((reader.line_num, fields) for fields in reader if fields), (None, None))
+        except csv.Error:  # pyarrow will say what is wrong with the file
+            return None, None
+
+    def _names_of_columns(self, names):
+        """The column names of a file without a header: ``names`` checked against its first record."""
+        line, fields = self._first_record()
+        if fields is None:
+            raise DataError(f"{self.path} is empty")
+        if names is None:
+            return [f"column_{i}" for i in range(len(fields))]
+        if len(names) != len(fields):
+            raise DataError(f"--columns names {len(names)} columns, but {self.path} line {line} has "
+                            f"{len(fields)} fields")
+        if [field.strip() for field in fields] == list(names):
+            raise DataError(f"{self.path} line {line} is a header naming the columns as --columns does: "
+                            "--columns is for a file without one (leave it out)")
+        return list(names)
+
     def _writes_decimal_commas(self):
         """Whether the data rows of the sample write numbers with a decimal comma, never with a point."""
         try:
-            records = list(csv.reader(io.StringIO(self.sample()), delimiter=self.delimiter))[1:]
+            records = list(csv.reader(io.StringIO(self.sample()), delimiter=self.delimiter))[int(self.has_header):]
         except csv.Error:  # pyarrow will say what is wrong with the file
             return False
         fields = [field.strip() for record in records for field in record]
@@ -164,7 +195,7 @@ class CsvFile:
     def line_of_row(self, row_idx):
         """Line number of data row ``row_idx`` (0-based, blank lines skipped as pyarrow does)."""
         for i, (line, _) in enumerate(self._records()):
-            if i == row_idx + 1:
+            if i == row_idx + int(self.has_header):
                 return line
         return None
 
@@ -179,7 +210,8 @@ class CsvFile:
         return place + (f", column {shown(column)}" if column is not None else "")
 
 
-def read_csv(path, delimiter=None, na_values=(), string_columns=(), *, decimal=None, console=None):
+def read_csv(path, delimiter=None, na_values=(), string_columns=(), *, decimal=None, header=True,
+             column_names=None, console=None):
     """Read a CSV file into a pyarrow Table, turning every reading problem into a one-line DataError.
 
     Parameters
@@ -193,6 +225,9 @@ def read_csv(path, delimiter=None, na_values=(), string_columns=(), *, decimal=N
         Columns read as text whatever they look like (categorical features).
     decimal : {'.', ','} or None
         The decimal mark of numbers; None detects it (see ``CsvFile``), with a note.
+    header, column_names
+        Whether the first record is a header, and the names of the columns of a file without one
+        (see ``CsvFile``).
     console : object with ``note(str)``, or None (silent)
 
     Returns
@@ -201,7 +236,7 @@ def read_csv(path, delimiter=None, na_values=(), string_columns=(), *, decimal=N
         One column per header field, at least one row.
     source : CsvFile
     """
-    source = CsvFile(path, delimiter, decimal)
+    source = CsvFile(path, delimiter, decimal, header, column_names)
     if source.decimal_detected:
         tell(console, "note", f"{path}: numbers read with a decimal comma (1,5 is 1.5), as this ';'-separated "
                               "file writes them (--decimal . reads a comma as text)")
@@ -213,7 +248,7 @@ def read_csv(path, delimiter=None, na_values=(), string_columns=(), *, decimal=N
     stream = pa.input_stream(path, compression="gzip" if source.is_gzip else None)
     try:
         table = pacsv.read_csv(
-            stream, read_options=pacsv.ReadOptions(use_threads=True),
+            stream, read_options=pacsv.ReadOptions(use_threads=True, column_names=source.column_names),
             parse_options=pacsv.ParseOptions(delimiter=source.delimiter), convert_options=convert,
         )
     except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
@@ -225,7 +260,7 @@ def read_csv(path, delimiter=None, na_values=(), string_columns=(), *, decimal=N
     if duplicated:
         raise DataError(f"{path}: column {shown(duplicated[0])} appears more than once in the header")
     if table.num_rows == 0:
-        raise DataError(f"{path} has a header but no data rows")
+        raise DataError(f"{path} has a header but no data rows" if source.has_header else f"{path} has no data rows")
     if any(pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type) for field in table.schema):
         raise _not_utf8_error(source)  # pyarrow reads a column that is not UTF-8 as bytes
     return table, source

@@ -32,12 +32,30 @@ def _delimiter(text):
     return text
 
 
+def _column_names(text):
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"--columns takes names separated by commas, none empty; got {text!r}")
+    return names
+
+
+def _precision(text):
+    digits = int(text)
+    if not 1 <= digits <= 15:
+        raise argparse.ArgumentTypeError(f"--precision takes 1 to 15 significant digits, got {digits}")
+    return digits
+
+
 def _add_reading_options(parser):
     parser.add_argument("--delimiter", type=_delimiter, metavar="CHAR",
                         help="field delimiter; 'tab' for tabs (default: sniffed among , ; tab |)")
-    parser.add_argument("--decimal", choices=(".", ","),
+    parser.add_argument("--decimal", choices=(".", ","), metavar="{.|,}",
                         help="decimal mark of numbers (default: '.', or ',' when a ';'-separated file writes "
                              "its numbers with decimal commas, with a note)")
+    parser.add_argument("--no-header", action="store_true",
+                        help="the first line is data: columns are named column_0, column_1, ... (or by --columns)")
+    parser.add_argument("--columns", type=_column_names, metavar="A,B,...",
+                        help="names of the columns of a file without a header line (implies --no-header)")
     parser.add_argument("--na-values", nargs="+", action="extend", default=[], metavar="TOKEN",
                         help="extra missing-value markers, besides "
                              + ", ".join(repr(marker) for marker in tabular.MISSING_MARKERS))
@@ -70,6 +88,7 @@ examples:
   treeforge train data.csv --target price --ignore id --param max_iter=300 learning_rate=0.05
   treeforge train data.csv --target churned --valid-fraction 0.2 --checkpoint-every 50
   treeforge train --resume model.checkpoint.json
+  treeforge train data.tsv --delimiter tab --no-header --target column_0 --early-stopping off
 """
 
 
@@ -127,8 +146,11 @@ def build_parser():
 
     predict = _add_model_command(commands, "predict", cmd_predict, "predict with a model",
                                  "Predict every row of a CSV file; columns are matched by name.", "rows to predict")
-    predict.add_argument("--out", metavar="PRED.csv", help="output CSV (default: standard output)")
+    predict.add_argument("--out", metavar="PRED.csv", help="output CSV; - for standard output (default: standard output)")
     predict.add_argument("--proba", action="store_true", help="also write one probability column per class")
+    predict.add_argument("--precision", type=_precision, metavar="N",
+                         help="significant digits of the numbers written (default: 6 for probabilities, all "
+                              "for regression predictions)")
     _add_model_command(commands, "eval", cmd_eval, "metrics of a model on labelled data",
                        "RMSE, MAE and R2 (regression); accuracy, log loss and AUC (classification).",
                        "rows with the target column")

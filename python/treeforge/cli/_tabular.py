@@ -15,6 +15,7 @@ Column rules:
 """
 
 import math
+import re
 
 import numpy as np
 import pyarrow as pa
@@ -246,8 +247,10 @@ def features_matrix(table, source, schema, console=None):
     missing = [name for name in features if name not in present]
     if missing:
         listed = ", ".join(shown(name) for name in missing[:5]) + (", ..." if len(missing) > 5 else "")
+        headerless = source.has_header and all(re.fullmatch(r"column_\d+", name) for name in features)
+        hint = " (it was trained on a file without a header: pass --no-header)" if headerless else ""
         raise DataError(f"{source.path} lacks the feature column{'s' * (len(missing) > 1)} {listed} "
-                        "that the model was trained with")
+                        f"that the model was trained with{hint}")
     extra = [name for name in columns if name not in used]
     if extra:
         listed = ", ".join(name if str(name).strip() else "(no name)" for name in extra)

@@ -36,6 +36,8 @@ def _check_train_args(args):
         if args.valid is None and args.valid_fraction is None:
             args.valid_fraction = 0.2
         args.out = args.out or DEMO_MODEL_PATH
+    if args.out == "-":
+        raise CLIError("--out -: train writes its model to a file, not to standard output; name the file")
     if args.data is None or args.target is None:
         raise CLIError("train needs DATA.csv and --target COLUMN (or --demo, or --resume CHECKPOINT)")
     if args.valid and args.valid_fraction is not None:
