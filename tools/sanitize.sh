@@ -20,11 +20,13 @@
 #   (and GCC's separate libubsan) are LD_PRELOADed; the copy's _core is the only instrumented code.
 # - detect_leaks=0: CPython keeps objects and arenas alive until exit by design, and LeakSanitizer
 #   would report them at every exit. Leaks are not in scope.
-# - allocator_may_return_null=1: an allocation too large for ASan's allocator (over 1 TiB: lengths
-#   that CPython's unpickler reads from damaged pickles) returns NULL, as malloc does in a normal
-#   run, so Python raises MemoryError; ASan logs a "failed to allocate" warning, which is not a
-#   report. A too-large C++ `new` in the core is still a report (ASan's operator new reports
-#   instead of throwing): the core must validate sizes before allocating.
+# - allocator_may_return_null=1, max_allocation_size_mb=4096: a malloc over 4 GiB (lengths that
+#   CPython's unpickler reads from damaged pickles) returns NULL, so Python raises MemoryError at
+#   once, as in the fuzzer's normal children, whose address space is capped at 4 GiB (a cap ASan's
+#   reserved shadow memory rules out; without one, such a case filled gigabytes and timed out).
+#   ASan logs a "failed to allocate" warning for each, which is not a report. A C++ `new` over
+#   4 GiB in the core is still a report (ASan's operator new reports instead of throwing): the
+#   core must validate sizes before allocating.
 # - Reports go to files (log_path), so that a report in a child process (fuzz batches, tests that
 #   run Python in a subprocess) is found even where the parent swallows the child's stderr. GCC's
 #   libubsan, loaded beside libasan, ignores UBSAN_OPTIONS' log_path (its call to set the path
@@ -96,7 +98,7 @@ ctypes.CDLL("$ubsan").__sanitizer_set_report_path(b"$reports/ubsan") if "$ubsan"
 EOF
 
 export LD_PRELOAD="$asan${ubsan:+:$ubsan}${LD_PRELOAD:+:$LD_PRELOAD}"
-export ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:halt_on_error=1:exitcode=86:log_path=$reports/asan:log_exe_name=1:check_initialization_order=1:strict_init_order=1"
+export ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:max_allocation_size_mb=4096:halt_on_error=1:exitcode=86:log_path=$reports/asan:log_exe_name=1:check_initialization_order=1:strict_init_order=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=87:log_path=$reports/ubsan:log_exe_name=1"
 export PYTHONPATH="$work/pkg${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONDONTWRITEBYTECODE=1
