@@ -317,22 +317,26 @@ ScanResult ClassCriterion::scan(const std::int64_t* slots, int n_bins, const std
     if (!binary_gini) return weighted_impurity(w);
     return total_weight > 0 ? 2 * w[0] * w[1] / total_weight : 0.0;
   };
-  double node_w = 0;  // every target's channels hold the node's weight: target 0's counted
-  for (int c = 0; c < m; ++c) total_w[c] = weight(total[c]);
-  for (int c = 0; c < k_; ++c) node_w += total_w[c];
+  // Every target's channels hold the node's weight: target 0's are counted, the others' (none
+  // with one target) follow in loops of their own, so one target runs the loops it always ran.
+  double node_w = 0;
+  for (int c = 0; c < k_; ++c) node_w += total_w[c] = weight(total[c]);
+  for (int c = k_; c < m; ++c) total_w[c] = weight(total[c]);
   const double parent = impurity(total_w, node_w);
   double best_gain = std::max(config_.min_split_gain, 0.0);
 
   auto consider = [&](std::int64_t n, const std::int64_t* with_missing, int bin, bool default_left) {
     if (n < min_count || total_n - n < min_count) return;
     double wl = 0, wr = 0;
-    for (int c = 0; c < m; ++c) {
+    for (int c = 0; c < k_; ++c) {
       left_w[c] = weight(left[c] + (with_missing ? with_missing[c] : 0));
       right_w[c] = total_w[c] - left_w[c];
-    }
-    for (int c = 0; c < k_; ++c) {
       wl += left_w[c];
       wr += right_w[c];
+    }
+    for (int c = k_; c < m; ++c) {
+      left_w[c] = weight(left[c] + (with_missing ? with_missing[c] : 0));
+      right_w[c] = total_w[c] - left_w[c];
     }
     if (wl < config_.min_child_weight || wr < config_.min_child_weight) return;
     const double gain = parent - impurity(left_w, wl) - impurity(right_w, wr);
@@ -349,8 +353,11 @@ ScanResult ClassCriterion::scan(const std::int64_t* slots, int n_bins, const std
   for (int t = 0; t < n_bins; ++t) {
     const std::int64_t* s = slots + static_cast<std::size_t>(t) * m;
     std::int64_t slot_n = 0;
-    for (int c = 0; c < m; ++c) left[c] += s[c];
-    for (int c = 0; c < k_; ++c) slot_n += packing_.count(s[c]);
+    for (int c = 0; c < k_; ++c) {
+      left[c] += s[c];
+      slot_n += packing_.count(s[c]);
+    }
+    for (int c = k_; c < m; ++c) left[c] += s[c];
     if (slot_n == 0) continue;  // no rows: same partition as the previous threshold
     n += slot_n;
     if (total_n - n < min_count) break;

@@ -169,24 +169,21 @@ class ClassCriterion {
  public:
   enum class Impurity { kGini, kEntropy };
 
-  /// classes (n_rows * n_targets,) row-major class indices; weights (n_rows,) per-row weight of the
-  /// tree (0 = unused); n_classes: classes per target (the largest number, for several targets).
+  /// classes (n_rows,) class index per row; weights (n_rows,) per-row weight of the tree (0 = unused).
   ClassCriterion(Span<const std::int32_t> classes, Span<const double> weights, int n_classes, Impurity impurity,
-                 const TreeConfig& config, int n_targets = 1);
+                 const TreeConfig& config)
+      : ClassCriterion(classes, weights, n_classes, impurity, config, 1) {}
 
   int n_channels() const { return n_channels_; }
   int leaf_dim() const { return n_channels_; }
+  /// One target (TargetClassesCriterion adds a row to every target's channels): the hot loop of
+  /// every histogram build, kept to one add.
   template <int kSign = 1>
   void add(std::int64_t* slot, row_t row) const {
-    if (n_targets_ == 1) {
-      slot[classes_[row]] += kSign * packed_[row];
-      return;
-    }
-    const std::int32_t* c = classes_.data + static_cast<std::size_t>(row) * n_targets_;
-    for (int t = 0; t < n_targets_; ++t) slot[t * k_ + c[t]] += kSign * packed_[row];
+    slot[classes_[row]] += kSign * packed_[row];
   }
   void prefetch_row(row_t row) const {
-    prefetch(classes_.data + static_cast<std::size_t>(row) * n_targets_);
+    prefetch(classes_.data + row);
     prefetch(packed_.data() + row);
   }
   std::int64_t count(const std::int64_t* sums) const;
@@ -217,7 +214,11 @@ class ClassCriterion {
   /// -inf when a constraint forbids it.
   double set_gain(const std::int64_t* left, const std::int64_t* total, double extra_l2) const;
 
- private:
+ protected:
+  /// classes (n_rows * n_targets,) row-major class indices; n_classes: the most classes of any target.
+  ClassCriterion(Span<const std::int32_t> classes, Span<const double> weights, int n_classes, Impurity impurity,
+                 const TreeConfig& config, int n_targets);
+
   /// W * impurity of a node with class weights w (real units, K per target): the mean over targets.
   double weighted_impurity(const double* w) const;
   /// W * impurity of one target's class weights w[0..K-1].
@@ -235,6 +236,26 @@ class ClassCriterion {
   int n_channels_;  ///< k_ * n_targets_
   Impurity impurity_;
   const TreeConfig& config_;
+};
+
+/// ClassCriterion of several targets (forests fitted to y of several columns): each row adds its
+/// weight to one class channel of every target. A class of its own so that the one-target add
+/// stays a single instruction sequence.
+class TargetClassesCriterion : public ClassCriterion {
+ public:
+  TargetClassesCriterion(Span<const std::int32_t> classes, Span<const double> weights, int n_classes, int n_targets,
+                         Impurity impurity, const TreeConfig& config)
+      : ClassCriterion(classes, weights, n_classes, impurity, config, n_targets) {}
+
+  template <int kSign = 1>
+  void add(std::int64_t* slot, row_t row) const {
+    const std::int32_t* c = classes_.data + static_cast<std::size_t>(row) * n_targets_;
+    for (int t = 0; t < n_targets_; ++t) slot[t * k_ + c[t]] += kSign * packed_[row];
+  }
+  void prefetch_row(row_t row) const {
+    prefetch(classes_.data + static_cast<std::size_t>(row) * n_targets_);
+    prefetch(packed_.data() + row);
+  }
 };
 
 /// Statistics of regression trees of several targets (forests fitted to y of T columns): slot = T

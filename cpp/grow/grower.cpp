@@ -448,6 +448,8 @@ template Tree TreeGrower::grow<GradientCriterion>(const GradientCriterion&, Span
                                                   std::uint64_t);
 template Tree TreeGrower::grow<ClassCriterion>(const ClassCriterion&, Span<const row_t>, const std::vector<int>&,
                                                std::uint64_t);
+template Tree TreeGrower::grow<TargetClassesCriterion>(const TargetClassesCriterion&, Span<const row_t>,
+                                                       const std::vector<int>&, std::uint64_t);
 template Tree TreeGrower::grow<TargetsCriterion>(const TargetsCriterion&, Span<const row_t>, const std::vector<int>&,
                                                  std::uint64_t);
 

@@ -174,6 +174,12 @@ template void HistogramBuilder::remove_groups<GradientCriterion>(const GradientC
                                                                 std::int64_t*) const;
 template void HistogramBuilder::remove_groups<ClassCriterion>(const ClassCriterion&, RowRuns, int, int,
                                                              std::int64_t*) const;
+template void HistogramBuilder::build<TargetClassesCriterion>(const TargetClassesCriterion&, Span<const row_t>,
+                                                             std::int64_t*) const;
+template void HistogramBuilder::build_groups<TargetClassesCriterion>(const TargetClassesCriterion&, RowRuns, int, int,
+                                                                    std::int64_t*) const;
+template void HistogramBuilder::remove_groups<TargetClassesCriterion>(const TargetClassesCriterion&, RowRuns, int,
+                                                                     int, std::int64_t*) const;
 template void HistogramBuilder::build<TargetsCriterion>(const TargetsCriterion&, Span<const row_t>,
                                                        std::int64_t*) const;
 template void HistogramBuilder::build_groups<TargetsCriterion>(const TargetsCriterion&, RowRuns, int, int,

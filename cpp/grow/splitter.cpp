@@ -69,6 +69,7 @@ Sums SplitFinder<Criterion>::left_sums(const std::int64_t* hist, const SplitInfo
 
 template class SplitFinder<GradientCriterion>;
 template class SplitFinder<ClassCriterion>;
+template class SplitFinder<TargetClassesCriterion>;
 template class SplitFinder<TargetsCriterion>;
 
 }  // namespace treeforge

@@ -171,8 +171,14 @@ Tree TreeFitter::fit(const TrainData& data, Span<const std::int32_t> classes, Sp
   } else {
     y_scale_ = 1.0;
     check_internal(classes.size == n * static_cast<std::size_t>(n_targets_), "classes must have one value per row and target");
-    const ClassCriterion criterion(classes, weights, n_classes_, impurity_of(criterion_), tree_config, n_targets_);
-    tree = grower_.grow(criterion, rows, usable_features_, seed);
+    if (n_targets_ == 1) {
+      const ClassCriterion criterion(classes, weights, n_classes_, impurity_of(criterion_), tree_config);
+      tree = grower_.grow(criterion, rows, usable_features_, seed);
+    } else {
+      const TargetClassesCriterion criterion(classes, weights, n_classes_, n_targets_, impurity_of(criterion_),
+                                             tree_config);
+      tree = grower_.grow(criterion, rows, usable_features_, seed);
+    }
   }
   set_exact_leaf_values(data, classes, weights, tree);
   pruned_ = limits.ccp_alpha > 0 &&
