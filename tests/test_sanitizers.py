@@ -3,8 +3,8 @@
 build-asan/, and runs the tests that drive the core hardest and the fuzz corpus under it; any
 sanitizer report, in the test process or a child, fails this test with the report.
 
-About 4-6 minutes on two cores from a clean checkout (the build is most of it; later runs rebuild
-only what changed). Skipped only where the tools are missing (a C++ compiler with the ASan
+About 7 CPU-minutes on two cores from a clean checkout, half of it the build (7-10 minutes of
+wall time measured while another build shared the cores); later runs rebuild only what changed. Skipped only where the tools are missing (a C++ compiler with the ASan
 runtime, cmake, ninja, pybind11); TREEFORGE_REQUIRE_SANITIZERS=1, set by .ci/run, turns that
 skip into a failure, so that CI always runs it.
 """
