@@ -39,8 +39,10 @@ cases = {
     "forest_regressor": (treeforge.RandomForestRegressor, dict(n_estimators=3), dict(n_estimators=2, n_jobs=2), 0),
     "forest_classifier": (treeforge.RandomForestClassifier, dict(n_estimators=3), dict(n_estimators=1), 3),
     "adaboost_classifier": (treeforge.AdaBoostClassifier, dict(n_estimators=3), dict(n_estimators=2_000_000), 2),
-    "adaboost_regressor": (treeforge.AdaBoostRegressor, dict(n_estimators=3), dict(n_estimators=2_000_000), 0),
-    "forest_predict": (treeforge.RandomForestRegressor, dict(n_estimators=40, n_jobs=2), None, 0),
+    # The square loss: the linear one stops these data after about 560 rounds (error >= 0.5).
+    "adaboost_regressor": (treeforge.AdaBoostRegressor, dict(n_estimators=3), dict(n_estimators=2_000_000,
+                                                                                    loss="square"), 0),
+    "forest_predict": (treeforge.RandomForestRegressor, dict(n_estimators=100, n_jobs=2), None, 0),
 }
 Estimator, quick, long_params, classes = cases[case]
 X, y = data(3000, classes)
