@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import treeforge
@@ -120,7 +121,7 @@ def _modules_after(statement):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PACKAGE_DIR.parent), os.environ.get("PYTHONPATH", "")])}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
-    return set(json.loads(result.stdout))
+    return set(json.loads(result.stdout.splitlines()[-1]))  # the last line: the statement may print
 
 
 @pytest.mark.parametrize("module_name", sorted(PUBLIC))
@@ -189,3 +190,46 @@ def test_import_treeforge_is_light():
 def test_products_import_numba_and_matplotlib_on_first_use(module_name):
     loaded = _modules_after(f"import {module_name}")
     assert "numba" not in loaded and "matplotlib" not in loaded
+
+
+# Imported by scikit-learn alone: the command line's --help and info must start without them (issue #28).
+SCIENTIFIC_STACK = ("sklearn", "scipy", "pandas")
+
+
+@pytest.mark.parametrize("statement", [
+    "import treeforge",
+    "import treeforge.cli",
+    "import treeforge.cli._info",
+    "from treeforge.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass",
+    "from treeforge.cli import main\ntry:\n    main(['train', '--help'])\nexcept SystemExit:\n    pass",
+])
+def test_command_line_starts_without_scikit_learn(statement):
+    added = _top_level(_modules_after(statement)) & set(SCIENTIFIC_STACK + ("pyarrow", "numba", "matplotlib"))
+    assert not added, f"{statement!r} imports {sorted(added)}"
+
+
+def test_info_reads_a_model_file_without_scikit_learn(tmp_path):
+    from treeforge import HistGradientBoostingRegressor
+
+    path = tmp_path / "model.json"
+    model = HistGradientBoostingRegressor(max_iter=3).fit(np.arange(40.0).reshape(20, 2), np.arange(20.0))
+    model.feature_names_in_ = np.array(["a", "b"], dtype=object)
+    model.save_model(path)
+    loaded = _modules_after(f"from treeforge.cli import main\nassert main(['info', {str(path)!r}]) == 0")
+    assert not _top_level(loaded) & set(SCIENTIFIC_STACK + ("pyarrow",))
+    assert "treeforge.ensemble._model_io" in loaded and "treeforge.ensemble._gradient_boosting" not in loaded
+
+
+def test_estimators_are_imported_on_first_use():
+    names = sorted(name for name in PUBLIC["treeforge"] if name != "__version__")
+    assert set(names) <= set(dir(treeforge))
+    loaded = _modules_after("import treeforge\nassert 'sklearn' not in sys.modules\n"
+                            "from treeforge import load_model\n"
+                            "from treeforge.ensemble._model_io import _ESTIMATORS\n"
+                            f"assert sorted(_ESTIMATORS) == {[name for name in names if name[0].isupper()]!r}\n"
+                            "from treeforge import RandomForestRegressor\n"
+                            "assert treeforge.RandomForestRegressor is RandomForestRegressor\n"
+                            "assert treeforge.load_model is load_model")
+    assert "sklearn" in loaded
+    with pytest.raises(AttributeError, match="no attribute 'NotAnEstimator'"):
+        treeforge.NotAnEstimator  # noqa: B018

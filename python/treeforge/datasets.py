@@ -24,6 +24,7 @@ age and data usage. It is synthetic, so it may be copied and changed freely.
 import importlib.resources
 
 DEMO_TARGET = "churned"
+DEMO_MODEL_PATH = "treeforge-demo-model.json"  # where ``treeforge train --demo`` saves its model
 
 
 def demo_path():

@@ -1,5 +1,5 @@
-"""The ``treeforge`` sub-commands predict, eval and info, and what every command shares: the checks of
-inputs and outputs, the reading options, the metrics (train lives in ``_train``)."""
+"""The ``treeforge`` sub-commands predict and eval, and what the commands share: the checks of inputs and
+outputs, the reading options, the metrics (train lives in ``_train``, info in ``_info``)."""
 
 import csv
 import io
@@ -13,8 +13,6 @@ from .._files import atomic_write, check_writable
 from . import _tabular as tabular
 from ._console import CLIError
 from ._estimators import load_model_file
-
-DEMO_MODEL_PATH = "treeforge-demo-model.json"
 
 
 def compute_metrics(task, estimator, X, y, sample_weight=None):
@@ -186,56 +184,4 @@ def cmd_eval(args, console):
     X, y, w = tabular.read_labelled(args.data, meta, console, **reading_options(args))
     values = compute_metrics(meta["task"], estimator, X, y, w)
     print(f"{meta['task']} on {len(y)} rows{' (weighted)' if w is not None else ''}: {format_metrics(values)}")
-    return 0
-
-
-def model_size(estimator):
-    """["N iterations", "N trees", "N leaves"], as far as the estimator tells."""
-    size = [f"{estimator.n_iter_} iterations"] if hasattr(estimator, "n_iter_") else []
-    arrays = estimator._model_to_arrays()
-    if "tree_offsets" in arrays and "left" in arrays:
-        size += [f"{len(arrays['tree_offsets']) - 1} trees", f"{int(np.sum(np.asarray(arrays['left']) < 0))} leaves"]
-    return size
-
-
-def _feature_kind(estimator, meta, idx):
-    """What ``info`` says of a feature: categorical (split on sets of its values) only if the model says so."""
-    is_categorical = getattr(estimator, "is_categorical_", None)
-    name = meta["features"][idx]
-    if is_categorical is not None and is_categorical[idx]:
-        n_values = len(meta["categories"].get(name) or estimator._categories[idx])
-        return f"  categorical, {n_values} values"
-    if name in meta["categories"]:  # a model trained before native categorical splits
-        return f"  text as ordinal codes (split as numbers), {len(meta['categories'][name])} values"
-    return ""
-
-
-def _displayed(name):
-    """A column name as ``info`` lists it: a blank one (an index column kept) as ``(no name)``."""
-    return str(name) if str(name).strip() else "(no name)"
-
-
-def cmd_info(args, console):
-    """``treeforge info``: model kind, task, size and the features by importance."""
-    estimator, meta = load_model_file(args.model)
-    lines = [f"model: {type(estimator).__name__}" + (f" (--model {meta['model']})" if meta.get("model") else ""),
-             f"task: {meta['task']}" + (f", target '{meta['target']}'" if meta["target"] else "")]
-    if hasattr(estimator, "classes_"):
-        lines.append("classes: " + ", ".join(str(label) for label in estimator.classes_))
-    lines.append(", ".join(model_size(estimator)) or "size: unknown")
-    if meta.get("rows"):
-        n_valid = meta["rows"]["valid"]
-        lines.append(f"trained on {meta['rows']['train']} rows" + (f", validated on {n_valid}" if n_valid else ""))
-    importances = np.asarray(getattr(estimator, "feature_importances_", np.zeros(len(meta["features"]))))
-    lines.append(f"features ({len(meta['features'])}, by importance):")
-    names = [_displayed(name) for name in meta["features"]]
-    width = max(len(name) for name in names)
-    for idx in np.argsort(-importances, kind="stable"):
-        lines.append(f"  {names[idx]:<{width}}  {importances[idx]:.4f}{_feature_kind(estimator, meta, idx)}")
-    for key, label in (("ignored", "ignored columns"), ("index_columns", "index columns left out"),
-                       ("weight", "weight column")):
-        if meta.get(key):
-            value = meta[key] if isinstance(meta[key], list) else [meta[key]]
-            lines.append(f"{label}: {', '.join(_displayed(name) for name in value)}")
-    print("\n".join(lines))
     return 0

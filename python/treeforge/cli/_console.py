@@ -5,8 +5,6 @@ import math
 import sys
 import time
 
-import numpy as np
-
 _REDRAW_SECONDS = 0.1  # the progress bar is redrawn at most this often
 # In a log, the first progress line comes after this long, the next ones twice as far apart each
 # time up to _LOG_MAX_SECONDS: a few lines for a run of minutes, one for a run of a second.
@@ -39,6 +37,11 @@ class Console:
     @staticmethod
     def warn(message):
         print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def best_iteration(scores):
+    """The index of the first highest of ``scores`` (a sequence of floats), as ``np.argmax`` gives it."""
+    return max(range(len(scores)), key=scores.__getitem__)
 
 
 def _clock(seconds):
@@ -93,7 +96,7 @@ class Progress:
         scores = progress.validation_score if len(progress.validation_score) else progress.train_score
         label = "valid" if len(progress.validation_score) else "train"
         if progress.is_last and done < total:
-            state = f"stopped early at {done} (best {int(np.argmax(scores))})" if len(scores) else "stopped"
+            state = f"stopped early at {done} (best {best_iteration(scores)})" if len(scores) else "stopped"
             text = f"{done}/{total}  {state}  elapsed {duration(elapsed)}"
         elif progress.is_last:
             text = f"{done}/{total}  done  elapsed {duration(elapsed)}"

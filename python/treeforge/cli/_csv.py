@@ -17,9 +17,6 @@ import re
 import zlib
 from collections import Counter
 
-import pyarrow as pa
-import pyarrow.csv as pacsv
-
 from .._files import check_regular_file
 
 MISSING_MARKERS = ("", "NA", "N/A", "n/a", "NaN", "nan", "NAN", "null", "NULL", "Null", "None", "#N/A")
@@ -236,6 +233,9 @@ def read_csv(path, delimiter=None, na_values=(), string_columns=(), *, decimal=N
         One column per header field, at least one row.
     source : CsvFile
     """
+    import pyarrow as pa  # here, not at the top: the commands that read no CSV file start without it
+    import pyarrow.csv as pacsv
+
     source = CsvFile(path, delimiter, decimal, header, column_names)
     if source.decimal_detected:
         tell(console, "note", f"{path}: numbers read with a decimal comma (1,5 is 1.5), as this ';'-separated "

@@ -1,12 +1,13 @@
-"""The estimators behind ``--model``, their parameters (``--param``, ``--config``) and model files read back."""
+"""The estimators behind ``--model``, their parameters (``--param``, ``--config``) and model files read back.
+
+The estimators' modules are imported on first use: ``--help`` and ``info`` never import them.
+"""
 
 import importlib
 import json
 
-import numpy as np
-
-from . import _tabular as tabular
 from ._console import CLIError
+from ._csv import check_input_file, did_you_mean
 
 # --model -> (module of treeforge, classifier, regressor); a module is imported on first use.
 MODELS = {
@@ -65,7 +66,7 @@ def read_config(path):
             import tomli as tomllib
         except ModuleNotFoundError:
             raise CLIError("reading --config needs Python 3.11 or the tomli package") from None
-    tabular.check_input_file(path)
+    check_input_file(path)
     try:
         with open(path, "rb") as handle:
             config = tomllib.load(handle)
@@ -99,7 +100,7 @@ def _reject_unknown_params(params, names, owner):
     """CLIError for the first parameter not in ``names``, suggesting the nearest valid one."""
     for key in params:
         if key not in names:
-            raise CLIError(f"unknown parameter '{key}' for {owner}" + tabular.did_you_mean(key, sorted(names)))
+            raise CLIError(f"unknown parameter '{key}' for {owner}" + did_you_mean(key, sorted(names)))
 
 
 def check_param_names(model, params):
@@ -130,6 +131,8 @@ def set_categorical_features(estimator, meta, params):
 def _categories_by_text(estimator):
     """{feature: category values as text} of a model saved from Python, whose categories the command
     line then passes as their positions: the estimator's categories become those positions (in memory)."""
+    import numpy as np
+
     categories = getattr(estimator, "_categories", None)
     if categories is None:
         return {}
@@ -160,7 +163,8 @@ _METADATA_KEYS = {
 
 def _check_metadata(path, meta, estimator):
     """CLIError naming the file and the key if the command line's metadata of a model file lacks a key
-    or holds a value of the wrong kind (a file edited by hand, or written by another tool)."""
+    or holds a value of the wrong kind (a file edited by hand, or written by another tool).
+    ``estimator``: the estimator, or an object holding its fitted attributes."""
     if not isinstance(meta, dict):
         raise CLIError(f"{path}: the command line's metadata is not a mapping")
     for key, (what, is_valid) in _METADATA_KEYS.items():
@@ -178,17 +182,10 @@ def _check_metadata(path, meta, estimator):
                        f"the model has {n_features}")
 
 
-def load_model_file(path):
-    """(estimator, metadata of the command line) of a model file.
-
-    The metadata is rebuilt from the estimator for a file saved from Python (every feature numeric).
-    """
-    from ..ensemble._model_io import load_model_with_metadata
-
-    for module_name, _, _ in MODELS.values():  # model files may name any estimator that exists
-        _import_estimator_module(module_name)
-    tabular.check_input_file(path)
-    estimator, metadata = load_model_with_metadata(path)
+def cli_metadata(path, metadata, estimator):
+    """The command line's metadata of the model file ``path`` (its ``metadata``), checked; for a file
+    saved from Python (every feature numeric), rebuilt from ``estimator``: the estimator, or an object
+    holding its fitted attributes (``info``)."""
     meta = metadata.get("cli")
     if meta is not None:
         _check_metadata(path, meta, estimator)
@@ -202,4 +199,15 @@ def load_model_file(path):
                 "weight": None, "ignored": [], "model": None,
                 "target_kind": "text" if classes is not None and classes.dtype == object else "number",
                 "task": "regression" if classes is None else "binary" if len(classes) == 2 else "multiclass"}
-    return estimator, meta
+    return meta
+
+
+def load_model_file(path):
+    """(estimator, metadata of the command line) of a model file (see ``cli_metadata``)."""
+    from ..ensemble._model_io import load_model_with_metadata
+
+    for module_name, _, _ in MODELS.values():  # model files may name any estimator that exists
+        _import_estimator_module(module_name)
+    check_input_file(path)
+    estimator, metadata = load_model_with_metadata(path)
+    return estimator, cli_metadata(path, metadata, estimator)

@@ -1,17 +1,21 @@
-"""The ``treeforge`` argument parser and ``main``: parse, run a command, turn errors into one line and an exit code."""
+"""The ``treeforge`` argument parser and ``main``: parse, run a command, turn errors into one line and an exit code.
+
+A command's module is imported when it runs: ``--help`` imports neither NumPy nor pyarrow, and
+nothing but ``train``, ``predict`` and ``eval`` imports scikit-learn (``tests/test_layout.py``).
+"""
 
 import argparse
 import os
 import sys
 
 from .. import __version__
-from . import _tabular as tabular
-from ._commands import DEMO_MODEL_PATH, cmd_eval, cmd_info, cmd_predict
-from ._train import EARLY_STOPPING_MODES, cmd_train
+from ..datasets import DEMO_MODEL_PATH
 from ._console import CLIError, Console
+from ._csv import MISSING_MARKERS
 from ._estimators import MODELS
 
 TASKS = ("auto", "regression", "binary", "multiclass")
+EARLY_STOPPING_MODES = ("on", "off", "auto")
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -58,13 +62,13 @@ def _add_reading_options(parser):
                         help="names of the columns of a file without a header line (implies --no-header)")
     parser.add_argument("--na-values", nargs="+", action="extend", default=[], metavar="TOKEN",
                         help="extra missing-value markers, besides "
-                             + ", ".join(repr(marker) for marker in tabular.MISSING_MARKERS))
+                             + ", ".join(repr(marker) for marker in MISSING_MARKERS))
 
 
-def _add_model_command(commands, name, command, summary, description, data_help):
+def _add_model_command(commands, name, summary, description, data_help):
     """A sub-command taking MODEL.json and DATA.csv (predict, eval), with the reading options."""
     parser = commands.add_parser(name, help=summary, description=description, formatter_class=_HelpFormatter)
-    parser.set_defaults(command=command)
+    parser.set_defaults(command=name)
     parser.add_argument("model", metavar="MODEL.json", help="model file written by treeforge train")
     parser.add_argument("data", metavar="DATA.csv", help=data_help)
     _add_reading_options(parser)
@@ -103,7 +107,7 @@ def build_parser():
 
     train = commands.add_parser("train", help="train a model on a CSV file", formatter_class=_HelpFormatter,
                                 description="Train a model on a CSV file and save it.", epilog=_TRAIN_EPILOG)
-    train.set_defaults(command=cmd_train)
+    train.set_defaults(command="train")
     train.add_argument("data", nargs="?", metavar="DATA.csv", help="training data (CSV, optionally gzip-compressed)")
     train.add_argument("--target", metavar="COL", help="the column to predict (required)")
     train.add_argument("--model", choices=sorted(MODELS), default="gbdt",
@@ -144,22 +148,36 @@ def build_parser():
     train.add_argument("--demo", action="store_true", help="train on the dataset shipped with treeforge")
     train.add_argument("--quiet", action="store_true", help="no progress bar and no notes")
 
-    predict = _add_model_command(commands, "predict", cmd_predict, "predict with a model",
+    predict = _add_model_command(commands, "predict", "predict with a model",
                                  "Predict every row of a CSV file; columns are matched by name.", "rows to predict")
     predict.add_argument("--out", metavar="PRED.csv", help="output CSV; - for standard output (default: standard output)")
     predict.add_argument("--proba", action="store_true", help="also write one probability column per class")
     predict.add_argument("--precision", type=_precision, metavar="N",
                          help="significant digits of the numbers written (default: 6 for probabilities, all "
                               "for regression predictions)")
-    _add_model_command(commands, "eval", cmd_eval, "metrics of a model on labelled data",
+    _add_model_command(commands, "eval", "metrics of a model on labelled data",
                        "RMSE, MAE and R2 (regression); accuracy, log loss and AUC (classification).",
                        "rows with the target column")
 
     info = commands.add_parser("info", help="describe a model file", formatter_class=_HelpFormatter,
                                description="Model kind, task, number of trees and leaves, features by importance.")
-    info.set_defaults(command=cmd_info, quiet=False)
+    info.set_defaults(command="info", quiet=False)
     info.add_argument("model", metavar="MODEL.json", help="model file")
     return parser
+
+
+def _run(args, console):
+    """Run the command ``args.command``, importing its module now (only train, predict and eval
+    import the estimators, scikit-learn and pyarrow)."""
+    if args.command == "train":
+        from ._train import cmd_train as command
+    elif args.command == "info":
+        from ._info import cmd_info as command
+    elif args.command == "predict":
+        from ._commands import cmd_predict as command
+    else:
+        from ._commands import cmd_eval as command
+    return command(args, console)
 
 
 def main(argv=None):
@@ -167,14 +185,14 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     console = Console(args.quiet)
     try:
-        return args.command(args, console)
+        return _run(args, console)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `treeforge predict ... | head`
         sys.stderr.close()
         return 1
-    except (CLIError, tabular.DataError, ValueError, TypeError, OSError) as exc:
+    except (CLIError, ValueError, TypeError, OSError) as exc:  # a DataError is a ValueError
         if os.environ.get("TREEFORGE_TRACEBACK"):
             raise
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)

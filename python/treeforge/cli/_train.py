@@ -7,31 +7,28 @@ import time
 
 import numpy as np
 
+from ..datasets import DEMO_MODEL_PATH, DEMO_TARGET, demo_path
 from ..plotting import plot_training
 from . import _tabular as tabular
 from ._checkpoints import apply_checkpoint, interruption_error, make_checkpointer
 from ._commands import (
-    DEMO_MODEL_PATH,
     check_input_files,
     check_outputs_writable,
     compute_metrics,
     format_metrics,
-    model_size,
     reading_options,
     refuse_overwriting_inputs,
 )
 from ._console import CLIError, Progress
 from ._estimators import check_param_names, collect_params, estimator_class, make_estimator, set_categorical_features
+from ._info import model_size
 
 _METADATA_VERSION = 1
-EARLY_STOPPING_MODES = ("on", "off", "auto")
 
 
 def _check_train_args(args):
     """Fill the --demo defaults and reject inconsistent training options before reading any data."""
     if args.demo:
-        from ..datasets import DEMO_TARGET, demo_path
-
         args.data, args.target = demo_path(), DEMO_TARGET
         if args.valid is None and args.valid_fraction is None:
             args.valid_fraction = 0.2
@@ -186,7 +183,8 @@ def _early_stopping_result(estimator):
 def _summarise(console, args, estimator, meta, train, valid, seconds):
     """The results of a run: the model, the rows trained on, early stopping, the metrics, the files."""
     held_out = f", {len(valid[1])} held out" if valid is not None and not args.valid else ""
-    console.result(f"trained {type(estimator).__name__} ({', '.join(model_size(estimator))}) on {len(train[1])} "
+    size = model_size(getattr(estimator, "n_iter_", None), estimator._model_to_arrays())
+    console.result(f"trained {type(estimator).__name__} ({', '.join(size)}) on {len(train[1])} "
                    f"rows{held_out} in {seconds:.1f} s")
     stopping = _early_stopping_result(estimator)
     if stopping:

@@ -16,6 +16,7 @@ from sklearn.utils.validation import _check_sample_weight, _get_feature_names, c
 from .. import _core
 from ._categorical import check_restored_categories, encode_features, encode_training_features
 from ._docstrings import SHARED_DOC_PARTS, with_doc_parts
+from ._importances import gain_importances
 
 # float32 input stays float32 (half the memory); anything else becomes float64.
 X_DTYPES = [np.float64, np.float32]
@@ -517,9 +518,7 @@ class CoreModelMixin:
         All zeros when the model has no split.
         """
         check_is_fitted(self)
-        gain = np.asarray(self._model.feature_importances(), dtype=np.float64)
-        total = gain.sum()
-        return gain / total if total > 0 else np.zeros_like(gain)
+        return gain_importances(self._model)
 
     @reads_one_fit
     def save_model(self, path, metadata=None):

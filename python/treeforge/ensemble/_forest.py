@@ -45,6 +45,7 @@ from ._forest_data import (
     target_probas,
     target_sample_weight,
 )
+from ._importances import forest_importances
 from ._model_io import register_estimator
 from ._tree_view import TreeEnsembleMixin, ensemble_decision_path
 
@@ -261,12 +262,7 @@ class BaseForest(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
         no tree has a split.
         """
         check_is_fitted(self)
-        per_tree = self._model.tree_feature_importances()
-        has_split = per_tree.sum(axis=1) > 0
-        if not np.any(has_split):
-            return np.zeros(self.n_features_in_, dtype=np.float64)
-        mean = per_tree[has_split].mean(axis=0)
-        return mean / mean.sum()
+        return forest_importances(self._model)
 
     @_with_doc
     @reads_one_fit

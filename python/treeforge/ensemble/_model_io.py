@@ -26,19 +26,20 @@ import math
 import os
 import re
 import stat
+from typing import NamedTuple
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
 from .. import _core
 from .._files import atomic_write
-from ._categorical import check_savable_categories
 
 FORMAT_NAME = "treeforge"
 FORMAT_VERSION = _core.MODEL_FORMAT_VERSION
 
 # Allow-list of the estimator classes a file may name: filled by @register_estimator in the
-# estimator modules (all imported by ``treeforge/__init__``); names are never imported or evaluated.
+# estimator modules (``treeforge.load_model`` and the command line import them all before a load);
+# names are never imported or evaluated. This module imports no scikit-learn at import time: the
+# command line's ``info`` reads files through ``read_model_file`` without the estimators.
 _ESTIMATORS = {}
 
 # Array dtypes a file may declare (byte order, kind, item size); "object" holds str/number/bool.
@@ -165,6 +166,8 @@ def _hashable(key):
 
 def _document_of(estimator, metadata):
     """The JSON-ready dict of a fitted estimator."""
+    from ._categorical import check_savable_categories
+
     check_savable_categories(estimator)  # a category value JSON cannot hold is named, not a bare TypeError
     params = {}
     for name, value in estimator.get_params(deep=False).items():
@@ -220,8 +223,18 @@ def _required(document, key, kind):
     return value
 
 
-def _estimator_of(document):
-    """Rebuild and validate the estimator of a parsed document; returns (estimator, metadata)."""
+class ModelFile(NamedTuple):
+    """A model file's parts, decoded and checked as far as they can be without its estimator class."""
+
+    estimator: str  # the class name the file gives (not checked against the allow-list here)
+    params: dict
+    fitted: dict  # fitted attribute -> value
+    model: dict  # the core's arrays, validated by ``_core.Model.from_arrays`` when built
+    metadata: dict
+
+
+def _model_file_of(document):
+    """The ``ModelFile`` of a parsed document: checksum, format and versions checked, values decoded."""
     if not isinstance(document, dict):
         raise ValueError("the top level is not a JSON object")
     _check_checksum(document)
@@ -231,37 +244,43 @@ def _estimator_of(document):
     if type(version) is not int or not 1 <= version <= FORMAT_VERSION:
         raise ValueError(f"unsupported version {version!r} (this treeforge reads versions 1 to {FORMAT_VERSION})")
     name = _required(document, "estimator", str)
+    params = _decode_value(_required(document, "params", dict))
+    fitted = _decode_value(_required(document, "fitted", dict))
+    model = _decode_value(_required(document, "model", dict))
+    model_version = model.get("format_version")
+    if model_version != version:
+        raise ValueError(f"the model's format_version {model_version!r} is not the file's version {version}")
+    return ModelFile(name, params, fitted, model, _decode_value(_required(document, "metadata", dict)))
+
+
+def _estimator_of(document):
+    """Rebuild and validate the estimator of a parsed document; returns (estimator, metadata)."""
+    parts = _model_file_of(document)
+    name = parts.estimator
     if name not in _ESTIMATORS:
         raise ValueError(f"unknown estimator {name!r}; expected one of {sorted(_ESTIMATORS)}")
     cls = _ESTIMATORS[name]
 
     estimator = cls()
-    params = _decode_value(_required(document, "params", dict))
-    unknown = sorted(set(params) - set(estimator.get_params(deep=False)))
+    unknown = sorted(set(parts.params) - set(estimator.get_params(deep=False)))
     if unknown:
         raise ValueError(f"unknown parameters {unknown} for {name}")
-    estimator.set_params(**params)
+    estimator.set_params(**parts.params)
     estimator._validate_params()
 
-    fitted = _decode_value(_required(document, "fitted", dict))
     optional = {"feature_names_in_", *getattr(cls, "_io_optional_attributes", ())}
-    missing = sorted(set(cls._io_fitted_attributes) - optional - set(fitted))
+    missing = sorted(set(cls._io_fitted_attributes) - optional - set(parts.fitted))
     if missing:
         raise ValueError(f"missing fitted attributes {missing}")
-    unexpected = sorted(set(fitted) - set(cls._io_fitted_attributes))
+    unexpected = sorted(set(parts.fitted) - set(cls._io_fitted_attributes))
     if unexpected:
         raise ValueError(f"unexpected fitted attributes {unexpected}")
-    for attribute, value in fitted.items():
+    for attribute, value in parts.fitted.items():
         setattr(estimator, attribute, value)
 
-    model = _decode_value(_required(document, "model", dict))
-    model_version = model.get("format_version")
-    if model_version != version:
-        raise ValueError(f"the model's format_version {model_version!r} is not the file's version {version}")
-    estimator._model_from_arrays(model)
+    estimator._model_from_arrays(parts.model)
     estimator._check_restored()
-    metadata = _decode_value(_required(document, "metadata", dict))
-    return estimator, metadata
+    return estimator, parts.metadata
 
 
 # --------------------------------------------------------------------------------------------
@@ -287,6 +306,8 @@ def save_model(estimator, path, metadata=None):
         Free JSON-serialisable information (the CLI stores the target name, task, ignored
         columns and category mappings here); read back by :func:`load_model_with_metadata`.
     """
+    from sklearn.utils.validation import check_is_fitted
+
     if _ESTIMATORS.get(type(estimator).__name__) is not type(estimator):
         raise TypeError(f"{type(estimator).__name__} is not a treeforge estimator that can be saved.")
     check_is_fitted(estimator)
@@ -324,20 +345,33 @@ def _read_model_bytes(path):
         return head + handle.read()
 
 
+def _read_model_file(path, read_document):
+    """``read_document(parsed JSON)`` of the file ``path``; ValueError naming the file and the problem."""
+    path = os.fspath(path)
+    raw = _read_model_bytes(path)
+    try:
+        document = json.loads(raw.decode("utf-8"))
+        return read_document(document)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, RecursionError) as exc:
+        # JSONDecodeError, UnicodeDecodeError and the core's validation errors are ValueErrors too.
+        raise ValueError(f"Invalid treeforge model file {path!r}: {exc}") from exc
+
+
+def read_model_file(path):
+    """The ``ModelFile`` of ``path`` without rebuilding its estimator (nor importing scikit-learn):
+    checksum, format, versions and values checked; the estimator's name, parameters and fitted
+    attributes are not, and the core's arrays are checked only when a ``Model`` is built of them.
+    ValueError as :func:`load_model_with_metadata` raises."""
+    return _read_model_file(path, _model_file_of)
+
+
 def load_model_with_metadata(path):
     """:func:`load_model`, also returning the ``metadata`` dict given to :func:`save_model`.
 
     Any invalid file (truncated, corrupted, hand-edited, another version, an unknown estimator)
     raises ValueError naming the problem; the estimator is ``(estimator, metadata)[0]``.
     """
-    path = os.fspath(path)
-    raw = _read_model_bytes(path)
-    try:
-        document = json.loads(raw.decode("utf-8"))
-        return _estimator_of(document)
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, RecursionError) as exc:
-        # JSONDecodeError, UnicodeDecodeError and the core's validation errors are ValueErrors too.
-        raise ValueError(f"Invalid treeforge model file {path!r}: {exc}") from exc
+    return _read_model_file(path, _estimator_of)
 
 
 def load_model(path):

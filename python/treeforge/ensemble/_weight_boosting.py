@@ -29,6 +29,7 @@ from ._base import (
     validate_predict_data,
 )
 from ._docstrings import ADABOOST_DOC_PARTS, with_doc_parts
+from ._importances import weighted_tree_importances
 from ._model_io import register_estimator
 from ._tree_view import TreeEnsembleMixin
 from ._user_boosting import OVERFLOW_WARNING, fit_user_rounds, make_estimator, resampled_rows
@@ -141,10 +142,9 @@ class BaseWeightBoosting(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
         ``sum_m alpha_m * importances_m / sum_m alpha_m`` (scikit-learn's definition).
         """
         check_is_fitted(self)
-        norm = self.estimator_weights_.sum()
         if self._model is not None:
-            per_tree = self._model.tree_feature_importances()
-            return self.estimator_weights_[:per_tree.shape[0]] @ per_tree / norm
+            return weighted_tree_importances(self._model, self.estimator_weights_)
+        norm = self.estimator_weights_.sum()
         try:
             return sum(w * e.feature_importances_ for w, e in zip(self.estimator_weights_, self.estimators_)) / norm
         except AttributeError as exc:
