@@ -3,7 +3,6 @@ outputs, the reading options, the metrics (train lives in ``_train``, info in ``
 
 import csv
 import io
-import math
 import os
 import sys
 
@@ -13,35 +12,7 @@ from .._files import atomic_write, check_writable
 from . import _tabular as tabular
 from ._console import CLIError
 from ._estimators import load_model_file
-
-
-def compute_metrics(task, estimator, X, y, sample_weight=None):
-    """{name: value}: RMSE, MAE and R2 for regression; accuracy, log loss and AUC for classification.
-
-    AUC is left out when some class is absent from ``y``.
-    """
-    from sklearn import metrics
-
-    if task == "regression":
-        pred = estimator.predict(X)
-        return {"rmse": math.sqrt(metrics.mean_squared_error(y, pred, sample_weight=sample_weight)),
-                "mae": metrics.mean_absolute_error(y, pred, sample_weight=sample_weight),
-                "r2": metrics.r2_score(y, pred, sample_weight=sample_weight)}
-    classes = estimator.classes_
-    unknown = ~np.isin(y, classes)
-    if unknown.any():
-        raise CLIError(f"the target holds labels the model was not trained on, e.g. {y[unknown][0]!r}")
-    proba = estimator.predict_proba(X)
-    predicted = classes[np.argmax(proba, axis=1)]
-    result = {"accuracy": metrics.accuracy_score(y, predicted, sample_weight=sample_weight),
-              "log_loss": metrics.log_loss(y, proba, labels=classes, sample_weight=sample_weight)}
-    if len(np.unique(y)) == len(classes):
-        if len(classes) == 2:
-            result["auc"] = metrics.roc_auc_score(y == classes[1], proba[:, 1], sample_weight=sample_weight)
-        else:
-            result["auc"] = metrics.roc_auc_score(y, proba, multi_class="ovr", labels=classes,
-                                                  sample_weight=sample_weight)
-    return result
+from ._metrics import compute_metrics
 
 
 def reading_options(args):

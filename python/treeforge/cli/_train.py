@@ -14,7 +14,6 @@ from ._checkpoints import apply_checkpoint, interruption_error, make_checkpointe
 from ._commands import (
     check_input_files,
     check_outputs_writable,
-    compute_metrics,
     format_metrics,
     reading_options,
     refuse_overwriting_inputs,
@@ -22,6 +21,7 @@ from ._commands import (
 from ._console import CLIError, Progress
 from ._estimators import check_param_names, collect_params, estimator_class, make_estimator, set_categorical_features
 from ._info import model_size
+from ._metrics import compute_metrics
 
 _METADATA_VERSION = 1
 
