@@ -24,7 +24,8 @@ import numpy as np
 class BoostingProgress:
     """What a ``fit`` callback sees after each iteration: ``n_iter`` (iterations in the model so
     far), ``max_iter``, ``is_last`` (max_iter reached or early stopping) and the ``train_score``
-    and ``validation_score`` lists recorded so far (empty without early stopping)."""
+    and ``validation_score`` lists recorded so far (empty without early stopping; ``train_score``
+    also beside a validation set under ``fit(..., record_train_score=False)``)."""
 
     def __init__(self, estimator, booster, is_last):
         self._estimator, self._booster = estimator, booster

@@ -181,16 +181,18 @@ def _early_stopping_result(estimator):
 
 
 def _summarise(console, args, estimator, meta, train, valid, seconds):
-    """The results of a run: the model, the rows trained on, early stopping, the metrics, the files."""
-    held_out = f", {len(valid[1])} held out" if valid is not None and not args.valid else ""
-    size = model_size(getattr(estimator, "n_iter_", None), estimator._model_to_arrays())
-    console.result(f"trained {type(estimator).__name__} ({', '.join(size)}) on {len(train[1])} "
-                   f"rows{held_out} in {seconds:.1f} s")
-    stopping = _early_stopping_result(estimator)
-    if stopping:
-        console.result(stopping)
-    held, label = (valid, "validation") if valid is not None else (train, "training data (not held out)")
-    console.result(f"{label}: {format_metrics(compute_metrics(meta['task'], estimator, *held))}")
+    """The results of a run: the model, the rows trained on, early stopping, the metrics, the files.
+    Under --quiet nothing is shown, and nothing is computed but the plot."""
+    if not console.quiet:
+        held_out = f", {len(valid[1])} held out" if valid is not None and not args.valid else ""
+        size = model_size(getattr(estimator, "n_iter_", None), estimator._model_to_arrays())
+        console.result(f"trained {type(estimator).__name__} ({', '.join(size)}) on {len(train[1])} "
+                       f"rows{held_out} in {seconds:.1f} s")
+        stopping = _early_stopping_result(estimator)
+        if stopping:
+            console.result(stopping)
+        held, label = (valid, "validation") if valid is not None else (train, "training data (not held out)")
+        console.result(f"{label}: {format_metrics(compute_metrics(meta['task'], estimator, *held))}")
     if args.plot:
         sets = {"train": tuple(train[:2])} | ({"validation": tuple(valid[:2])} if valid is not None else {})
         plot_training(args.plot, estimator, meta["task"], sets, meta["features"])
@@ -234,6 +236,10 @@ def cmd_train(args, console):
         if args.checkpoint_every or resumed:
             checkpointer = make_checkpointer(args, meta, train, valid, held_out, stored)
         fit_kwargs["callback"] = lambda step: (progress(step), checkpointer and checkpointer(step))
+        # The training loss of each iteration is shown only when it decides early stopping (no
+        # validation set), and the estimator then records it anyway: otherwise a pass over every
+        # training row per iteration for nothing.
+        fit_kwargs["record_train_score"] = False
     if resumed:
         estimator.set_params(warm_start=True)
     console.note(f"training {type(estimator).__name__} on {len(train[1])} rows and {len(meta['features'])} "

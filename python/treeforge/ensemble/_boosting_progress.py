@@ -41,20 +41,28 @@ class ScoreRecorder:
     With ``scoring='loss'`` the scores are the negated core losses. Otherwise the scorer is
     called on the estimator, whose margins are served from the booster while it runs: the
     booster's own margins for predefined scorers, a snapshot of the model for callables.
+
+    The training rows are scored when they decide stopping (no validation set) or when
+    ``record_train_score`` asks for it; a warm start continuing a fit that recorded validation
+    scores but no training scores records none, so that the two lists stay aligned.
     """
 
-    def __init__(self, estimator, booster, train, valid, n_threads):
+    def __init__(self, estimator, booster, train, valid, n_threads, record_train_score=True):
         self.estimator = estimator
         self.booster = booster
         self.has_validation = valid is not None
         self.n_threads = n_threads
+        skipped_before = len(estimator.validation_score_) > len(estimator.train_score_) == 0
+        self.records_train = not self.has_validation or (record_train_score and not skipped_before)
         self.scorer = None
         if estimator.scoring == "loss":
             return
         self.scorer = check_scoring(estimator, estimator.scoring)
         self.uses_margins = not callable(estimator.scoring)
         n_train = train.n_samples
-        if n_train > SCORER_MAX_TRAIN_ROWS:
+        if not self.records_train:
+            self.small_idx = slice(0)
+        elif n_train > SCORER_MAX_TRAIN_ROWS:
             self.small_idx = resample(
                 np.arange(n_train), n_samples=SCORER_MAX_TRAIN_ROWS, replace=False,
                 random_state=estimator._seed, stratify=train.labels if is_classifier(estimator) else None,
@@ -68,12 +76,13 @@ class ScoreRecorder:
         """Score the current model; True when training should stop."""
         estimator, booster = self.estimator, self.booster
         if self.scorer is None:
-            estimator.train_score_.append(-booster.train_loss())
+            if self.records_train:
+                estimator.train_score_.append(-booster.train_loss())
             if self.has_validation:
                 estimator.validation_score_.append(-booster.valid_loss())
         else:
             if self.uses_margins:
-                train_margin = booster.train_margin()[self.small_idx]
+                train_margin = booster.train_margin()[self.small_idx] if self.records_train else None
                 valid_margin = booster.valid_margin() if self.has_validation else None
                 train_source, valid_source = (lambda X: train_margin), (lambda X: valid_margin)
             else:  # a callable may predict anything: serve it a snapshot of the model
@@ -81,7 +90,8 @@ class ScoreRecorder:
                 train_source = valid_source = lambda X: model.predict_margin(  # noqa: E731
                     np.ascontiguousarray(X), self.n_threads
                 )
-            estimator.train_score_.append(self._score(self.train, train_source))
+            if self.records_train:
+                estimator.train_score_.append(self._score(self.train, train_source))
             if self.has_validation:
                 estimator.validation_score_.append(self._score(self.valid, valid_source))
         scores = estimator.validation_score_ if self.has_validation else estimator.train_score_
@@ -102,6 +112,18 @@ def _margins_served_by(estimator, margin_of):
         yield
     finally:
         del estimator._margin_override
+
+
+def iteration_message(estimator, iteration, seconds, has_validation):
+    """The line ``verbose=2`` prints after an iteration: its trees, scores recorded and time."""
+    message = f"[{iteration + 1}/{estimator.max_iter}] {estimator.n_trees_per_iteration_} tree(s), "
+    if estimator.do_early_stopping_:
+        sign, name = (-1, "loss") if estimator.scoring == "loss" else (1, "score")
+        if len(estimator.train_score_):
+            message += f"train {name}: {sign * estimator.train_score_[-1]:.5f}, "
+        if has_validation:
+            message += f"val {name}: {sign * estimator.validation_score_[-1]:.5f}, "
+    return message + f"in {seconds:0.3f}s"
 
 
 def _no_recent_improvement(scores, n_iter_no_change, tol):

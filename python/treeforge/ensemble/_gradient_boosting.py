@@ -29,7 +29,7 @@ from ._base import (
     validate_predict_data,
     validate_sample_weight,
 )
-from ._boosting_progress import DataPart, ScoreRecorder
+from ._boosting_progress import DataPart, ScoreRecorder, iteration_message
 from ._constraints import constraint_values
 from ._docstrings import GRADIENT_BOOSTING_DOC_PARTS, fill_doc, with_doc_parts
 from ._model_io import register_estimator
@@ -92,7 +92,7 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None,
-            callback=None):
+            callback=None, record_train_score=True):
         """Fit the gradient boosting model.
 
         {X_parameter}
@@ -111,6 +111,10 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
             Called as ``callback(progress)`` after every iteration with a
             :class:`treeforge.callback.BoostingProgress` (progress display,
             checkpoints); an exception it raises aborts the fit.
+        record_train_score : bool, default=True
+            Whether ``train_score_`` scores the training rows after each iteration when a validation
+            set decides early stopping (a pass over every training row each time). False leaves it
+            empty; without a validation set the training score decides, and is always recorded.
 
         Returns
         -------
@@ -120,10 +124,10 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
             fitting fails or is interrupted (Ctrl-C mid-iteration, or a callback or scorer raising).
         """
         with published_when_fitted(self) as fitted:
-            fitted._fit(X, y, sample_weight, X_val, y_val, sample_weight_val, callback)
+            fitted._fit(X, y, sample_weight, (X_val, y_val, sample_weight_val), callback, record_train_score)
         return self
 
-    def _fit(self, X, y, sample_weight, X_val, y_val, sample_weight_val, callback):
+    def _fit(self, X, y, sample_weight, validation, callback, record_train_score):
         fit_start = time.perf_counter()
         self._check_supported_options()
         is_warm = self.warm_start and self.__sklearn_is_fitted__()
@@ -148,9 +152,7 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
 
         is_large = X.shape[0] > _AUTO_EARLY_STOPPING_MIN_SAMPLES
         self.do_early_stopping_ = is_large if self.early_stopping == "auto" else bool(self.early_stopping)
-        train, valid = self._split_validation(
-            DataPart(X, y, y_labels, sample_weight), X_val, y_val, sample_weight_val
-        )
+        train, valid = self._split_validation(DataPart(X, y, y_labels, sample_weight), *validation)
 
         if self.verbose:
             n_bytes = train.n_samples * train.X.shape[1] * train.X.itemsize
@@ -172,24 +174,24 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
             None if valid is None else valid.y, None if valid is None else valid.weight, previous_model,
         )
         del train_data, valid_data
-        self._train_loop(booster, train, valid, is_warm, n_threads, callback)
+        self._train_loop(booster, train, valid, is_warm, n_threads, callback, record_train_score)
         # Training buffers are released before the model is built: the end of fit peaks no higher.
         self._model = booster.finish()
         self.n_iter_ = self._model.n_iter
         if self.verbose:
             print(f"Fit {self._model.n_trees} trees in {time.perf_counter() - fit_start:.3f} s")
 
-    def _train_loop(self, booster, train, valid, is_warm, n_threads, callback):
+    def _train_loop(self, booster, train, valid, is_warm, n_threads, callback, record_train_score):
         """Grow iterations up to max_iter, scoring and stopping early if enabled."""
         recorder = None
-        if self.do_early_stopping_:
-            recorder = ScoreRecorder(self, booster, train, valid, n_threads)
         if is_warm:
             self.train_score_ = list(self.train_score_)
             self.validation_score_ = list(self.validation_score_)
         else:
             self.train_score_, self.validation_score_ = [], []
-            if recorder is not None:
+        if self.do_early_stopping_:
+            recorder = ScoreRecorder(self, booster, train, valid, n_threads, record_train_score)
+            if not is_warm:
                 recorder.record()  # scores of the initial model, before any tree
         if self.verbose:
             print("Fitting gradient boosted rounds:")
@@ -198,22 +200,13 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
             booster.update()  # a LongCall: Ctrl-C raises KeyboardInterrupt mid-iteration
             should_stop = recorder.record() if recorder is not None else False
             if self.verbose >= 2:
-                self._print_iteration(iteration, time.perf_counter() - tic, valid is not None)
+                print(iteration_message(self, iteration, time.perf_counter() - tic, valid is not None))
             if callback is not None:
                 callback(BoostingProgress(self, booster, should_stop or iteration + 1 == self.max_iter))
             if should_stop:
                 break
         self.train_score_ = np.asarray(self.train_score_, dtype=np.float64)
         self.validation_score_ = np.asarray(self.validation_score_, dtype=np.float64)
-
-    def _print_iteration(self, iteration, seconds, has_validation):
-        message = f"[{iteration + 1}/{self.max_iter}] {self.n_trees_per_iteration_} tree(s), "
-        if self.do_early_stopping_:
-            sign, name = (-1, "loss") if self.scoring == "loss" else (1, "score")
-            message += f"train {name}: {sign * self.train_score_[-1]:.5f}, "
-            if has_validation:
-                message += f"val {name}: {sign * self.validation_score_[-1]:.5f}, "
-        print(message + f"in {seconds:0.3f}s")
 
     def _check_supported_options(self):
         self._check_loss()
