@@ -1,14 +1,23 @@
-"""``treeforge train`` computes only what it shows (issue #28 item 4): no metrics under --quiet, no
-per-iteration training loss beside a validation set."""
+"""``treeforge train`` computes only what it shows and holds the data once (issue #28 item 4): no metrics
+under --quiet, no per-iteration training loss beside a validation set, a CSV file read with the types
+of its sample (the same table as inference gives), the held-out rows taken out in place, and the
+estimators (scikit-learn) imported only once the table is freed."""
 
 import csv
+import json
+import os
+import subprocess
+import sys
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import pytest
 
 from treeforge import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from treeforge import cli
-from treeforge.cli import _train
+from treeforge.cli import _csv, _train
+from treeforge.cli._estimators import MODELS, _declared_parameters, estimator_class
 
 
 def _write_rows(path, header, rows):
@@ -61,11 +70,78 @@ def test_training_loss_is_recorded_only_when_it_decides(data_file, tmp_path, mon
     assert len(estimator.validation_score_) == (0 if recorded else 16)
 
 
+def test_train_reads_the_data_before_importing_scikit_learn(data_file, tmp_path):
+    code = ("import sys\nfrom treeforge.cli import _tabular\nreal = _tabular.features_matrix\n"
+            "def features_matrix(*args, **kwargs):\n"
+            "    assert 'sklearn' not in sys.modules and 'treeforge.ensemble._gradient_boosting' not in sys.modules\n"
+            "    return real(*args, **kwargs)\n"
+            "_tabular.features_matrix = features_matrix\nfrom treeforge.cli import main\n"
+            f"sys.exit(main({_train_args(data_file, tmp_path, '--quiet')!r}))")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.dirname(os.path.dirname(cli.__file__)),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_parameter_names_read_from_the_source_are_the_estimators(model, task):
+    assert _declared_parameters(model, task) == set(estimator_class(model, task)().get_params())
+
+
 def test_unknown_parameters_are_refused_before_the_data_are_read(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(_train, "_read_training_data", lambda *args: pytest.fail("the data were read"))
     assert cli.main(["train", str(_write_rows(tmp_path / "d.csv", ["a", "y"], [[1, 2]])), "--target", "y",
                      "--param", "learning_rat=0.1", "--out", str(tmp_path / "m.json")]) == 1
     assert "did you mean 'learning_rate'?" in capsys.readouterr().err
+
+
+def _inferred(path):
+    """The table of pyarrow's own inference over the whole file, with the reader's options."""
+    convert = pacsv.ConvertOptions(null_values=list(_csv.MISSING_MARKERS), strings_can_be_null=True,
+                                   quoted_strings_can_be_null=True)
+    return pacsv.read_csv(path, convert_options=convert)
+
+
+@pytest.mark.parametrize("late_value, column_type", [
+    ("", pa.int64()), ("2.5", pa.float64()), ("x", pa.string()), ("1e999", pa.float64()),
+    ("99999999999999999999", pa.float64()), ("2021-01-02", pa.string()),
+])
+def test_a_file_is_read_with_the_types_inference_gives(tmp_path, monkeypatch, late_value, column_type):
+    rows = [[i, i % 7, "" if i < 9000 else i, "true" if i % 2 else "false"] for i in range(12_000)]
+    rows[-1][1] = late_value  # far past the 64 KiB sample
+    path = _write_rows(tmp_path / "d.csv", ["a", "b", "empty_first", "flag"], rows)
+    reads = []
+    real = pacsv.read_csv
+    monkeypatch.setattr(pacsv, "read_csv", lambda *args, **kwargs: reads.append(1) or real(*args, **kwargs))
+    table, _ = _csv.read_csv(str(path))
+    assert len(reads) == (2 if column_type == pa.int64() else 3)  # sample, file (and the file again)
+    assert table.schema.field("b").type == column_type
+    assert table.equals(_inferred(str(path)))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, object, bool])
+def test_held_out_rows_are_taken_out_in_place(dtype):
+    rng = np.random.default_rng(1)
+    array = rng.integers(0, 5, size=(200_000, 3)).astype(dtype)
+    is_kept = rng.random(200_000) < 0.9
+    expected = array[is_kept]
+    kept = _train._rows_kept_in_place(array, is_kept)
+    np.testing.assert_array_equal(kept, expected)
+    assert np.shares_memory(kept, array) and kept.flags.c_contiguous
+    read_only = np.arange(10.0)
+    read_only.flags.writeable = False  # a column of pyarrow's memory
+    np.testing.assert_array_equal(_train._rows_kept_in_place(read_only, read_only > 4), np.arange(5.0, 10.0))
+
+
+def test_a_held_out_split_trains_the_model_it_trained_before(data_file, tmp_path, monkeypatch):
+    """The rows moved in place are those a copy took: the model is the estimator's on the copies."""
+    assert cli.main(_train_args(data_file, tmp_path, "--quiet", "--valid-fraction", "0.25")) == 0
+    saved = json.loads((tmp_path / "model.json").read_text())
+    copies = []
+    monkeypatch.setattr(_train, "_rows_kept_in_place", lambda array, is_kept: copies.append(1) or array[is_kept])
+    assert cli.main(_train_args(data_file, tmp_path, "--quiet", "--valid-fraction", "0.25")) == 0
+    assert copies and json.loads((tmp_path / "model.json").read_text())["model"] == saved["model"]
 
 
 def test_estimators_record_no_training_score_when_asked_not_to():

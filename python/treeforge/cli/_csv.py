@@ -240,21 +240,11 @@ def read_csv(path, delimiter=None, na_values=(), string_columns=(), *, decimal=N
     if source.decimal_detected:
         tell(console, "note", f"{path}: numbers read with a decimal comma (1,5 is 1.5), as this ';'-separated "
                               "file writes them (--decimal . reads a comma as text)")
-    convert = pacsv.ConvertOptions(
-        null_values=list(MISSING_MARKERS) + list(na_values), strings_can_be_null=True,
-        quoted_strings_can_be_null=True, column_types={name: pa.string() for name in string_columns},
-        decimal_point=source.decimal,
-    )
-    stream = pa.input_stream(path, compression="gzip" if source.is_gzip else None)
     try:
-        table = pacsv.read_csv(
-            stream, read_options=pacsv.ReadOptions(use_threads=True, column_names=source.column_names),
-            parse_options=pacsv.ParseOptions(delimiter=source.delimiter), convert_options=convert,
-        )
+        table = _read_table(source, na_values, string_columns)
     except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
         raise _reading_error(source, exc) from None
-    finally:
-        stream.close()
+    pa.default_memory_pool().release_unused()  # the parser's buffers: freed, but kept by the allocator
     names = table.column_names
     duplicated = sorted(name for name, count in Counter(names).items() if count > 1)
     if duplicated:
@@ -264,6 +254,55 @@ def read_csv(path, delimiter=None, na_values=(), string_columns=(), *, decimal=N
     if any(pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type) for field in table.schema):
         raise _not_utf8_error(source)  # pyarrow reads a column that is not UTF-8 as bytes
     return table, source
+
+
+def _read_table(source, na_values, string_columns):
+    """The file as a pyarrow Table, each column of the type pyarrow infers from all its values.
+
+    The types pyarrow infers from the sample are given for the whole file first: the reader then keeps
+    no parsed block to convert again should a later value change a type, which halves the memory a
+    read takes. A value that does not fit them fails that read (``ArrowInvalid``), and the file is
+    read again with every type inferred. When the first read succeeds, its types are those inference
+    gives: every value converted to them, and inference takes the first type in its order that
+    converts all of a column's values, of which the sample's values are a part.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    forced = {name: pa.string() for name in string_columns}
+    read_options = pacsv.ReadOptions(use_threads=True, column_names=source.column_names)
+    parse_options = pacsv.ParseOptions(delimiter=source.delimiter)
+
+    def read(source_file, column_types):
+        convert = pacsv.ConvertOptions(
+            null_values=list(MISSING_MARKERS) + list(na_values), strings_can_be_null=True,
+            quoted_strings_can_be_null=True, column_types=column_types, decimal_point=source.decimal)
+        return pacsv.read_csv(source_file, read_options=read_options, parse_options=parse_options,
+                              convert_options=convert)
+
+    try:
+        sample = read(pa.py_buffer(source.sample().encode("utf-8")), forced)
+        typed = {field.name: field.type for field in sample.schema if not pa.types.is_null(field.type)}
+    except pa.ArrowInvalid:  # e.g. a quoted field cut at the end of the sample: types all inferred
+        typed = {}
+    for column_types in ([typed | forced] if typed else []) + [forced]:
+        stream = pa.input_stream(source.path, compression="gzip" if source.is_gzip else None)
+        try:
+            return read(stream, column_types)
+        except pa.ArrowInvalid:
+            if column_types is forced:
+                raise
+        finally:
+            stream.close()
+
+
+def release_reading_memory():
+    """Hand back to the system the memory pyarrow's allocator keeps once the tables read and the arrays
+    computed from them are freed (about three times a table while it is read and converted); the
+    matrices allocated next by NumPy could not reuse it."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 def _is_not_utf8(line):

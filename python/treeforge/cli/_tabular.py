@@ -33,6 +33,7 @@ from ._csv import (  # noqa: F401
     did_you_mean,
     is_unnamed,
     read_csv,
+    release_reading_memory,
     shown,
 )
 
@@ -40,8 +41,9 @@ NUMERIC_SHARE = 0.9
 _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|infinity|nan)$"
 _NUMBER_WITH_COMMA = _NUMBER.replace(r"\.", ",")
 # The feature matrix is filled from _COLUMN_GROUP converted columns at a time, in blocks of
-# _ROW_BLOCK rows: a block stays in cache, 3-5x faster than writing whole strided columns.
-_COLUMN_GROUP = 8
+# _ROW_BLOCK rows: a block stays in cache, 2x faster than writing whole strided columns (1,000,000
+# x 28: 0.10 s against 0.20 s; 8 columns at a time, 0.08 s, hold twice the memory).
+_COLUMN_GROUP = 4
 _ROW_BLOCK = 8192
 _MAX_INTEGER_CLASSES = 10  # an integer target with at most this many values is inferred multiclass
 # A categorical column with more levels than this and than half the rows is named before training.
@@ -255,10 +257,14 @@ def features_matrix(table, source, schema, console=None):
     if extra:
         listed = ", ".join(name if str(name).strip() else "(no name)" for name in extra)
         tell(console, "note", f"ignoring column{'s' * (len(extra) > 1)} the model does not use: {listed}")
+    # pyarrow's allocator keeps what its computations free, and NumPy's arrays cannot reuse it: it is
+    # handed back before X and after every group of columns, so that the read never holds more.
+    release_reading_memory()
     X = np.empty((table.num_rows, len(features)), dtype=np.float64)
     for first in range(0, len(features), _COLUMN_GROUP):
         group = [_feature_values(table, source, name, categories.get(name), console)
                  for name in features[first:first + _COLUMN_GROUP]]
+        release_reading_memory()
         for start in range(0, table.num_rows, _ROW_BLOCK):
             for k, values in enumerate(group):
                 X[start:start + _ROW_BLOCK, first + k] = values[start:start + _ROW_BLOCK]

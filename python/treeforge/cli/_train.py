@@ -19,11 +19,13 @@ from ._commands import (
     refuse_overwriting_inputs,
 )
 from ._console import CLIError, Progress
+from ._csv import release_reading_memory
 from ._estimators import check_param_names, collect_params, estimator_class, make_estimator, set_categorical_features
 from ._info import model_size
 from ._metrics import compute_metrics
 
 _METADATA_VERSION = 1
+_ROW_BLOCK = 65536  # rows moved at a time when the held-out rows are taken out of the training data
 
 
 def _check_train_args(args):
@@ -69,8 +71,24 @@ def _held_out_rows(args, labels, task):
     return np.sort(held_out)
 
 
+def _rows_kept_in_place(array, is_kept):
+    """``array[is_kept]`` without a second copy of ``array``: the rows kept are moved up over the
+    others, in order, block by block (a row never moves down, so no block overwrites rows still to be
+    read), and the leading rows are returned as a view. ``array`` must not be used afterwards."""
+    if not array.flags.writeable:  # a view of pyarrow's memory (a column read without a copy)
+        return array[is_kept]
+    kept = np.flatnonzero(is_kept)
+    for start in range(0, len(kept), _ROW_BLOCK):
+        rows = kept[start:start + _ROW_BLOCK]
+        array[start:start + len(rows)] = array[rows]
+    return array[:len(kept)]
+
+
 def _split(args, meta, data, task, console, stored_rows):
-    """(train [X, y, w], validation [X, y, w] or None, held-out row indices or None)."""
+    """(train [X, y, w], validation [X, y, w] or None, held-out row indices or None).
+
+    The arrays of ``data`` are reused: the training rows are those of ``data`` moved up in place.
+    """
     if args.valid:
         return data, tabular.read_labelled(args.valid, meta, console, **reading_options(args)), None
     if args.valid_fraction is None:
@@ -78,8 +96,8 @@ def _split(args, meta, data, task, console, stored_rows):
     rows = _held_out_rows(args, data[1], task) if stored_rows is None else np.asarray(stored_rows)
     is_held_out = np.zeros(len(data[1]), dtype=bool)
     is_held_out[rows] = True
-    pick = lambda mask: [None if a is None else np.ascontiguousarray(a[mask]) for a in data]  # noqa: E731
-    return pick(~is_held_out), pick(is_held_out), rows
+    valid = [None if a is None else a[is_held_out] for a in data]  # copied out before the move below
+    return [None if a is None else _rows_kept_in_place(a, ~is_held_out) for a in data], valid, rows
 
 
 def _read_training_data(args, resumed, console):
@@ -101,6 +119,8 @@ def _read_training_data(args, resumed, console):
     X = tabular.features_matrix(table, source, meta, console)
     w = tabular.weights_column(table, source, meta["weight"]) if meta["weight"] else None
     data = tabular.drop_missing_target(source, present, [X, labels, w], console)
+    del table, X, labels, w
+    release_reading_memory()  # the table's memory, kept by pyarrow's allocator, goes back before the fit
     if resumed:
         return meta, data, meta["task"], "from the checkpoint"
     task, reason = tabular.infer_task(data[1], meta["target_kind"], meta["target"], args.task)

@@ -25,6 +25,7 @@ FROM_DTYPE = "from_dtype"
 # The float dtypes the core reads; float32 numeric input stays float32 (codes below 2**24 are exact).
 _X_DTYPES = [np.float64, np.float32]
 _FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+_ROW_BLOCK = 8192  # rows of a numeric matrix copied at a time: a small temporary that stays in cache
 # Category values a model file can hold (JSON); anything else is refused at save.
 _SAVABLE_TYPES = (str, bool, int, float)
 
@@ -338,19 +339,20 @@ def _assemble(X, kind, is_categorical, codes):
     """The float matrix the core reads: numeric columns converted as scikit-learn converts them
     (text in them stays an error), categorical columns from ``codes`` ({column: codes})."""
     numeric = np.flatnonzero(~is_categorical)
-    dtype, part = np.float64, None
+    dtype, part, part_columns = np.float64, None, slice(None)
     if numeric.size:
-        part = _select_columns(X, kind, numeric)
-        if not (kind == "array" and part.dtype in _FLOAT_DTYPES):
-            part = check_array(part, dtype=_X_DTYPES, ensure_all_finite=False)
+        if kind == "array" and X.dtype in _FLOAT_DTYPES:  # copied block by block below, without a temporary
+            part, part_columns = X, numeric
+        else:
+            part = check_array(_select_columns(X, kind, numeric), dtype=_X_DTYPES, ensure_all_finite=False)
         dtype = part.dtype
     n_rows = _n_rows(X, kind)
     if n_rows == 0:
         raise ValueError(f"Found array with 0 sample(s) (shape=(0, {is_categorical.shape[0]})) while a minimum "
                          "of 1 is required.")
     encoded = np.empty((n_rows, is_categorical.shape[0]), dtype=dtype)
-    if part is not None:
-        encoded[:, numeric] = part
+    for start in range(0, n_rows if part is not None else 0, _ROW_BLOCK):
+        encoded[start:start + _ROW_BLOCK, numeric] = part[start:start + _ROW_BLOCK, part_columns]
     for j, column in codes.items():
         encoded[:, j] = column
     return encoded

@@ -165,6 +165,9 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
             bin_mapper.fit(train.X, n_threads, rows=train.rows)
         train_data = bin_mapper.transform(train.X, n_threads, rows=train.rows)
         valid_data = None if valid is None else bin_mapper.transform(valid.X, n_threads)
+        if self.scoring == "loss":  # only scorers read X again: a copy made by the validation is freed
+            del X
+            train = train._replace(X=None)
         if self.verbose:
             print(f"{time.perf_counter() - tic:.3f} s")
 
