@@ -161,3 +161,23 @@ def test_estimators_record_no_training_score_when_asked_not_to():
     scored = HistGradientBoostingRegressor(**common, scoring="r2").fit(X, y, X_val=X_val, y_val=y_val,
                                                                          record_train_score=False)
     assert scored.train_score_.shape == (0,) and len(scored.validation_score_) == 13
+
+
+@pytest.mark.parametrize("values", [
+    [3.0, 0.0, 3.0, np.nan, 7.0, -1.0],  # codes, missing values
+    [2.0, 0.5, 1.0],  # not integers: sorted
+    [70000.0, 3.0],  # beyond the counted range
+    [-0.0, 1.0, 0.0],  # negative zero: sorted, as np.unique keeps it
+    [],
+])
+@pytest.mark.parametrize("negative_is_missing", [True, False])
+def test_category_codes_are_counted_as_np_unique_finds_them(values, negative_is_missing):
+    from treeforge.ensemble._categorical import _factorize_numbers
+
+    values = np.asarray(values, dtype=np.float64)
+    missing = np.isnan(values) | ((values < 0) if negative_is_missing else False)
+    expected_levels, expected_index = np.unique(values[~missing], return_inverse=True)
+    levels, index = _factorize_numbers(values, negative_is_missing)
+    assert [repr(level) for level in levels] == [repr(level) for level in expected_levels.tolist()]
+    np.testing.assert_array_equal(index[~missing], expected_index.reshape(-1))
+    assert np.all(index[missing] == -1)

@@ -41,9 +41,10 @@ NUMERIC_SHARE = 0.9
 _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|infinity|nan)$"
 _NUMBER_WITH_COMMA = _NUMBER.replace(r"\.", ",")
 # The feature matrix is filled from _COLUMN_GROUP converted columns at a time, in blocks of
-# _ROW_BLOCK rows: a block stays in cache, 2x faster than writing whole strided columns (1,000,000
-# x 28: 0.10 s against 0.20 s; 8 columns at a time, 0.08 s, hold twice the memory).
-_COLUMN_GROUP = 4
+# _ROW_BLOCK rows: a block stays in cache, faster than writing whole strided columns (1,000,000 x 28:
+# 0.13 s against 0.20 s; 8 columns at a time take 0.08 s but hold 4 times the memory, which was the
+# peak of `train` on 1,000,000 x 9).
+_COLUMN_GROUP = 2
 _ROW_BLOCK = 8192
 _MAX_INTEGER_CLASSES = 10  # an integer target with at most this many values is inferred multiclass
 # A categorical column with more levels than this and than half the rows is named before training.
@@ -82,20 +83,10 @@ def column_to_float(table, name, source, *, strict, hint=""):
     """
     column = table.column(name)
     kind = column.type
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        text = _trimmed_text(column)
-        has_comma = source.decimal == ","
-        is_number = pc.match_substring_regex(text, _NUMBER_WITH_COMMA if has_comma else _NUMBER, ignore_case=True)
-        n_values = len(is_number) - is_number.null_count
-        n_numbers = pc.sum(is_number).as_py() or 0
-        if n_numbers < n_values:
-            if not strict and n_numbers < NUMERIC_SHARE * n_values:
-                return None
-            row_idx = pc.index(is_number, False).as_py()
-            raise DataError(
-                f"{source.where(row_idx, name)}: {text[row_idx].as_py()!r} is not a number{hint}"
-            )
-        column = pc.replace_substring(text, ",", ".") if has_comma else text
+    if _is_text(kind):
+        column = _numbers_of_text(_trimmed_text(column), name, source, strict=strict, hint=hint)
+        if column is None:
+            return None
     elif pa.types.is_date(kind) or pa.types.is_timestamp(kind):
         column = pc.cast(pc.cast(column, pa.timestamp("s")), pa.int64())
     elif pa.types.is_null(kind):
@@ -107,6 +98,25 @@ def column_to_float(table, name, source, *, strict, hint=""):
         return None
     values = pc.fill_null(pc.cast(column, pa.float64()), math.nan)
     return values.to_numpy()
+
+
+def _is_text(kind):
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+def _numbers_of_text(text, name, source, *, strict, hint=""):
+    """Trimmed ``text`` of column ``name`` as text pyarrow casts to numbers (decimal commas made points),
+    or None when it is text (``column_to_float``'s rule); DataError for a value that is not a number."""
+    has_comma = source.decimal == ","
+    is_number = pc.match_substring_regex(text, _NUMBER_WITH_COMMA if has_comma else _NUMBER, ignore_case=True)
+    n_values = len(is_number) - is_number.null_count
+    n_numbers = pc.sum(is_number).as_py() or 0
+    if n_numbers < n_values:
+        if not strict and n_numbers < NUMERIC_SHARE * n_values:
+            return None
+        row_idx = pc.index(is_number, False).as_py()
+        raise DataError(f"{source.where(row_idx, name)}: {text[row_idx].as_py()!r} is not a number{hint}")
+    return pc.replace_substring(text, ",", ".") if has_comma else text
 
 
 def column_to_text(table, name):
@@ -171,12 +181,16 @@ def infer_schema(table, source, target, ignore, weight, categorical, console=Non
     for name in features:
         kind = table.column(name).type
         is_numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
-        if name in categorical or (
-            not is_numeric and column_to_float(table, name, source, strict=False, hint=hint) is None
-        ):
+        text = column_to_text(table, name) if name in categorical or _is_text(kind) else None  # trimmed once
+        if text is not None:
+            is_categorical = name in categorical or _numbers_of_text(text, name, source, strict=False,
+                                                                     hint=hint) is None
+        else:
+            is_categorical = not is_numeric and column_to_float(table, name, source, strict=False, hint=hint) is None
+        if is_categorical:
             if name not in categorical:
-                _refuse_numbers_with_the_other_decimal_mark(table, name, source)
-            values = pc.unique(column_to_text(table, name)).drop_null().to_pylist()
+                _refuse_numbers_with_the_other_decimal_mark(table, name, source, text=text)
+            values = pc.unique(text if text is not None else column_to_text(table, name)).drop_null().to_pylist()
             categories[name] = sorted(values)
             if len(values) > 0.5 * table.num_rows and len(values) > _MANY_LEVELS:
                 tell(console, "note", f"column {shown(name)} has {len(values)} distinct values in "
@@ -185,14 +199,15 @@ def infer_schema(table, source, target, ignore, weight, categorical, console=Non
     return {"features": features, "categories": categories, "known": known, "index_columns": index_columns}
 
 
-def _refuse_numbers_with_the_other_decimal_mark(table, name, source, what="categories", keep=None):
+def _refuse_numbers_with_the_other_decimal_mark(table, name, source, what="categories", keep=None, text=None):
     """DataError if ``NUMERIC_SHARE`` of a text column are numbers written with the decimal mark the
     file is not read with (a comma, or a point under ``--decimal ,``): never text by accident.
 
-    ``what`` says what the column would become; ``keep`` how to keep it so (default: --categorical).
+    ``what`` says what the column would become; ``keep`` how to keep it so (default: --categorical);
+    ``text``: the column's trimmed text, if computed already.
     """
     other, mark, pattern = (".", "point", POINT_NUMBER) if source.decimal == "," else (",", "comma", COMMA_NUMBER)
-    text = column_to_text(table, name)
+    text = column_to_text(table, name) if text is None else text
     is_number = pc.match_substring_regex(text, pattern)
     n_values = len(is_number) - is_number.null_count
     if n_values and (pc.sum(is_number).as_py() or 0) >= NUMERIC_SHARE * n_values:
@@ -228,6 +243,9 @@ def index_columns_of(table, names, categorical=(), console=None):
 def _holds_row_numbers(column):
     """Whether a column is integers 0, 1, ..., n-1 or 1, 2, ..., n (monotone, unique: a row index)."""
     if not pa.types.is_integer(column.type) or column.null_count or len(column) < 2:
+        return False
+    first, last = column[0].as_py(), column[-1].as_py()
+    if first not in (0, 1) or last != first + len(column) - 1:  # most columns: no pass over the values
         return False
     values = column.to_numpy()
     return values[0] in (0, 1) and bool(np.all(np.diff(values) == 1))
