@@ -244,7 +244,7 @@ def read_csv(path, delimiter=None, na_values=(), string_columns=(), *, decimal=N
         table = _read_table(source, na_values, string_columns)
     except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
         raise _reading_error(source, exc) from None
-    pa.default_memory_pool().release_unused()  # the parser's buffers: freed, but kept by the allocator
+    release_reading_memory()  # the parser's buffers: freed, but kept by pyarrow's allocator
     names = table.column_names
     duplicated = sorted(name for name, count in Counter(names).items() if count > 1)
     if duplicated:
