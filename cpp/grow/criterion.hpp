@@ -302,8 +302,9 @@ class TargetsCriterion {
 
  private:
   double weight(std::int64_t packed) const { return static_cast<double>(packing_.value(packed)) / weight_scale_; }
-  /// Sum over targets of G_t^2 / W of a side with sums s (real units; 0 for an empty side).
-  double score(const std::int64_t* s) const;
+  /// Sum over targets of G_t^2 / W of the sums s minus the sums `less` (none when null), in real
+  /// units; 0 for an empty side.
+  double score(const std::int64_t* s, const std::int64_t* less = nullptr) const;
 
   std::vector<std::int64_t> q_;       ///< (n_rows * n_targets,) quantised w * r
   std::vector<double> target_scale_;  ///< (n_targets,) fixed-point scale of each target's channel

@@ -42,12 +42,12 @@ void TargetsCriterion::leaf_value(const std::int64_t* sums, double* out, double)
   for (int t = 0; t < n_targets_; ++t) out[t] = w > 0 ? static_cast<double>(sums[t]) / target_scale_[t] / w : 0.0;
 }
 
-double TargetsCriterion::score(const std::int64_t* s) const {
-  const double w = cover(s);
+double TargetsCriterion::score(const std::int64_t* s, const std::int64_t* less) const {
+  const double w = weight(s[n_targets_] - (less ? less[n_targets_] : 0));
   if (!(w > 0)) return 0.0;
   double sum = 0;
   for (int t = 0; t < n_targets_; ++t) {
-    const double g = static_cast<double>(s[t]) / target_scale_[t];
+    const double g = static_cast<double>(s[t] - (less ? less[t] : 0)) / target_scale_[t];
     sum += g * g / w;
   }
   return sum;
@@ -56,10 +56,10 @@ double TargetsCriterion::score(const std::int64_t* s) const {
 double TargetsCriterion::set_gain(const std::int64_t* left, const std::int64_t* total, double) const {
   const std::int64_t n_left = count(left), n_right = count(total) - n_left;
   if (n_left < config_.min_samples_leaf || n_right < config_.min_samples_leaf) return kForbiddenGain;
-  std::vector<std::int64_t> right(n_channels());
-  for (int c = 0; c < n_channels(); ++c) right[c] = total[c] - left[c];
-  if (cover(left) < config_.min_child_weight || cover(right.data()) < config_.min_child_weight) return kForbiddenGain;
-  return (score(left) + score(right.data()) - score(total)) / n_targets_;
+  if (cover(left) < config_.min_child_weight || weight(total[n_targets_] - left[n_targets_]) < config_.min_child_weight)
+    return kForbiddenGain;
+  // The right side's sums are total - left (packed weights and counts subtract alike).
+  return (score(left) + score(total, left) - score(total)) / n_targets_;
 }
 
 ScanResult TargetsCriterion::scan(const std::int64_t* slots, int n_bins, const std::int64_t* total) const {

@@ -14,6 +14,17 @@ namespace {
 // without a floor such pure nodes would be split down to single bins for nothing.
 constexpr double kMinRelativeGain = 1e-11;
 
+/// A loop over the rows of a tree: body(i) for each of `rows`, or for every row of n when empty.
+auto rows_of_tree(Span<const row_t> rows, std::size_t n) {
+  return [rows, n](auto&& body) {
+    if (rows.empty()) {
+      for (std::size_t i = 0; i < n; ++i) body(i);
+    } else {
+      for (row_t r : rows) body(r);
+    }
+  };
+}
+
 std::vector<int> usable_features_of(const BinnedMatrix& X) {
   std::vector<int> features;
   for (int f = 0; f < X.n_features; ++f)
@@ -131,13 +142,7 @@ Tree TreeFitter::fit(const TrainData& data, Span<const std::int32_t> classes, Sp
   check(!rows_.empty(), "a tree needs at least one row with a positive weight");
   if (rows_.size() == n) rows_.clear();  // every row: the grower's fast path
   const Span<const row_t> rows(rows_.data(), rows_.size());
-  auto for_each_row = [&](auto&& body) {
-    if (rows_.empty()) {
-      for (std::size_t i = 0; i < n; ++i) body(i);
-    } else {
-      for (row_t r : rows_) body(r);
-    }
-  };
+  const auto for_each_row = rows_of_tree(rows, n);
 
   TreeConfig tree_config = config_;
   tree_config.min_child_weight = limits.min_weight_fraction_leaf * total;
@@ -190,13 +195,7 @@ Tree TreeFitter::grow_targets(const TrainData& data, Span<const double> weights,
                               TreeConfig& config, std::uint64_t seed) {
   const std::size_t n = X_.n_rows;
   const int k = n_targets_;
-  auto for_each_row = [&](auto&& body) {
-    if (rows.empty()) {
-      for (std::size_t i = 0; i < n; ++i) body(i);
-    } else {
-      for (row_t r : rows) body(r);
-    }
-  };
+  const auto for_each_row = rows_of_tree(rows, n);
   std::vector<double> sum_wy(k, 0.0);
   double total = 0;
   for_each_row([&](std::size_t i) {

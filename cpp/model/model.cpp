@@ -55,7 +55,7 @@ int forest_targets(const std::string& objective) {
 }
 
 bool is_forest_classification(const std::string& objective) {
-  return forest_targets(objective) > 0 && objective.compare(0, 21, "forest_classification") == 0;
+  return forest_targets(objective) > 0 && objective.rfind("forest_classification", 0) == 0;
 }
 
 bool is_ensemble_objective(const std::string& objective) {
