@@ -34,6 +34,7 @@ import os
 import pickle
 import resource
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -85,6 +86,7 @@ class _AllowedGlobals:
     def __init__(self, data, allowed):
         super().__init__(io.BytesIO(data))
         self.allowed = allowed
+        self.n_bytes = len(data)
 
     def find_class(self, module, name):
         if (module, name) not in self.allowed:
@@ -103,9 +105,20 @@ class _DamagedBytesUnpickler(_AllowedGlobals, pickle._Unpickler):
     (numpy/numpy#30476; np.dtype("f8").__setstate__((3, "<", None, -1, -1, 0)) is a SIGSEGV), and an
     ndarray whose __setstate__ failed on an object dtype is left with that dtype over bytes (a SIGSEGV,
     or "get_clear_loop not set" printed, when it is freed). C's unpickler also prints a SystemError
-    of its own for a BYTEARRAY8 too long to allocate."""
+    of its own for a BYTEARRAY8 too long to allocate, and Python's fills one with zeros first (a
+    damaged length of 3 GiB took 7 s under ASan: a hang by the case timeout on a slower machine)."""
 
     dispatch = dict(pickle._Unpickler.dispatch)
+
+    def load_bytearray8(self):
+        (size,) = struct.unpack("<Q", self.read(8))
+        if size > self.n_bytes:
+            raise pickle.UnpicklingError(f"a BYTEARRAY8 of {size} bytes in a pickle of {self.n_bytes}")
+        array = bytearray(size)
+        self.readinto(array)
+        self.append(array)
+
+    dispatch[pickle.BYTEARRAY8[0]] = load_bytearray8
 
     def load_build(self):
         inst = self.stack[-2] if len(self.stack) >= 2 else None
