@@ -1,9 +1,11 @@
 """The command line without silent surprises (issue #28), run through ``python -m treeforge``: index
 columns left out (item 1), early stopping said (item 2), decimal commas (item 3), and the smaller
-ones (item 6: ``--out -``, headerless files, digits of probabilities, progress in a log)."""
+ones (item 6: ``--out -``, headerless files, digits of probabilities, progress in a log, parameters
+suggested from the model's own)."""
 
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -341,7 +343,7 @@ def test_early_stopping_cannot_change_when_resuming(large, capsys):
 
 
 # --------------------------------------------------------------------------------------------
-# Item 6: --out -, headerless files, digits, progress in a log
+# Item 6: --out -, headerless files, digits, progress in a log, parameter suggestions
 # --------------------------------------------------------------------------------------------
 
 
@@ -517,3 +519,19 @@ def test_progress_of_a_run_through_the_command(large):
     assert lines[-1].startswith(f"iteration {model.n_iter_}/300  stopped early at {model.n_iter_} "
                                 f"(best {int(np.argmax(model.validation_score_))})  elapsed ")
     assert len(lines) <= 8 and "0:00" not in result.stderr
+
+
+@pytest.mark.parametrize("model, given, suggested, meaning", [
+    ("rf", "max_iter", "n_estimators", "the number of trees"),
+    ("adaboost", "max_iter", "n_estimators", "the number of trees"),
+    ("gbdt", "n_estimators", "max_iter", "the number of trees"),
+    ("rf", "num_leaves", "max_leaf_nodes", "the leaves per tree"),
+])
+def test_a_parameter_of_another_model_suggests_this_models_own(species, tmp_path, model, given, suggested, meaning):
+    result = run_cli("train", species / "header.csv", "--target", "species", "--model", model,
+                     "--param", f"{given}=200", "--out", tmp_path / "m.json", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    # Not 'max_bins', the nearest spelling of 'max_iter' among a forest's parameters.
+    assert result.stderr == (f"error: unknown parameter '{given}' for --model {model}; "
+                             f"did you mean '{suggested}' ({meaning})?\n")
+    assert os.listdir(tmp_path) == []  # refused before reading, nothing written

@@ -98,11 +98,35 @@ def collect_params(args):
     return params
 
 
+# Parameters of one meaning under the names the estimators (and other libraries) give them: a name
+# that --model does not take suggests its parameter of the same meaning ('max_iter' to a forest:
+# 'n_estimators'), where the spelling alone would suggest an unrelated one ('max_bins').
+_SAME_MEANING = (
+    ("the number of trees", {"max_iter", "n_estimators", "num_iterations", "num_boost_round", "num_trees",
+                             "n_trees", "iterations", "nrounds"}),
+    ("the leaves per tree", {"max_leaf_nodes", "num_leaves", "max_leaves"}),
+    ("the fewest rows in a leaf", {"min_samples_leaf", "min_child_samples", "min_data_in_leaf"}),
+    ("the shrinkage of each tree", {"learning_rate", "eta", "shrinkage_rate"}),
+    ("the rows drawn for each tree", {"subsample", "max_samples", "bagging_fraction"}),
+)
+
+
+def _suggestion(key, names):
+    """``"; did you mean 'x' (what it means)?"`` for the parameter of ``names`` meaning what ``key`` means
+    elsewhere, else the nearest spelling, else ''."""
+    for meaning, same in _SAME_MEANING:
+        if key.lower() in same:
+            match = sorted(same & set(names))
+            if match:
+                return f"; did you mean '{match[0]}' ({meaning})?"
+    return did_you_mean(key, sorted(names))
+
+
 def _reject_unknown_params(params, names, owner):
     """CLIError for the first parameter not in ``names``, suggesting the nearest valid one."""
     for key in params:
         if key not in names:
-            raise CLIError(f"unknown parameter '{key}' for {owner}" + did_you_mean(key, sorted(names)))
+            raise CLIError(f"unknown parameter '{key}' for {owner}" + _suggestion(key, names))
 
 
 def _declared_parameters(model, task):
