@@ -5,6 +5,7 @@ are written atomically, through symbolic links, checked before training (item 11
 import gzip
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -42,8 +43,13 @@ def workspace(tmp_path_factory):
     return directory, data, directory / "m.json"
 
 
+def is_phase(line):
+    return re.fullmatch(r"note: (reading .* \.\.\.|read \d+ rows in .*)", line) is not None
+
+
 def one_error_line(capsys):
-    err = capsys.readouterr().err.strip().splitlines()
+    """The one error line on stderr, after at most the phase lines of train (reading, read)."""
+    err = [line for line in capsys.readouterr().err.strip().splitlines() if not is_phase(line)]
     assert len(err) == 1 and err[0].startswith("error: "), err
     return err[0]
 

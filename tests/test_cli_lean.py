@@ -90,7 +90,7 @@ def test_parameter_names_read_from_the_source_are_the_estimators(model, task):
 
 
 def test_unknown_parameters_are_refused_before_the_data_are_read(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(_train, "_read_training_data", lambda *args: pytest.fail("the data were read"))
+    monkeypatch.setattr(_train, "read_training_data", lambda *args: pytest.fail("the data were read"))
     assert cli.main(["train", str(_write_rows(tmp_path / "d.csv", ["a", "y"], [[1, 2]])), "--target", "y",
                      "--param", "learning_rat=0.1", "--out", str(tmp_path / "m.json")]) == 1
     assert "did you mean 'learning_rate'?" in capsys.readouterr().err

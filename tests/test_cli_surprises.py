@@ -1,7 +1,7 @@
 """The command line without silent surprises (issue #28), run through ``python -m treeforge``: index
 columns left out (item 1), early stopping said (item 2), decimal commas (item 3), and the smaller
-ones (item 6: ``--out -``, headerless files, digits of probabilities, progress in a log, parameters
-suggested from the model's own)."""
+ones (item 6: ``--out -``, headerless files, digits of probabilities, progress in a log, phases from
+the first second, parameters suggested from the model's own)."""
 
 import csv
 import json
@@ -343,7 +343,7 @@ def test_early_stopping_cannot_change_when_resuming(large, capsys):
 
 
 # --------------------------------------------------------------------------------------------
-# Item 6: --out -, headerless files, digits, progress in a log, parameter suggestions
+# Item 6: --out -, headerless files, digits, progress in a log, phases, parameter suggestions
 # --------------------------------------------------------------------------------------------
 
 
@@ -519,6 +519,23 @@ def test_progress_of_a_run_through_the_command(large):
     assert lines[-1].startswith(f"iteration {model.n_iter_}/300  stopped early at {model.n_iter_} "
                                 f"(best {int(np.argmax(model.validation_score_))})  elapsed ")
     assert len(lines) <= 8 and "0:00" not in result.stderr
+
+
+def test_train_says_each_phase_before_it_runs(species, tmp_path):
+    result = succeeded(run_cli("train", species / "header.csv", "--target", "species", "--param", "max_iter=5",
+                               "--out", tmp_path / "model.json", cwd=tmp_path))
+    lines = result.stderr.splitlines()
+    reading = lines.index(f"note: reading {species / 'header.csv'} ...")
+    read = next(i for i, line in enumerate(lines) if line.startswith("note: read 240 rows in "))
+    training = next(i for i, line in enumerate(lines) if line.startswith("note: training "))
+    first_iteration = next(i for i, line in enumerate(lines) if line.startswith("iteration "))
+    assert reading == 0 and reading < read < training < first_iteration
+    assert lines[read].endswith(" s")  # the time it took
+    assert lines[training].endswith(", binning first ...")  # the estimator prints nothing while it bins
+
+    quiet = succeeded(run_cli("train", species / "header.csv", "--target", "species", "--param", "max_iter=5",
+                              "--out", tmp_path / "quiet.json", "--quiet", cwd=tmp_path))
+    assert quiet.stderr == "" and quiet.stdout == ""
 
 
 @pytest.mark.parametrize("model, given, suggested, meaning", [

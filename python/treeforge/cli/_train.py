@@ -18,7 +18,7 @@ from ._commands import (
     reading_options,
     refuse_overwriting_inputs,
 )
-from ._console import CLIError, Progress
+from ._console import CLIError, Progress, duration
 from ._csv import release_reading_memory
 from ._estimators import check_param_names, collect_params, estimator_class, make_estimator, set_categorical_features
 from ._info import model_size
@@ -90,6 +90,7 @@ def _split(args, meta, data, task, console, stored_rows):
     The arrays of ``data`` are reused: the training rows are those of ``data`` moved up in place.
     """
     if args.valid:
+        console.note(f"reading {args.valid} ...")
         return data, tabular.read_labelled(args.valid, meta, console, **reading_options(args)), None
     if args.valid_fraction is None:
         return data, None, None
@@ -100,8 +101,11 @@ def _split(args, meta, data, task, console, stored_rows):
     return [None if a is None else _rows_kept_in_place(a, ~is_held_out) for a in data], valid, rows
 
 
-def _read_training_data(args, resumed, console):
-    """(meta, [X, y, w], task, reason): the training table read and checked; the estimator not yet made."""
+def read_training_data(args, resumed, console):
+    """(meta, [X, y, w], task, reason): the training table read and checked; the estimator not yet made
+    (train, cv). Said as a phase: a large file takes seconds to read and encode."""
+    tic = time.perf_counter()
+    console.note(f"reading {args.data} ...")
     if resumed:
         meta = resumed[1]
         table, source = tabular.read_csv(args.data, string_columns=tabular.text_columns(meta), console=console,
@@ -121,13 +125,14 @@ def _read_training_data(args, resumed, console):
     data = tabular.drop_missing_target(source, present, [X, labels, w], console)
     del table, X, labels, w
     release_reading_memory()  # the table's memory, kept by pyarrow's allocator, goes back before the fit
+    console.note(f"read {len(data[1])} rows in {duration(time.perf_counter() - tic)}")
     if resumed:
         return meta, data, meta["task"], "from the checkpoint"
     task, reason = tabular.infer_task(data[1], meta["target_kind"], meta["target"], args.task)
     return meta, data, task, reason
 
 
-def _early_stopping_mode(args):
+def early_stopping_mode(args):
     """'on', 'off' or 'auto': --early-stopping, else --param early_stopping (not both), else 'auto'.
 
     Forests and AdaBoost grow every tree they are asked for: 'on' is refused for them, and the
@@ -229,9 +234,9 @@ def cmd_train(args, console):
     if not resumed:
         args.params = collect_params(args)
         check_param_names(args.model, args.params)
-    mode, why = (None if resumed else _early_stopping_mode(args)), ""
+    mode, why = (None if resumed else early_stopping_mode(args)), ""
     tic = time.perf_counter()
-    meta, data, task, reason = _read_training_data(args, resumed, console)
+    meta, data, task, reason = read_training_data(args, resumed, console)
     console.result(f"task: {task} ({reason})")
     meta["task"] = task
     is_boosting, n_rows = args.model == "gbdt", len(data[1])
@@ -262,8 +267,10 @@ def cmd_train(args, console):
         fit_kwargs["record_train_score"] = False
     if resumed:
         estimator.set_params(warm_start=True)
+    # The estimator bins the data before its first iteration and says nothing meanwhile: this line
+    # is what a user sees for those seconds.
     console.note(f"training {type(estimator).__name__} on {len(train[1])} rows and {len(meta['features'])} "
-                 f"features ({len(meta['categories'])} categorical)")
+                 f"features ({len(meta['categories'])} categorical), binning first ...")
     try:
         estimator.fit(train[0], train[1], sample_weight=train[2], **fit_kwargs)
     except KeyboardInterrupt:
