@@ -1,7 +1,7 @@
 """The ``treeforge`` argument parser and ``main``: parse, run a command, turn errors into one line and an exit code.
 
 A command's module is imported when it runs: ``--help`` imports neither NumPy nor pyarrow, and
-nothing but ``train``, ``predict`` and ``eval`` imports scikit-learn (``tests/test_layout.py``).
+nothing but ``train``, ``cv``, ``predict`` and ``eval`` imports scikit-learn (``tests/test_layout.py``).
 """
 
 import argparse
@@ -96,48 +96,54 @@ examples:
 """
 
 
-def build_parser():
-    """The ``treeforge`` argument parser, one sub-command per task."""
-    parser = argparse.ArgumentParser(
-        prog="treeforge", formatter_class=_HelpFormatter,
-        description="Train tree ensembles on CSV files and use them: train, predict, eval, info.",
-        epilog="Run 'treeforge COMMAND --help' for the options of a command.")
-    parser.add_argument("--version", action="version", version=f"treeforge {__version__}")
-    commands = parser.add_subparsers(dest="command_name", metavar="COMMAND", required=True)
+def _folds(text):
+    try:
+        folds = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--folds takes a whole number of folds, 2 or more; got {text!r}") from None
+    if folds < 2:
+        raise argparse.ArgumentTypeError(f"cross-validation needs 2 or more folds, got {folds}")
+    return folds
 
+
+def _add_training_options(parser, early_stopping_help):
+    """The options that say what to train on what (train, cv): target, model, task, columns, parameters."""
+    parser.add_argument("--target", metavar="COL", help="the column to predict (required)")
+    parser.add_argument("--model", choices=sorted(MODELS), default="gbdt",
+                        help="gradient boosting, random forest or AdaBoost")
+    parser.add_argument("--task", choices=TASKS, default="auto", help="what the target is; auto infers it")
+    parser.add_argument("--early-stopping", choices=EARLY_STOPPING_MODES, help=early_stopping_help)
+    parser.add_argument("--ignore", nargs="+", action="extend", default=[], metavar="COL",
+                        help="columns that are not features (ids, leaks); also ignored by predict")
+    parser.add_argument("--keep-index-column", action="store_true",
+                        help="keep index columns as features: a column with no name in the header (the row index "
+                             "DataFrame.to_csv writes) or one holding the row numbers 0..n-1 or 1..n, which are "
+                             "otherwise left out with a note")
+    parser.add_argument("--weight", metavar="COL", help="column of sample weights (default: none)")
+    parser.add_argument("--categorical", nargs="+", action="extend", default=[], metavar="COL",
+                        help="columns encoded as categories even if they hold numbers")
+    parser.add_argument("--param", nargs="+", action="extend", dest="params", metavar="KEY=VALUE",
+                        help="estimator parameters, named as in the estimator (max_iter, learning_rate, ...)")
+    parser.add_argument("--config", metavar="FILE.toml", help="TOML file of parameters; --param overrides it")
+    parser.add_argument("--threads", type=int, metavar="N", help="threads (default: all cores); no effect on the model")
+    _add_reading_options(parser)
+
+
+def _add_train_command(commands):
     train = commands.add_parser("train", help="train a model on a CSV file", formatter_class=_HelpFormatter,
                                 description="Train a model on a CSV file and save it.", epilog=_TRAIN_EPILOG)
     train.set_defaults(command="train")
     train.add_argument("data", nargs="?", metavar="DATA.csv", help="training data (CSV, optionally gzip-compressed)")
-    train.add_argument("--target", metavar="COL", help="the column to predict (required)")
-    train.add_argument("--model", choices=sorted(MODELS), default="gbdt",
-                       help="gradient boosting, random forest or AdaBoost")
-    train.add_argument("--task", choices=TASKS, default="auto", help="what the target is; auto infers it")
+    _add_training_options(train, "gbdt: stop when the validation score has not improved for n_iter_no_change "
+                                 "iterations; auto: on with a validation set or above 10000 rows, where "
+                                 "validation_fraction of the rows is held out (default: auto; --model rf and "
+                                 "adaboost never stop early and refuse on)")
     train.add_argument("--valid", metavar="VALID.csv", help="validation data: scores each iteration, held-out metrics")
     train.add_argument("--valid-fraction", type=float, metavar="F",
                        help="hold out this fraction of DATA as validation data (default: none; 0.2 with --demo)")
-    train.add_argument("--early-stopping", choices=EARLY_STOPPING_MODES,
-                       help="gbdt: stop when the validation score has not improved for n_iter_no_change "
-                            "iterations; auto: on with a validation set or above 10000 rows, where "
-                            "validation_fraction of the rows is held out (default: auto; --model rf and "
-                            "adaboost never stop early and refuse on)")
-    train.add_argument("--ignore", nargs="+", action="extend", default=[], metavar="COL",
-                       help="columns that are not features (ids, leaks); also ignored by predict")
-    train.add_argument("--keep-index-column", action="store_true",
-                       help="keep index columns as features: a column with no name in the header (the row index "
-                            "DataFrame.to_csv writes) or one holding the row numbers 0..n-1 or 1..n, which are "
-                            "otherwise left out with a note")
-    train.add_argument("--weight", metavar="COL", help="column of sample weights (default: none)")
-    train.add_argument("--categorical", nargs="+", action="extend", default=[], metavar="COL",
-                       help="columns encoded as categories even if they hold numbers")
-    train.add_argument("--param", nargs="+", action="extend", dest="params", metavar="KEY=VALUE",
-                       help="estimator parameters, named as in the estimator (max_iter, learning_rate, ...)")
-    train.add_argument("--config", metavar="FILE.toml", help="TOML file of parameters; --param overrides it")
     train.add_argument("--out", metavar="MODEL.json",
                        help=f"model file (default: model.json; {DEMO_MODEL_PATH} with --demo)")
     train.add_argument("--seed", type=int, metavar="N", help="random seed: same seed, same model (default: 0)")
-    train.add_argument("--threads", type=int, metavar="N", help="threads (default: all cores); no effect on the model")
-    _add_reading_options(train)
     train.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
                        help="write a resumable checkpoint every N iterations (gbdt; default: 0, never)")
     train.add_argument("--checkpoint", metavar="PATH",
@@ -147,6 +153,47 @@ def build_parser():
     train.add_argument("--plot", metavar="FILE.png", help="draw the learning curve and importances (needs matplotlib)")
     train.add_argument("--demo", action="store_true", help="train on the dataset shipped with treeforge")
     train.add_argument("--quiet", action="store_true", help="no progress bar and no notes")
+
+
+_CV_EPILOG = """\
+The data are read as train reads them (the same column rules and options). Each fold's model is
+fitted on the other folds' rows and scored on its own; no model is written. Folds are stratified
+by class for classification (every class needs at least K rows) and plain for regression, both
+shuffled with --seed. The table gives each fold's metrics, their mean and their standard deviation
+over the folds (NumPy's std, ddof=0).
+
+examples:
+  treeforge cv data.csv --target churned --folds 5
+  treeforge cv data.csv --target price --model rf --param n_estimators=200 --folds 10 --seed 1
+"""
+
+
+def _add_cv_command(commands):
+    cv = commands.add_parser("cv", help="cross-validate a model on a CSV file", formatter_class=_HelpFormatter,
+                             description="K-fold cross-validation: the task's metrics of K models, each scored "
+                                         "on the rows it was not fitted on.", epilog=_CV_EPILOG)
+    cv.set_defaults(command="cv")
+    cv.add_argument("data", metavar="DATA.csv", help="labelled data (CSV, optionally gzip-compressed)")
+    cv.add_argument("--folds", type=_folds, default=5, metavar="K", help="number of folds, 2 or more")
+    _add_training_options(cv, "gbdt: stop when the validation score has not improved for n_iter_no_change "
+                              "iterations, each fold's fit holding out validation_fraction of its training "
+                              "rows; auto: on above 10000 training rows (default: auto; --model rf and "
+                              "adaboost never stop early and refuse on)")
+    cv.add_argument("--seed", type=int, metavar="N",
+                    help="random seed of the folds and the models: same seed, same folds and scores (default: 0)")
+    cv.add_argument("--quiet", action="store_true", help="no progress and no notes: the table only")
+
+
+def build_parser():
+    """The ``treeforge`` argument parser, one sub-command per task."""
+    parser = argparse.ArgumentParser(
+        prog="treeforge", formatter_class=_HelpFormatter,
+        description="Train tree ensembles on CSV files and use them: train, cv, predict, eval, info.",
+        epilog="Run 'treeforge COMMAND --help' for the options of a command.")
+    parser.add_argument("--version", action="version", version=f"treeforge {__version__}")
+    commands = parser.add_subparsers(dest="command_name", metavar="COMMAND", required=True)
+    _add_train_command(commands)
+    _add_cv_command(commands)
 
     predict = _add_model_command(commands, "predict", "predict with a model",
                                  "Predict every row of a CSV file; columns are matched by name.", "rows to predict")
@@ -167,10 +214,12 @@ def build_parser():
 
 
 def _run(args, console):
-    """Run the command ``args.command``, importing its module now (only train, predict and eval
+    """Run the command ``args.command``, importing its module now (only train, cv, predict and eval
     import the estimators, scikit-learn and pyarrow)."""
     if args.command == "train":
         from ._train import cmd_train as command
+    elif args.command == "cv":
+        from ._cv import cmd_cv as command
     elif args.command == "info":
         from ._info import cmd_info as command
     elif args.command == "predict":
@@ -181,7 +230,8 @@ def _run(args, console):
 
 
 def main(argv=None):
-    """Run the ``treeforge`` command; returns its exit code (0, 1 for an error, 130 after Ctrl-C)."""
+    """Run the ``treeforge`` command; returns its exit code (0; 1 for an error; 2 for a misused option, as
+    argparse's own errors, e.g. more folds than rows; 130 after Ctrl-C)."""
     args = build_parser().parse_args(argv)
     console = Console(args.quiet)
     try:
