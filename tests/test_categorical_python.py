@@ -15,7 +15,8 @@ from treeforge import (
     RandomForestClassifier,
     RandomForestRegressor,
 )
-from treeforge.ensemble._categorical import _learn_feature, resolve_categorical_mask
+from treeforge import _core
+from treeforge.ensemble._categorical import MAX_CATEGORIES, _learn_feature, resolve_categorical_mask
 
 pd = pytest.importorskip("pandas")
 
@@ -183,7 +184,7 @@ def test_unseen_categories_and_missing_values_go_the_missing_way():
                                   codes.predict(negative))
 
 
-def test_grouping_of_the_rarest_categories_above_max_bins():
+def test_grouping_of_the_rarest_categories_above_the_core_bound():
     # Six categories, four codes: the three most frequent keep theirs (ties by sorted order).
     levels = ["f", "e", "d", "c", "b", "a"]
     counts = {"a": 5, "b": 1, "c": 5, "d": 2, "e": 9, "f": 2}
@@ -191,16 +192,30 @@ def test_grouping_of_the_rarest_categories_above_max_bins():
     values, n_codes = _learn_feature(levels, index, 4, "0")
     assert n_codes == 4 and values.tolist() == ["a", "c", "e", "b", "d", "f"]
 
+    # Through an estimator: 4,100 levels, the first 4,095 seen twice, the last five once.
+    assert MAX_CATEGORIES == _core.MAX_CATEGORIES == 4096
+    n_levels = MAX_CATEGORIES + 4
+    city = np.concatenate([np.repeat(np.arange(MAX_CATEGORIES - 1), 2), np.arange(MAX_CATEGORIES - 1, n_levels)])
     rng = np.random.RandomState(0)
-    city = np.array([f"c{k:02d}" for k in rng.zipf(1.5, 3000) % 40])
-    y = (np.char.count(city, "3") + np.char.count(city, "7")).astype(float)
-    frame = pd.DataFrame({"city": pd.Categorical(city), "x": rng.normal(size=3000)})
-    model = _hgb(max_bins=8).fit(frame, y)
-    assert model._category_bins[0] == 8 and len(model._categories[0]) == len(np.unique(city))
-    grouped = model._categories[0][7:]
+    y = rng.normal(size=city.size) + (city % 7 == 0)
+    frame = pd.DataFrame({"city": pd.Categorical(city), "x": rng.normal(size=city.size)})
+    model = _hgb().fit(frame, y)
+    assert model._category_bins[0] == MAX_CATEGORIES and len(model._categories[0]) == n_levels
+    grouped = model._categories[0][MAX_CATEGORIES - 1:]
+    np.testing.assert_array_equal(np.sort(grouped), np.arange(MAX_CATEGORIES - 1, n_levels))
     a, b = frame.iloc[:5].copy(), frame.iloc[:5].copy()
     a["city"], b["city"] = grouped[0], grouped[-1]
     np.testing.assert_array_equal(model.predict(a), model.predict(b))  # one code, one prediction
+
+
+def test_max_bins_does_not_bound_categories():
+    rng = np.random.RandomState(0)
+    city = np.array([f"c{k:02d}" for k in rng.zipf(1.5, 3000) % 40])
+    y = (np.char.count(city, "3") + np.char.count(city, "7")).astype(float)
+    frame = pd.DataFrame({"city": pd.Categorical(city)})
+    model = _hgb(max_bins=8).fit(frame, y)
+    assert model._category_bins[0] == len(np.unique(city)) == 40
+    np.testing.assert_array_equal(model.predict(frame), _hgb(max_bins=255).fit(frame, y).predict(frame))
 
 
 # --------------------------------------------------------------------------------------------

@@ -88,6 +88,38 @@ def test_set_search_is_the_best_over_every_subset(seed, one_vs_rest):
     assert gains[chosen] == pytest.approx(best, rel=1e-9, abs=1e-12)
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_set_search_over_a_wide_feature_is_that_of_narrow_codes(seed):
+    """A feature of 1,000 categories has two-byte codes (its own column and histogram pass). A
+    node holding up to 8 of them, some past 255, gets the split that the same categories coded
+    0..7 get, and without missing values (where Fisher's order is exact) the best subset."""
+    rng = np.random.default_rng(300 + seed)
+    n_categories = 1000
+    present = np.sort(np.concatenate([rng.choice(np.arange(256, n_categories), 2, replace=False),
+                                      rng.choice(256, int(rng.integers(1, 7)), replace=False)]))
+    n_rows = int(rng.integers(30, 400))
+    rank = rng.integers(0, present.size, n_rows).astype(np.float64)
+    rank[rng.random(n_rows) < [0.0, 0.1][seed % 2]] = np.nan
+    column = np.where(np.isnan(rank), np.nan, present[np.nan_to_num(rank).astype(int)])
+    codes = np.nan_to_num(column, nan=n_categories).astype(int)
+    grad = rng.normal(size=n_rows) + rng.normal(size=n_categories + 1)[codes]
+    hess = rng.uniform(0.1, 1.0, size=n_rows)
+    _, data = binned(column, n_categories)
+    assert data.codes().dtype == np.uint16
+    np.testing.assert_array_equal(data.codes()[:, 0], codes)
+    slots = _core._testing.build_histogram(data, grad, hess)
+    np.testing.assert_array_equal(slots[:, 2], np.bincount(codes, minlength=n_categories + 1))
+    config = tree_config(max_cat_to_onehot=1)
+    split = _core._testing.find_best_split(data, grad, hess, config)
+    narrow = _core._testing.find_best_split(binned(rank, present.size)[1], grad, hess, config)
+    assert split["kind"] == narrow["kind"] == 1
+    assert (split["gain"], split["default_left"]) == (narrow["gain"], narrow["default_left"])
+    assert split["categories"] == present[narrow["categories"]].tolist()
+    if seed % 2 == 0:
+        gains = subset_gains(slots, n_categories)
+        assert split["gain"] == pytest.approx(max(gains.values()), rel=1e-9, abs=1e-12)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_set_limits_hold(seed):
     """max_cat_threshold bounds the set, min_data_per_group the category rows of each side."""
@@ -117,10 +149,19 @@ def test_binning_maps_codes_to_bins_and_everything_else_to_missing():
     assert list(mapper.transform(X).is_categorical) == [1, 0]
 
 
-@pytest.mark.parametrize("n_categories, match", [([256], "n_categories"), ([3, 0, 1], "entries"), ([300], "n_categories")])
+@pytest.mark.parametrize("n_categories, match", [([4097, 0], "n_categories"), ([3, 0, 1], "entries"),
+                                                  ([-1, 0], "n_categories"), ([10**6, 0], "n_categories")])
 def test_bad_category_counts_are_refused(n_categories, match):
     with pytest.raises(ValueError, match=match):
         _core.BinMapper(255, 200_000, 0, n_categories=n_categories).fit(np.zeros((4, 2)))
+
+
+def test_a_feature_holds_up_to_4096_categories_whatever_max_bins():
+    X = np.column_stack([np.arange(8192) % 4096, np.arange(8192) % 7]).astype(np.float64)
+    mapper = _core.BinMapper(16, 200_000, 0, n_categories=[4096, 0]).fit(X)
+    assert list(mapper.n_bins) == [4096, 7]
+    data = mapper.transform(X)
+    np.testing.assert_array_equal(data.codes(), X.astype(np.uint16))
 
 
 def test_with_categories_checks_the_edges():
@@ -174,15 +215,16 @@ LEARNERS = ["gbdt", "forest", "adaboost"]
 
 
 @pytest.mark.parametrize("kind", LEARNERS)
-def test_learners_grow_set_splits_that_predict_as_the_reference_walk(kind):
+@pytest.mark.parametrize("levels", [30, 600])  # 600: two-byte codes
+def test_learners_grow_set_splits_that_predict_as_the_reference_walk(kind, levels):
     rng = np.random.default_rng(7)
-    X, y, n_categories = mixed_data(rng)
+    X, y, n_categories = mixed_data(rng, n_categories=levels)
     model, mapper = grow(kind, X, y, n_categories)
     arrays = model.to_arrays()
     assert np.count_nonzero(arrays["split_kind"] == 1) > 0
     # Raw rows with unseen, negative and non-integral categories beside the training rows.
     X_new = X[:500].copy()
-    X_new[:100, 0] = rng.choice([30.0, 31.0, 1000.0, -1.0, 2.5, np.inf], size=100)
+    X_new[:100, 0] = rng.choice([levels, levels + 1.0, 5000.0, -1.0, 2.5, np.inf], size=100)
     np.testing.assert_array_equal(model.predict_leaf(X_new, 2), predict_leaf(arrays, X_new))
     np.testing.assert_allclose(model.predict_margin(X_new, 2, 0, -1).reshape(len(X_new), -1),
                                predict_margin(arrays, X_new).reshape(len(X_new), -1), rtol=1e-12, atol=1e-12)
@@ -194,9 +236,10 @@ def test_learners_grow_set_splits_that_predict_as_the_reference_walk(kind):
 
 
 @pytest.mark.parametrize("kind", LEARNERS)
-def test_set_split_models_round_trip_exactly(kind):
+@pytest.mark.parametrize("levels", [30, 600])  # 600: two-byte codes
+def test_set_split_models_round_trip_exactly(kind, levels):
     rng = np.random.default_rng(8)
-    X, y, n_categories = mixed_data(rng)
+    X, y, n_categories = mixed_data(rng, n_categories=levels)
     model, _ = grow(kind, X, y, n_categories)
     for copy in (_core.Model.from_arrays(model.to_arrays()), pickle.loads(pickle.dumps(model))):
         np.testing.assert_array_equal(copy.predict_margin(X, 1, 0, -1), model.predict_margin(X, 1, 0, -1))
@@ -209,9 +252,10 @@ def model_fields(model):
 
 
 @pytest.mark.parametrize("kind", LEARNERS)
-def test_set_split_models_are_the_same_at_any_thread_count_and_shard_count(kind):
+@pytest.mark.parametrize("levels", [30, 600])  # 600: two-byte codes
+def test_set_split_models_are_the_same_at_any_thread_count_and_shard_count(kind, levels):
     rng = np.random.default_rng(9)
-    X, y, n_categories = mixed_data(rng, n_rows=6000)
+    X, y, n_categories = mixed_data(rng, n_rows=6000, n_categories=levels)
     reference = model_fields(grow(kind, X, y, n_categories, n_threads=1)[0])
     assert model_fields(grow(kind, X, y, n_categories, n_threads=2)[0]) == reference
     try:

@@ -1,4 +1,6 @@
 // BinnedData and BinMapper: binning a float matrix, whole or by rows.
+#include <array>
+
 #include <pybind11/stl.h>
 
 #include "bindings/bind.hpp"
@@ -13,7 +15,7 @@ namespace {
 std::vector<int> category_counts(const py::object& n_categories) {
   std::vector<int> out;
   for (std::int64_t k : int64_vector(n_categories, "n_categories")) {
-    check(k >= 0 && k <= 255, "n_categories must hold values in [0, 255], got ", k);
+    check(k >= 0 && k <= kMaxCategories, "n_categories must hold values in [0, ", kMaxCategories, "], got ", k);
     out.push_back(static_cast<int>(k));
   }
   return out;
@@ -22,6 +24,7 @@ std::vector<int> category_counts(const py::object& n_categories) {
 }  // namespace
 
 void bind_data(py::module_& m) {
+  m.attr("MAX_CATEGORIES") = kMaxCategories;
   py::class_<BinnedMatrix, std::shared_ptr<BinnedMatrix>>(m, "BinnedData")
       .def_property_readonly("n_samples", [](const BinnedMatrix& b) { return b.n_rows; })
       .def_property_readonly("n_features", [](const BinnedMatrix& b) { return b.n_features; })
@@ -31,8 +34,14 @@ void bind_data(py::module_& m) {
         for (int f = 0; f < b.n_features; ++f) c[f] = b.categorical(f);
         return to_numpy(c);
       })
-      .def("codes", [](const BinnedMatrix& b) {
-        py::array_t<std::uint8_t> out({b.n_rows, static_cast<std::size_t>(b.n_features)});
+      .def("codes", [](const BinnedMatrix& b) -> py::array {  // uint16 when a feature is wide
+        const std::array<std::size_t, 2> shape{b.n_rows, static_cast<std::size_t>(b.n_features)};
+        if (b.has_wide()) {
+          py::array_t<wide_code_t> out(shape);
+          b.copy_rows(0, b.n_rows, out.mutable_data());
+          return out;
+        }
+        py::array_t<bin_t> out(shape);
         b.copy_rows(0, b.n_rows, out.mutable_data());
         return out;
       });

@@ -48,7 +48,7 @@ void bind_kernel_probes(py::module_& t) {
     d["kind"] = static_cast<int>(probe.split.kind);
     py::list categories;  // a set split's categories, ascending
     if (probe.split.kind == SplitKind::kCategorySet)
-      for (int c = 0; c < 256; ++c)
+      for (int c = 0; c < kMaxCategories; ++c)
         if (probe.split.categories.contains(c)) categories.append(c);
     d["categories"] = categories;
     d["gain"] = probe.split.gain;

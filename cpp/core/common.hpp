@@ -9,8 +9,15 @@
 
 namespace treeforge {
 
-/// Bin code of one feature value; the missing bin of feature f is n_bins[f] (at most 255).
+/// Bin code of one feature value; the missing bin of feature f is n_bins[f] (at most 255, but for
+/// a categorical feature of more categories: see wide_code_t).
 using bin_t = std::uint8_t;
+/// Code of a wide feature: a categorical one with more categories than a byte holds beside its
+/// missing code (BinnedMatrix keeps its column apart).
+using wide_code_t = std::uint16_t;
+/// Categories a categorical feature holds, at most: beyond, the rarest share a code (Python's
+/// encoding). Bounds the histogram slots and set-split scans of one feature.
+constexpr int kMaxCategories = 4096;
 /// Row index; datasets are limited to 2^32 - 1 rows.
 using row_t = std::uint32_t;
 

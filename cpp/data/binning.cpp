@@ -118,8 +118,8 @@ BinMapper::BinMapper(int max_bins, std::size_t subsample, std::uint64_t seed, st
   check(max_bins >= 2 && max_bins <= 255, "max_bins must be in [2, 255]");
   check(subsample >= 1, "subsample must be >= 1");
   for (std::size_t f = 0; f < n_categories_.size(); ++f)
-    check(n_categories_[f] >= 0 && n_categories_[f] <= max_bins, "feature ", f, " has ", n_categories_[f],
-          " categories; a categorical feature holds 0 to max_bins = ", max_bins);
+    check(n_categories_[f] >= 0 && n_categories_[f] <= kMaxCategories, "feature ", f, " has ", n_categories_[f],
+          " categories; a categorical feature holds 0 to ", kMaxCategories);
 }
 
 BinMapper BinMapper::from_edges(int max_bins, std::vector<std::vector<double>> edges, std::vector<int> n_categories) {
@@ -128,7 +128,11 @@ BinMapper BinMapper::from_edges(int max_bins, std::vector<std::vector<double>> e
         mapper.n_categories_.size(), " entries for ", edges.size(), " features");
   for (std::size_t f = 0; f < edges.size(); ++f) {
     const auto& e = edges[f];
-    check(e.size() + 1 <= static_cast<std::size_t>(max_bins), "bin edges of feature ", f, " exceed max_bins");
+    // More bins than max_bins: only a categorical feature's, one per category (a model's file
+    // does not say which features are categorical; these edges behave alike either way).
+    check(e.size() + 1 <= static_cast<std::size_t>(max_bins) ||
+              (e.size() < static_cast<std::size_t>(kMaxCategories) && e == category_edges(static_cast<int>(e.size()) + 1)),
+          "bin edges of feature ", f, " exceed max_bins");
     for (std::size_t i = 0; i < e.size(); ++i) {
       check(!std::isnan(e[i]), "bin edge of feature ", f, " is NaN");
       check(i == 0 || e[i - 1] < e[i], "bin edges of feature ", f, " are not increasing");
@@ -197,7 +201,8 @@ BinnedMatrix BinMapper::transform(MatrixView<const T> X, Span<const row_t> rows,
     out.is_categorical[f] = n_categories(f) > 0;
   }
   out.finalize_layout();
-  out.group_codes.resize(out.n_rows * static_cast<std::size_t>(out.n_groups));  // zeros: bundles add into them
+  out.group_codes.resize(out.n_rows * static_cast<std::size_t>(out.n_byte_groups));  // zeros: bundles add into them
+  out.wide_columns.resize(out.n_rows * static_cast<std::size_t>(out.n_groups - out.n_byte_groups));
 
   // Branch-free search: each feature's edges padded with +inf to a power of two, so finding
   // #{edges < x} is a fixed number of halving steps with no unpredictable branch.
@@ -229,9 +234,10 @@ BinnedMatrix BinMapper::transform(MatrixView<const T> X, Span<const row_t> rows,
     for (int f = 0; f < out.n_features; ++f) {
       const double* e = padded[f].data();
       const int width = steps[f];
-      const bin_t missing = static_cast<bin_t>(n_bins(f));
+      const int missing = n_bins(f);
       bin_t* group_code = out.group_codes.data() + out.group_of[f];
       const int code_stride = out.code_stride[f];
+      wide_code_t* wide_column = out.is_wide(f) ? out.wide_columns.data() + out.wide_of[f] * out.n_rows : nullptr;
       const bool categorical = out.is_categorical[f] != 0;
       std::uint8_t nan_seen = 0;
       for (std::size_t i = lo; i < hi; ++i) {
@@ -242,9 +248,13 @@ BinnedMatrix BinMapper::transform(MatrixView<const T> X, Span<const row_t> rows,
         // A categorical feature's value is a category only when it is the code itself.
         const bool is_nan = v != v || (categorical && static_cast<double>(pos) != v);
         nan_seen |= is_nan;
-        const bin_t code = is_nan ? missing : static_cast<bin_t>(pos);
-        group_code[i * out.n_groups] += static_cast<bin_t>(code * code_stride);
-        out.columns[f * out.n_rows + i] = code;
+        const int code = is_nan ? missing : pos;
+        if (wide_column) {
+          wide_column[i] = static_cast<wide_code_t>(code);
+          continue;
+        }
+        group_code[i * out.n_byte_groups] += static_cast<bin_t>(code * code_stride);
+        out.columns[f * out.n_rows + i] = static_cast<bin_t>(code);
       }
       has_nan[f] = nan_seen;
     }

@@ -1,4 +1,4 @@
-// BinnedMatrix: uint8 codes by feature and by row of feature groups, bin counts, histogram layout.
+// BinnedMatrix: bin codes by feature and by row of feature groups, bin counts, histogram layout.
 #pragma once
 
 #include <vector>
@@ -22,6 +22,11 @@ namespace treeforge {
 /// product of their slot counts is at most 256. Histogram building then adds one statistic per
 /// group and row instead of one per feature, and spreads a bundle's combined slots over its
 /// features' slots afterwards; the sums are integers, so the result is the same to the bit.
+///
+/// A wide feature, a categorical one of 256 or more categories, has codes of two bytes: its
+/// column is wide_columns[wide_of[f] * n_rows + row] (its byte column is unused), and it is a
+/// group of its own after the n_byte_groups groups of group_codes, read from that column.
+/// Histograms and partitions read such columns through for_column.
 struct BinnedMatrix {
   std::size_t n_rows = 0;
   int n_features = 0;
@@ -39,19 +44,33 @@ struct BinnedMatrix {
   std::vector<int> group_features;  ///< every feature once, group after group, by increasing code_stride
   std::vector<int> group_of;        ///< (n_features,) the group of each feature
   std::vector<int> code_stride;     ///< (n_features,) weight of the feature's code in its group's code
+  int n_byte_groups = 0;            ///< groups [0, n_byte_groups) have codes in group_codes, the rest are wide
+  std::vector<int> wide_of;         ///< (n_features,) index of a wide feature's column, -1 for the others
+  std::vector<wide_code_t> wide_columns;
 
   int missing_bin(int f) const { return n_bins[f]; }
   bool categorical(int f) const { return !is_categorical.empty() && is_categorical[f] != 0; }
   int n_slots(int f) const { return n_bins[f] + 1; }
-  const bin_t* column(int f) const { return columns.data() + static_cast<std::size_t>(f) * n_rows; }
-  bin_t at(std::size_t i, int f) const { return columns[static_cast<std::size_t>(f) * n_rows + i]; }
-  const bin_t* group_row(std::size_t i) const { return group_codes.data() + i * n_groups; }
+  bool is_wide(int f) const { return wide_of[f] >= 0; }
+  bool has_wide() const { return !wide_columns.empty(); }
+  /// Calls fn with feature f's column: const bin_t* or, for a wide feature, const wide_code_t*.
+  template <class Fn>
+  decltype(auto) for_column(int f, Fn&& fn) const {
+    if (is_wide(f)) return fn(wide_columns.data() + static_cast<std::size_t>(wide_of[f]) * n_rows);
+    return fn(columns.data() + static_cast<std::size_t>(f) * n_rows);
+  }
+  int at(std::size_t i, int f) const {
+    return for_column(f, [i](const auto* column) { return static_cast<int>(column[i]); });
+  }
+  const bin_t* group_row(std::size_t i) const { return group_codes.data() + i * n_byte_groups; }
   /// Codes of rows [lo, hi) row-major, n_features per row: for walking many trees over a block.
-  void copy_rows(std::size_t lo, std::size_t hi, bin_t* out) const {
-    for (int f = 0; f < n_features; ++f) {
-      const bin_t* c = column(f);
-      for (std::size_t i = lo; i < hi; ++i) out[(i - lo) * n_features + f] = c[i];
-    }
+  /// Code: bin_t only when no feature is wide.
+  template <class Code>
+  void copy_rows(std::size_t lo, std::size_t hi, Code* out) const {
+    for (int f = 0; f < n_features; ++f)
+      for_column(f, [&](const auto* column) {
+        for (std::size_t i = lo; i < hi; ++i) out[(i - lo) * n_features + f] = static_cast<Code>(column[i]);
+      });
   }
   int n_hist_slots() const { return hist_offset.back(); }
   int group_size(int g) const { return group_begin[g + 1] - group_begin[g]; }
@@ -62,8 +81,9 @@ struct BinnedMatrix {
     return n;
   }
 
-  /// Fills hist_offset and the feature groups from n_bins: features of at most 16 slots are
-  /// bundled greedily in feature order while the product of their slot counts stays <= 256.
+  /// Fills hist_offset, the feature groups and wide_of from n_bins: features of at most 16 slots
+  /// are bundled greedily in feature order while the product of their slot counts stays <= 256;
+  /// wide features (more than 256 slots) come last, a group each.
   void finalize_layout() {
     hist_offset.assign(n_features + 1, 0);
     for (int f = 0; f < n_features; ++f) hist_offset[f + 1] = hist_offset[f] + n_slots(f);
@@ -72,7 +92,8 @@ struct BinnedMatrix {
     group_features.clear();
     group_of.assign(n_features, 0);
     code_stride.assign(n_features, 1);
-    std::vector<int> bundle;
+    wide_of.assign(n_features, -1);
+    std::vector<int> bundle, wide;
     int product = 1;
     auto close_group = [&](const std::vector<int>& features) {
       int stride = 1;
@@ -85,6 +106,11 @@ struct BinnedMatrix {
       group_begin.push_back(static_cast<int>(group_features.size()));
     };
     for (int f = 0; f < n_features; ++f) {
+      if (n_slots(f) > kMaxCombined) {
+        wide_of[f] = static_cast<int>(wide.size());
+        wide.push_back(f);
+        continue;
+      }
       if (n_slots(f) > kMaxBundled) {
         close_group({f});
         continue;
@@ -98,6 +124,8 @@ struct BinnedMatrix {
       product *= n_slots(f);
     }
     if (!bundle.empty()) close_group(bundle);
+    n_byte_groups = static_cast<int>(group_begin.size()) - 1;
+    for (int f : wide) close_group({f});
     n_groups = static_cast<int>(group_begin.size()) - 1;
   }
 };

@@ -10,9 +10,6 @@
 
 namespace treeforge {
 
-/// Categories of one feature, at most: its value bins.
-constexpr int kMaxCategories = 256;
-
 /// The best set split of one categorical feature of a node, from its slots (n_bins categories,
 /// then the missing slot) and the node's sums. The candidates:
 /// - at most max_cat_to_onehot categories present in the node: each one alone against the rest;
@@ -38,8 +35,7 @@ ScanResult scan_category_sets(const Criterion& criterion, const std::int64_t* sl
   auto slot = [&](int c) { return slots + static_cast<std::size_t>(c) * stride; };
   const std::int64_t* missing = slot(n_bins);
   const bool has_missing = criterion.count(missing) > 0;
-  // On the stack: a scan runs per categorical feature and node.
-  int present[kMaxCategories];
+  std::vector<int> present(n_bins);  // n_bins <= kMaxCategories
   int n_present = 0;
   for (int c = 0; c < n_bins; ++c)
     if (criterion.count(slot(c)) > 0) present[n_present++] = c;
@@ -70,7 +66,7 @@ ScanResult scan_category_sets(const Criterion& criterion, const std::int64_t* sl
   if (one_vs_rest) {
     for (int i = 0; i < n_present; ++i) {
       std::copy(slot(present[i]), slot(present[i]) + stride, left.begin());
-      consider(&present[i], 1, 1);
+      consider(present.data() + i, 1, 1);
     }
   } else {
     int n = 0;  // the included categories, in present[0, n)
@@ -78,14 +74,14 @@ ScanResult scan_category_sets(const Criterion& criterion, const std::int64_t* sl
       if (static_cast<double>(criterion.count(slot(present[i]))) >= config.cat_smooth) present[n++] = present[i];
     const int max_size = std::min(config.max_cat_threshold, (n + 1) / 2);
     const std::int64_t n_rows = criterion.count(total);
-    std::pair<double, int> keyed[kMaxCategories];
-    int order[kMaxCategories];
+    std::vector<std::pair<double, int>> keyed(n);
+    std::vector<int> order(n);
     for (int o = 0; o < criterion.n_category_orders(); ++o) {
       for (int i = 0; i < n; ++i) keyed[i] = {criterion.category_key(slot(present[i]), o), present[i]};
-      std::sort(keyed, keyed + n);
+      std::sort(keyed.begin(), keyed.end());
       for (int i = 0; i < n; ++i) order[i] = keyed[i].second;
       for (int step : {1, -1}) {  // from the front, then from the back
-        const int* first = step == 1 ? order : order + n - 1;
+        const int* first = step == 1 ? order.data() : order.data() + n - 1;
         std::fill(left.begin(), left.end(), 0);
         std::int64_t left_rows = 0, since_tried = 0;
         for (int k = 1; k <= max_size && k < n; ++k) {

@@ -31,6 +31,51 @@ void spread_bundle(const BinnedMatrix& X, int group, const std::int64_t* combine
   }
 }
 
+/// Adds (kSign = 1) or removes (kSign = -1) the rows' statistics at the codes of byte groups
+/// [first_group, end_group), whose first slots are gh[0, end_group - first_group).
+template <int kSign, class Criterion>
+void accumulate_byte_groups(const BinnedMatrix& X, const Criterion& criterion, RowRuns runs, int first_group,
+                            int end_group, std::int64_t* const* gh) {
+  const int n_groups = end_group - first_group;
+  const int stride = criterion.n_channels();
+  // Rows of deep nodes are scattered: fetch the codes and statistics of a row a few iterations
+  // ahead so that their cache misses overlap with the work on earlier rows.
+  constexpr std::size_t kAhead = 16;
+  for (const Span<const row_t>& run : runs) {
+    const row_t* rows = run.data;
+    const std::size_t n_rows = run.size;
+    for (std::size_t i = 0; i < n_rows; ++i) {
+      if (i + kAhead < n_rows) {
+        // A row's codes may straddle two cache lines: fetch both ends.
+        const bin_t* ahead = X.group_row(rows[i + kAhead]);
+        prefetch(ahead + first_group);
+        prefetch(ahead + end_group - 1);
+        criterion.prefetch_row(rows[i + kAhead]);
+      }
+      const row_t r = rows[i];
+      const bin_t* code = X.group_row(r) + first_group;
+      // Unrolled: the loop's own counter and branch are a fifth of each update's instructions.
+#pragma GCC unroll 4
+      for (int g = 0; g < n_groups; ++g)
+        criterion.template add<kSign>(gh[g] + static_cast<std::size_t>(code[g]) * stride, r);
+    }
+  }
+}
+
+/// The same for wide feature f, whose slots start at `slots`: its codes are a column of their own.
+template <int kSign, class Criterion>
+void accumulate_wide_feature(const BinnedMatrix& X, const Criterion& criterion, RowRuns runs, int f,
+                             std::int64_t* slots) {
+  const int stride = criterion.n_channels();
+  X.for_column(f, [&](const auto* codes) {
+    for (const Span<const row_t>& run : runs)
+      for (std::size_t i = 0; i < run.size; ++i) {
+        const row_t r = run.data[i];
+        criterion.template add<kSign>(slots + static_cast<std::size_t>(codes[r]) * stride, r);
+      }
+  });
+}
+
 /// Adds (kSign = 1) or removes (kSign = -1) the rows' statistics in the slots of the features of
 /// groups [first_group, end_group).
 template <int kSign, class Criterion>
@@ -55,28 +100,10 @@ void accumulate_rows(const BinnedMatrix& X, const Criterion& criterion, RowRuns 
     }
   }
   std::int64_t* const* gh = group_hist.data();
-  // Rows of deep nodes are scattered: fetch the codes and statistics of a row a few iterations
-  // ahead so that their cache misses overlap with the work on earlier rows.
-  constexpr std::size_t kAhead = 16;
-  for (const Span<const row_t>& run : runs) {
-    const row_t* rows = run.data;
-    const std::size_t n_rows = run.size;
-    for (std::size_t i = 0; i < n_rows; ++i) {
-      if (i + kAhead < n_rows) {
-        // A row's codes may straddle two cache lines: fetch both ends.
-        const bin_t* ahead = X.group_row(rows[i + kAhead]);
-        prefetch(ahead + first_group);
-        prefetch(ahead + end_group - 1);
-        criterion.prefetch_row(rows[i + kAhead]);
-      }
-      const row_t r = rows[i];
-      const bin_t* code = X.group_row(r) + first_group;
-      // Unrolled: the loop's own counter and branch are a fifth of each update's instructions.
-#pragma GCC unroll 4
-      for (int g = 0; g < n_groups; ++g)
-        criterion.template add<kSign>(gh[g] + static_cast<std::size_t>(code[g]) * stride, r);
-    }
-  }
+  const int end_byte = std::min(end_group, X.n_byte_groups);
+  if (first_group < end_byte) accumulate_byte_groups<kSign>(X, criterion, runs, first_group, end_byte, gh);
+  for (int g = std::max(first_group, end_byte); g < end_group; ++g)
+    accumulate_wide_feature<kSign>(X, criterion, runs, X.group_features[X.group_begin[g]], gh[g - first_group]);
   for (int g = first_group; g < end_group; ++g)
     if (X.group_size(g) > 1) spread_bundle(X, g, gh[g - first_group], stride, hist);
 }

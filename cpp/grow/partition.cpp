@@ -33,21 +33,9 @@ std::size_t RowPartition::split(std::size_t begin, std::size_t end, const Binned
   return split.mid;
 }
 
-RowPartition::BlockSplit RowPartition::split_blocks(std::size_t begin, std::size_t end, const BinnedMatrix& X,
-                                                    int feature, const SplitTest& test, int n_threads) {
-  const std::size_t n = end - begin;
-  // One block per thread, of equal size: a stable partition is unique, so the blocks may depend
-  // on the thread count without changing the result.
-  const std::size_t blocks = std::clamp<std::size_t>(n / kMinRowsPerThread, 1, std::max(1, n_threads));
-  BlockSplit split;
-  split.begin.resize(blocks + 1);
-  for (std::size_t b = 0; b <= blocks; ++b) split.begin[b] = begin + n * b / blocks;
-  split.n_left.resize(blocks);
-  split.n_right.resize(blocks);
-  const int missing = X.missing_bin(feature);
-  // The feature's column: one byte per row, rather than a cache line of a row-major matrix.
-  const bin_t* codes = X.column(feature);
-
+template <class Code>
+void RowPartition::split_rows(BlockSplit& split, const Code* codes, int missing, const SplitTest& test,
+                              int n_threads) {
   // Each block splits its own rows into its own range of the scratch array, left rows forward
   // from the start and right rows backward from the end (the two meet exactly). The split's kind
   // is picked once per block.
@@ -72,12 +60,29 @@ RowPartition::BlockSplit RowPartition::split_blocks(std::size_t begin, std::size
     split.n_left[b] = nl;
     split.n_right[b] = nr;
   };
-  parallel_for(blocks, n_threads, [&](std::size_t b) {
+  parallel_for(split.n_blocks(), n_threads, [&](std::size_t b) {
     if (test.kind == SplitKind::kNumeric)
       split_block(std::integral_constant<SplitKind, SplitKind::kNumeric>{}, b);
     else
       split_block(std::integral_constant<SplitKind, SplitKind::kCategorySet>{}, b);
   });
+}
+
+RowPartition::BlockSplit RowPartition::split_blocks(std::size_t begin, std::size_t end, const BinnedMatrix& X,
+                                                    int feature, const SplitTest& test, int n_threads) {
+  const std::size_t n = end - begin;
+  // One block per thread, of equal size: a stable partition is unique, so the blocks may depend
+  // on the thread count without changing the result.
+  const std::size_t blocks = std::clamp<std::size_t>(n / kMinRowsPerThread, 1, std::max(1, n_threads));
+  BlockSplit split;
+  split.begin.resize(blocks + 1);
+  for (std::size_t b = 0; b <= blocks; ++b) split.begin[b] = begin + n * b / blocks;
+  split.n_left.resize(blocks);
+  split.n_right.resize(blocks);
+  const int missing = X.missing_bin(feature);
+  // The feature's column (one byte per row, two for a wide feature) rather than a cache line of a
+  // row-major matrix.
+  X.for_column(feature, [&](const auto* codes) { split_rows(split, codes, missing, test, n_threads); });
 
   // Every block's lefts, then its rights, in block order.
   split.left_at.resize(blocks);

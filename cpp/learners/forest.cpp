@@ -152,7 +152,8 @@ void ForestTrainer::oob_sums(Span<double> sums, Span<std::int32_t> n_trees_oob) 
     const std::size_t lo = b * kOobRowBlock, hi = std::min(n, lo + kOobRowBlock);
     std::fill(sums.begin() + lo * k, sums.begin() + hi * k, 0.0);
     std::fill(n_trees_oob.begin() + lo, n_trees_oob.begin() + hi, 0);
-    std::vector<bin_t> codes((hi - lo) * static_cast<std::size_t>(X.n_features));
+    // Two bytes a code: a feature may be wide (OOB scoring is a small part of a fit).
+    std::vector<wide_code_t> codes((hi - lo) * static_cast<std::size_t>(X.n_features));
     X.copy_rows(lo, hi, codes.data());
     // Tree by tree over the block (a tree's nodes stay in cache): each row still adds its trees
     // in increasing order, whatever thread runs the block.

@@ -1,9 +1,9 @@
 // The split predicate goes_left: where a row goes at a split node, numeric threshold or category set.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace treeforge {
 
@@ -36,22 +36,19 @@ struct CategorySet {
 
 };
 
-/// A set of bin-space categories held by value while a split is being chosen: room for every
-/// code of a feature (at most 255 value bins), in CategorySet's bit order.
+/// A set of bin-space categories held by value while a split is being chosen, in CategorySet's bit
+/// order, with no trailing zero word (empty: no word). Grows with the largest category inserted:
+/// numeric splits carry an empty one, and a feature may hold kMaxCategories categories.
 struct CategoryBits {
-  static constexpr std::size_t kWords = 8;
-  std::array<std::uint32_t, kWords> words{};
+  std::vector<std::uint32_t> words;
 
-  void insert(int category) { words[category / 32] |= 1u << (category % 32); }
-  void erase(int category) { words[category / 32] &= ~(1u << (category % 32)); }
-  bool contains(int category) const { return ((words[category / 32] >> (category % 32)) & 1u) != 0; }
-  /// The words up to the last non-zero one (a tree stores no trailing zero words).
-  std::size_t n_used_words() const {
-    std::size_t n = kWords;
-    while (n > 0 && words[n - 1] == 0) --n;
-    return n;
+  void insert(int category) {
+    const std::size_t word = static_cast<std::size_t>(category) / 32;
+    if (word >= words.size()) words.resize(word + 1, 0);
+    words[word] |= 1u << (category % 32);
   }
-  CategorySet view() const { return {words.data(), n_used_words()}; }
+  bool contains(int category) const { return view().contains(static_cast<std::uint32_t>(category)); }
+  CategorySet view() const { return {words.data(), words.size()}; }
 };
 
 /// The category of raw value `value` of a feature of n_categories categories, or -1 when the value

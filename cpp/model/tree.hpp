@@ -66,7 +66,8 @@ struct Tree {
   }
 
   /// Leaf reached by a row's codes, n_features of them (BinnedMatrix::copy_rows).
-  int leaf_of_codes(const bin_t* codes, const BinnedMatrix& X) const {
+  template <class Code>
+  int leaf_of_codes(const Code* codes, const BinnedMatrix& X) const {
     return leaf_of([codes](int f) { return codes[f]; }, X);
   }
 

@@ -179,8 +179,8 @@ def check_finite_values_exist(estimator, X):
         )
 
 
-def validate_fit_data(estimator, X, y, *, y_numeric, categorical_features=None, max_bins=255,
-                      reuse_categories=False, multi_output=False):
+def validate_fit_data(estimator, X, y, *, y_numeric, categorical_features=None, reuse_categories=False,
+                      multi_output=False):
     """Check and convert the training data; sets ``n_features_in_``/``feature_names_in_`` and the
     categorical attributes (``is_categorical_``, ``_categories``, ``_category_bins``, see ``_categorical``).
 
@@ -195,8 +195,6 @@ def validate_fit_data(estimator, X, y, *, y_numeric, categorical_features=None, 
         Convert an object ``y`` to float64 (regression).
     categorical_features : 'from_dtype', None, mask, indices or names
         Which features are categorical; their values become codes.
-    max_bins : int
-        Codes a categorical feature may have at most.
     reuse_categories : bool
         Keep the categories of the previous fit (warm start).
     multi_output : bool
@@ -208,7 +206,7 @@ def validate_fit_data(estimator, X, y, *, y_numeric, categorical_features=None, 
     y : ndarray of shape (n_samples,)
     """
     names = _get_feature_names(X) if categorical_features is not None else None
-    encoded = encode_training_features(estimator, X, categorical_features, max_bins, reuse=reuse_categories)
+    encoded = encode_training_features(estimator, X, categorical_features, reuse=reuse_categories)
     X, y = validate_data(
         estimator, X if encoded is None else encoded, y, accept_sparse=SPARSE_FORMATS, dtype=X_DTYPES,
         order="C", ensure_all_finite=False, y_numeric=y_numeric, multi_output=multi_output,

@@ -10,8 +10,10 @@ unused extra levels, gives the same codes. An estimator fitted with categorical 
 - ``_categories``: per feature None (numeric) or a 1-D array of its category values in code order;
 - ``_category_bins``: per feature 0 (numeric) or K, the codes of the feature (``n_categories``).
 
-Code order: values sorted; above ``max_bins`` categories, the ``max_bins - 1`` most frequent keep a
-code each (in sorted order, ties broken by it) and the rest, sorted after them, share the last code.
+Code order: values sorted; above ``MAX_CATEGORIES`` (4,096, the core's bound) categories, the
+``MAX_CATEGORIES - 1`` most frequent keep a code each (in sorted order, ties broken by it) and the
+rest, sorted after them, share the last code. ``max_bins`` does not bound categories: as in LightGBM,
+a categorical feature of 1,000 levels keeps them all (the core gives it two-byte codes).
 So the value at position i of ``_categories[f]`` has the code ``min(i, _category_bins[f] - 1)``.
 """
 
@@ -29,6 +31,7 @@ _ROW_BLOCK = 8192  # rows of a numeric matrix copied at a time: a small temporar
 _COUNTED_CODES = 1 << 16  # categories that are integers below this are found by counting, not sorting
 # Category values a model file can hold (JSON); anything else is refused at save.
 _SAVABLE_TYPES = (str, bool, int, float)
+MAX_CATEGORIES = 4096  # the core's kMaxCategories (tests hold them equal)
 
 
 # --------------------------------------------------------------------------------------------
@@ -324,12 +327,12 @@ def _as_value_array(values):
     return array
 
 
-def _learn_feature(levels, index, max_bins, label):
+def _learn_feature(levels, index, max_codes, label):
     """(category values in code order, number of codes) of one column, from the values present.
 
-    Up to ``max_bins`` categories each get a code, in sorted order. Above, the ``max_bins - 1`` most
-    frequent keep a code (sorted; ties broken by the sorted order) and all rarer ones, sorted after
-    them, share the code ``max_bins - 1``.
+    Up to ``max_codes`` categories each get a code, in sorted order. Above, the ``max_codes - 1``
+    most frequent keep a code (sorted; ties broken by the sorted order) and all rarer ones, sorted
+    after them, share the code ``max_codes - 1``.
     """
     counts = np.bincount(index[index >= 0], minlength=len(levels)).tolist()
     tally = {}
@@ -338,11 +341,11 @@ def _learn_feature(levels, index, max_bins, label):
             level = _plain(level)
             tally[level] = tally.get(level, 0) + count
     values = _sorted_values(list(tally), label)
-    if len(values) <= max_bins:
+    if len(values) <= max_codes:
         return _as_value_array(values), max(len(values), 1)
     by_frequency = np.argsort(-np.array([tally[value] for value in values]), kind="stable")
-    kept, grouped = np.sort(by_frequency[:max_bins - 1]), np.sort(by_frequency[max_bins - 1:])
-    return _as_value_array([values[i] for i in kept] + [values[i] for i in grouped]), max_bins
+    kept, grouped = np.sort(by_frequency[:max_codes - 1]), np.sort(by_frequency[max_codes - 1:])
+    return _as_value_array([values[i] for i in kept] + [values[i] for i in grouped]), max_codes
 
 
 def _codes_of(levels, index, values, n_codes):
@@ -379,7 +382,7 @@ def _indices(mask):
     return None if mask is None else np.flatnonzero(mask).tolist()
 
 
-def encode_training_features(estimator, X, categorical_features, max_bins, *, reuse):
+def encode_training_features(estimator, X, categorical_features, *, reuse, max_codes=MAX_CATEGORIES):
     """Learn the categories of X (or reuse the fitted ones) and return X with codes.
 
     Sets ``is_categorical_``, ``_categories`` and ``_category_bins`` on ``estimator``.
@@ -388,10 +391,10 @@ def encode_training_features(estimator, X, categorical_features, max_bins, *, re
     ----------
     X : data frame or array-like of shape (n_samples, n_features)
     categorical_features : see ``resolve_categorical_mask``
-    max_bins : int
-        Codes a categorical feature may have at most (the rarest categories share the last one).
     reuse : bool
         Keep the categories of the previous fit (warm start): the categorical features must be the same.
+    max_codes : int
+        Codes a categorical feature may have at most (the rarest categories share the last one).
 
     Returns
     -------
@@ -418,7 +421,7 @@ def encode_training_features(estimator, X, categorical_features, max_bins, *, re
     for j in np.flatnonzero(is_categorical).tolist():
         levels, index = _column_levels(X, kind, j)
         if not reuse:
-            categories[j], bins[j] = _learn_feature(levels, index, max_bins, _feature_label(names, j))
+            categories[j], bins[j] = _learn_feature(levels, index, max_codes, _feature_label(names, j))
         codes[j] = _codes_of(levels, index, categories[j], bins[j])
     encoded = _assemble(X, kind, is_categorical, codes)
     estimator.is_categorical_, estimator._categories, estimator._category_bins = is_categorical, categories, bins
@@ -469,7 +472,7 @@ def _check_feature_categories(j, flag, values, n_codes):
         if values is not None or n_codes != 0:
             raise ValueError(f"feature {j} is not categorical but has categories.")
         return
-    fits = isinstance(values, np.ndarray) and values.ndim == 1 and type(n_codes) is int and 1 <= n_codes <= 255
+    fits = isinstance(values, np.ndarray) and values.ndim == 1 and type(n_codes) is int and 1 <= n_codes <= MAX_CATEGORIES
     if not fits or not (len(values) >= n_codes or (len(values) == 0 and n_codes == 1)):
         raise ValueError(f"the categories of feature {j} do not match its {n_codes!r} codes.")
 

@@ -32,9 +32,9 @@ def _categorical_features_doc(default, note=""):
         numbers: 1 and 1.0 are one category) and numbered, so a frame whose levels are ordered
         differently or has unused levels gives the same model and predictions. NaN, missing values,
         negative numbers in a numeric column, and categories not seen at fit go where each
-        split sends missing values. Above ``max_bins`` categories, the ``max_bins - 1`` most
-        frequent keep their own code (ties broken by the sorted order) and all rarer ones share
-        the last code. A model file stores the categories (str, int, float or bool values)."""
+        split sends missing values. ``max_bins`` does not limit categories: up to 4,096 per
+        feature each keep their own code; above, the 4,095 most frequent do (ties broken by the
+        sorted order) and all rarer ones share the last code. A model file stores the categories (str, int, float or bool values)."""
 
 
 _IS_CATEGORICAL_DOC = """

@@ -133,7 +133,7 @@ class BaseForest(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
         self._check_supported_options()
         is_warm = self.warm_start and self.__sklearn_is_fitted__()
         n_threads = resolve_n_threads(self.n_jobs)
-        X, y_labels = validate_fit_data(self, X, y, y_numeric=not is_classifier(self), max_bins=self.max_bins,
+        X, y_labels = validate_fit_data(self, X, y, y_numeric=not is_classifier(self),
                                         categorical_features=self.categorical_features, reuse_categories=is_warm,
                                         multi_output=True)
         y_labels = as_targets(y_labels)

@@ -138,7 +138,7 @@ class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
             )
         n_threads = resolve_n_threads(self.n_jobs)
         previous_model = self._model if is_warm else None
-        X, y_labels = validate_fit_data(self, X, y, y_numeric=not is_classifier(self), max_bins=self.max_bins,
+        X, y_labels = validate_fit_data(self, X, y, y_numeric=not is_classifier(self),
                                         categorical_features=self.categorical_features, reuse_categories=is_warm)
         y = self._encode_y(y_labels)
         sample_weight = validate_sample_weight(sample_weight, X)

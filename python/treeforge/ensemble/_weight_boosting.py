@@ -86,7 +86,7 @@ class BaseWeightBoosting(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
 
     def _fit(self, X, y, sample_weight):
         if self.estimator is None:
-            X, y_labels = validate_fit_data(self, X, y, y_numeric=not is_classifier(self), max_bins=self.max_bins,
+            X, y_labels = validate_fit_data(self, X, y, y_numeric=not is_classifier(self),
                                             categorical_features=self.categorical_features)
         else:
             X, y_labels = self._check_X(X, y)
