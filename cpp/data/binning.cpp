@@ -105,6 +105,42 @@ void radix_sort(double* first, double* last) {
   }
 }
 
+/// Codes of feature f of the rows of `block` (rows lo.. of out) into out's columns and group
+/// codes, from the feature's edges padded to `width`; whether any code is the missing one.
+template <class T>
+std::uint8_t code_rows(MatrixView<const T> block, std::size_t lo, int f, const double* e, int width,
+                       BinnedMatrix& out) {
+  const int missing = out.missing_bin(f);
+  const bool categorical = out.is_categorical[f] != 0;
+  std::uint8_t nan_seen = 0;
+  // The rows' codes, each handed to store(row, code): one loop per kind of column.
+  auto codes = [&](auto&& store) {
+    for (std::size_t i = lo; i < lo + block.n_rows; ++i) {
+      const double v = static_cast<double>(block(i - lo, f));
+      int pos = 0;
+      for (int step = width / 2; step >= 1; step /= 2) pos += (e[pos + step - 1] < v) ? step : 0;
+      // The last slot is never compared: it is +inf, never below any v.
+      // A categorical feature's value is a category only when it is the code itself.
+      const bool is_nan = v != v || (categorical && static_cast<double>(pos) != v);
+      nan_seen |= is_nan;
+      store(i, is_nan ? missing : pos);
+    }
+  };
+  if (out.is_wide(f)) {
+    wide_code_t* column = out.wide_columns.data() + static_cast<std::size_t>(out.wide_of[f]) * out.n_rows;
+    codes([&](std::size_t i, int code) { column[i] = static_cast<wide_code_t>(code); });
+  } else {
+    bin_t* column = out.columns.data() + static_cast<std::size_t>(f) * out.n_rows;
+    bin_t* group_code = out.group_codes.data() + out.group_of[f];
+    const int code_stride = out.code_stride[f];
+    codes([&](std::size_t i, int code) {
+      group_code[i * out.n_byte_groups] += static_cast<bin_t>(code * code_stride);
+      column[i] = static_cast<bin_t>(code);
+    });
+  }
+  return nan_seen;
+}
+
 }  // namespace
 
 std::vector<double> category_edges(int n_categories) {
@@ -231,33 +267,8 @@ BinnedMatrix BinMapper::transform(MatrixView<const T> X, Span<const row_t> rows,
       block = MatrixView<const T>{gathered.data(), hi - lo, X.n_cols};
     }
     // Feature-major inside the block: one feature's edges stay in L1 across the block's rows.
-    for (int f = 0; f < out.n_features; ++f) {
-      const double* e = padded[f].data();
-      const int width = steps[f];
-      const int missing = n_bins(f);
-      bin_t* group_code = out.group_codes.data() + out.group_of[f];
-      const int code_stride = out.code_stride[f];
-      wide_code_t* wide_column = out.is_wide(f) ? out.wide_columns.data() + out.wide_of[f] * out.n_rows : nullptr;
-      const bool categorical = out.is_categorical[f] != 0;
-      std::uint8_t nan_seen = 0;
-      for (std::size_t i = lo; i < hi; ++i) {
-        const double v = static_cast<double>(block(i - lo, f));
-        int pos = 0;
-        for (int step = width / 2; step >= 1; step /= 2) pos += (e[pos + step - 1] < v) ? step : 0;
-        // The last slot is never compared: it is +inf, never below any v.
-        // A categorical feature's value is a category only when it is the code itself.
-        const bool is_nan = v != v || (categorical && static_cast<double>(pos) != v);
-        nan_seen |= is_nan;
-        const int code = is_nan ? missing : pos;
-        if (wide_column) {
-          wide_column[i] = static_cast<wide_code_t>(code);
-          continue;
-        }
-        group_code[i * out.n_byte_groups] += static_cast<bin_t>(code * code_stride);
-        out.columns[f * out.n_rows + i] = static_cast<bin_t>(code);
-      }
-      has_nan[f] = nan_seen;
-    }
+    for (int f = 0; f < out.n_features; ++f)
+      has_nan[f] = code_rows(block, lo, f, padded[f].data(), steps[f], out);
   });
   out.has_nan.assign(out.n_features, 0);
   for (const auto& block : block_has_nan)
