@@ -8,11 +8,12 @@ import json
 import pickle
 
 import numpy as np
+import pandas as pd
 import pytest
 from _reference import category_set, leaf_of_codes, predict_leaf, predict_margin, tree_slice
 
 import treeforge
-from treeforge import _core
+from treeforge import HistGradientBoostingRegressor, _core
 
 N_FEATURES = 4
 
@@ -232,3 +233,41 @@ def test_damaged_set_splits_are_refused_in_files(fitted, tmp_path):
     (tmp_path / "sets.json").write_text(json.dumps(document))
     with pytest.raises(ValueError, match="Invalid treeforge model file.*cat_offsets"):
         treeforge.load_model(tmp_path / "sets.json")
+
+
+@pytest.fixture(scope="module")
+def wide_fitted():
+    """A model whose set splits are on a feature of 600 categories (two-byte codes)."""
+    rng = np.random.default_rng(11)
+    city = rng.integers(0, 600, 6000)
+    y = rng.normal(size=600)[city] + 0.1 * rng.normal(size=6000)
+    frame = pd.DataFrame({"city": pd.Categorical(city), "x": rng.normal(size=6000)})
+    return HistGradientBoostingRegressor(max_iter=5, early_stopping=False).fit(frame, y), frame
+
+
+def _with_edges(a, feature, edges):
+    """The arrays with feature's bin edges replaced."""
+    offsets = a["edge_offsets"]
+    a["edges"] = np.concatenate([a["edges"][:offsets[feature]], edges, a["edges"][offsets[feature + 1]:]])
+    a["edge_offsets"] = np.concatenate([offsets[:feature + 1], offsets[feature + 1:] + len(edges) - np.diff(offsets)[feature]])
+
+
+def test_a_wide_categorical_model_round_trips_and_is_validated(wide_fitted, tmp_path):
+    model, frame = wide_fitted
+    arrays = model._model.to_arrays()
+    assert np.diff(arrays["edge_offsets"])[0] == 599 and arrays["max_bins"] == 255
+    assert arrays["feature"][_first_set(arrays)[0]] == 0
+    copy = _core.Model.from_arrays(arrays)
+    codes = np.column_stack([frame["city"].cat.codes, frame["x"]]).astype(np.float64)  # categories 0..599 sorted
+    np.testing.assert_array_equal(copy.predict_margin(codes, 1, 0, -1), model._model.predict_margin(codes, 1, 0, -1))
+    model.save_model(tmp_path / "wide.json")
+    np.testing.assert_array_equal(treeforge.load_model(tmp_path / "wide.json").predict(frame), model.predict(frame))
+    damaged = model._model.to_arrays()
+    _add_category_past_the_bins(damaged)
+    with pytest.raises(ValueError, match="not a bin of its feature"):
+        _core.Model.from_arrays(damaged)
+    for edges in (np.arange(4096) + 0.5, np.linspace(0, 1, 300)):  # 4,097 categories; 301 numeric bins
+        damaged = model._model.to_arrays()
+        _with_edges(damaged, 0, edges)
+        with pytest.raises(ValueError, match="exceed max_bins"):
+            _core.Model.from_arrays(damaged)
