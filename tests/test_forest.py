@@ -350,12 +350,6 @@ def test_unsupported_or_invalid_options(params, match, binary_data):
         RandomForestClassifier(n_estimators=2, **params).fit(X, y)
 
 
-@pytest.mark.parametrize("criterion", ["absolute_error"])
-def test_unsupported_regression_criteria(criterion, regression_data):
-    with pytest.raises(ValueError, match="squared_error"):
-        RandomForestRegressor(n_estimators=2, criterion=criterion).fit(*regression_data)
-
-
 def test_entropy_and_friedman_criteria(multiclass_data, regression_data, assert_same_model):
     X, y = multiclass_data
     entropy = RandomForestClassifier(n_estimators=3, criterion="entropy", random_state=0).fit(X, y)

@@ -19,7 +19,6 @@ import pytest
 from _parity_checks import ATTRIBUTE_CHECKS, METHOD_CHECKS, fitted_pair
 from _parity_probes_boosting import PROBES as BOOSTING_PROBES
 from _parity_probes_trees import PROBES as TREE_PROBES
-from _parity_probes_trees import UNSUPPORTED_CRITERIA
 from _sklearn_parity import (
     NAMES,
     accepts,
@@ -48,11 +47,8 @@ CONSTRAINT_DIFFERENCES = {
 }
 
 # (estimator, parameter, option) -> why an option scikit-learn lists is refused at fit (README).
-UNSUPPORTED_OPTIONS = {
-    ("RandomForestRegressor", "criterion", option): (
-        "not implemented in the core yet: a ValueError naming the supported criteria (README, issue #21)")
-    for option in UNSUPPORTED_CRITERIA["RandomForestRegressor"]
-}
+# Empty since forests took criterion='absolute_error' (issue #21): every option is accepted.
+UNSUPPORTED_OPTIONS = {}
 
 # (family, attribute) -> what differs from scikit-learn's page and why. Each attribute is still
 # checked for what it promises (ATTRIBUTE_CHECKS); only the listed aspect is exempt.

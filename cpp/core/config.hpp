@@ -114,11 +114,14 @@ enum class TreeCriterion {
   kGini,          ///< classification: leaves hold class distributions, gain = Gini decrease x weight
   kEntropy,       ///< classification: same with the entropy in bits (scikit-learn's 'log_loss')
   kPoisson,       ///< regression of counts: leaves hold weighted means, gain = decrease of half Poisson deviance
+  /// regression: leaves hold weighted medians, gain = decrease of sum w |y - median| (MedianGrower)
+  kAbsoluteError,
 };
 
 /// Whether trees of this criterion hold a mean (one value) rather than class distributions.
 inline bool is_regression(TreeCriterion criterion) {
-  return criterion == TreeCriterion::kSquaredError || criterion == TreeCriterion::kPoisson;
+  return criterion == TreeCriterion::kSquaredError || criterion == TreeCriterion::kPoisson ||
+         criterion == TreeCriterion::kAbsoluteError;
 }
 
 inline TreeCriterion parse_tree_criterion(const std::string& name) {
@@ -126,7 +129,9 @@ inline TreeCriterion parse_tree_criterion(const std::string& name) {
   if (name == "gini") return TreeCriterion::kGini;
   if (name == "entropy" || name == "log_loss") return TreeCriterion::kEntropy;
   if (name == "poisson") return TreeCriterion::kPoisson;
-  throw std::invalid_argument("criterion must be 'squared_error', 'poisson', 'gini' or 'entropy', got '" + name + "'");
+  if (name == "absolute_error") return TreeCriterion::kAbsoluteError;
+  throw std::invalid_argument("criterion must be 'squared_error', 'poisson', 'absolute_error', 'gini' or 'entropy', got '" +
+                              name + "'");
 }
 
 inline const char* tree_criterion_name(TreeCriterion criterion) {
@@ -135,6 +140,7 @@ inline const char* tree_criterion_name(TreeCriterion criterion) {
     case TreeCriterion::kGini: return "gini";
     case TreeCriterion::kEntropy: return "entropy";
     case TreeCriterion::kPoisson: return "poisson";
+    case TreeCriterion::kAbsoluteError: return "absolute_error";
   }
   return "";
 }
@@ -164,6 +170,8 @@ struct ForestConfig {
     check(n_targets >= 1, "n_targets must be >= 1");
     check(n_targets == 1 || criterion != TreeCriterion::kPoisson, "criterion='poisson' fits one target, not ",
           n_targets);
+    check(n_targets == 1 || criterion != TreeCriterion::kAbsoluteError,
+          "criterion='absolute_error' fits one target, not ", n_targets);
     check(n_targets == 1 || tree.monotone.empty(), "monotone constraints need one target, not ", n_targets);
     check(n_samples_bootstrap >= 0, "n_samples_bootstrap must be >= 0 (0 = n_rows)");
     check(max_features >= 0, "max_features must be >= 0 (0 = all features)");
@@ -193,7 +201,8 @@ struct AdaBoostConfig {
 
   void validate() const {
     tree.validate();
-    check(criterion != TreeCriterion::kPoisson, "AdaBoost's trees take squared_error, gini or entropy, not poisson");
+    check(criterion != TreeCriterion::kPoisson && criterion != TreeCriterion::kAbsoluteError,
+          "AdaBoost's trees take squared_error, gini or entropy, not ", tree_criterion_name(criterion));
     check(is_regression() ? n_classes == 0 : n_classes >= 2,
           "n_classes must be >= 2 for SAMME (gini/entropy) and 0 for AdaBoost.R2 (squared_error)");
     check(loss == "linear" || loss == "square" || loss == "exponential",

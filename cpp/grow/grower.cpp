@@ -36,9 +36,14 @@ double TreeGrower::raw_threshold(int feature, int bin) const {
 }
 
 std::vector<int> TreeGrower::node_features(const std::vector<int>& tree_features, int node, std::uint64_t seed) const {
-  if (config_.max_features >= 1.0) return tree_features;
+  return draw_node_features(tree_features, config_.max_features, node, seed);
+}
+
+std::vector<int> draw_node_features(const std::vector<int>& tree_features, double max_features, int node,
+                                   std::uint64_t seed) {
+  if (max_features >= 1.0) return tree_features;
   const int n = static_cast<int>(tree_features.size());
-  const int k = std::max(1, static_cast<int>(config_.max_features * n));
+  const int k = std::max(1, static_cast<int>(max_features * n));
   Rng rng(derive_seed(seed, static_cast<std::uint64_t>(node), 0x6e6f6465 /* "node" */));
   std::vector<int> picked = sample_features(n, k, rng);
   for (int& p : picked) p = tree_features[p];

@@ -25,6 +25,11 @@ struct LeafRange {
   ValueBounds bounds;  ///< where the leaf's value must lie (monotone constraints); unbounded without
 };
 
+/// The candidate features of node `node`: all of tree_features when max_features >= 1, else
+/// max(1, int(max_features * n)) of them drawn from the seed and the node (any grower, any order).
+std::vector<int> draw_node_features(const std::vector<int>& tree_features, double max_features, int node,
+                                   std::uint64_t seed);
+
 /// Grows one tree for a criterion: gradient statistics (boosting, regression forests) or class
 /// statistics (classification forests, AdaBoost).
 ///

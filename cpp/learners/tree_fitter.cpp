@@ -116,13 +116,16 @@ TreeFitter::TreeFitter(const BinnedMatrix& X, const BinMapper& mapper, const Tre
       criterion_(criterion),
       n_classes_(n_classes),
       n_targets_(n_targets),
-      grower_(X, mapper, config_, n_threads) {
+      grower_(X, mapper, config_, n_threads),
+      median_grower_(X, mapper, config_) {
   check(n_targets >= 1 && (n_targets == 1 || (criterion != TreeCriterion::kPoisson && config.monotone.empty())),
         "several targets need squared_error, gini or entropy trees without monotone constraints");
-  if (criterion == TreeCriterion::kPoisson) {
-    check(config.monotone.empty(), "monotone constraints do not apply to criterion='poisson'");
+  if (criterion == TreeCriterion::kPoisson || criterion == TreeCriterion::kAbsoluteError) {
+    const char* name = tree_criterion_name(criterion);
+    check(n_targets == 1, "criterion='", name, "' fits one target, not ", n_targets);
+    check(config.monotone.empty(), "monotone constraints do not apply to criterion='", name, "'");
     for (int f = 0; f < X.n_features; ++f)
-      check(!X.categorical(f), "feature ", f, " is categorical: criterion='poisson' splits numeric features only");
+      check(!X.categorical(f), "feature ", f, " is categorical: criterion='", name, "' splits numeric features only");
   }
   check(is_regression(criterion) ? n_classes == 0 : n_classes >= 2,
         "n_classes must be >= 2 for classification trees and 0 for regression trees");
@@ -150,6 +153,13 @@ Tree TreeFitter::fit(const TrainData& data, Span<const std::int32_t> classes, Sp
 
   Tree tree;
   mean_y_.clear();
+  if (criterion_ == TreeCriterion::kAbsoluteError) {  // exact medians from the rows: nothing to reset after
+    tree = median_grower_.grow(Span<const double>(data.y.data(), data.y.size()), weights, rows, usable_features_, seed);
+    // Every node already holds its exact median; its risk comes from the grower.
+    pruned_ = limits.ccp_alpha > 0 &&
+              prune_cost_complexity(tree, NodeRisks{median_grower_.node_risk(), tree.value}, limits.ccp_alpha * total);
+    return tree;
+  }
   if (is_regression(criterion_) && n_targets_ > 1) {
     tree = grow_targets(data, weights, rows, tree_config, seed);
   } else if (is_regression(criterion_)) {
@@ -312,11 +322,19 @@ void TreeFitter::set_exact_leaf_values(const TrainData& data, Span<const std::in
   }
 }
 
+const std::vector<LeafRange>& TreeFitter::leaf_ranges() const {
+  return criterion_ == TreeCriterion::kAbsoluteError ? median_grower_.leaves() : grower_.leaves();
+}
+
+const std::vector<row_t>& TreeFitter::row_order() const {
+  return criterion_ == TreeCriterion::kAbsoluteError ? median_grower_.indices() : grower_.partition().indices();
+}
+
 void TreeFitter::leaf_of_rows(const Tree& tree, Span<std::int32_t> leaf) const {
   check_internal(leaf.size == X_.n_rows, "leaf buffer must have one entry per row");
-  const auto& indices = grower_.partition().indices();
+  const auto& indices = row_order();
   if (rows_.empty() && !pruned_) {
-    for (const LeafRange& range : grower_.leaves())
+    for (const LeafRange& range : leaf_ranges())
       for (std::size_t j = range.begin; j < range.end; ++j) leaf[indices[j]] = range.node;
     return;
   }

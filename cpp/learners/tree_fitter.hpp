@@ -9,6 +9,7 @@
 #include "core/config.hpp"
 #include "grow/criterion.hpp"
 #include "grow/grower.hpp"
+#include "grow/median_grower.hpp"
 #include "learners/cost_complexity.hpp"
 #include "model/tree.hpp"
 
@@ -30,7 +31,8 @@ struct TreeLimits {
 
 /// Grows single trees for forests and AdaBoost: class distributions (Gini or entropy) or weighted
 /// means (squared error, on targets centred by the tree's weighted mean so that the fixed-point
-/// gradients keep their precision). After growth, every leaf value is recomputed in double from
+/// gradients keep their precision), or weighted medians (absolute error: MedianGrower, exact
+/// from the rows). After growth, every leaf value is recomputed in double from
 /// the leaf's rows, so leaves hold exactly scikit-learn's weighted proportions or means.
 ///
 /// A row takes part in a tree when its weight is > 0 (scikit-learn's trees drop zero-weight rows
@@ -70,6 +72,9 @@ class TreeFitter {
                        const Tree& tree) const;
 
   static TreeConfig grower_config(const TreeConfig& config, int n_usable, int max_features);
+  /// The last tree's leaves and the row order they index, from the grower that grew it.
+  const std::vector<LeafRange>& leaf_ranges() const;
+  const std::vector<row_t>& row_order() const;
 
   const BinnedMatrix& X_;
   std::vector<int> usable_features_;  // features with at least two bins or missing values
@@ -78,6 +83,7 @@ class TreeFitter {
   int n_classes_;
   int n_targets_;
   TreeGrower grower_;
+  MedianGrower median_grower_;
   std::vector<row_t> rows_;           // rows of the last tree (empty: all rows)
   std::vector<GradPair> gh_;          // squared error: per-row (-w (y - mean), w)
   std::vector<double> wr_;            // several targets: per row and target w (y - mean) / y_scale_

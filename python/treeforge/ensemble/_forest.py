@@ -51,7 +51,6 @@ from ._tree_view import TreeEnsembleMixin, ensemble_decision_path
 
 # Trees grown per call into the core between interrupt checks and progress lines, per thread.
 _TREES_PER_BATCH_PER_THREAD = 16
-_SUPPORTED_REGRESSION_CRITERIA = ("squared_error", "friedman_mse", "poisson")
 
 
 _with_doc = with_doc_parts(FOREST_DOC_PARTS)
@@ -323,10 +322,13 @@ class RandomForestRegressor(RegressorMixin, BaseForest):
     ----------
     n_estimators : int, default=100
         Number of trees.
-    criterion : {'squared_error', 'friedman_mse', 'poisson'}, default='squared_error'
+    criterion : {'squared_error', 'friedman_mse', 'absolute_error', 'poisson'}, default='squared_error'
         Split quality: the decrease of the weighted squared error ('friedman_mse' chooses the same
-        splits), or of half the Poisson deviance ('poisson': non-negative y with a positive sum;
-        numeric features only, no monotonic constraints). 'absolute_error' is not supported yet.
+        splits), of the weighted absolute deviation from the median ('absolute_error': leaves hold
+        weighted medians; splits found exactly from the rows sorted by target, O(n log n) per node
+        and feature, so fits are much slower than with squared error, as in scikit-learn), or of
+        half the Poisson deviance ('poisson': non-negative y with a positive sum). 'absolute_error'
+        and 'poisson' take numeric features, one output and no monotonic constraints.
     max_depth : int or None, default=None
         Maximum depth of the trees (the root has depth 0). None: grown until the other limits.
     {forest_parameters}
@@ -372,16 +374,8 @@ class RandomForestRegressor(RegressorMixin, BaseForest):
                  categorical_features=None):
         store_init_arguments(self, locals())
 
-    def _check_supported_options(self):
-        super()._check_supported_options()
-        if self.criterion not in _SUPPORTED_REGRESSION_CRITERIA:
-            raise ValueError(
-                f"criterion={self.criterion!r} is not supported by treeforge yet; supported criteria: "
-                f"{', '.join(repr(name) for name in _SUPPORTED_REGRESSION_CRITERIA)}."
-            )
-
     def _core_criterion(self):
-        return "poisson" if self.criterion == "poisson" else "squared_error"
+        return "squared_error" if self.criterion == "friedman_mse" else self.criterion
 
     def _encode_y(self, y, is_warm):
         return {"y": np.ascontiguousarray(y, dtype=np.float64).ravel()}  # several targets: row-major
