@@ -76,7 +76,8 @@ ScanResult scan_category_sets(const Criterion& criterion, const std::int64_t* sl
     const std::int64_t n_rows = criterion.count(total);
     std::vector<std::pair<double, int>> keyed(n);
     std::vector<int> order(n);
-    for (int o = 0; o < criterion.n_category_orders(); ++o) {
+    // Fewer than two included categories make no set (and an empty order has no back to read from).
+    for (int o = 0; n >= 2 && o < criterion.n_category_orders(); ++o) {
       for (int i = 0; i < n; ++i) keyed[i] = {criterion.category_key(slot(present[i]), o), present[i]};
       std::sort(keyed.begin(), keyed.end());
       for (int i = 0; i < n; ++i) order[i] = keyed[i].second;
