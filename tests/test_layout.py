@@ -37,6 +37,7 @@ PUBLIC = {
     "treeforge.callback": ["BoostingProgress"],
     "treeforge.datasets": ["DEMO_TARGET", "demo_path", "load_demo"],
     "treeforge.plotting": ["plot_training"],
+    "treeforge.export": ["dump_model", "to_onnx", "to_treelite", "trees_to_dataframe"],
 }
 
 
@@ -202,6 +203,7 @@ SCIENTIFIC_STACK = ("sklearn", "scipy", "pandas")
     "import treeforge.cli._info",
     "from treeforge.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass",
     "from treeforge.cli import main\ntry:\n    main(['train', '--help'])\nexcept SystemExit:\n    pass",
+    "from treeforge.cli import main\ntry:\n    main(['convert', '--help'])\nexcept SystemExit:\n    pass",
 ])
 def test_command_line_starts_without_scikit_learn(statement):
     added = _top_level(_modules_after(statement)) & set(SCIENTIFIC_STACK + ("pyarrow", "numba", "matplotlib"))
@@ -233,3 +235,15 @@ def test_estimators_are_imported_on_first_use():
     assert "sklearn" in loaded
     with pytest.raises(AttributeError, match="no attribute 'NotAnEstimator'"):
         treeforge.NotAnEstimator  # noqa: B018
+
+
+# The exporters' packages are optional extras: nothing but the export that needs one imports it.
+EXPORTERS = ("onnx", "onnxruntime", "treelite")
+
+
+def test_exporters_are_imported_only_by_the_export_that_needs_them():
+    loaded = _modules_after("import treeforge.export\nimport numpy as np\nimport treeforge as tf\n"
+                            "m = tf.HistGradientBoostingRegressor(max_iter=2).fit(np.arange(40.0).reshape(20, 2), "
+                            "np.arange(20.0))\nm.dump_model()\nm.predict(np.zeros((1, 2)))")
+    assert not _top_level(loaded) & set(EXPORTERS), sorted(_top_level(loaded) & set(EXPORTERS))
+    assert "treeforge.export._onnx" not in loaded and "treeforge.export._treelite" not in loaded

@@ -6,7 +6,7 @@ and ``info`` do without. The first use imports every estimator module at once, s
 estimator is on the model-file allow-list (``ensemble._model_io``) before any file is loaded.
 """
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 _ESTIMATOR_NAMES = (
     "AdaBoostClassifier",

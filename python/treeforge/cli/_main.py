@@ -1,7 +1,8 @@
 """The ``treeforge`` argument parser and ``main``: parse, run a command, turn errors into one line and an exit code.
 
 A command's module is imported when it runs: ``--help`` imports neither NumPy nor pyarrow, and
-nothing but ``train``, ``cv``, ``predict`` and ``eval`` imports scikit-learn (``tests/test_layout.py``).
+nothing but ``train``, ``cv``, ``predict``, ``eval`` and ``convert`` imports scikit-learn
+(``tests/test_layout.py``); only ``convert`` imports onnx or treelite.
 """
 
 import argparse
@@ -184,11 +185,42 @@ def _add_cv_command(commands):
     cv.add_argument("--quiet", action="store_true", help="no progress and no notes: the table only")
 
 
+_CONVERT_EPILOG = """\
+onnx: an ONNX model of the ONNX-ML tree-ensemble operators (input X: the model's features, numbers,
+NaN for missing values, categorical features as their category values; outputs 'variable' for
+regression, 'label' and 'probabilities' for classification); needs pip install 'treeforge[onnx]'.
+treelite: treelite's checkpoint format (treelite.Model.deserialize reads it); needs pip install
+'treeforge[treelite]'. A model neither can express (AdaBoost regression's weighted median, a forest
+of several classification targets, text categories) is refused with the reason. --out is written
+whole or not at all, and never over MODEL.json.
+
+examples:
+  treeforge convert model.json --to onnx --out model.onnx
+  treeforge convert model.json --to treelite --out model.tl
+"""
+
+
+def _add_convert_command(commands):
+    convert = commands.add_parser("convert", help="convert a model file to ONNX or treelite",
+                                  formatter_class=_HelpFormatter, epilog=_CONVERT_EPILOG,
+                                  description="Write a model file in another format, for other runtimes.")
+    convert.set_defaults(command="convert")
+    convert.add_argument("model", metavar="MODEL.json", help="model file written by treeforge train or save_model")
+    convert.add_argument("--to", required=True, choices=("onnx", "treelite"), help="the format to write")
+    convert.add_argument("--out", required=True, metavar="FILE", help="the file to write")
+    convert.add_argument("--opset", type=int, choices=(3, 5),
+                         help="onnx: the ai.onnx.ml opset (default: 3, or 5 for a model with categorical splits)")
+    convert.add_argument("--dtype", choices=("float32", "float64"),
+                         help="onnx: the element type of the input X (default: float32)")
+    convert.add_argument("--quiet", action="store_true", help="no notes")
+
+
 def build_parser():
     """The ``treeforge`` argument parser, one sub-command per task."""
     parser = argparse.ArgumentParser(
         prog="treeforge", formatter_class=_HelpFormatter,
-        description="Train tree ensembles on CSV files and use them: train, cv, predict, eval, info.",
+        description="Train tree ensembles on CSV files and use them: train, cv, predict, eval, info, "
+                    "convert.",
         epilog="Run 'treeforge COMMAND --help' for the options of a command.")
     parser.add_argument("--version", action="version", version=f"treeforge {__version__}")
     commands = parser.add_subparsers(dest="command_name", metavar="COMMAND", required=True)
@@ -206,6 +238,7 @@ def build_parser():
                        "RMSE, MAE and R2 (regression); accuracy, log loss and AUC (classification).",
                        "rows with the target column")
 
+    _add_convert_command(commands)
     info = commands.add_parser("info", help="describe a model file", formatter_class=_HelpFormatter,
                                description="Model kind, task, number of trees and leaves, features by importance.")
     info.set_defaults(command="info", quiet=False)
@@ -222,6 +255,8 @@ def _run(args, console):
         from ._cv import cmd_cv as command
     elif args.command == "info":
         from ._info import cmd_info as command
+    elif args.command == "convert":
+        from ._convert import cmd_convert as command
     elif args.command == "predict":
         from ._commands import cmd_predict as command
     else:

@@ -533,6 +533,27 @@ class CoreModelMixin:
 
         save_model(self, path, metadata=metadata)
 
+    @reads_one_fit
+    def trees_to_dataframe(self):
+        """One row per node of every tree, as a pandas DataFrame (needs pandas).
+
+        Columns: tree, node, parent, depth, output, is_leaf, feature (name, or index without
+        names), feature_index, decision ('<=' or 'in'), threshold, categories (the category values
+        that go left), left, right, missing ('left' or 'right'), gain, cover, count, value; see
+        :func:`treeforge.export.trees_to_dataframe`.
+        """
+        from ..export._tables import trees_to_dataframe
+
+        return trees_to_dataframe(self)
+
+    @reads_one_fit
+    def dump_model(self):
+        """The fitted model as a dict of plain values with nested trees (``json.dumps`` writes it); see
+        :func:`treeforge.export.dump_model`."""
+        from ..export._tables import dump_model
+
+        return dump_model(self)
+
     # Hooks used by _model_io; estimators holding something else than one Model override them.
     def _model_to_arrays(self):
         return self._model.to_arrays()
