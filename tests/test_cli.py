@@ -16,18 +16,12 @@ import time
 import numpy as np
 import pytest
 
+from _cli_run import TIMEOUT, run_cli
+
 import treeforge
 from treeforge import cli
 from treeforge.cli import _console, _estimators, _main
 from treeforge.cli._tabular import DataError, read_csv
-
-_TIMEOUT = 180
-
-
-def run_cli(*args, cwd):
-    """Run ``python -m treeforge ARGS`` (the installed package, or the one on PYTHONPATH)."""
-    return subprocess.run([sys.executable, "-m", "treeforge", *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=_TIMEOUT)
 
 
 def start_cli(*args, cwd):
@@ -119,7 +113,6 @@ def test_train_predict_eval_info_round_trip(trained):
     assert accuracy > 0.75 and "log_loss" in evaluated.stdout and "auc" in evaluated.stdout
 
 
-
 def test_info_describes_the_model(trained, capsys):
     model_path = trained[3]
     assert cli.main(["info", str(model_path)]) == 0
@@ -187,7 +180,7 @@ def error_runs(tmp_path_factory):
     started = {name: start_cli(*arguments, cwd=directory) for name, (arguments, _) in _ERRORS.items()}
     runs = {}
     for name, process in started.items():
-        stdout, stderr = process.communicate(timeout=_TIMEOUT)
+        stdout, stderr = process.communicate(timeout=TIMEOUT)
         runs[name] = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
     return runs
 
@@ -226,11 +219,11 @@ def test_interrupted_training_keeps_a_valid_checkpoint_and_resume_is_identical(t
     process = start_cli("train", "data.csv", *common, "--param", "max_iter=5000", "n_iter_no_change=5000",
                         "--checkpoint-every", "5", "--out", "model.json", cwd=tmp_path)
     checkpoint = tmp_path / "model.checkpoint.json"
-    deadline = time.monotonic() + _TIMEOUT
+    deadline = time.monotonic() + TIMEOUT
     while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=_TIMEOUT)
+    _, stderr = process.communicate(timeout=TIMEOUT)
 
     assert process.returncode == 130, stderr
     assert "no model written" in stderr and "--resume model.checkpoint.json" in stderr and "Traceback" not in stderr
@@ -268,7 +261,7 @@ def test_console_script_is_installed():
         if not in_site_packages:
             pytest.skip("treeforge runs from a source tree (PYTHONPATH): no console script")
         pytest.fail("treeforge is installed but its console script is not on PATH")
-    result = subprocess.run([executable, "--version"], capture_output=True, text=True, timeout=_TIMEOUT)
+    result = subprocess.run([executable, "--version"], capture_output=True, text=True, timeout=TIMEOUT)
     assert result.returncode == 0 and result.stdout.startswith("treeforge ")
 
 

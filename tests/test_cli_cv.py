@@ -11,21 +11,9 @@ import pytest
 from sklearn import metrics
 from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
 
+from _cli_run import TIMEOUT, run_cli, succeeded
+
 import treeforge
-
-_TIMEOUT = 180
-
-
-def run_cli(*args, cwd):
-    """Run ``python -m treeforge ARGS`` (the installed package, or the one on PYTHONPATH)."""
-    return subprocess.run([sys.executable, "-m", "treeforge", *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=_TIMEOUT)
-
-
-def succeeded(result):
-    assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr
-    return result
 
 
 def assert_usage_error(result, *fragments):
@@ -228,6 +216,6 @@ def test_a_parameter_of_another_model_suggests_this_models_own(data, tmp_path):
 def test_cv_help_imports_no_scikit_learn():
     code = ("import sys\nfrom treeforge.cli import main\ntry:\n    main(['cv', '--help'])\nexcept SystemExit:\n"
             "    pass\nassert 'sklearn' not in sys.modules, 'scikit-learn imported'")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=_TIMEOUT)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT)
     assert result.returncode == 0, result.stderr
     assert "--folds K" in result.stdout and "stratified" in result.stdout

@@ -6,29 +6,15 @@ the first second, parameters suggested from the model's own)."""
 import csv
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
+from _cli_run import run_cli, succeeded
+
 from treeforge import cli
 from treeforge.cli import _tabular
-
-_TIMEOUT = 180
-
-
-def run_cli(*args, cwd):
-    """Run ``python -m treeforge ARGS`` (the installed package, or the one on PYTHONPATH)."""
-    return subprocess.run([sys.executable, "-m", "treeforge", *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=_TIMEOUT)
-
-
-def succeeded(result):
-    assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr
-    return result
 
 
 def notes(result):
