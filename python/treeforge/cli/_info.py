@@ -11,7 +11,7 @@ import types
 import numpy as np
 
 from .. import _core
-from ..ensemble._importances import forest_importances, gain_importances, weighted_tree_importances
+from ..ensemble._importances import forest_importances, gain_importances, split_totals, weighted_tree_importances
 from ..ensemble._model_io import read_model_file
 from ._console import CLIError
 from ._csv import check_input_file
@@ -105,12 +105,14 @@ def cmd_info(args, console):
     if meta.get("rows"):
         n_valid = meta["rows"]["valid"]
         lines.append(f"trained on {meta['rows']['train']} rows" + (f", validated on {n_valid}" if n_valid else ""))
-    importances = np.asarray(_IMPORTANCES[model_kind](model, fitted))
-    lines.append(f"features ({len(meta['features'])}, by importance):")
+    kind = getattr(args, "importance", "gain")
+    importances = np.asarray(_IMPORTANCES[model_kind](model, fitted) if kind == "gain" else split_totals(model, kind))
+    lines.append(f"features ({len(meta['features'])}, by {'importance' if kind == 'gain' else kind}):")
     names = [_displayed(name) for name in meta["features"]]
     width = max(len(name) for name in names)
+    shown = {"gain": "{:.4f}", "split": "{:.0f}", "cover": "{:.6g}"}[kind]
     for idx in np.argsort(-importances, kind="stable"):
-        lines.append(f"  {names[idx]:<{width}}  {importances[idx]:.4f}{_feature_kind(fitted, meta, idx)}")
+        lines.append(f"  {names[idx]:<{width}}  {shown.format(importances[idx])}{_feature_kind(fitted, meta, idx)}")
     for key, label in (("ignored", "ignored columns"), ("index_columns", "index columns left out"),
                        ("weight", "weight column")):
         if meta.get(key):

@@ -243,6 +243,9 @@ def build_parser():
                                description="Model kind, task, number of trees and leaves, features by importance.")
     info.set_defaults(command="info", quiet=False)
     info.add_argument("model", metavar="MODEL.json", help="model file")
+    info.add_argument("--importance", choices=("gain", "split", "cover"), default="gain",
+                      help="how features are ranked: gain (feature_importances_, the default), split (splits on "
+                           "each feature) or cover (their summed cover), as get_feature_importance gives them")
     return parser
 
 

@@ -16,7 +16,7 @@ from sklearn.utils.validation import _check_sample_weight, _get_feature_names, c
 from .. import _core
 from ._categorical import check_restored_categories, encode_features, encode_training_features
 from ._docstrings import SHARED_DOC_PARTS, with_doc_parts
-from ._importances import gain_importances
+from ._importances import gain_importances, importances_of_kind
 
 # float32 input stays float32 (half the memory); anything else becomes float64.
 X_DTYPES = [np.float64, np.float32]
@@ -517,6 +517,15 @@ class CoreModelMixin:
         """
         check_is_fitted(self)
         return gain_importances(self._model)
+
+    @reads_one_fit
+    def get_feature_importance(self, importance_type="gain"):
+        """Feature importances by kind, as XGBoost's and LightGBM's boosters give them: 'gain' (the
+        default: ``feature_importances_``), 'split' (the splits on each feature over all trees) or
+        'cover' (their summed cover: hessians for boosting, sample weights for forests).
+        Returns an ndarray of shape (n_features_in_,), float64."""
+        check_is_fitted(self)
+        return importances_of_kind(self, importance_type)
 
     @reads_one_fit
     def save_model(self, path, metadata=None):

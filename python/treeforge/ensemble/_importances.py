@@ -1,5 +1,6 @@
 """Feature importances of a core ``Model``, one rule per family (NumPy only): the estimators' ``feature_importances_``
-and the command line's ``info``, which reads model files without the estimators, both compute them here."""
+and the command line's ``info``, which reads model files without the estimators, both compute them here; and
+the totals by kind of ``get_feature_importance`` (split counts and covers, as XGBoost and LightGBM report them)."""
 
 import numpy as np
 
@@ -30,3 +31,30 @@ def weighted_tree_importances(model, estimator_weights):
     which the first ``model.n_trees`` weigh the trees."""
     per_tree = model.tree_feature_importances()
     return estimator_weights[:per_tree.shape[0]] @ per_tree / estimator_weights.sum()
+
+
+IMPORTANCE_TYPES = ("gain", "split", "cover")
+
+
+def split_totals(model, importance_type):
+    """(n_features,) float64 over every split of every tree: 'split', how many split on each
+    feature; 'cover', the summed cover of those splits (hessians for boosting, weights for forests)."""
+    arrays = model.to_arrays()
+    feature = np.asarray(arrays["feature"])
+    splits = feature >= 0
+    weights = None if importance_type == "split" else np.asarray(arrays["cover"], dtype=np.float64)[splits]
+    return np.bincount(feature[splits], weights=weights, minlength=model.n_features).astype(np.float64)
+
+
+def importances_of_kind(estimator, importance_type):
+    """The estimators' ``get_feature_importance``: ValueError for an unknown kind, or for split
+    totals of a model that holds a user's estimators instead of treeforge's trees."""
+    if importance_type not in IMPORTANCE_TYPES:
+        raise ValueError(f"importance_type must be one of {', '.join(map(repr, IMPORTANCE_TYPES))}, "
+                         f"got {importance_type!r}.")
+    if importance_type == "gain":
+        return estimator.feature_importances_
+    if getattr(estimator, "_model", None) is None:
+        raise ValueError(f"importance_type={importance_type!r} reads treeforge's own trees; this model holds "
+                         "a user's estimators (only 'gain', their feature_importances_, applies).")
+    return split_totals(estimator._model, importance_type)
