@@ -1,4 +1,8 @@
-"""Plots of fitted estimators: learning curves and feature importances (matplotlib, imported on first use)."""
+"""Plots of fitted estimators (matplotlib, imported on first use; ``pip install "treeforge[plot]"``):
+feature importances by kind, learning curves from the recorded scores, one tree drawn with its splits and
+leaf values (no Graphviz needed; ``to_graphviz`` writes DOT source for those who have it), and the
+command line's ``--plot`` image, drawn with the same functions. Each function draws on ``ax`` (a new
+figure when None) and returns the Axes."""
 
 import math
 
@@ -54,11 +58,131 @@ def plot_training(path, estimator, task, sets, feature_names):
     curve_axes.set(xlabel="iteration", ylabel="RMSE" if task == "regression" else "log loss", title="learning curve")
     if curve_axes.lines:
         curve_axes.legend()
-    importances = np.asarray(getattr(estimator, "feature_importances_", np.zeros(len(feature_names))))
-    top = np.argsort(importances)[::-1][:20][::-1]
-    bar_axes.barh([feature_names[i] for i in top], importances[top])
-    bar_axes.set(xlabel="share of split gain", title="feature importances")
+    if hasattr(estimator, "feature_importances_"):
+        plot_importance(estimator, ax=bar_axes, feature_names=feature_names)
     try:  # like the model file: never a half-written image
         atomic_write(path, lambda handle: figure.savefig(handle, dpi=110, format="png"))
     finally:
         plt.close(figure)
+
+
+def _axes(ax, size):
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=size, constrained_layout=True)[1]
+
+
+def _names(estimator, feature_names=None):
+    if feature_names is not None:
+        return list(feature_names)
+    names = getattr(estimator, "feature_names_in_", None)
+    return [str(name) for name in names] if names is not None else [f"feature {j}" for j in range(estimator.n_features_in_)]
+
+
+def plot_importance(estimator, importance_type="gain", max_features=20, ax=None, feature_names=None):
+    """Horizontal bars of the ``max_features`` most important features, the largest on top.
+
+    ``importance_type`` as ``estimator.get_feature_importance`` takes it ('gain', 'split', 'cover').
+    """
+    importances = np.asarray(estimator.get_feature_importance(importance_type), dtype=np.float64)
+    names = _names(estimator, feature_names)
+    top = np.argsort(-importances, kind="stable")[:max_features][::-1]
+    ax = _axes(ax, (6, 0.3 * len(top) + 1.5))
+    ax.barh([names[i] for i in top], importances[top])
+    xlabel = {"gain": "share of split gain", "split": "splits", "cover": "cover of splits"}[importance_type]
+    ax.set(xlabel=xlabel, title="feature importances")
+    return ax
+
+
+def plot_learning_curve(estimator, ax=None):
+    """The scores recorded at fit, iteration by iteration: ``train_score_`` and, with early stopping,
+    ``validation_score_`` (gradient boosting; the score is the negative loss unless ``scoring`` names
+    another). ValueError when the fit recorded none."""
+    curves = {label: np.asarray(getattr(estimator, name, ()))
+              for label, name in (("training", "train_score_"), ("validation", "validation_score_"))}
+    curves = {label: scores for label, scores in curves.items() if scores.size}
+    if not curves:
+        raise ValueError(f"{type(estimator).__name__} recorded no scores at fit: a learning curve needs "
+                         "train_score_ or validation_score_ (gradient boosting).")
+    ax = _axes(ax, (6, 4))
+    for label, scores in curves.items():  # entry 0 is the score before the first iteration
+        ax.plot(np.arange(len(scores)), scores, label=label)
+    scoring = getattr(estimator, "scoring", "loss")
+    ax.set(xlabel="iteration", ylabel="negative loss" if scoring in (None, "loss") else str(scoring),
+           title="learning curve")
+    ax.legend()
+    return ax
+
+
+def _node_label(node, precision):
+    if node["is_leaf"]:
+        value = np.ravel(node["value"])
+        return "value " + ", ".join(f"{v:.{precision}g}" for v in value[:4]) + (" ..." if value.size > 4 else "")
+    if node["decision"] == "in":
+        categories = ", ".join(str(c) for c in node["categories"][:6]) + (", ..." if len(node["categories"]) > 6 else "")
+        return f"{node['feature']} in {{{categories}}}"
+    return f"{node['feature']} <= {node['threshold']:.{precision}g}"
+
+
+def _tree_layout(nodes):
+    """(x, depth) of each node: leaves one unit apart left to right, a parent above its children's middle."""
+    position, next_leaf = {}, [0.0]
+
+    def place(i):
+        node = nodes[i]
+        if node["is_leaf"]:
+            position[i] = next_leaf[0]
+            next_leaf[0] += 1.0
+        else:
+            position[i] = (place(node["left"]) + place(node["right"])) / 2
+        return position[i]
+
+    place(0)
+    return position
+
+
+def tree_nodes(estimator, tree_index=0):
+    """The nodes of one tree as dicts keyed by node index (``trees_to_dataframe``'s columns)."""
+    table = estimator.trees_to_dataframe()
+    tree = table[table["tree"] == tree_index]
+    if tree.empty:
+        raise ValueError(f"tree_index={tree_index} is not a tree of the model (0 to {table['tree'].max()}).")
+    return {int(row["node"]): row for row in tree.to_dict("records")}
+
+
+def plot_tree(estimator, tree_index=0, ax=None, precision=3):
+    """Tree ``tree_index`` drawn top-down: each split's test (``feature <= threshold`` or
+    ``feature in {categories}``, left child on the left: "yes"), where missing values go, and each
+    leaf's value."""
+    nodes = tree_nodes(estimator, tree_index)
+    x = _tree_layout(nodes)
+    width, depth = max(x.values()) + 1, max(node["depth"] for node in nodes.values()) + 1
+    ax = _axes(ax, (min(2.2 * width + 1, 40), 1.2 * depth + 1))
+    for i, node in nodes.items():
+        if not node["is_leaf"]:
+            for child, label in ((node["left"], "yes"), (node["right"], "no")):
+                missing = " / missing" if node["missing"] == ("left" if label == "yes" else "right") else ""
+                ax.plot([x[i], x[child]], [-node["depth"], -node["depth"] - 1], color="0.6", zorder=1)
+                ax.annotate(label + missing, ((x[i] + x[child]) / 2, -node["depth"] - 0.5), fontsize=7,
+                            ha="center", color="0.35")
+        ax.text(x[i], -node["depth"], _node_label(node, precision), ha="center", va="center", fontsize=8, zorder=2,
+                bbox={"boxstyle": "round", "facecolor": "#e8f0fb" if node["is_leaf"] else "white", "edgecolor": "0.5"})
+    ax.set(xlim=(-0.7, width - 0.3), ylim=(-depth + 0.4, 0.6), title=f"tree {tree_index}")
+    ax.axis("off")
+    return ax
+
+
+def to_graphviz(estimator, tree_index=0, precision=3):
+    """DOT source of tree ``tree_index`` (render it with Graphviz's ``dot``, which treeforge does not need)."""
+    nodes = tree_nodes(estimator, tree_index)
+    lines = [f"digraph tree_{tree_index} {{", "  node [shape=box, style=rounded];"]
+    for i, node in nodes.items():
+        label = _node_label(node, precision).replace("\\", "\\\\").replace('"', '\\"')
+        lines.append(f'  {i} [label="{label}"];')
+        if not node["is_leaf"]:
+            for child, label in ((node["left"], "yes"), (node["right"], "no")):
+                missing = ", missing" if node["missing"] == ("left" if label == "yes" else "right") else ""
+                lines.append(f'  {i} -> {child} [label="{label}{missing}"];')
+    return "\n".join(lines + ["}"]) + "\n"
