@@ -1,6 +1,6 @@
 """Ctrl-C inside a long C++ call: a child process gets SIGINT in the middle of one long fit or
 prediction (a single boosting iteration with unlimited leaves, forest trees grown side by side,
-AdaBoost rounds, a prediction over many rows) and must raise KeyboardInterrupt promptly with the
+AdaBoost rounds, a prediction over many rows, SHAP contributions) and must raise KeyboardInterrupt promptly with the
 estimator exactly as it was before the call.
 
 Before the core polled for interrupts, boosting and forests stopped only between iterations or
@@ -43,11 +43,15 @@ cases = {
     "adaboost_regressor": (treeforge.AdaBoostRegressor, dict(n_estimators=3), dict(n_estimators=2_000_000,
                                                                                     loss="square"), 0),
     "forest_predict": (treeforge.RandomForestRegressor, dict(n_estimators=100, n_jobs=2), None, 0),
+    "forest_contributions": (treeforge.RandomForestRegressor, dict(n_estimators=100, n_jobs=2), "contributions", 0),
 }
 Estimator, quick, long_params, classes = cases[case]
 X, y = data(3000, classes)
 estimator = Estimator(random_state=0, **quick).fit(X, y)
-if long_params is None:
+if long_params == "contributions":  # TreeSHAP of deep trees: about a second per row and thread
+    X_big = rng.normal(size=(2000, 20))
+    call = lambda: estimator.predict_contributions(X_big)
+elif long_params is None:
     X_big = rng.normal(size=(4_000_000, 20)).astype(np.float32)
     call = lambda: estimator.predict(X_big)
 else:
@@ -65,7 +69,7 @@ except KeyboardInterrupt:
 """
 
 CASES = ["gbdt_regressor", "gbdt_classifier", "forest_regressor", "forest_classifier", "adaboost_classifier",
-         "adaboost_regressor", "forest_predict"]
+         "adaboost_regressor", "forest_predict", "forest_contributions"]
 
 
 def read_line(proc, deadline):

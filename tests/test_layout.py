@@ -39,6 +39,7 @@ PUBLIC = {
     "treeforge.plotting": ["plot_importance", "plot_learning_curve", "plot_training", "plot_tree", "to_graphviz",
                            "tree_nodes"],
     "treeforge.export": ["dump_model", "to_onnx", "to_treelite", "trees_to_dataframe"],
+    "treeforge.inspection": ["shap_values"],
 }
 
 
@@ -184,7 +185,7 @@ def test_import_treeforge_is_light():
     added = (_top_level(loaded) - baseline) & set(HEAVY)
     assert not added, f"import treeforge loads {sorted(added)}"
     for subpackage in ("treeforge.cli", "treeforge.plotting", "treeforge.ngram", "treeforge.montecarlo",
-                       "treeforge._numba"):
+                       "treeforge._numba", "treeforge.inspection"):
         assert subpackage not in loaded
 
 

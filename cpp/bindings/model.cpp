@@ -5,6 +5,7 @@
 #include "bindings/convert.hpp"
 #include "bindings/model_dict.hpp"
 #include "model/model.hpp"
+#include "model/shap.hpp"
 #include "objectives/objective.hpp"
 
 namespace treeforge {
@@ -30,6 +31,14 @@ void bind_model(py::module_& m) {
             py::array_t<std::int32_t> out({static_cast<std::size_t>(X.shape(0)), static_cast<std::size_t>(model.n_trees())});
             Span<std::int32_t> o(out.mutable_data(), static_cast<std::size_t>(out.size()));
             with_matrix(X, [&](auto view) { model.predict_leaf(view, o, n_threads); return 0; });
+            return out;
+          }, py::arg("X"), py::arg("n_threads") = 1)
+      .def("shap_contributions", [](const Model& model, const py::array& X, int n_threads) {
+            check(X.ndim() == 2, "X must be a 2-D array");
+            const auto width = static_cast<std::size_t>(model.n_features()) + 1;
+            py::array_t<double> out({static_cast<std::size_t>(X.shape(0)), static_cast<std::size_t>(model.n_outputs()), width});
+            Span<double> o(out.mutable_data(), static_cast<std::size_t>(out.size()));
+            with_matrix(X, [&](auto view) { shap_contributions(model, view, o, n_threads); return 0; });
             return out;
           }, py::arg("X"), py::arg("n_threads") = 1)
       .def("feature_importances", [](const Model& model) { return to_numpy(model.feature_importances()); })

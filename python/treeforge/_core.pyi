@@ -151,6 +151,9 @@ class Model:
         the base score is included only when iter_begin == 0."""
     def predict_leaf(self, X: npt.NDArray, n_threads: int = 1) -> npt.NDArray[np.int32]:
         """(n_samples, n_trees) index of the leaf (node index within its tree) each row reaches."""
+    def shap_contributions(self, X: npt.NDArray, n_threads: int = 1) -> npt.NDArray[np.float64]:
+        """(n_samples, n_outputs, n_features + 1) exact path-dependent TreeSHAP values of the raw
+        margin, the expected value last; ValueError for a weighted median (AdaBoost.R2)."""
     def feature_importances(self) -> npt.NDArray[np.float64]:
         """(n_features,) total split gain per feature, not normalised."""
     def tree_feature_importances(self) -> npt.NDArray[np.float64]:

@@ -31,6 +31,7 @@ from ._base import (
     validate_sample_weight,
 )
 from ._constraints import monotone_directions
+from ._contributions import ContributionsMixin
 from ._docstrings import FOREST_DOC_PARTS, with_doc_parts
 from ._forest_data import (
     count_of,
@@ -56,7 +57,7 @@ _TREES_PER_BATCH_PER_THREAD = 16
 _with_doc = with_doc_parts(FOREST_DOC_PARTS)
 
 
-class BaseForest(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
+class BaseForest(ContributionsMixin, TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
     """Shared training and prediction of the two random forests (not public)."""
 
     _parameter_constraints: dict = {

@@ -31,6 +31,7 @@ from ._base import (
 )
 from ._boosting_progress import DataPart, ScoreRecorder, iteration_message
 from ._constraints import constraint_values
+from ._contributions import ContributionsMixin
 from ._docstrings import GRADIENT_BOOSTING_DOC_PARTS, fill_doc, with_doc_parts
 from ._model_io import register_estimator
 from ._regression_losses import REGRESSION_LOSSES, check_regression_targets, regression_objective
@@ -44,7 +45,7 @@ _CATEGORICAL_SPLIT_KNOBS = ("cat_smooth", "cat_l2", "max_cat_threshold", "max_ca
 _with_shared_doc = with_doc_parts(GRADIENT_BOOSTING_DOC_PARTS)
 
 
-class BaseHistGradientBoosting(CoreModelMixin, BaseEstimator):
+class BaseHistGradientBoosting(ContributionsMixin, CoreModelMixin, BaseEstimator):
     """Shared training and prediction of the two gradient boosting estimators (not public)."""
 
     _parameter_constraints: dict = {

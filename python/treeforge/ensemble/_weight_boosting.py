@@ -28,6 +28,7 @@ from ._base import (
     validate_fit_data,
     validate_predict_data,
 )
+from ._contributions import ContributionsMixin
 from ._docstrings import ADABOOST_DOC_PARTS, with_doc_parts
 from ._importances import weighted_tree_importances
 from ._model_io import register_estimator
@@ -37,7 +38,7 @@ from ._user_boosting import OVERFLOW_WARNING, fit_user_rounds, make_estimator, r
 _with_doc = with_doc_parts(ADABOOST_DOC_PARTS)
 
 
-class BaseWeightBoosting(TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
+class BaseWeightBoosting(ContributionsMixin, TreeEnsembleMixin, CoreModelMixin, BaseEstimator):
     """Shared fitting, staging and importances of the two AdaBoost estimators (not public).
 
     With ``estimator=None`` every round runs in the core (``_core.AdaBoostTrainer``) and the

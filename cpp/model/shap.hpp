@@ -1,0 +1,25 @@
+// TreeSHAP: exact path-dependent SHAP contributions of a model's features to its raw margin.
+#pragma once
+
+#include "core/common.hpp"
+#include "model/model.hpp"
+
+namespace treeforge {
+
+/// out (n_rows, n_outputs, n_features + 1) row-major: for each row and margin column, the SHAP
+/// value of each feature, then the expected value in the last slot; each row's values summed
+/// equal predict_margin of the row (the raw margin, before any link), up to rounding.
+///
+/// The exact polynomial-time algorithm of Lundberg, Erion & Lee (2018), Algorithm 2: a feature
+/// absent from a coalition is integrated out along the tree's own paths, each child weighted by
+/// its share of the parent's cover (training hessians for boosting, weights for forests), as
+/// XGBoost's pred_contribs and LightGBM's pred_contrib do. A row's branch at a split is the one
+/// goes_left (model/split.hpp) picks for its raw value, as in prediction: numeric thresholds,
+/// category sets, missing values by the default direction. The expected value is the base score
+/// plus each tree's cover-weighted mean leaf value. Sums follow the model's aggregation (a mean
+/// for forests); AdaBoost.R2's weighted median has no additive form and is refused.
+/// Rows are independent and each sums its trees in order: the result is the same for any n_threads.
+template <class T>
+void shap_contributions(const Model& model, MatrixView<const T> X, Span<double> out, int n_threads);
+
+}  // namespace treeforge
