@@ -111,6 +111,9 @@ def test_adaboost_samme_adds_up_to_its_decision_function(n_classes):
     X, score, _ = make_data(missing=0.0)
     model = tf.AdaBoostClassifier(n_estimators=8, random_state=0).fit(X, classes_of(score, n_classes))
     assert_adds_up(model, X)
+    pairs = model._shap_values(X[:50], interactions=True).sum(axis=(2, 3))
+    np.testing.assert_allclose(pairs.reshape(model.decision_function(X[:50]).shape), model.decision_function(X[:50]),
+                               rtol=1e-9, atol=1e-9)
 
 
 def test_adaboost_r2_and_user_estimators_are_refused():
@@ -204,6 +207,50 @@ def test_equal_to_shapley_values_over_every_coalition(case):
         np.testing.assert_allclose(contributions[i], brute_force_shapley(arrays, codes[i]), rtol=1e-9, atol=1e-9)
 
 
+def brute_force_interactions(arrays, x):
+    """(n_outputs, n_features + 1, n_features + 1): the Shapley interaction index of every pair by
+    enumerating coalitions, the diagonal each feature's Shapley value less its interactions."""
+    n_features = int(arrays["n_features"])
+    values = {S: coalition_value(arrays, x, set(S))
+              for r in range(n_features + 1) for S in itertools.combinations(range(n_features), r)}
+    out = np.zeros((len(values[()]), n_features + 1, n_features + 1))
+    for i, j in itertools.permutations(range(n_features), 2):
+        rest = [f for f in range(n_features) if f not in (i, j)]
+        for r in range(len(rest) + 1):
+            weight = math.factorial(r) * math.factorial(n_features - r - 2) / (2 * math.factorial(n_features - 1))
+            for S in itertools.combinations(rest, r):
+                with_i, with_j, both = (tuple(sorted(S + extra)) for extra in ((i,), (j,), (i, j)))
+                out[:, i, j] += weight * (values[both] - values[with_i] - values[with_j] + values[S])
+    phi = brute_force_shapley(arrays, x)
+    for i in range(n_features):
+        out[:, i, i] = phi[:, i] - (out[:, i, :n_features].sum(axis=1) - out[:, i, i])
+    out[:, -1, -1] = values[()]
+    return out
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_interactions_equal_the_shapley_interaction_index(case):
+    model, X, y = small_models()[case]
+    model.fit(X, y)
+    arrays = model._model.to_arrays()
+    codes = validate_predict_data(model, X[:3] if isinstance(X, np.ndarray) else X.iloc[:3])
+    interactions = model._model.shap_interactions(codes, 1)
+    for i in range(len(codes)):
+        np.testing.assert_allclose(interactions[i], brute_force_interactions(arrays, codes[i]), rtol=1e-9, atol=1e-9)
+
+
+def test_interactions_are_symmetric_and_sum_to_the_contributions():
+    frame, y = categorical_frame()
+    model = tf.HistGradientBoostingClassifier(max_iter=10, max_cat_to_onehot=2).fit(frame, classes_of(y, 3))
+    interactions = model._shap_values(frame, interactions=True)
+    contributions = model._shap_values(frame)
+    np.testing.assert_allclose(interactions, np.swapaxes(interactions, 2, 3), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(interactions.sum(axis=3), contributions, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(interactions.sum(axis=(2, 3)), model.decision_function(frame), rtol=1e-9, atol=1e-9)
+    one = model.set_params(n_jobs=1)._shap_values(frame, interactions=True)
+    assert one.tobytes() == model.set_params(n_jobs=2)._shap_values(frame, interactions=True).tobytes()
+
+
 # --------------------------------------------------------------------------------------------
 # Threads, input checks, the shap layout
 # --------------------------------------------------------------------------------------------
@@ -243,8 +290,12 @@ def test_shap_values_layout():
     values, expected = shap_values(forest, X)
     assert values.shape == X.shape + (2,) and expected.shape == (2,)
     np.testing.assert_allclose(values.sum(axis=1) + expected, forest.predict_proba(X), rtol=1e-9, atol=1e-12)
-    with pytest.raises(NotImplementedError, match="interaction"):
-        shap_values(regressor, X, interactions=True)
+    pairs, pair_expected = shap_values(forest, X[:50], interactions=True)
+    assert pairs.shape == (50, X.shape[1], X.shape[1], 2)
+    np.testing.assert_array_equal(pair_expected, expected)
+    np.testing.assert_allclose(pairs.sum(axis=2), values[:50], rtol=1e-9, atol=1e-12)
+    with pytest.raises(TypeError, match="not a treeforge estimator"):
+        shap_values(object(), X)
 
 
 def shap_tree_dicts(model):
@@ -270,3 +321,5 @@ def test_agrees_with_the_shap_package():
     values, expected = shap_values(model, X[:300])
     np.testing.assert_allclose(values, explainer.shap_values(X[:300]), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(expected, np.ravel(explainer.expected_value)[0], rtol=1e-6, atol=1e-6)
+    pairs, _ = shap_values(model, X[:40], interactions=True)
+    np.testing.assert_allclose(pairs, explainer.shap_interaction_values(X[:40]), rtol=1e-6, atol=1e-6)

@@ -41,6 +41,14 @@ void bind_model(py::module_& m) {
             with_matrix(X, [&](auto view) { shap_contributions(model, view, o, n_threads); return 0; });
             return out;
           }, py::arg("X"), py::arg("n_threads") = 1)
+      .def("shap_interactions", [](const Model& model, const py::array& X, int n_threads) {
+            check(X.ndim() == 2, "X must be a 2-D array");
+            const auto width = static_cast<std::size_t>(model.n_features()) + 1;
+            py::array_t<double> out({static_cast<std::size_t>(X.shape(0)), static_cast<std::size_t>(model.n_outputs()), width, width});
+            Span<double> o(out.mutable_data(), static_cast<std::size_t>(out.size()));
+            with_matrix(X, [&](auto view) { shap_interactions(model, view, o, n_threads); return 0; });
+            return out;
+          }, py::arg("X"), py::arg("n_threads") = 1)
       .def("feature_importances", [](const Model& model) { return to_numpy(model.feature_importances()); })
       .def("tree_feature_importances", [](const Model& model) {
         py::array_t<double> out({static_cast<std::size_t>(model.n_trees()), static_cast<std::size_t>(model.n_features())});

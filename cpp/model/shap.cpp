@@ -104,18 +104,25 @@ std::vector<double> tree_expectation(const Tree& tree) {
   return expected;
 }
 
+/// Which coalitions a walk counts: all (TreeSHAP), or those holding (kPresent) or lacking
+/// (kAbsent) one feature, which then takes no part in the path (interaction values).
+enum class Condition { kNone, kPresent, kAbsent };
+
 /// The walk of one tree for one row: phi (leaf_dim rows of n_features + 1) += the row's
-/// contributions through this tree.
+/// contributions through this tree, under a condition on one feature.
 class PathWalk {
  public:
   PathWalk(const Tree& tree, const std::vector<int>& feature_bins, PathElement* workspace)
       : tree_(tree), feature_bins_(feature_bins), workspace_(workspace) {}
 
-  void run(const double* row, double* phi, std::size_t phi_stride) {
+  void run(const double* row, double* phi, std::size_t phi_stride, Condition condition = Condition::kNone,
+           int condition_feature = -1) {
     row_ = row;
     phi_ = phi;
     phi_stride_ = phi_stride;
-    recurse(0, workspace_, 0, 1.0, 1.0, -1);
+    condition_ = condition;
+    condition_feature_ = condition_feature;
+    recurse(0, workspace_, 0, 1.0, 1.0, -1, 1.0);
   }
 
  private:
@@ -127,20 +134,32 @@ class PathWalk {
     return goes_left(split, row_[feature]) ? tree_.left[node] : tree_.right[node];
   }
 
+  bool is_conditioned(int feature) const { return condition_ != Condition::kNone && feature == condition_feature_; }
+
   /// RECURSE: the path so far is parent[0, parent_length); this node extends it by the split of
-  /// its parent on `feature` with the given fractions. The node's own path is written after the
-  /// parent's, so siblings reuse the same space.
-  void recurse(int node, PathElement* parent, int parent_length, double zero, double one, int feature) {
+  /// its parent on `feature` with the given fractions (unless that feature is the conditioned
+  /// one). condition_fraction: the share of the conditioned feature's coalitions reaching here.
+  /// The node's own path is written after the parent's, so siblings reuse the same space.
+  void recurse(int node, PathElement* parent, int parent_length, double zero, double one, int feature,
+               double condition_fraction) {
     PathElement* path = parent + parent_length;
     std::copy(parent, parent + parent_length, path);
-    extend_path(path, parent_length, zero, one, feature);
-    int length = parent_length + 1;
+    int length = parent_length;
+    if (!is_conditioned(feature)) extend_path(path, length++, zero, one, feature);
     if (tree_.is_leaf(node)) {
-      add_leaf(node, path, length);
+      add_leaf(node, path, length, condition_fraction);
       return;
     }
     const int split_feature = tree_.feature[node];
     const int hot = hot_child(node), cold = hot == tree_.left[node] ? tree_.right[node] : tree_.left[node];
+    if (is_conditioned(split_feature)) {  // present: the row's branch; absent: both, by cover
+      const bool present = condition_ == Condition::kPresent;
+      const double hot_share = present ? condition_fraction : condition_fraction * cover_fraction(tree_, node, hot);
+      const double cold_share = present ? 0.0 : condition_fraction * cover_fraction(tree_, node, cold);
+      if (hot_share != 0) recurse(hot, path, length, 1.0, 1.0, split_feature, hot_share);
+      if (cold_share != 0) recurse(cold, path, length, 1.0, 1.0, split_feature, cold_share);
+      return;
+    }
     double incoming_zero = 1.0, incoming_one = 1.0;
     // A feature met again on the path is one player: its earlier fractions carry over, unwound first.
     for (int i = 1; i < length; ++i) {
@@ -154,16 +173,18 @@ class PathWalk {
     const double hot_zero = incoming_zero * cover_fraction(tree_, node, hot);
     const double cold_zero = incoming_zero * cover_fraction(tree_, node, cold);
     // A branch no coalition reaches adds nothing (and its fractions would divide by zero).
-    if (hot_zero != 0 || incoming_one != 0) recurse(hot, path, length, hot_zero, incoming_one, split_feature);
-    if (cold_zero != 0) recurse(cold, path, length, cold_zero, 0.0, split_feature);
+    if (hot_zero != 0 || incoming_one != 0)
+      recurse(hot, path, length, hot_zero, incoming_one, split_feature, condition_fraction);
+    if (cold_zero != 0) recurse(cold, path, length, cold_zero, 0.0, split_feature, condition_fraction);
   }
 
   /// At a leaf, each feature on the path gets its Shapley weight times the leaf's value(s).
-  void add_leaf(int node, const PathElement* path, int length) {
+  void add_leaf(int node, const PathElement* path, int length, double condition_fraction) {
     const int dim = tree_.leaf_dim;
     const double* value = &tree_.value[static_cast<std::size_t>(node) * dim];
     for (int i = 1; i < length; ++i) {
-      const double scale = unwound_sum(path, length, i) * (path[i].one_fraction - path[i].zero_fraction);
+      const double scale =
+          unwound_sum(path, length, i) * (path[i].one_fraction - path[i].zero_fraction) * condition_fraction;
       for (int k = 0; k < dim; ++k) phi_[k * phi_stride_ + path[i].feature] += scale * value[k];
     }
   }
@@ -174,58 +195,138 @@ class PathWalk {
   const double* row_ = nullptr;
   double* phi_ = nullptr;
   std::size_t phi_stride_ = 0;
+  Condition condition_ = Condition::kNone;
+  int condition_feature_ = -1;
 };
+
+/// What every row's walks read, checked and computed once per call.
+struct Explanation {
+  int n_features, n_outputs, dim;
+  std::size_t width;              ///< n_features + 1: the expected value's slot last
+  double scale;                   ///< 1, or 1 / trees for a mean
+  std::vector<double> expected;   ///< (n_outputs,) before the scale
+  std::vector<int> feature_bins;  ///< categories of a categorical feature, for set splits on raw values
+  std::size_t workspace_size;     ///< path elements of the deepest tree's walk
+  /// The output column of tree t's first value.
+  std::size_t output(std::size_t t) const { return dim == 1 ? t % n_outputs : 0; }
+};
+
+Explanation explain(const Model& model, std::size_t n_cols) {
+  check(model.aggregation() != Aggregation::kWeightedMedian,
+        "SHAP values need a sum or mean of trees; AdaBoost.R2 predicts the weighted median of its trees, "
+        "which no feature attribution adds up to");
+  Explanation e{model.n_features(), model.n_outputs(), model.leaf_dim(), 0, 1.0, model.base_score(), {}, 0};
+  check(static_cast<int>(n_cols) == e.n_features, "X has ", n_cols, " features, the model was trained on ",
+        e.n_features);
+  check_internal(e.dim == 1 || e.dim == e.n_outputs, "a tree's leaves hold one value or one per output");
+  e.width = static_cast<std::size_t>(e.n_features) + 1;
+  // predict_margin's mean divides by the iterations, which for forests are the trees.
+  if (model.aggregation() == Aggregation::kMean && model.n_iter() > 0) e.scale = 1.0 / model.n_iter();
+  int depth = 0;
+  for (std::size_t t = 0; t < model.trees().size(); ++t) {  // in tree order, as predict_margin sums
+    const std::vector<double> mean = tree_expectation(model.trees()[t]);
+    for (int k = 0; k < e.dim; ++k) e.expected[e.output(t) + k] += mean[k];
+    depth = std::max(depth, tree_depth(model.trees()[t]));
+  }
+  for (int f = 0; f < e.n_features; ++f) e.feature_bins.push_back(model.bin_mapper()->n_bins(f));
+  // A path at depth d holds at most d + 1 elements, and each level's path follows its parent's.
+  e.workspace_size = static_cast<std::size_t>(depth + 2) * (depth + 3) / 2;
+  return e;
+}
+
+/// Runs row_body(i, row, workspace) for every row of X in parallel blocks (rows are independent).
+template <class T, class RowBody>
+void for_each_row(MatrixView<const T> X, const Explanation& e, int n_threads, RowBody&& row_body) {
+  constexpr std::size_t kRowBlock = 16;
+  parallel_for(n_blocks(X.n_rows, kRowBlock), n_threads, [&](std::size_t b) {
+    std::vector<PathElement> workspace(e.workspace_size);
+    std::vector<double> row(e.n_features);
+    const std::size_t hi = std::min(X.n_rows, (b + 1) * kRowBlock);
+    for (std::size_t i = b * kRowBlock; i < hi; ++i) {
+      for (int f = 0; f < e.n_features; ++f) row[f] = static_cast<double>(X(i, f));
+      row_body(i, row.data(), workspace.data());
+    }
+  });
+}
+
+/// The distinct features tree splits on, in increasing order.
+std::vector<int> split_features(const Tree& tree) {
+  std::vector<int> features;
+  for (int i = 0; i < tree.n_nodes(); ++i)
+    if (!tree.is_leaf(i)) features.push_back(tree.feature[i]);
+  std::sort(features.begin(), features.end());
+  features.erase(std::unique(features.begin(), features.end()), features.end());
+  return features;
+}
 
 }  // namespace
 
 template <class T>
 void shap_contributions(const Model& model, MatrixView<const T> X, Span<double> out, int n_threads) {
-  check(model.aggregation() != Aggregation::kWeightedMedian,
-        "SHAP values need a sum or mean of trees; AdaBoost.R2 predicts the weighted median of its trees, "
-        "which no feature attribution adds up to");
-  const int n_features = model.n_features(), n_outputs = model.n_outputs(), dim = model.leaf_dim();
-  check(static_cast<int>(X.n_cols) == n_features, "X has ", X.n_cols, " features, the model was trained on ",
-        n_features);
-  const std::size_t width = static_cast<std::size_t>(n_features) + 1, row_size = n_outputs * width;
+  const Explanation e = explain(model, X.n_cols);
+  const std::size_t row_size = e.n_outputs * e.width;
   check(out.size == X.n_rows * row_size, "output buffer has a wrong size");
   const std::vector<Tree>& trees = model.trees();
-  check_internal(dim == 1 || dim == n_outputs, "a tree's leaves hold one value or one per output");
-  // predict_margin's mean divides by the iterations, which for forests are the trees.
-  const double scale = model.aggregation() == Aggregation::kMean && model.n_iter() > 0 ? 1.0 / model.n_iter() : 1.0;
-  // The expected value: base score plus each tree's expectation in its column(s), in tree order.
-  std::vector<double> expected(model.base_score());
-  int depth = 0;
-  for (std::size_t t = 0; t < trees.size(); ++t) {
-    const std::vector<double> e = tree_expectation(trees[t]);
-    for (int k = 0; k < dim; ++k) expected[dim == 1 ? t % n_outputs : k] += e[k];
-    depth = std::max(depth, tree_depth(trees[t]));
-  }
-  std::vector<int> feature_bins(n_features);
-  for (int f = 0; f < n_features; ++f) feature_bins[f] = model.bin_mapper()->n_bins(f);
-  // A path at depth d holds at most d + 1 elements, and each level's path follows its parent's.
-  const std::size_t workspace_size = static_cast<std::size_t>(depth + 2) * (depth + 3) / 2;
-  constexpr std::size_t kRowBlock = 16;  // rows are independent: a block is a task of a thread
-  parallel_for(n_blocks(X.n_rows, kRowBlock), n_threads, [&](std::size_t b) {
-    std::vector<PathElement> workspace(workspace_size);
-    std::vector<double> row(n_features);
-    const std::size_t hi = std::min(X.n_rows, (b + 1) * kRowBlock);
-    for (std::size_t i = b * kRowBlock; i < hi; ++i) {
-      for (int f = 0; f < n_features; ++f) row[f] = static_cast<double>(X(i, f));
-      double* phi = out.data + i * row_size;
-      std::fill(phi, phi + row_size, 0.0);
-      for (std::size_t t = 0; t < trees.size(); ++t) {
-        check_interrupt();  // a row of deep trees can take seconds: the poll is asked per tree
-        const std::size_t output = dim == 1 ? t % n_outputs : 0;
-        PathWalk(trees[t], feature_bins, workspace.data()).run(row.data(), phi + output * width, width);
-      }
-      for (int k = 0; k < n_outputs; ++k) phi[k * width + n_features] = expected[k];
-      if (scale != 1.0)
-        for (std::size_t j = 0; j < row_size; ++j) phi[j] *= scale;
+  for_each_row(X, e, n_threads, [&](std::size_t i, const double* row, PathElement* workspace) {
+    double* phi = out.data + i * row_size;
+    std::fill(phi, phi + row_size, 0.0);
+    for (std::size_t t = 0; t < trees.size(); ++t) {
+      check_interrupt();  // a row of deep trees can take seconds: the poll is asked per tree
+      PathWalk(trees[t], e.feature_bins, workspace).run(row, phi + e.output(t) * e.width, e.width);
     }
+    for (int k = 0; k < e.n_outputs; ++k) phi[k * e.width + e.n_features] = e.expected[k];
+    if (e.scale != 1.0)
+      for (std::size_t j = 0; j < row_size; ++j) phi[j] *= e.scale;
+  });
+}
+
+template <class T>
+void shap_interactions(const Model& model, MatrixView<const T> X, Span<double> out, int n_threads) {
+  const Explanation e = explain(model, X.n_cols);
+  const std::size_t F = e.n_features, W = e.width, matrix = W * W, row_size = e.n_outputs * matrix;
+  check(out.size == X.n_rows * row_size, "output buffer has a wrong size");
+  const std::vector<Tree>& trees = model.trees();
+  std::vector<std::vector<int>> features(trees.size());
+  for (std::size_t t = 0; t < trees.size(); ++t) features[t] = split_features(trees[t]);
+  for_each_row(X, e, n_threads, [&](std::size_t i, const double* row, PathElement* workspace) {
+    double* phi_ij = out.data + i * row_size;
+    std::fill(phi_ij, phi_ij + row_size, 0.0);
+    std::vector<double> phi(e.n_outputs * W, 0.0), present(e.dim * W), absent(e.dim * W);
+    for (std::size_t t = 0; t < trees.size(); ++t) {
+      check_interrupt();
+      PathWalk walk(trees[t], e.feature_bins, workspace);
+      walk.run(row, phi.data() + e.output(t) * W, W);
+      // A feature the tree never splits on changes nothing in it, so its pairs get nothing here.
+      for (const int c : features[t]) {
+        std::fill(present.begin(), present.end(), 0.0);
+        std::fill(absent.begin(), absent.end(), 0.0);
+        walk.run(row, present.data(), W, Condition::kPresent, c);
+        walk.run(row, absent.data(), W, Condition::kAbsent, c);
+        for (int k = 0; k < e.dim; ++k) {
+          double* pair_row = phi_ij + (e.output(t) + k) * matrix + c * W;
+          for (std::size_t j = 0; j < F; ++j) pair_row[j] += 0.5 * (present[k * W + j] - absent[k * W + j]);
+        }
+      }
+    }
+    // The diagonal: a feature's contribution less its interactions, so each row sums to it.
+    for (int k = 0; k < e.n_outputs; ++k) {
+      double* m = phi_ij + k * matrix;
+      for (std::size_t c = 0; c < F; ++c) {
+        double others = 0;
+        for (std::size_t j = 0; j < F; ++j)
+          if (j != c) others += m[c * W + j];
+        m[c * W + c] = phi[k * W + c] - others;
+      }
+      m[F * W + F] = e.expected[k];
+    }
+    if (e.scale != 1.0)
+      for (std::size_t j = 0; j < row_size; ++j) phi_ij[j] *= e.scale;
   });
 }
 
 template void shap_contributions<float>(const Model&, MatrixView<const float>, Span<double>, int);
 template void shap_contributions<double>(const Model&, MatrixView<const double>, Span<double>, int);
+template void shap_interactions<float>(const Model&, MatrixView<const float>, Span<double>, int);
+template void shap_interactions<double>(const Model&, MatrixView<const double>, Span<double>, int);
 
 }  // namespace treeforge

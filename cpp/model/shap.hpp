@@ -22,4 +22,14 @@ namespace treeforge {
 template <class T>
 void shap_contributions(const Model& model, MatrixView<const T> X, Span<double> out, int n_threads);
 
+/// out (n_rows, n_outputs, n_features + 1, n_features + 1) row-major: SHAP interaction values
+/// (Lundberg et al. 2020, as XGBoost's pred_interactions): off the diagonal, half the difference
+/// between feature j's contribution with feature i held present (the row's branch at i's splits)
+/// and absent (i's splits integrated out by cover), symmetric; on it, feature i's contribution
+/// minus its interactions, so each row of the matrix sums to shap_contributions' value; the
+/// expected value at [n_features][n_features], zeros in the rest of that row and column.
+/// A tree adds only to the rows of the features it splits on.
+template <class T>
+void shap_interactions(const Model& model, MatrixView<const T> X, Span<double> out, int n_threads);
+
 }  // namespace treeforge

@@ -154,6 +154,9 @@ class Model:
     def shap_contributions(self, X: npt.NDArray, n_threads: int = 1) -> npt.NDArray[np.float64]:
         """(n_samples, n_outputs, n_features + 1) exact path-dependent TreeSHAP values of the raw
         margin, the expected value last; ValueError for a weighted median (AdaBoost.R2)."""
+    def shap_interactions(self, X: npt.NDArray, n_threads: int = 1) -> npt.NDArray[np.float64]:
+        """(n_samples, n_outputs, n_features + 1, n_features + 1) SHAP interaction values: symmetric,
+        each row summing to shap_contributions' value, the expected value at [-1, -1]."""
     def feature_importances(self) -> npt.NDArray[np.float64]:
         """(n_features,) total split gain per feature, not normalised."""
     def tree_feature_importances(self) -> npt.NDArray[np.float64]:

@@ -42,20 +42,30 @@ class ContributionsMixin:
             (multiclass boosting and AdaBoost, forest classifiers: one per class). The last column is
             the expected value, the same for every row.
         """
+        values = self._shap_values(X)
+        return values[:, 0] if values.shape[1] == 1 else values
+
+    @reads_one_fit
+    def _shap_values(self, X, interactions=False):
+        """(n_samples, n_outputs, n_features + 1) contributions, or with ``interactions`` (n_samples,
+        n_outputs, n_features + 1, n_features + 1) interaction values, of the raw score; a fit's
+        attributes are read once."""
         check_is_fitted(self)
         if getattr(self, "_model", None) is None:
             raise ValueError(f"{type(self).__name__} fitted with a user's estimator holds no treeforge trees; "
-                             "contributions need the default trees (estimator=None).")
+                             "SHAP values need the default trees (estimator=None).")
         X = validate_predict_data(self, X)
-        values = self._model.shap_contributions(X, resolve_n_threads(self.n_jobs))
+        explain = self._model.shap_interactions if interactions else self._model.shap_contributions
+        values = explain(X, resolve_n_threads(self.n_jobs))
         if self._model.objective == "adaboost_samme":
             values = _samme_decision(values, self.estimator_weights_, len(self.classes_))
-        return values[:, 0] if values.shape[1] == 1 else values
+        return values
 
 
 def _samme_decision(votes, estimator_weights, n_classes):
-    """Contributions to AdaBoost SAMME's votes as contributions to its ``decision_function``: the votes
-    over the estimators' total weight; for two classes the second class's minus the first's."""
+    """Contributions (or interactions) to AdaBoost SAMME's votes, outputs on axis 1, as those to its
+    ``decision_function``: the votes over the estimators' total weight; for two classes the second
+    class's minus the first's."""
     if n_classes == 1:  # scikit-learn's decision for a single class is 0
         return np.zeros_like(votes[:, :1])
     decision = votes / np.sum(estimator_weights)

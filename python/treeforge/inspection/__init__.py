@@ -30,21 +30,28 @@ def shap_values(estimator, X, interactions=False):
         Checked and encoded as ``estimator.predict`` checks it (names, number of features,
         categories by value).
     interactions : bool, default=False
-        SHAP interaction values are not available yet: True raises NotImplementedError.
+        Return SHAP interaction values instead (Lundberg et al., 2020, as XGBoost's
+        ``pred_interactions``): entry [i, j] off the diagonal is half the change in feature j's
+        value when feature i is held at the sample's value rather than integrated out (symmetric);
+        the diagonal holds each feature's value minus its interactions, so each row of the
+        matrix sums to the feature's SHAP value.
 
     Returns
     -------
     values : ndarray of shape (n_samples, n_features), float64
         Or (n_samples, n_features, n_outputs) where the score has several columns (multiclass
         boosting and AdaBoost, forest classifiers: one per class, binary ones included), the outputs
-        last as ``shap.TreeExplainer(...).shap_values`` gives them since shap 0.45.
+        last as ``shap.TreeExplainer(...).shap_values`` gives them since shap 0.45. With
+        ``interactions``: (n_samples, n_features, n_features), or (n_samples, n_features,
+        n_features, n_outputs), as ``shap_interaction_values``.
     expected_value : float, or ndarray of shape (n_outputs,)
         The base score plus each tree's cover-weighted mean leaf value (forests: their mean).
     """
-    if interactions:
-        raise NotImplementedError("SHAP interaction values are not implemented yet; use interactions=False.")
-    contributions = estimator.predict_contributions(X)
-    if contributions.ndim == 2:
-        return contributions[:, :-1], float(contributions[0, -1]) if len(contributions) else float("nan")
-    values = np.ascontiguousarray(np.moveaxis(contributions[:, :, :-1], 1, 2))
-    return values, contributions[0, :, -1].copy()
+    if not hasattr(estimator, "_shap_values"):
+        raise TypeError(f"{type(estimator).__name__} is not a treeforge estimator; shap_values explains treeforge's.")
+    values = estimator._shap_values(X, interactions=interactions)  # (n, outputs, F + 1[, F + 1])
+    expected = values[0, :, -1, -1] if interactions else values[0, :, -1]
+    values = values[:, :, :-1, :-1] if interactions else values[:, :, :-1]
+    if values.shape[1] == 1:
+        return values[:, 0], float(expected[0])
+    return np.ascontiguousarray(np.moveaxis(values, 1, -1)), expected.copy()
