@@ -16,9 +16,9 @@ from ._metrics import compute_metrics
 
 
 def reading_options(args):
-    """The options of ``read_csv`` that the command line's reading options give."""
+    """The options of ``read_table`` that the command line's reading options give."""
     return {"delimiter": args.delimiter, "na_values": args.na_values, "decimal": args.decimal,
-            "header": not args.no_header, "column_names": args.columns}
+            "header": not args.no_header, "column_names": args.columns, "file_format": args.format}
 
 
 def format_metrics(values):
@@ -130,8 +130,8 @@ def cmd_predict(args, console):
     estimator, meta = load_model_file(args.model)
     if args.proba and meta["task"] == "regression":
         raise CLIError("--proba needs a classification model; this one does regression")
-    table, source = tabular.read_csv(args.data, string_columns=list(meta["categories"]), console=console,
-                                     **reading_options(args))
+    table, source = tabular.read_table(args.data, string_columns=list(meta["categories"]), console=console,
+                                       features=meta["features"], **reading_options(args))
     X = tabular.features_matrix(table, source, meta, console)
     columns = {"prediction": estimator.predict(X)}
     if args.precision and meta["task"] == "regression":

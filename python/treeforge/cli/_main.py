@@ -52,6 +52,9 @@ def _precision(text):
 
 
 def _add_reading_options(parser):
+    parser.add_argument("--format", choices=("csv", "parquet", "libsvm"),
+                        help="the data files' format (default: by extension: .parquet/.pq Parquet, "
+                             ".svm/.libsvm/.svmlight LibSVM with target 'label' and features f0, f1, ...; else CSV)")
     parser.add_argument("--delimiter", type=_delimiter, metavar="CHAR",
                         help="field delimiter; 'tab' for tabs (default: sniffed among , ; tab |)")
     parser.add_argument("--decimal", choices=(".", ","), metavar="{.|,}",

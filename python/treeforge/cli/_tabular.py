@@ -36,6 +36,7 @@ from ._csv import (  # noqa: F401
     release_reading_memory,
     shown,
 )
+from ._formats import LIBSVM_TARGET, read_table  # noqa: F401
 
 NUMERIC_SHARE = 0.9
 _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|infinity|nan)$"
@@ -398,7 +399,7 @@ def text_columns(schema):
 
 
 def read_labelled(path, schema, console=None, **reading):
-    """Features, target and weights of a labelled CSV file, read with the schema of a trained model.
+    """Features, target and weights of a labelled data file, read with the schema of a trained model.
 
     Parameters
     ----------
@@ -408,13 +409,14 @@ def read_labelled(path, schema, console=None, **reading):
         and ``weight`` (a weight column absent from the file gives no weights).
     console : object with ``note(str)`` and ``warn(str)``, or None (silent)
     **reading
-        ``read_csv``'s options: delimiter, na_values, decimal.
+        ``read_table``'s options: file_format and the CSV ones (delimiter, na_values, decimal, ...).
 
     Returns
     -------
     [X, y, sample_weight] : rows with a target only; sample_weight is None without weights
     """
-    table, source = read_csv(path, string_columns=text_columns(schema), console=console, **reading)
+    table, source = read_table(path, string_columns=text_columns(schema), console=console,
+                               features=schema["features"], **reading)
     require_columns(table, source, [schema["target"]], "target")
     labels, present = target_values(table, source, schema["target"], schema["target_kind"])
     X = features_matrix(table, source, schema, console)

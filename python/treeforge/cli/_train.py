@@ -108,12 +108,12 @@ def read_training_data(args, resumed, console):
     console.note(f"reading {args.data} ...")
     if resumed:
         meta = resumed[1]
-        table, source = tabular.read_csv(args.data, string_columns=tabular.text_columns(meta), console=console,
-                                         **reading_options(args))
+        table, source = tabular.read_table(args.data, string_columns=tabular.text_columns(meta), console=console,
+                                           features=meta["features"], **reading_options(args))
         tabular.require_columns(table, source, [meta["target"]], "target")
     else:
-        table, source = tabular.read_csv(args.data, string_columns=args.categorical, console=console,
-                                         **reading_options(args))
+        table, source = tabular.read_table(args.data, string_columns=args.categorical, console=console,
+                                           **reading_options(args))
         schema = tabular.infer_schema(table, source, args.target, args.ignore, args.weight, args.categorical, console,
                                       keep_index=args.keep_index_column)
         meta = {"version": _METADATA_VERSION, "model": args.model, "target": args.target,

@@ -1,0 +1,127 @@
+"""Data files of the command line by format: CSV (``_csv.py``), Parquet and LibSVM/SVMlight, each read
+into a pyarrow Table with a source that names places in the file for error messages.
+
+The format comes from ``--format`` or the file's extension (``.parquet``/``.pq``, ``.svm``/``.libsvm``/
+``.svmlight``; anything else is CSV). A LibSVM file's label is the column ``label`` and its features
+``f0``, ``f1``, ... (indices as scikit-learn's reader numbers them, from 0); a feature absent from a
+row is 0, not missing, as XGBoost and LightGBM read these files. The command line builds a dense
+matrix of them (the estimators' sparse path is issue #25's), so a file whose dense form would pass
+``_MAX_DENSE_BYTES`` is refused with its size.
+"""
+
+import os
+
+from ._csv import DataError, check_input_file, read_csv, release_reading_memory, shown
+
+FORMATS = ("csv", "parquet", "libsvm")
+_EXTENSIONS = {".parquet": "parquet", ".pq": "parquet", ".svm": "libsvm", ".libsvm": "libsvm",
+               ".svmlight": "libsvm"}
+_MAX_DENSE_BYTES = 8 << 30
+LIBSVM_TARGET = "label"
+
+
+class TableFile:
+    """A Parquet or LibSVM file: errors name its path and a data row (these files have no lines to count)."""
+
+    decimal, has_header = ".", True
+
+    def __init__(self, path):
+        self.path = path
+
+    def line_of_row(self, row_idx):
+        return None
+
+    def where(self, row_idx, column=None):
+        return f"{self.path} data row {row_idx + 1}" + (f", column {shown(column)}" if column is not None else "")
+
+
+def format_of(path, requested=None):
+    """The format of ``path``: ``requested`` (``--format``) or its extension's (CSV by default)."""
+    if requested is not None:
+        return requested
+    stem, extension = os.path.splitext(path.lower())
+    if extension == ".gz":
+        extension = os.path.splitext(stem)[1]
+    return _EXTENSIONS.get(extension, "csv")
+
+
+def read_table(path, string_columns=(), *, file_format=None, console=None, features=None, **csv_options):
+    """(pyarrow Table, source) of a data file of any format; ``csv_options`` are ``read_csv``'s, which
+    other formats refuse by name when given (they hold types, names and no delimiter of their own).
+    ``features``: a model's feature names, so that a LibSVM file whose rows never reach its last
+    features still has their (zero) columns."""
+    kind = format_of(path, file_format)
+    if kind == "csv":
+        return read_csv(path, string_columns=string_columns, console=console, **csv_options)
+    _refuse_csv_options(path, kind, csv_options)
+    check_input_file(path)
+    table = _read_parquet(path) if kind == "parquet" else _read_libsvm(path, _libsvm_width(features))
+    release_reading_memory()
+    if table.num_rows == 0:
+        raise DataError(f"{path} has no data rows")
+    return _as_text(table, string_columns), TableFile(path)
+
+
+def _refuse_csv_options(path, kind, options):
+    given = {"delimiter": options.get("delimiter") is not None, "decimal": options.get("decimal") is not None,
+             "no-header": options.get("header") is False or options.get("column_names") is not None,
+             "na-values": bool(options.get("na_values"))}
+    for name, is_given in given.items():
+        if is_given:
+            raise DataError(f"--{name} applies to CSV files; {path} is read as {kind} (--format {kind})")
+
+
+def _read_parquet(path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
+        raise DataError(f"{path} is not a readable Parquet file: {exc}") from None
+    # Category columns (pandas' category, Arrow dictionaries) as their values: the CSV path's text.
+    for i, field in enumerate(table.schema):
+        if pa.types.is_dictionary(field.type):
+            column = table.column(i).cast(field.type.value_type)
+            table = table.set_column(i, field.name, column)
+    return table
+
+
+def _libsvm_width(features):
+    """The number of LibSVM features of a model whose features are f0, f1, ..., or None."""
+    if features and all(name == f"f{j}" for j, name in enumerate(features)):
+        return len(features)
+    return None
+
+
+def _read_libsvm(path, n_features=None):
+    import numpy as np
+    import pyarrow as pa
+    from sklearn.datasets import load_svmlight_file
+
+    try:
+        X, y = load_svmlight_file(path, n_features=n_features, dtype=np.float64)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path} is not a LibSVM/SVMlight file: {exc}") from None
+    n_rows, n_features = X.shape
+    if n_rows * n_features * 8 > _MAX_DENSE_BYTES:
+        raise DataError(f"{path} holds {n_rows} rows x {n_features} features: {n_rows * n_features * 8 / 2**30:.1f} "
+                        f"GiB as the dense matrix the command line builds (at most {_MAX_DENSE_BYTES >> 30} GiB)")
+    X = X.tocsc()
+    columns = {LIBSVM_TARGET: pa.array(y)}
+    for j in range(n_features):  # one dense column at a time from the column's non-zeros
+        column = np.zeros(n_rows)
+        column[X.indices[X.indptr[j]:X.indptr[j + 1]]] = X.data[X.indptr[j]:X.indptr[j + 1]]
+        columns[f"f{j}"] = pa.array(column)
+    return pa.table(columns)
+
+
+def _as_text(table, string_columns):
+    """The table with ``string_columns`` (categorical features) as text, as the CSV reader gives them."""
+    import pyarrow as pa
+
+    for name in string_columns:
+        if name in table.column_names and not pa.types.is_string(table.schema.field(name).type):
+            i = table.column_names.index(name)
+            table = table.set_column(i, name, table.column(i).cast(pa.string()))
+    return table
