@@ -9,6 +9,7 @@ member list at a member 0.0).
 import functools
 
 import numpy as np
+import pytest
 
 import treeforge as tf
 
@@ -88,3 +89,14 @@ def expected_output(estimator, X):
     if hasattr(estimator, "predict_proba"):
         return estimator.predict_proba(X)
     return estimator.predict(X).reshape(len(X), -1)
+
+
+# The fixtures of the export tests (imported by each module: pytest finds them there).
+@pytest.fixture(scope="module")
+def data():
+    return fitted_cases()[0]
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return fitted_cases()[1]

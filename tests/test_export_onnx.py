@@ -13,21 +13,12 @@ import numpy as np
 import pytest
 
 import treeforge as tf
-from _export_cases import CATEGORICAL, NUMERIC, assert_close, expected_output, features, fitted_cases
+from _export_cases import data, fitted  # noqa: F401 (the fixtures)
+from _export_cases import CATEGORICAL, NUMERIC, assert_close, expected_output, features
 from treeforge.export import to_onnx
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
-
-
-@pytest.fixture(scope="module")
-def data():
-    return fitted_cases()[0]
-
-
-@pytest.fixture(scope="module")
-def fitted():
-    return fitted_cases()[1]
 
 
 def _session(model):

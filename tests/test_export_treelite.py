@@ -12,21 +12,12 @@ import numpy as np
 import pytest
 
 import treeforge as tf
-from _export_cases import CASES, assert_close, expected_output, fitted_cases
+from _export_cases import data, fitted  # noqa: F401 (the fixtures)
+from _export_cases import CASES, assert_close, expected_output
 from treeforge.export import to_treelite
 
 treelite = pytest.importorskip("treelite")
 gtil = pytest.importorskip("treelite.gtil")
-
-
-@pytest.fixture(scope="module")
-def data():
-    return fitted_cases()[0]
-
-
-@pytest.fixture(scope="module")
-def fitted():
-    return fitted_cases()[1]
 
 
 def treelite_predictions(estimator, X):
