@@ -54,20 +54,28 @@ void unwind_path(PathElement* path, int length, int index) {
   }
 }
 
-/// The total weight the path would have after unwinding element `index`, path unchanged.
-double unwound_sum(const PathElement* path, int length, int index) {
+/// The total weight the path would have after unwinding a hot element (one fraction non-zero),
+/// path unchanged: UNWIND's recurrence, summed. inverse[k] = 1 / k, so that the loop, run for
+/// every element at every leaf, multiplies instead of dividing.
+double hot_unwound_sum(const PathElement* path, int length, int index, const double* inverse) {
   const int last = length - 1;
-  const double one = path[index].one_fraction, zero = path[index].zero_fraction;
+  const double scale = length / path[index].one_fraction, zero = path[index].zero_fraction * inverse[length];
   double next = path[last].weight, total = 0;
   for (int j = last - 1; j >= 0; --j) {
-    if (one != 0) {
-      const double weight = next * length / ((j + 1) * one);
-      total += weight;
-      next = path[j].weight - weight * zero * (last - j) / length;
-    } else {
-      total += path[j].weight * length / (zero * (last - j));
-    }
+    const double weight = next * scale * inverse[j + 1];
+    total += weight;
+    next = path[j].weight - weight * zero * (last - j);
   }
+  return total;
+}
+
+/// The sum shared by the unwound sums of every cold element (one fraction zero) of a path: for
+/// such an element UNWIND divides weight j by zero_fraction * (last - j) / length, so the sum is
+/// this one times length / zero_fraction.
+double cold_unwound_sum(const PathElement* path, int length, const double* inverse) {
+  const int last = length - 1;
+  double total = 0;
+  for (int j = last - 1; j >= 0; --j) total += path[j].weight * inverse[last - j];
   return total;
 }
 
@@ -112,8 +120,9 @@ enum class Condition { kNone, kPresent, kAbsent };
 /// contributions through this tree, under a condition on one feature.
 class PathWalk {
  public:
-  PathWalk(const Tree& tree, const std::vector<int>& feature_bins, PathElement* workspace)
-      : tree_(tree), feature_bins_(feature_bins), workspace_(workspace) {}
+  /// inverse: 1 / k at k = 1 .. the longest path's length.
+  PathWalk(const Tree& tree, const std::vector<int>& feature_bins, const double* inverse, PathElement* workspace)
+      : tree_(tree), feature_bins_(feature_bins), inverse_(inverse), workspace_(workspace) {}
 
   void run(const double* row, double* phi, std::size_t phi_stride, Condition condition = Condition::kNone,
            int condition_feature = -1) {
@@ -182,15 +191,18 @@ class PathWalk {
   void add_leaf(int node, const PathElement* path, int length, double condition_fraction) {
     const int dim = tree_.leaf_dim;
     const double* value = &tree_.value[static_cast<std::size_t>(node) * dim];
+    const double cold_sum = cold_unwound_sum(path, length, inverse_);
     for (int i = 1; i < length; ++i) {
-      const double scale =
-          unwound_sum(path, length, i) * (path[i].one_fraction - path[i].zero_fraction) * condition_fraction;
+      const double unwound = path[i].one_fraction != 0 ? hot_unwound_sum(path, length, i, inverse_)
+                                                       : cold_sum * length / path[i].zero_fraction;
+      const double scale = unwound * (path[i].one_fraction - path[i].zero_fraction) * condition_fraction;
       for (int k = 0; k < dim; ++k) phi_[k * phi_stride_ + path[i].feature] += scale * value[k];
     }
   }
 
   const Tree& tree_;
   const std::vector<int>& feature_bins_;
+  const double* inverse_;
   PathElement* workspace_;
   const double* row_ = nullptr;
   double* phi_ = nullptr;
@@ -207,6 +219,7 @@ struct Explanation {
   std::vector<double> expected;   ///< (n_outputs,) before the scale
   std::vector<int> feature_bins;  ///< categories of a categorical feature, for set splits on raw values
   std::size_t workspace_size;     ///< path elements of the deepest tree's walk
+  std::vector<double> inverse;    ///< 1 / k at k = 1 .. depth + 2 (inverse[0] unused)
   /// The output column of tree t's first value.
   std::size_t output(std::size_t t) const { return dim == 1 ? t % n_outputs : 0; }
 };
@@ -215,7 +228,7 @@ Explanation explain(const Model& model, std::size_t n_cols) {
   check(model.aggregation() != Aggregation::kWeightedMedian,
         "SHAP values need a sum or mean of trees; AdaBoost.R2 predicts the weighted median of its trees, "
         "which no feature attribution adds up to");
-  Explanation e{model.n_features(), model.n_outputs(), model.leaf_dim(), 0, 1.0, model.base_score(), {}, 0};
+  Explanation e{model.n_features(), model.n_outputs(), model.leaf_dim(), 0, 1.0, model.base_score(), {}, 0, {}};
   check(static_cast<int>(n_cols) == e.n_features, "X has ", n_cols, " features, the model was trained on ",
         e.n_features);
   check_internal(e.dim == 1 || e.dim == e.n_outputs, "a tree's leaves hold one value or one per output");
@@ -231,6 +244,8 @@ Explanation explain(const Model& model, std::size_t n_cols) {
   for (int f = 0; f < e.n_features; ++f) e.feature_bins.push_back(model.bin_mapper()->n_bins(f));
   // A path at depth d holds at most d + 1 elements, and each level's path follows its parent's.
   e.workspace_size = static_cast<std::size_t>(depth + 2) * (depth + 3) / 2;
+  e.inverse.assign(depth + 3, 0.0);
+  for (int k = 1; k < depth + 3; ++k) e.inverse[k] = 1.0 / k;
   return e;
 }
 
@@ -272,7 +287,7 @@ void shap_contributions(const Model& model, MatrixView<const T> X, Span<double> 
     std::fill(phi, phi + row_size, 0.0);
     for (std::size_t t = 0; t < trees.size(); ++t) {
       check_interrupt();  // a row of deep trees can take seconds: the poll is asked per tree
-      PathWalk(trees[t], e.feature_bins, workspace).run(row, phi + e.output(t) * e.width, e.width);
+      PathWalk(trees[t], e.feature_bins, e.inverse.data(), workspace).run(row, phi + e.output(t) * e.width, e.width);
     }
     for (int k = 0; k < e.n_outputs; ++k) phi[k * e.width + e.n_features] = e.expected[k];
     if (e.scale != 1.0)
@@ -294,7 +309,7 @@ void shap_interactions(const Model& model, MatrixView<const T> X, Span<double> o
     std::vector<double> phi(e.n_outputs * W, 0.0), present(e.dim * W), absent(e.dim * W);
     for (std::size_t t = 0; t < trees.size(); ++t) {
       check_interrupt();
-      PathWalk walk(trees[t], e.feature_bins, workspace);
+      PathWalk walk(trees[t], e.feature_bins, e.inverse.data(), workspace);
       walk.run(row, phi.data() + e.output(t) * W, W);
       // A feature the tree never splits on changes nothing in it, so its pairs get nothing here.
       for (const int c : features[t]) {
