@@ -61,10 +61,12 @@ double hot_unwound_sum(const PathElement* path, int length, int index, const dou
   const int last = length - 1;
   const double scale = length / path[index].one_fraction, zero = path[index].zero_fraction * inverse[length];
   double next = path[last].weight, total = 0;
+  // The factors are grouped off the loop-carried chain next -> weight -> next, which is what
+  // bounds the loop: one multiply, one multiply and a subtraction per step.
   for (int j = last - 1; j >= 0; --j) {
-    const double weight = next * scale * inverse[j + 1];
+    const double weight = next * (scale * inverse[j + 1]);
     total += weight;
-    next = path[j].weight - weight * zero * (last - j);
+    next = path[j].weight - weight * (zero * (last - j));
   }
   return total;
 }
