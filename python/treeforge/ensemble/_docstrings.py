@@ -72,6 +72,11 @@ def _with_categorical(parts, default, note=""):
 # HistGradientBoostingRegressor and HistGradientBoostingClassifier.
 GRADIENT_BOOSTING_DOC_PARTS = _with_categorical({
     **SHARED_DOC_PARTS,
+    "iteration_range_parameter": """
+    iteration_range : (int, int) or None, default=None
+        Only the trees of iterations [begin, end), 0 <= begin < end <= ``n_iter_`` (XGBoost's
+        parameter); None: all. The base score counts with iteration 0 only, so the margins of
+        consecutive ranges add up to the whole model's.""",
     "boosting_parameters": """
     learning_rate : float, default=0.1
         Shrinkage: leaf values are multiplied by it. 1 means no shrinkage.

@@ -29,6 +29,7 @@ from ._base import (
     validate_predict_data,
     validate_sample_weight,
 )
+from ._boosting_outputs import BoostingOutputsMixin, ClassifierOutputsMixin
 from ._boosting_progress import DataPart, ScoreRecorder, iteration_message
 from ._constraints import constraint_values
 from ._contributions import ContributionsMixin
@@ -45,7 +46,7 @@ _CATEGORICAL_SPLIT_KNOBS = ("cat_smooth", "cat_l2", "max_cat_threshold", "max_ca
 _with_shared_doc = with_doc_parts(GRADIENT_BOOSTING_DOC_PARTS)
 
 
-class BaseHistGradientBoosting(ContributionsMixin, CoreModelMixin, BaseEstimator):
+class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreModelMixin, BaseEstimator):
     """Shared training and prediction of the two gradient boosting estimators (not public)."""
 
     _parameter_constraints: dict = {
@@ -375,16 +376,17 @@ class HistGradientBoostingRegressor(RegressorMixin, BaseHistGradientBoosting):
 
     @_with_shared_doc
     @reads_one_fit
-    def predict(self, X):
+    def predict(self, X, iteration_range=None):
         """Predict the target of X.
 
         {X_parameter}
+        {iteration_range_parameter}
 
         Returns
         -------
         y : ndarray of shape (n_samples,), float64
         """
-        return _core.apply_link(self._link_objective(), self._raw_margin(X)).reshape(-1)
+        return _core.apply_link(self._link_objective(), self._margins(X, iteration_range)).reshape(-1)
 
     @_with_shared_doc
     @reads_one_fit
@@ -403,7 +405,7 @@ class HistGradientBoostingRegressor(RegressorMixin, BaseHistGradientBoosting):
 
 
 @register_estimator
-class HistGradientBoostingClassifier(ClassifierMixin, BaseHistGradientBoosting):
+class HistGradientBoostingClassifier(ClassifierOutputsMixin, ClassifierMixin, BaseHistGradientBoosting):
     __doc__ = fill_doc("""Histogram-based gradient boosting classification trees.
 
     A drop-in replacement of :class:`sklearn.ensemble.HistGradientBoostingClassifier`: same
@@ -491,103 +493,3 @@ class HistGradientBoostingClassifier(ClassifierMixin, BaseHistGradientBoosting):
         expected_outputs = 1 if len(self.classes_) == 2 else len(self.classes_)
         if len(self.classes_) < 2 or self.n_trees_per_iteration_ != expected_outputs:
             raise ValueError("classes_ does not match the model's number of outputs.")
-
-    def _margin_to_proba(self, margin):
-        if margin.shape[1] == 1:
-            positive = _core.apply_link("binary_logloss", margin).reshape(-1)
-            return np.column_stack([1.0 - positive, positive])
-        return _core.apply_link("multiclass_softmax", margin)
-
-    @staticmethod
-    def _margin_to_decision(margin):
-        return margin.reshape(-1) if margin.shape[1] == 1 else margin
-
-    def _margin_to_class(self, margin):
-        if margin.shape[1] == 1:
-            return self.classes_[(margin.reshape(-1) > 0).astype(np.intp)]
-        return self.classes_[np.argmax(margin, axis=1)]
-
-    @_with_shared_doc
-    @reads_one_fit
-    def predict(self, X):
-        """Predict the class of each sample.
-
-        {X_parameter}
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-            Labels from ``classes_``.
-        """
-        return self._margin_to_class(self._raw_margin(X))
-
-    @_with_shared_doc
-    @reads_one_fit
-    def predict_proba(self, X):
-        """Predict class probabilities.
-
-        {X_parameter}
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes), float64
-            Rows sum to 1; columns follow ``classes_``.
-        """
-        return self._margin_to_proba(self._raw_margin(X))
-
-    @_with_shared_doc
-    @reads_one_fit
-    def decision_function(self, X):
-        """Raw scores (margins before the sigmoid/softmax).
-
-        {X_parameter}
-
-        Returns
-        -------
-        decision : ndarray of shape (n_samples,) for binary or (n_samples, n_classes), float64
-            For binary problems, positive values favour ``classes_[1]``.
-        """
-        return self._margin_to_decision(self._raw_margin(X))
-
-    @_with_shared_doc
-    @reads_one_fit
-    def staged_predict(self, X):
-        """Predict classes after each iteration.
-
-        {X_parameter}
-
-        Yields
-        ------
-        y : ndarray of shape (n_samples,)
-            One array per iteration; the last equals ``predict(X)``.
-        """
-        for margin in self._staged_raw_margins(X):
-            yield self._margin_to_class(margin)
-
-    @_with_shared_doc
-    @reads_one_fit
-    def staged_predict_proba(self, X):
-        """Predict class probabilities after each iteration.
-
-        {X_parameter}
-
-        Yields
-        ------
-        proba : ndarray of shape (n_samples, n_classes), float64
-        """
-        for margin in self._staged_raw_margins(X):
-            yield self._margin_to_proba(margin)
-
-    @_with_shared_doc
-    @reads_one_fit
-    def staged_decision_function(self, X):
-        """Raw scores after each iteration.
-
-        {X_parameter}
-
-        Yields
-        ------
-        decision : ndarray of shape (n_samples,) for binary or (n_samples, n_classes), float64
-        """
-        for margin in self._staged_raw_margins(X):
-            yield self._margin_to_decision(margin)
