@@ -106,6 +106,22 @@ def test_forests_add_up():
     np.testing.assert_allclose(contributions.sum(axis=-1), classifier.predict_proba(X), rtol=1e-9, atol=1e-12)
 
 
+def test_trees_far_deeper_than_the_features():
+    # Paths hold one element per distinct feature, so a walk's space is bounded by the features.
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(3000, 2))
+    y = np.sin(4 * X[:, 0]) + rng.normal(size=3000)
+    forest = tf.RandomForestRegressor(n_estimators=3, random_state=0).fit(X, y)
+    assert forest.trees_to_dataframe()["depth"].max() > 10
+    assert_adds_up(forest, X)
+    arrays = forest._model.to_arrays()
+    for x in X[:3]:
+        np.testing.assert_allclose(forest._model.shap_contributions(x[None], 1)[0], brute_force_shapley(arrays, x),
+                                   rtol=1e-9, atol=1e-9)
+    pairs = forest._shap_values(X[:100], interactions=True)
+    np.testing.assert_allclose(pairs.sum(axis=3), forest._shap_values(X[:100]), rtol=1e-9, atol=1e-12)
+
+
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_adaboost_samme_adds_up_to_its_decision_function(n_classes):
     X, score, _ = make_data(missing=0.0)

@@ -221,7 +221,7 @@ struct Explanation {
   std::vector<double> expected;   ///< (n_outputs,) before the scale
   std::vector<int> feature_bins;  ///< categories of a categorical feature, for set splits on raw values
   std::size_t workspace_size;     ///< path elements of the deepest tree's walk
-  std::vector<double> inverse;    ///< 1 / k at k = 1 .. depth + 2 (inverse[0] unused)
+  std::vector<double> inverse;    ///< 1 / k at k = 1 .. the longest path's length (inverse[0] unused)
   /// The output column of tree t's first value.
   std::size_t output(std::size_t t) const { return dim == 1 ? t % n_outputs : 0; }
 };
@@ -244,10 +244,14 @@ Explanation explain(const Model& model, std::size_t n_cols) {
     depth = std::max(depth, tree_depth(model.trees()[t]));
   }
   for (int f = 0; f < e.n_features; ++f) e.feature_bins.push_back(model.bin_mapper()->n_bins(f));
-  // A path at depth d holds at most d + 1 elements, and each level's path follows its parent's.
-  e.workspace_size = static_cast<std::size_t>(depth + 2) * (depth + 3) / 2;
-  e.inverse.assign(depth + 3, 0.0);
-  for (int k = 1; k < depth + 3; ++k) e.inverse[k] = 1.0 / k;
+  // A path at depth d holds the root's element and at most one per distinct feature: min(d, F) + 1
+  // elements; each level's path follows its parent's. (Bounded by the features, a deep forest
+  // tree's walk needs O(depth * F) elements, not O(depth^2).)
+  e.workspace_size = 0;
+  for (int d = 0; d <= depth; ++d) e.workspace_size += std::min(d, e.n_features) + 1;
+  const int longest = std::min(depth, e.n_features) + 1;
+  e.inverse.assign(longest + 1, 0.0);
+  for (int k = 1; k <= longest; ++k) e.inverse[k] = 1.0 / k;
   return e;
 }
 
