@@ -140,10 +140,26 @@ def cmd_predict(args, console):
         digits = args.precision or PROBABILITY_DIGITS
         for label, proba in zip(estimator.classes_, estimator.predict_proba(X).T):
             columns[f"proba_{label}"] = round_significant(proba, digits)
+    if args.contrib:
+        columns.update(_contribution_columns(estimator, X, meta["features"], args.precision or PROBABILITY_DIGITS))
     _write_predictions(columns, out, getattr(estimator, "classes_", []))
     if out:
         console.note(f"{len(X)} predictions written to {out}")
     return 0
+
+
+def _contribution_columns(estimator, X, features, digits):
+    """{name: values} of predict_contributions: each feature's SHAP value, then the expected value;
+    a multiclass model's per class (the model's outputs), named by class."""
+    try:
+        values = estimator.predict_contributions(X)
+    except (AttributeError, ValueError) as exc:  # AdaBoost.R2's weighted median has no additive form
+        raise CLIError(f"--contrib: {exc}") from None
+    names = [*features, "expected"]
+    if values.ndim == 2:
+        return {f"contrib_{name}": round_significant(values[:, j], digits) for j, name in enumerate(names)}
+    return {f"contrib_{label}_{name}": round_significant(values[:, k, j], digits)
+            for k, label in enumerate(estimator.classes_) for j, name in enumerate(names)}
 
 
 def cmd_eval(args, console):

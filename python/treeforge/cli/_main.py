@@ -234,6 +234,9 @@ def build_parser():
                                  "Predict every row of a CSV file; columns are matched by name.", "rows to predict")
     predict.add_argument("--out", metavar="PRED.csv", help="output CSV; - for standard output (default: standard output)")
     predict.add_argument("--proba", action="store_true", help="also write one probability column per class")
+    predict.add_argument("--contrib", action="store_true",
+                         help="also write each feature's SHAP contribution to the raw score and the expected value "
+                              "(contrib_FEATURE ... contrib_expected; per class for multiclass: contrib_CLASS_FEATURE)")
     predict.add_argument("--precision", type=_precision, metavar="N",
                          help="significant digits of the numbers written (default: 6 for probabilities, all "
                               "for regression predictions)")
