@@ -117,8 +117,9 @@ MedianGrower::Node MedianGrower::open_node(int node, std::size_t begin, std::siz
   return n;
 }
 
-/// Thresholds of `feature` swept bin by bin; missing rows join the left side first or never.
-void MedianGrower::sweep(const Node& node, int feature, bool missing_left, Candidate& best) const {
+/// Thresholds of `feature` swept bin by bin, missing rows on the right, then (when the node has
+/// any) on the left from the start; the rows are grouped by code once for both sweeps.
+void MedianGrower::sweep(const Node& node, int feature, Candidate& best) const {
   const std::size_t m = node.n_rows();
   const int n_bins = X_.n_bins[feature], missing = X_.missing_bin(feature);
   // The node's positions grouped by code (ascending within a code), by counting.
@@ -129,32 +130,35 @@ void MedianGrower::sweep(const Node& node, int feature, bool missing_left, Candi
     std::vector<std::size_t> at(start.begin(), start.end() - 1);
     for (std::size_t p = 0; p < m; ++p) by_code[at[codes[indices_[node.begin + p]]]++] = p;
   });
-  Fenwick left(m);
-  double lw = 0, ls = 0;
-  std::size_t n_left = 0;
-  auto enter = [&](int code) {
-    for (std::size_t k = start[code]; k < start[code + 1]; ++k) {
-      const std::size_t p = by_code[k];
-      left.add(p, node.ws[p], node.ws[p] * node.ys[p]);
-      lw += node.ws[p];
-      ls += node.ws[p] * node.ys[p];
-    }
-    n_left += start[code + 1] - start[code];
-  };
-  if (missing_left) enter(missing);
   const std::size_t min_rows = static_cast<std::size_t>(std::max(1, config_.min_samples_leaf));
-  for (int t = 0; t + 1 < n_bins; ++t) {
-    if (start[t + 1] == start[t]) continue;  // an empty bin splits as the threshold before it
-    enter(t);
-    if (n_left < min_rows || m - n_left < min_rows) continue;
-    const double rw = node.weight - lw;
-    if (lw < config_.min_child_weight || rw < config_.min_child_weight) continue;
-    const double left_risk = absolute_deviation(left, nullptr, lw, ls, node.ys);
-    const double right_risk = absolute_deviation(node.all, &left, rw, node.sum - ls, node.ys);
-    const double gain = node.risk - left_risk - right_risk;
-    // The deviation is piecewise linear, so exact ties are common; rounding must not pick among
-    // them: a candidate wins only by more than kTie of the node's risk (ties: the earlier one).
-    if (gain > best.gain + kTie * node.risk) best = {feature, t, missing_left, gain, left_risk, right_risk};
+  for (const bool missing_left : {false, true}) {
+    if (missing_left && start[missing + 1] == start[missing]) break;  // no missing rows: one sweep
+    Fenwick left(m);
+    double lw = 0, ls = 0;
+    std::size_t n_left = 0;
+    auto enter = [&](int code) {
+      for (std::size_t k = start[code]; k < start[code + 1]; ++k) {
+        const std::size_t p = by_code[k];
+        left.add(p, node.ws[p], node.ws[p] * node.ys[p]);
+        lw += node.ws[p];
+        ls += node.ws[p] * node.ys[p];
+      }
+      n_left += start[code + 1] - start[code];
+    };
+    if (missing_left) enter(missing);
+    for (int t = 0; t + 1 < n_bins; ++t) {
+      if (start[t + 1] == start[t]) continue;  // an empty bin splits as the threshold before it
+      enter(t);
+      if (n_left < min_rows || m - n_left < min_rows) continue;
+      const double rw = node.weight - lw;
+      if (lw < config_.min_child_weight || rw < config_.min_child_weight) continue;
+      const double left_risk = absolute_deviation(left, nullptr, lw, ls, node.ys);
+      const double right_risk = absolute_deviation(node.all, &left, rw, node.sum - ls, node.ys);
+      const double gain = node.risk - left_risk - right_risk;
+      // The deviation is piecewise linear, so exact ties are common; rounding must not pick among
+      // them: a candidate wins only by more than kTie of the node's risk (ties: the earlier one).
+      if (gain > best.gain + kTie * node.risk) best = {feature, t, missing_left, gain, left_risk, right_risk};
+    }
   }
 }
 
@@ -168,15 +172,7 @@ MedianGrower::Candidate MedianGrower::best_split(const Node& node, const std::ve
       m < 2 * static_cast<std::size_t>(std::max(1, config_.min_samples_leaf)) ||
       node.weight < 2 * config_.min_child_weight || node.risk <= DBL_EPSILON * node.weight)
     return best;
-  for (int f : draw_node_features(features, config_.max_features, node.node, seed_)) {
-    bool has_missing = false;
-    X_.for_column(f, [&](const auto* codes) {
-      for (std::size_t j = node.begin; j < node.end && !has_missing; ++j)
-        has_missing = codes[indices_[j]] == X_.missing_bin(f);
-    });
-    sweep(node, f, false, best);
-    if (has_missing) sweep(node, f, true, best);
-  }
+  for (int f : draw_node_features(features, config_.max_features, node.node, seed_)) sweep(node, f, best);
   if (best.feature >= 0 && best.gain < config_.min_split_gain) best = Candidate{};
   return best;
 }
@@ -213,13 +209,14 @@ Tree MedianGrower::grow(Span<const double> y, Span<const double> weights, Span<c
   std::sort(indices_.begin(), indices_.end(), [&](row_t a, row_t b) { return y[a] < y[b] || (y[a] == y[b] && a < b); });
   y_.assign(y.data, y.data + y.size);
   shift_ = 0;
-  shift_ = weighted_median(0, indices_.size());
+  const double root_weight = weight_of(0, indices_.size());
+  shift_ = weighted_median(0, indices_.size(), root_weight);
   for (double& v : y_) v -= shift_;
   leaves_.clear();
   risk_.clear();
   Tree tree;
   const double root_value = shift_;
-  tree.add_leaf(&root_value, static_cast<double>(indices_.size()), weight_of(0, indices_.size()));
+  tree.add_leaf(&root_value, static_cast<double>(indices_.size()), root_weight);
   std::vector<Node> open;
   open.push_back(open_node(0, 0, indices_.size(), 0, features));
   int n_leaves = 1;
@@ -243,11 +240,12 @@ Tree MedianGrower::grow(Span<const double> y, Span<const double> weights, Span<c
     const Candidate& c = node.split;
     const auto& edges = mapper_.edges(c.feature);
     const double threshold = c.bin < static_cast<int>(edges.size()) ? edges[c.bin] : std::numeric_limits<double>::infinity();
-    const double left_value = weighted_median(node.begin, mid) + shift_;
-    const double right_value = weighted_median(mid, node.end) + shift_;
+    const double left_weight = weight_of(node.begin, mid), right_weight = weight_of(mid, node.end);
+    const double left_value = weighted_median(node.begin, mid, left_weight) + shift_;
+    const double right_value = weighted_median(mid, node.end, right_weight) + shift_;
     const int left = tree.split_leaf(node.node, c.feature, SplitTest::numeric(c.bin, threshold, c.default_left), c.gain,
-                                     &left_value, static_cast<double>(mid - node.begin), weight_of(node.begin, mid),
-                                     &right_value, static_cast<double>(node.end - mid), weight_of(mid, node.end));
+                                     &left_value, static_cast<double>(mid - node.begin), left_weight,
+                                     &right_value, static_cast<double>(node.end - mid), right_weight);
     ++n_leaves;
     open.push_back(open_node(left + 1, mid, node.end, node.depth + 1, features));  // depth-first: left child next
     open.push_back(open_node(left, node.begin, mid, node.depth + 1, features));
@@ -264,8 +262,7 @@ double MedianGrower::weight_of(std::size_t begin, std::size_t end) const {
 /// scikit-learn's weighted median of rows indices_[begin, end) (sorted by target): the first
 /// target whose running weight reaches half the total, or the midpoint with the next target when
 /// the running weight there is exactly half.
-double MedianGrower::weighted_median(std::size_t begin, std::size_t end) const {
-  const double total = weight_of(begin, end);
+double MedianGrower::weighted_median(std::size_t begin, std::size_t end, double total) const {
   double running = 0;
   for (std::size_t j = begin; j < end; ++j) {
     running += w_[indices_[j]];

@@ -52,11 +52,12 @@ class MedianGrower {
   /// Node `node` of rows indices_[begin, end), its risk and best split found.
   Node open_node(int node, std::size_t begin, std::size_t end, int depth, const std::vector<int>& features);
   Candidate best_split(const Node& node, const std::vector<int>& features) const;
-  void sweep(const Node& node, int feature, bool missing_left, Candidate& best) const;
+  void sweep(const Node& node, int feature, Candidate& best) const;
   /// Splits node's rows by its split, stably (both children stay sorted by target); the first
   /// right position.
   std::size_t partition(const Node& node);
-  double weighted_median(std::size_t begin, std::size_t end) const;
+  /// The weighted median of rows indices_[begin, end), whose weights sum to `total`.
+  double weighted_median(std::size_t begin, std::size_t end, double total) const;
   double weight_of(std::size_t begin, std::size_t end) const;
 
   const BinnedMatrix& X_;
