@@ -212,13 +212,18 @@ def small_models():
     ]
 
 
-@pytest.mark.parametrize("case", range(6))
-def test_equal_to_shapley_values_over_every_coalition(case):
+def fitted_small_model(case, n_rows):
+    """(model arrays, the validated first n_rows of X, the core model) of small model ``case``, fitted."""
     model, X, y = small_models()[case]
     model.fit(X, y)
-    arrays = model._model.to_arrays()
-    codes = validate_predict_data(model, X[:6] if isinstance(X, np.ndarray) else X.iloc[:6])
-    contributions = model._model.shap_contributions(codes, 1)
+    codes = validate_predict_data(model, X[:n_rows] if isinstance(X, np.ndarray) else X.iloc[:n_rows])
+    return model._model.to_arrays(), codes, model._model
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_equal_to_shapley_values_over_every_coalition(case):
+    arrays, codes, core = fitted_small_model(case, 6)
+    contributions = core.shap_contributions(codes, 1)
     for i in range(len(codes)):
         np.testing.assert_allclose(contributions[i], brute_force_shapley(arrays, codes[i]), rtol=1e-9, atol=1e-9)
 
@@ -246,11 +251,8 @@ def brute_force_interactions(arrays, x):
 
 @pytest.mark.parametrize("case", range(6))
 def test_interactions_equal_the_shapley_interaction_index(case):
-    model, X, y = small_models()[case]
-    model.fit(X, y)
-    arrays = model._model.to_arrays()
-    codes = validate_predict_data(model, X[:3] if isinstance(X, np.ndarray) else X.iloc[:3])
-    interactions = model._model.shap_interactions(codes, 1)
+    arrays, codes, core = fitted_small_model(case, 3)
+    interactions = core.shap_interactions(codes, 1)
     for i in range(len(codes)):
         np.testing.assert_allclose(interactions[i], brute_force_interactions(arrays, codes[i]), rtol=1e-9, atol=1e-9)
 
