@@ -1,5 +1,6 @@
-"""Running the ``treeforge`` command in a child process, for the command-line tests."""
+"""Running the ``treeforge`` command in a child process, and the CSV files it reads, for the command-line tests."""
 
+import csv
 import subprocess
 import sys
 
@@ -16,3 +17,13 @@ def succeeded(result):
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     return result
+
+
+def write_csv(path, header, rows, delimiter=","):
+    """Write ``rows`` under ``header`` (None: a file without one); returns ``path``."""
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle, delimiter=delimiter, lineterminator="\n")
+        if header is not None:
+            writer.writerow(header)
+        writer.writerows(rows)
+    return path

@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pytest
 
-from _cli_run import TIMEOUT, run_cli
+from _cli_run import TIMEOUT, run_cli, write_csv
 
 import treeforge
 from treeforge import cli
@@ -43,14 +43,6 @@ def assert_one_line_error(result, *fragments, code=1):
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     for fragment in fragments:
         assert fragment in lines[0]
-
-
-def write_csv(path, header, rows, delimiter=","):
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle, delimiter=delimiter, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
 
 
 def churn_rows(n, seed=0):

@@ -11,7 +11,7 @@ import pytest
 from sklearn import metrics
 from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
 
-from _cli_run import TIMEOUT, run_cli, succeeded
+from _cli_run import TIMEOUT, run_cli, succeeded, write_csv
 
 import treeforge
 
@@ -24,14 +24,6 @@ def assert_usage_error(result, *fragments):
     assert "error: " in error, result.stderr
     for fragment in fragments:
         assert fragment in error, error
-
-
-def write_csv(path, header, rows):
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ under --quiet, no per-iteration training loss beside a validation set, a CSV fil
 of its sample (the same table as inference gives), the held-out rows taken out in place, and the
 estimators (scikit-learn) imported only once the table is freed."""
 
-import csv
 import json
 import os
 import subprocess
@@ -14,18 +13,12 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 
+from _cli_run import write_csv
+
 from treeforge import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from treeforge import cli
 from treeforge.cli import _csv, _train
 from treeforge.cli._estimators import MODELS, _declared_parameters, estimator_class
-
-
-def _write_rows(path, header, rows):
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
 
 
 @pytest.fixture()
@@ -34,7 +27,7 @@ def data_file(tmp_path):
     rng = np.random.default_rng(0)
     rows = [[f"{x:.3f}", f"{z:.3f}", rng.choice(["p", "q", "r"]), int(x + 0.3 * z + rng.normal(0, 0.5) > 0)]
             for x, z in rng.normal(size=(3000, 2))]
-    return _write_rows(tmp_path / "data.csv", ["x", "z", "kind", "y"], rows)
+    return write_csv(tmp_path / "data.csv", ["x", "z", "kind", "y"], rows)
 
 
 def _train_args(data_file, tmp_path, *extra):
@@ -91,7 +84,7 @@ def test_parameter_names_read_from_the_source_are_the_estimators(model, task):
 
 def test_unknown_parameters_are_refused_before_the_data_are_read(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(_train, "read_training_data", lambda *args: pytest.fail("the data were read"))
-    assert cli.main(["train", str(_write_rows(tmp_path / "d.csv", ["a", "y"], [[1, 2]])), "--target", "y",
+    assert cli.main(["train", str(write_csv(tmp_path / "d.csv", ["a", "y"], [[1, 2]])), "--target", "y",
                      "--param", "learning_rat=0.1", "--out", str(tmp_path / "m.json")]) == 1
     assert "did you mean 'learning_rate'?" in capsys.readouterr().err
 
@@ -110,7 +103,7 @@ def _inferred(path):
 def test_a_file_is_read_with_the_types_inference_gives(tmp_path, monkeypatch, late_value, column_type):
     rows = [[i, i % 7, "" if i < 9000 else i, "true" if i % 2 else "false"] for i in range(12_000)]
     rows[-1][1] = late_value  # far past the 64 KiB sample
-    path = _write_rows(tmp_path / "d.csv", ["a", "b", "empty_first", "flag"], rows)
+    path = write_csv(tmp_path / "d.csv", ["a", "b", "empty_first", "flag"], rows)
     reads = []
     real = pacsv.read_csv
     monkeypatch.setattr(pacsv, "read_csv", lambda *args, **kwargs: reads.append(1) or real(*args, **kwargs))

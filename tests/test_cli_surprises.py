@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from _cli_run import run_cli, succeeded
+from _cli_run import run_cli, succeeded, write_csv
 
 from treeforge import cli
 from treeforge.cli import _tabular
@@ -19,15 +19,6 @@ from treeforge.cli import _tabular
 
 def notes(result):
     return [line for line in result.stderr.splitlines() if line.startswith("note: ")]
-
-
-def write_csv(path, header, rows, delimiter=","):
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle, delimiter=delimiter, lineterminator="\n")
-        if header is not None:
-            writer.writerow(header)
-        writer.writerows(rows)
-    return path
 
 
 def cli_metadata(model_path):
