@@ -2,13 +2,17 @@
 
 - :func:`shap_values`: exact SHAP values of every feature for every sample (TreeSHAP in the C++
   core), laid out as the ``shap`` package lays out its ``TreeExplainer``'s values.
+- :func:`to_shap`: the model in ``shap``'s own tree format, for ``shap.TreeExplainer`` (which does not
+  recognise treeforge's estimators) and so for shap's plots.
 
 Importing this package imports no plotting library and not ``shap``.
 """
 
 import numpy as np
 
-__all__ = ["shap_values"]
+from ._shap_adapter import to_shap
+
+__all__ = ["shap_values", "to_shap"]
 
 
 def shap_values(estimator, X, interactions=False):
