@@ -37,6 +37,16 @@ std::vector<GradPair> grad_pairs(const py::object& grad, const py::object& hess)
   return gh;
 }
 
+std::vector<double> output_major(const py::object& obj, const char* name) {
+  auto a = DoubleArray::ensure(obj);
+  check(a && (a.ndim() == 1 || a.ndim() == 2), name, " must be a 1-D or 2-D numeric array");
+  const std::size_t n = a.shape(0), k = a.ndim() == 2 ? a.shape(1) : 1;
+  std::vector<double> out(n * k);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t c = 0; c < k; ++c) out[c * n + i] = a.data()[i * k + c];
+  return out;
+}
+
 py::array_t<double> margin_rows(const std::vector<double>& margin, std::size_t n, int k) {
   py::array_t<double> out({n, static_cast<std::size_t>(k)});
   double* o = out.mutable_data();

@@ -59,6 +59,8 @@ std::vector<row_t> row_vector(const py::object& rows);
 std::vector<row_t> listed_rows(const py::object& rows);
 /// Gradients and hessians as the core's float pairs.
 std::vector<GradPair> grad_pairs(const py::object& grad, const py::object& hess);
+/// A (n,) or (n, k) array of per-row values of k outputs as one output-major vector (k * n + i).
+std::vector<double> output_major(const py::object& obj, const char* name);
 /// Output-major (k * n + i) margins as a (n, k) array.
 py::array_t<double> margin_rows(const std::vector<double>& margin, std::size_t n, int k);
 /// Labels of a forest or AdaBoost: y (regression) or class indices (classification), and weights.

@@ -9,6 +9,7 @@
 #include "learners/adaboost.hpp"
 #include "learners/forest.hpp"
 #include "learners/gbdt.hpp"
+#include "objectives/ranking.hpp"
 
 namespace treeforge {
 
@@ -20,21 +21,39 @@ void bind_booster(py::module_& m) {
                        const py::object& y, const py::object& sample_weight, std::shared_ptr<BinnedMatrix> valid,
                        const py::object& y_valid, const py::object& sample_weight_valid, const Model* init_model,
                        const py::object& base_margin, const py::object& base_margin_valid,
-                       const py::object& group_begin) {
+                       const py::object& group_begin, const py::object& group_begin_valid,
+                       const py::object& base_score) {
              check(train != nullptr, "train must be a BinnedData");
              TrainData train_data{to_vector(y, "y"), to_vector(sample_weight, "sample_weight"),
                                   to_vector(base_margin, "base_margin"), int64_vector(group_begin, "group_begin")};
              TrainData valid_data{to_vector(y_valid, "y_valid"), to_vector(sample_weight_valid, "sample_weight_valid"),
-                                  to_vector(base_margin_valid, "base_margin_valid"), {}};
+                                  to_vector(base_margin_valid, "base_margin_valid"),
+                                  int64_vector(group_begin_valid, "group_begin_valid")};
+             std::vector<double> start = to_vector(base_score, "base_score");
              LongCall long_call;
              return std::make_unique<GbdtTrainer>(config, std::make_shared<const BinMapper>(mapper), train,
-                                                  std::move(train_data), valid, std::move(valid_data), init_model);
+                                                  std::move(train_data), valid, std::move(valid_data), init_model,
+                                                  std::move(start));
            }),
            py::arg("config"), py::arg("bin_mapper"), py::arg("train"), py::arg("y"), py::arg("sample_weight") = py::none(),
            py::arg("valid") = nullptr, py::arg("y_valid") = py::none(), py::arg("sample_weight_valid") = py::none(),
            py::arg("init_model") = nullptr, py::arg("base_margin") = py::none(),
-           py::arg("base_margin_valid") = py::none(), py::arg("group_begin") = py::none())
-      .def("update", &GbdtTrainer::update, py::call_guard<LongCall>())
+           py::arg("base_margin_valid") = py::none(), py::arg("group_begin") = py::none(),
+           py::arg("group_begin_valid") = py::none(), py::arg("base_score") = py::none())
+      .def("update", [](GbdtTrainer& t, const py::object& gradient, const py::object& hessian) {
+             check(gradient.is_none() == hessian.is_none(), "give both gradient and hessian, or neither");
+             if (gradient.is_none()) {
+               LongCall long_call;
+               return t.update();
+             }
+             // Output-major like the margins: column k of an (n_rows, n_outputs) array is output k.
+             const std::vector<double> g = output_major(gradient, "gradient"), h = output_major(hessian, "hessian");
+             LongCall long_call;
+             t.update(Span<const double>(g.data(), g.size()), Span<const double>(h.data(), h.size()));
+           }, py::arg("gradient") = py::none(), py::arg("hessian") = py::none(),
+           "Grow one iteration, on the objective's gradients or on the given gradient and hessian arrays "
+           "((n_rows,) or (n_rows, n_outputs)).")
+      .def("set_learning_rate", &GbdtTrainer::set_learning_rate, py::arg("learning_rate"))
       .def_property_readonly("n_iter", &GbdtTrainer::n_iter)
       .def("train_loss", &GbdtTrainer::train_loss, py::call_guard<LongCall>())
       .def("valid_loss", &GbdtTrainer::valid_loss, py::call_guard<LongCall>())
@@ -131,6 +150,18 @@ void bind_draws(py::module_& m) {
     return out;
   }, py::arg("weights"), py::arg("n_draws"), py::arg("seed"), py::arg("replace") = true);
 
+  m.def("ranking_metric", [](const std::string& metric, int k, const py::object& y, const py::object& score,
+                             const py::object& group_begin, const py::object& sample_weight, int n_threads) {
+    const TrainData data{to_vector(y, "y"), to_vector(sample_weight, "sample_weight"), {},
+                         int64_vector(group_begin, "group_begin")};
+    const std::vector<double> s = to_vector(score, "score");
+    data.validate(s.size(), 1, "ranking_metric");
+    LongCall long_call;
+    return ranking_metric(metric, k, data, s.data(), n_threads);
+  }, py::arg("metric"), py::arg("k"), py::arg("y"), py::arg("score"), py::arg("group_begin"),
+     py::arg("sample_weight") = py::none(), py::arg("n_threads") = 1,
+     "NDCG@k ('ndcg') or MAP@k ('map') of scores against relevance labels, the mean over query groups "
+     "weighted by the queries' weights; k <= 0 means every position.");
   m.def("max_threads", &max_threads,
         "Threads OpenMP would use by default: honours OMP_NUM_THREADS and threadpoolctl limits (1 without OpenMP).");
 

@@ -72,11 +72,12 @@ void bind_kernel_probes(py::module_& t) {
     return out;
   });
   t.def("gradients", [](const std::string& objective, int n_outputs, const py::object& y, const py::object& margin,
-                        const py::object& weight) {
-    const TrainData data{to_vector(y, "y"), to_vector(weight, "sample_weight"), {}, {}};
+                        const py::object& weight, const py::object& group_begin) {
+    const TrainData data{to_vector(y, "y"), to_vector(weight, "sample_weight"), {}, int64_vector(group_begin, "group_begin")};
     const GradientProbe probe = probe_gradients(objective, n_outputs, data, to_vector(margin, "margin"));
     return py::make_tuple(to_numpy(probe.grad), to_numpy(probe.hess), probe.loss);
-  }, py::arg("objective"), py::arg("n_outputs"), py::arg("y"), py::arg("margin"), py::arg("sample_weight") = py::none());
+  }, py::arg("objective"), py::arg("n_outputs"), py::arg("y"), py::arg("margin"), py::arg("sample_weight") = py::none(),
+     py::arg("group_begin") = py::none());
 }
 
 }  // namespace

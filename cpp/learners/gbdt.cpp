@@ -32,7 +32,8 @@ double pool_bound(const BinnedMatrix& X, const TreeConfig& tree) {
 
 GbdtTrainer::GbdtTrainer(const GbdtConfig& config, std::shared_ptr<const BinMapper> mapper,
                          std::shared_ptr<const BinnedMatrix> train, TrainData train_data,
-                         std::shared_ptr<const BinnedMatrix> valid, TrainData valid_data, const Model* init_model)
+                         std::shared_ptr<const BinnedMatrix> valid, TrainData valid_data, const Model* init_model,
+                         std::vector<double> base_score)
     : config_(config),
       objective_(make_objective(config.objective, config.n_outputs)),
       mapper_(std::move(mapper)),
@@ -62,6 +63,11 @@ GbdtTrainer::GbdtTrainer(const GbdtConfig& config, std::shared_ptr<const BinMapp
     trees_ = init_model->trees();
   } else if (!train_data_.base_margin.empty()) {
     base_score_.assign(k, 0.0);
+  } else if (!base_score.empty()) {
+    check(static_cast<int>(base_score.size()) == k, "base_score needs one value per output (", k, "), got ",
+          base_score.size());
+    for (double b : base_score) check(std::isfinite(b), "base_score must be finite");
+    base_score_ = std::move(base_score);
   } else {
     base_score_ = objective_->base_score(train_data_);
   }
@@ -140,18 +146,48 @@ void GbdtTrainer::renew_leaf_values(Tree& tree, const TreeGrower& grower, int c,
 void GbdtTrainer::update() {
   check_open();
   update_failed_ = true;
-  const int k = config_.n_outputs;
-  const std::size_t n = train_->n_rows;
-  const std::uint64_t iteration = static_cast<std::uint64_t>(n_iter());
   objective_->gradients(train_data_, Span<const double>(train_margin_.data(), train_margin_.size()),
                         Span<GradPair>(gh_.data(), gh_.size()), config_.n_threads);
+  grow_iteration();
+}
 
-  std::vector<row_t> rows;  // empty = all rows
-  if (config_.subsample < 1.0) {
-    Rng rng(derive_seed(config_.seed, iteration, kRowStream));
-    const std::size_t n_sample = std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(config_.subsample * n)));
-    rows = sample_without_replacement(n, n_sample, rng);
+void GbdtTrainer::update(Span<const double> grad, Span<const double> hess) {
+  check_open();
+  check(grad.size == gh_.size() && hess.size == gh_.size(), "gradient and hessian need ", gh_.size(),
+        " values (n_rows * n_outputs), got ", grad.size, " and ", hess.size);
+  for (std::size_t i = 0; i < gh_.size(); ++i) {
+    check(std::isfinite(grad[i]) && std::isfinite(hess[i]), "gradient and hessian must be finite (row ",
+          i % train_->n_rows, ")");
+    check(hess[i] >= 0, "hessians must be >= 0 (row ", i % train_->n_rows, ", got ", hess[i], ")");
   }
+  update_failed_ = true;
+  for (std::size_t i = 0; i < gh_.size(); ++i) gh_[i] = {static_cast<float>(grad[i]), static_cast<float>(hess[i])};
+  grow_iteration();
+}
+
+void GbdtTrainer::set_learning_rate(double learning_rate) {
+  check(std::isfinite(learning_rate) && learning_rate > 0, "learning_rate must be > 0, got ", learning_rate);
+  config_.learning_rate = learning_rate;
+}
+
+std::vector<row_t> GbdtTrainer::draw_rows(std::uint64_t iteration) const {
+  if (config_.subsample >= 1.0) return {};
+  Rng rng(derive_seed(config_.seed, iteration, kRowStream));
+  const auto& groups = train_data_.group_begin;
+  const std::size_t n = groups.empty() ? train_->n_rows : groups.size() - 1;
+  const std::size_t n_sample = std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(config_.subsample * n)));
+  std::vector<row_t> drawn = sample_without_replacement(n, n_sample, rng);
+  if (groups.empty()) return drawn;
+  std::vector<row_t> rows;  // a ranking loss needs every document of a query: queries are drawn whole
+  for (row_t q : drawn)
+    for (std::int64_t i = groups[q]; i < groups[q + 1]; ++i) rows.push_back(static_cast<row_t>(i));
+  return rows;
+}
+
+void GbdtTrainer::grow_iteration() {
+  const int k = config_.n_outputs;
+  const std::uint64_t iteration = static_cast<std::uint64_t>(n_iter());
+  const std::vector<row_t> rows = draw_rows(iteration);  // empty = all rows
   const Span<const row_t> tree_rows(rows.data(), rows.size());
 
   // The k trees of a multiclass iteration are independent of each other. With at least as many

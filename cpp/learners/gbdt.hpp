@@ -25,12 +25,20 @@ class GbdtTrainer {
   /// continues training: its trees are kept and the margins start from its predictions. A base
   /// margin in the data replaces the base score as the rows' starting margin (the model's base
   /// score is then 0: a prediction adds the user's margins back, as XGBoost's base_margin).
+  /// `base_score` (optional: one per output) replaces the objective's starting point, for
+  /// gradients given by the caller.
   GbdtTrainer(const GbdtConfig& config, std::shared_ptr<const BinMapper> mapper,
               std::shared_ptr<const BinnedMatrix> train, TrainData train_data,
-              std::shared_ptr<const BinnedMatrix> valid, TrainData valid_data, const Model* init_model);
+              std::shared_ptr<const BinnedMatrix> valid, TrainData valid_data, const Model* init_model,
+              std::vector<double> base_score = {});
 
-  /// Grows one iteration: n_outputs trees for multiclass, else one.
+  /// Grows one iteration: n_outputs trees for multiclass, else one, on the objective's gradients.
   void update();
+  /// The same on the caller's gradients and hessians (a custom loss), output-major like the
+  /// margins; weights are the caller's to apply. The objective then only names the link.
+  void update(Span<const double> grad, Span<const double> hess);
+  /// The shrinkage of the iterations to come (a learning-rate schedule).
+  void set_learning_rate(double learning_rate);
 
   /// The model, built after the training state (binned rows, targets, gradients, margins,
   /// scratch) is released, so that the end of a fit needs no more memory than its iterations.
@@ -67,6 +75,11 @@ class GbdtTrainer {
   /// Replaces the leaf values of `tree`, just grown by `grower` for output c, by the objective's
   /// renewed values for each leaf's rows at the margins before the tree (absolute error, quantile).
   void renew_leaf_values(Tree& tree, const TreeGrower& grower, int c, int n_threads) const;
+  /// Grows the iteration's trees on gh_ (the gradients just set).
+  void grow_iteration();
+  /// The rows of this iteration's subsample, all rows (empty) without one; whole queries when the
+  /// data has query groups.
+  std::vector<row_t> draw_rows(std::uint64_t iteration) const;
   void check_open() const {
     check(grower_ != nullptr, "the booster was finished: its training state is released");
     check(!update_failed_, "an update was interrupted or failed, leaving margins of a partial iteration: the "

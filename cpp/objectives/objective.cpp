@@ -28,10 +28,10 @@ std::unique_ptr<Objective> make_objective(const std::string& name, int n_outputs
   check(n_outputs == 1, "objective '", name, "' has one output, got n_outputs=", n_outputs);
   const std::size_t colon = name.find(':');
   const std::string base = name.substr(0, colon);
-  const bool parametric = base == "quantile" || base == "huber" || base == "tweedie";
+  const bool parametric = base == "quantile" || base == "huber" || base == "tweedie" || base == "lambdarank";
   check(!parametric || colon != std::string::npos, "objective '", name, "' needs its parameter: '", name, ":<value>'");
   check(parametric || colon == std::string::npos, "objective '", name,
-        "': only quantile, huber and tweedie take a parameter");
+        "': only quantile, huber, tweedie and lambdarank take a parameter");
   if (name == "squared_error") return make_squared_error();
   if (name == "binary_logloss") return make_binary_logloss();
   if (name == "poisson") return make_poisson();
@@ -40,9 +40,18 @@ std::unique_ptr<Objective> make_objective(const std::string& name, int n_outputs
   if (base == "quantile") return make_quantile(spec_parameter(name, colon));
   if (base == "huber") return make_huber(spec_parameter(name, colon));
   if (base == "tweedie") return make_tweedie(spec_parameter(name, colon));
+  if (name == "rank_pairwise") return make_rank_pairwise();
+  if (name == "rank_listwise") return make_rank_listwise();
+  if (base == "lambdarank") {
+    const double k = spec_parameter(name, colon);
+    check(k >= 1 && k <= 1e6 && k == std::floor(k) && name == "lambdarank:" + std::to_string(static_cast<int>(k)),
+          "objective '", name, "': the truncation level after 'lambdarank:' must be an integer from 1 to 1000000");
+    return make_lambdarank(static_cast<int>(k));
+  }
   throw std::invalid_argument("unknown objective '" + name +
                               "'; expected squared_error, binary_logloss, multiclass_softmax, poisson, gamma, "
-                              "absolute_error, quantile:<q>, huber:<delta> or tweedie:<variance power>");
+                              "absolute_error, quantile:<q>, huber:<delta>, tweedie:<variance power>, lambdarank:<k>, "
+                              "rank_pairwise or rank_listwise");
 }
 
 GradientProbe probe_gradients(const std::string& name, int n_outputs, const TrainData& data,

@@ -55,7 +55,8 @@ class Objective {
 
 /// The objective called `name` ("squared_error", "binary_logloss", "multiclass_softmax",
 /// "poisson", "gamma", "absolute_error", or a loss with its parameter after a colon:
-/// "quantile:<q>", "huber:<delta>", "tweedie:<variance power>"); throws std::invalid_argument for
+/// "quantile:<q>", "huber:<delta>", "tweedie:<variance power>"; the ranking losses over query groups
+/// "lambdarank:<k>", "rank_pairwise", "rank_listwise", objectives/ranking.hpp); throws std::invalid_argument for
 /// an unknown name, a missing or out-of-range parameter, or a wrong output count. The whole
 /// string, parameter included, is the objective's name in configs and model files.
 std::unique_ptr<Objective> make_objective(const std::string& name, int n_outputs);
@@ -183,5 +184,8 @@ std::unique_ptr<Objective> make_absolute_error();
 std::unique_ptr<Objective> make_quantile(double quantile);
 std::unique_ptr<Objective> make_huber(double delta);
 std::unique_ptr<Objective> make_tweedie(double variance_power);
+std::unique_ptr<Objective> make_lambdarank(int truncation);
+std::unique_ptr<Objective> make_rank_pairwise();
+std::unique_ptr<Objective> make_rank_listwise();
 
 }  // namespace treeforge
