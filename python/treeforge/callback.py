@@ -27,9 +27,10 @@ class BoostingProgress:
     and ``validation_score`` lists recorded so far (empty without early stopping; ``train_score``
     also beside a validation set under ``fit(..., record_train_score=False)``)."""
 
-    def __init__(self, estimator, booster, is_last):
+    def __init__(self, estimator, booster, is_last, max_iter=None):
         self._estimator, self._booster = estimator, booster
-        self.n_iter, self.max_iter, self.is_last = booster.n_iter, estimator.max_iter, is_last
+        self.n_iter, self.is_last = booster.n_iter, is_last
+        self.max_iter = estimator.max_iter if max_iter is None else max_iter
         self.train_score, self.validation_score = estimator.train_score_, estimator.validation_score_
 
     def snapshot(self):

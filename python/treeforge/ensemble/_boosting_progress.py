@@ -20,6 +20,7 @@ class DataPart(NamedTuple):
     labels: np.ndarray  # (n_samples,): the targets as given, as scorers expect them
     weight: Optional[np.ndarray]  # (n_samples,), float64, or None
     rows: Optional[np.ndarray] = None  # (n_samples,): the rows of X this part holds, in order; None: all
+    offset: Optional[np.ndarray] = None  # (n_samples, n_outputs), float64: init_score, or None
 
     @property
     def n_samples(self):
@@ -30,9 +31,10 @@ class DataPart(NamedTuple):
         copied: the part keeps this X and lists the rows in ``rows``."""
         rows = idx if self.rows is None else self.rows[idx]
         weight = None if self.weight is None else self.weight[idx]
+        offset = None if self.offset is None else self.offset[idx]
         if copy_X:
-            return DataPart(self.X[rows], self.y[idx], self.labels[idx], weight)
-        return DataPart(self.X, self.y[idx], self.labels[idx], weight, rows)
+            return DataPart(self.X[rows], self.y[idx], self.labels[idx], weight, offset=offset)
+        return DataPart(self.X, self.y[idx], self.labels[idx], weight, rows, offset)
 
 
 class ScoreRecorder:

@@ -77,6 +77,27 @@ GRADIENT_BOOSTING_DOC_PARTS = _with_categorical({
         Only the trees of iterations [begin, end), 0 <= begin < end <= ``n_iter_`` (XGBoost's
         parameter); None: all. The base score counts with iteration 0 only, so the margins of
         consecutive ranges add up to the whole model's.""",
+    "init_score_parameter": """
+    init_score : array-like of shape (n_samples,) or (n_samples, n_classes), default=None
+        Per-row offsets added to the raw score (the margin before the link) while training, e.g.
+        log exposure for a Poisson loss or a prior model's raw predictions; (n_samples, n_classes)
+        for multiclass, one per class. With offsets the model's base score is 0 and its trees
+        learn what the offsets leave: ``predict`` does *not* add them (LightGBM's rule), so
+        the trees' part is predicted; add a row's offset to ``decision_function`` (or, for the
+        regressor with an identity link, to ``predict``) to get the full score. The internal
+        validation split of early stopping splits the offsets with the rows; ``X_val`` has no
+        offsets (they count as 0).""",
+    "init_model_parameter": """
+    init_model : estimator of this class, str or os.PathLike, default=None
+        A fitted estimator (or the path of its model file, read by :func:`treeforge.load_model`)
+        whose trees this fit continues on the given data ("pre-train, then fine-tune"): its
+        trees are kept and the new ones start from its predictions. Its bins are kept too: the
+        new data is binned with the first model's bin edges (and categories), so that its trees
+        read the new data as they were grown; the data is not re-binned. ``max_iter`` counts the
+        new iterations only (LightGBM's ``num_boost_round`` with ``init_model``); ``n_iter_``
+        counts all the model's iterations. Its number and names of features, objective and
+        classes must be those of this fit (else ValueError); it cannot be combined with a
+        ``warm_start`` continuation.""",
     "boosting_parameters": """
     learning_rate : float, default=0.1
         Shrinkage: leaf values are multiplied by it. 1 means no shrinkage.

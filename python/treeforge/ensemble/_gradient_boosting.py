@@ -25,11 +25,19 @@ from ._base import (
     reads_one_fit,
     resolve_n_threads,
     store_init_arguments,
-    validate_fit_data,
     validate_predict_data,
     validate_sample_weight,
 )
 from ._boosting_outputs import BoostingOutputsMixin, ClassifierOutputsMixin
+from ._boosting_start import (
+    FitOptions,
+    adopt_categories,
+    check_init_model,
+    check_init_score,
+    output_major,
+    resolve_init_model,
+    validated_training_data,
+)
 from ._boosting_progress import DataPart, ScoreRecorder, iteration_message
 from ._constraints import constraint_values
 from ._contributions import ContributionsMixin
@@ -92,9 +100,10 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
         "do_early_stopping_", "_seed",
     )
 
+    @_with_shared_doc
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None,
-            callback=None, record_train_score=True):
+            callback=None, record_train_score=True, init_score=None, init_model=None):
         """Fit the gradient boosting model.
 
         {X_parameter}
@@ -117,6 +126,8 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
             Whether ``train_score_`` scores the training rows after each iteration when a validation
             set decides early stopping (a pass over every training row each time). False leaves it
             empty; without a validation set the training score decides, and is always recorded.
+        {init_score_parameter}
+        {init_model_parameter}
 
         Returns
         -------
@@ -125,11 +136,12 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
             all at once (a thread predicting meanwhile sees one fit or the other), and for good if
             fitting fails or is interrupted (Ctrl-C mid-iteration, or a callback or scorer raising).
         """
+        options = FitOptions(callback, record_train_score, init_score, init_model)
         with published_when_fitted(self) as fitted:
-            fitted._fit(X, y, sample_weight, (X_val, y_val, sample_weight_val), callback, record_train_score)
+            fitted._fit(X, y, sample_weight, (X_val, y_val, sample_weight_val), options)
         return self
 
-    def _fit(self, X, y, sample_weight, validation, callback, record_train_score):
+    def _fit(self, X, y, sample_weight, validation, options):
         fit_start = time.perf_counter()
         self._check_supported_options()
         is_warm = self.warm_start and self.__sklearn_is_fitted__()
@@ -138,10 +150,13 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
                 f"max_iter={self.max_iter} must be larger than or equal to n_iter_={self.n_iter_} "
                 "when warm_start==True."
             )
+        init = None if options.init_model is None else resolve_init_model(self, options.init_model)
+        if init is not None:
+            adopt_categories(self, init)
         n_threads = resolve_n_threads(self.n_jobs)
-        previous_model = self._model if is_warm else None
-        X, y_labels = validate_fit_data(self, X, y, y_numeric=not is_classifier(self),
-                                        categorical_features=self.categorical_features, reuse_categories=is_warm)
+        previous_model = self._model if is_warm else None if init is None else init._model
+        X, y_labels = validated_training_data(self, X, y, reuse_categories=previous_model is not None,
+                                              init_model=init)
         y = self._encode_y(y_labels)
         sample_weight = validate_sample_weight(sample_weight, X)
         sample_weight = self._finalize_sample_weight(sample_weight, y_labels)
@@ -151,16 +166,19 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
             self._check_warm_start(previous_model, X, objective)
         else:
             self._seed = draw_seed(self.random_state)
+        if init is not None:
+            check_init_model(self, init, X.shape[1], objective)
+        offset = check_init_score(options.init_score, X.shape[0], self.n_trees_per_iteration_)
 
         is_large = X.shape[0] > _AUTO_EARLY_STOPPING_MIN_SAMPLES
         self.do_early_stopping_ = is_large if self.early_stopping == "auto" else bool(self.early_stopping)
-        train, valid = self._split_validation(DataPart(X, y, y_labels, sample_weight), *validation)
+        train, valid = self._split_validation(DataPart(X, y, y_labels, sample_weight, offset=offset), *validation)
 
         if self.verbose:
             n_bytes = train.n_samples * train.X.shape[1] * train.X.itemsize
             print(f"Binning {n_bytes / 1e9:.3f} GB of training data: ", end="", flush=True)
         tic = time.perf_counter()
-        if is_warm:
+        if previous_model is not None:
             bin_mapper = continued_bin_mapper(previous_model.bin_mapper, self._category_bins)
         else:
             bin_mapper = new_bin_mapper(self.max_bins, self._seed, self._category_bins)
@@ -173,21 +191,34 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
         if self.verbose:
             print(f"{time.perf_counter() - tic:.3f} s")
 
-        config = make_config(_core.GbdtConfig(), self._config_values(objective, n_threads))
-        booster = _core.Booster(
-            config, bin_mapper, train_data, train.y, train.weight, valid_data,
-            None if valid is None else valid.y, None if valid is None else valid.weight, previous_model,
-        )
+        booster = self._new_booster(bin_mapper, train_data, train, valid_data, valid, previous_model, n_threads)
         del train_data, valid_data
-        self._train_loop(booster, train, valid, is_warm, n_threads, callback, record_train_score)
+        end = self.max_iter if init is None else init.n_iter_ + self.max_iter
+        self._train_loop(booster, train, valid, is_warm, n_threads, options, end)
         # Training buffers are released before the model is built: the end of fit peaks no higher.
         self._model = booster.finish()
         self.n_iter_ = self._model.n_iter
         if self.verbose:
             print(f"Fit {self._model.n_trees} trees in {time.perf_counter() - fit_start:.3f} s")
 
-    def _train_loop(self, booster, train, valid, is_warm, n_threads, callback, record_train_score):
-        """Grow iterations up to max_iter, scoring and stopping early if enabled."""
+    def _new_booster(self, bin_mapper, train_data, train, valid_data, valid, previous_model, n_threads):
+        """The core's Booster over the binned parts; offsets as base margins (zeros for a validation
+        part without its own when the training rows have them: the core takes both or neither)."""
+        config = make_config(_core.GbdtConfig(), self._config_values(self._objective(), n_threads))
+        margin, margin_valid = output_major(train.offset), None
+        if valid is not None and train.offset is not None:
+            offset = valid.offset
+            margin_valid = output_major(np.zeros_like(margin, shape=(valid.n_samples, train.offset.shape[1]))
+                                        if offset is None else offset)
+        return _core.Booster(
+            config, bin_mapper, train_data, train.y, train.weight, valid_data,
+            None if valid is None else valid.y, None if valid is None else valid.weight, previous_model,
+            margin, margin_valid,
+        )
+
+    def _train_loop(self, booster, train, valid, is_warm, n_threads, options, end):
+        """Grow iterations until the model has ``end``, scoring and stopping early if enabled."""
+        callback, record_train_score = options.callback, options.record_train_score
         recorder = None
         if is_warm:
             self.train_score_ = list(self.train_score_)
@@ -200,14 +231,14 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
                 recorder.record()  # scores of the initial model, before any tree
         if self.verbose:
             print("Fitting gradient boosted rounds:")
-        for iteration in range(booster.n_iter, self.max_iter):
+        for iteration in range(booster.n_iter, end):
             tic = time.perf_counter()
             booster.update()  # a LongCall: Ctrl-C raises KeyboardInterrupt mid-iteration
             should_stop = recorder.record() if recorder is not None else False
             if self.verbose >= 2:
                 print(iteration_message(self, iteration, time.perf_counter() - tic, valid is not None))
             if callback is not None:
-                callback(BoostingProgress(self, booster, should_stop or iteration + 1 == self.max_iter))
+                callback(BoostingProgress(self, booster, should_stop or iteration + 1 == end, end))
             if should_stop:
                 break
         self.train_score_ = np.asarray(self.train_score_, dtype=np.float64)
