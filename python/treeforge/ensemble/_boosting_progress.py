@@ -57,7 +57,9 @@ class ScoreRecorder:
         skipped_before = len(estimator.validation_score_) > len(estimator.train_score_) == 0
         self.records_train = not self.has_validation or (record_train_score and not skipped_before)
         self.scorer = None
-        if estimator.scoring == "loss":
+        # A score the estimator computes from a part's margins itself (the ranker's NDCG and MAP).
+        self.margin_score = estimator._margin_score() if hasattr(estimator, "_margin_score") else None
+        if estimator.scoring == "loss" or self.margin_score is not None:
             return
         self.scorer = check_scoring(estimator, estimator.scoring)
         self.uses_margins = not callable(estimator.scoring)
@@ -77,7 +79,12 @@ class ScoreRecorder:
     def record(self):
         """Score the current model; True when training should stop."""
         estimator, booster = self.estimator, self.booster
-        if self.scorer is None:
+        if self.margin_score is not None:
+            if self.records_train:
+                estimator.train_score_.append(self.margin_score("train", booster.train_margin()))
+            if self.has_validation:
+                estimator.validation_score_.append(self.margin_score("valid", booster.valid_margin()))
+        elif self.scorer is None:
             if self.records_train:
                 estimator.train_score_.append(-booster.train_loss())
             if self.has_validation:

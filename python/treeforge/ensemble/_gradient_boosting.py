@@ -213,8 +213,13 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
         return _core.Booster(
             config, bin_mapper, train_data, train.y, train.weight, valid_data,
             None if valid is None else valid.y, None if valid is None else valid.weight, previous_model,
-            margin, margin_valid,
+            margin, margin_valid, **self._query_groups(train, valid),
         )
+
+    def _query_groups(self, train, valid):
+        """The Booster's query groups of the parts (``group_begin``, ``group_begin_valid``): none
+        but for the ranker."""
+        return {}
 
     def _train_loop(self, booster, train, valid, is_warm, n_threads, options, end):
         """Grow iterations until the model has ``end``, scoring and stopping early if enabled."""
