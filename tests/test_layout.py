@@ -39,7 +39,7 @@ PUBLIC = {
     "treeforge.plotting": ["plot_importance", "plot_learning_curve", "plot_training", "plot_tree", "to_graphviz",
                            "tree_nodes"],
     "treeforge.export": ["dump_model", "to_onnx", "to_treelite", "trees_to_dataframe"],
-    "treeforge.inspection": ["shap_values"],
+    "treeforge.inspection": ["shap_values", "to_shap"],
 }
 
 

@@ -98,7 +98,7 @@ def round_significant(values, digits):
     return rounded
 
 
-def _write_predictions(columns, out, labels):
+def write_csv_columns(columns, out, labels):
     """Write {name: ndarray} as CSV to ``out`` (atomically) or to stdout when ``out`` is None.
 
     Text is quoted only when one of the class ``labels`` needs it (pyarrow would quote all text).
@@ -122,7 +122,11 @@ def _write_predictions(columns, out, labels):
 
 
 def cmd_predict(args, console):
-    """``treeforge predict``: predictions (and class probabilities) for every row of a CSV file."""
+    """``treeforge predict``: predictions (and class probabilities, contributions), or raw scores (--raw) or
+    leaves (--leaf), for every row of a CSV file."""
+    if args.proba and (args.raw or args.leaf):
+        raise CLIError(f"--proba adds probabilities to predictions, which --{'raw' if args.raw else 'leaf'} writes "
+                       "instead of; give one of them", exit_code=2)
     out = None if args.out in (None, "-") else args.out  # None: standard output
     refuse_overwriting_inputs({"MODEL.json": args.model, "DATA.csv": args.data}, {"--out": out})
     check_input_files([args.model, args.data])
@@ -133,6 +137,21 @@ def cmd_predict(args, console):
     table, source = tabular.read_table(args.data, string_columns=list(meta["categories"]), console=console,
                                        features=meta["features"], **reading_options(args))
     X = tabular.features_matrix(table, source, meta, console)
+    if args.raw:
+        columns = _raw_columns(estimator, X, args.precision)
+    elif args.leaf:
+        columns = _leaf_columns(estimator, X)
+    else:
+        columns = _prediction_columns(args, estimator, X, meta)
+    write_csv_columns(columns, out, getattr(estimator, "classes_", []))
+    if out:
+        console.note(f"{len(X)} {'rows of leaves' if args.leaf else 'predictions'} written to {out}")
+    return 0
+
+
+def _prediction_columns(args, estimator, X, meta):
+    """{name: values}: the prediction, then with --proba each class's probability, with --contrib the
+    contributions."""
     columns = {"prediction": estimator.predict(X)}
     if args.precision and meta["task"] == "regression":
         columns["prediction"] = round_significant(columns["prediction"], args.precision)
@@ -142,10 +161,38 @@ def cmd_predict(args, console):
             columns[f"proba_{label}"] = round_significant(proba, digits)
     if args.contrib:
         columns.update(_contribution_columns(estimator, X, meta["features"], args.precision or PROBABILITY_DIGITS))
-    _write_predictions(columns, out, getattr(estimator, "classes_", []))
-    if out:
-        console.note(f"{len(X)} predictions written to {out}")
-    return 0
+    return columns
+
+
+def _raw_columns(estimator, X, digits):
+    """{raw or raw_CLASS: values} of the raw score, the one --contrib's contributions add up to:
+    ``decision_function`` of classifiers that have one, else the core's margin (boosting regressors:
+    before the inverse link; forests: the mean of their trees, per class for classifiers)."""
+    if hasattr(estimator, "decision_function"):
+        raw = estimator.decision_function(X)
+    elif getattr(estimator, "_model", None) is None or estimator._model.objective == "adaboost_r2":
+        raise CLIError(f"--raw: {type(estimator).__name__} predicts the weighted median of its trees; it has no raw "
+                       "score beside its prediction")
+    else:
+        raw = estimator._raw_margin(X)
+    raw = np.asarray(raw, dtype=np.float64)
+    if raw.ndim == 2 and raw.shape[1] == 1:
+        raw = raw[:, 0]
+    rounded = (lambda values: round_significant(values, digits)) if digits else (lambda values: values)
+    if raw.ndim == 1:
+        return {"raw": rounded(raw)}
+    return {f"raw_{label}": rounded(raw[:, k]) for k, label in enumerate(estimator.classes_)}
+
+
+def _leaf_columns(estimator, X):
+    """{leaf_T: values}: the leaf (node index within tree T, as in trees_to_dataframe) each row reaches
+    in every tree, trees in the model's order (boosting: iteration by iteration, each class's tree)."""
+    apply = getattr(estimator, "apply", None)
+    if apply is None:
+        raise CLIError(f"--leaf: {type(estimator).__name__} does not tell the leaves of its trees (it has no "
+                       "apply); gradient boosting and random forest models do")
+    leaves = np.asarray(apply(X)).reshape(len(X), -1)
+    return {f"leaf_{tree}": leaves[:, tree] for tree in range(leaves.shape[1])}
 
 
 def _contribution_columns(estimator, X, features, digits):

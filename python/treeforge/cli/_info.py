@@ -3,7 +3,8 @@
 The file is checked as loading it checks it, its parameters aside: the content checksum, format and
 versions, the estimator named one of those of ``--model``, every array of the model validated by the
 core (``Model.from_arrays``), the fitted attributes ``info`` reads against the model, and the command
-line's metadata. Importances come from ``ensemble._importances``, as the estimators compute them.
+line's metadata. Importances come from ``ensemble._importances``, as the estimators compute them;
+``--importance shap`` alone loads the estimator (and scikit-learn) to explain the rows of ``--data``.
 """
 
 import types
@@ -94,8 +95,35 @@ def _displayed(name):
     return str(name) if str(name).strip() else "(no name)"
 
 
+def check_data_option(args):
+    """CLIError (exit code 2, a misused option) unless --data comes with --importance shap and only with it."""
+    if getattr(args, "importance", "gain") == "shap" and not getattr(args, "data", None):
+        raise CLIError("--importance shap averages SHAP values over rows: give them with --data FILE", exit_code=2)
+    if getattr(args, "data", None) and args.importance != "shap":
+        raise CLIError("--data is read only by --importance shap", exit_code=2)
+
+
+def _shap_importances(args, console):
+    """(mean |SHAP value| per feature, rows) over the rows of --data, read as predict reads them; this
+    needs the estimator, so it alone of info's work imports scikit-learn."""
+    from . import _tabular as tabular
+    from ._commands import reading_options
+    from ._estimators import load_model_file
+
+    check_input_file(args.data)
+    estimator, meta = load_model_file(args.model)
+    table, source = tabular.read_table(args.data, string_columns=list(meta["categories"]), console=console,
+                                       features=meta["features"], **reading_options(args))
+    X = tabular.features_matrix(table, source, meta, console)
+    try:
+        return np.asarray(estimator.get_feature_importance("shap", X=X)), len(X)
+    except ValueError as exc:  # AdaBoost.R2's weighted median, a user's estimators
+        raise CLIError(f"--importance shap: {exc}") from None
+
+
 def cmd_info(args, console):
     """``treeforge info``: model kind, task, size and the features by importance."""
+    check_data_option(args)
     class_name, model_kind, model, fitted, meta = read_model_description(args.model)
     lines = [f"model: {class_name}" + (f" (--model {meta['model']})" if meta.get("model") else ""),
              f"task: {meta['task']}" + (f", target '{meta['target']}'" if meta["target"] else "")]
@@ -106,12 +134,16 @@ def cmd_info(args, console):
         n_valid = meta["rows"]["valid"]
         lines.append(f"trained on {meta['rows']['train']} rows" + (f", validated on {n_valid}" if n_valid else ""))
     kind = getattr(args, "importance", "gain")
-    importances = np.asarray(_IMPORTANCES[model_kind](model, fitted) if kind == "gain" else split_totals(model, kind))
-    lines.append(f"features ({len(meta['features'])}, by {'importance' if kind == 'gain' else kind}):")
+    if kind == "shap":
+        importances, n_rows = _shap_importances(args, console)
+        lines.append(f"features ({len(meta['features'])}, by mean |SHAP value| over {n_rows} rows of {args.data}):")
+    else:
+        importances = _IMPORTANCES[model_kind](model, fitted) if kind == "gain" else split_totals(model, kind)
+        lines.append(f"features ({len(meta['features'])}, by {'importance' if kind == 'gain' else kind}):")
     names = [_displayed(name) for name in meta["features"]]
     width = max(len(name) for name in names)
-    shown = {"gain": "{:.4f}", "split": "{:.0f}", "cover": "{:.6g}"}[kind]
-    for idx in np.argsort(-importances, kind="stable"):
+    shown = {"gain": "{:.4f}", "split": "{:.0f}", "cover": "{:.6g}", "shap": "{:.6g}"}[kind]
+    for idx in np.argsort(-np.asarray(importances), kind="stable"):
         lines.append(f"  {names[idx]:<{width}}  {shown.format(importances[idx])}{_feature_kind(fitted, meta, idx)}")
     for key, label in (("ignored", "ignored columns"), ("index_columns", "index columns left out"),
                        ("weight", "weight column")):

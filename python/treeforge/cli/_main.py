@@ -1,8 +1,8 @@
 """The ``treeforge`` argument parser and ``main``: parse, run a command, turn errors into one line and an exit code.
 
 A command's module is imported when it runs: ``--help`` imports neither NumPy nor pyarrow, and
-nothing but ``train``, ``cv``, ``predict``, ``eval`` and ``convert`` imports scikit-learn
-(``tests/test_layout.py``); only ``convert`` imports onnx or treelite.
+nothing but ``train``, ``cv``, ``predict``, ``eval``, ``explain``, ``convert`` and ``info --importance shap``
+imports scikit-learn (``tests/test_layout.py``); only ``convert`` imports onnx or treelite.
 """
 
 import argparse
@@ -218,11 +218,40 @@ def _add_convert_command(commands):
     convert.add_argument("--quiet", action="store_true", help="no notes")
 
 
+_EXPLAIN_EPILOG = """\
+Each row's exact SHAP values (TreeSHAP) of the model's raw score: the margin before the link for
+gradient boosting (log-odds for classifiers), the probabilities of forest classifiers, AdaBoost's
+decision_function. Columns: one per feature, named as the feature, and expected_value; a row's values
+plus expected_value add up to its raw score. Where the score has a column per class (multiclass
+models, forest classifiers) every column is written per class as CLASS:FEATURE and CLASS:expected_value.
+With --interactions: the interaction matrix of each row, flattened row by row into columns
+'FEATURE_I x FEATURE_J' (every pair, both orders; the diagonal 'F x F' holds F's main effect, and
+each 'FEATURE_I x ...' group adds up to FEATURE_I's SHAP value), then expected_value; per class as
+CLASS:FEATURE_I x FEATURE_J. --out is written whole or not at all, and never over an input.
+
+examples:
+  treeforge explain model.json data.csv --out shap.csv
+  treeforge explain model.json data.csv --out interactions.csv --interactions
+"""
+
+
+def _add_explain_command(commands):
+    explain = _add_model_command(commands, "explain", "SHAP values of every row", "Write the SHAP values of every "
+                                 "row of a CSV file; columns are matched by name.", "rows to explain")
+    explain.epilog = _EXPLAIN_EPILOG
+    explain.add_argument("--out", metavar="SHAP.csv", help="output CSV; - for standard output (default: standard "
+                                                          "output)")
+    explain.add_argument("--interactions", action="store_true",
+                         help="write SHAP interaction values (every pair of features) instead of SHAP values")
+    explain.add_argument("--precision", type=_precision, metavar="N",
+                         help="significant digits of the values written (default: all)")
+
+
 def build_parser():
     """The ``treeforge`` argument parser, one sub-command per task."""
     parser = argparse.ArgumentParser(
         prog="treeforge", formatter_class=_HelpFormatter,
-        description="Train tree ensembles on CSV files and use them: train, cv, predict, eval, info, "
+        description="Train tree ensembles on CSV files and use them: train, cv, predict, eval, explain, info, "
                     "convert.",
         epilog="Run 'treeforge COMMAND --help' for the options of a command.")
     parser.add_argument("--version", action="version", version=f"treeforge {__version__}")
@@ -234,9 +263,17 @@ def build_parser():
                                  "Predict every row of a CSV file; columns are matched by name.", "rows to predict")
     predict.add_argument("--out", metavar="PRED.csv", help="output CSV; - for standard output (default: standard output)")
     predict.add_argument("--proba", action="store_true", help="also write one probability column per class")
-    predict.add_argument("--contrib", action="store_true",
+    outputs = predict.add_mutually_exclusive_group()
+    outputs.add_argument("--contrib", action="store_true",
                          help="also write each feature's SHAP contribution to the raw score and the expected value "
                               "(contrib_FEATURE ... contrib_expected; per class for multiclass: contrib_CLASS_FEATURE)")
+    outputs.add_argument("--raw", action="store_true",
+                         help="write the raw score instead of predictions: the margin before the link of boosting "
+                              "(decision_function of classifiers), forests' mean of trees (column raw; raw_CLASS per "
+                              "class where it has several)")
+    outputs.add_argument("--leaf", action="store_true",
+                         help="write the leaf each row reaches in every tree instead of predictions (columns "
+                              "leaf_0, leaf_1, ...: node indices as in trees_to_dataframe; gbdt and rf)")
     predict.add_argument("--precision", type=_precision, metavar="N",
                          help="significant digits of the numbers written (default: 6 for probabilities, all "
                               "for regression predictions)")
@@ -244,14 +281,19 @@ def build_parser():
                        "RMSE, MAE and R2 (regression); accuracy, log loss and AUC (classification).",
                        "rows with the target column")
 
+    _add_explain_command(commands)
     _add_convert_command(commands)
     info = commands.add_parser("info", help="describe a model file", formatter_class=_HelpFormatter,
                                description="Model kind, task, number of trees and leaves, features by importance.")
     info.set_defaults(command="info", quiet=False)
     info.add_argument("model", metavar="MODEL.json", help="model file")
-    info.add_argument("--importance", choices=("gain", "split", "cover"), default="gain",
+    info.add_argument("--importance", choices=("gain", "split", "cover", "shap"), default="gain",
                       help="how features are ranked: gain (feature_importances_, the default), split (splits on "
-                           "each feature) or cover (their summed cover), as get_feature_importance gives them")
+                           "each feature), cover (their summed cover) or shap (the mean |SHAP value| over the rows "
+                           "of --data, summed over classes), as get_feature_importance gives them")
+    info.add_argument("--data", metavar="DATA.csv",
+                      help="rows to explain for --importance shap, read as predict reads them")
+    _add_reading_options(info)
     return parser
 
 
@@ -266,6 +308,8 @@ def _run(args, console):
         from ._info import cmd_info as command
     elif args.command == "convert":
         from ._convert import cmd_convert as command
+    elif args.command == "explain":
+        from ._explain import cmd_explain as command
     elif args.command == "predict":
         from ._commands import cmd_predict as command
     else:

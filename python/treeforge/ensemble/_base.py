@@ -519,13 +519,14 @@ class CoreModelMixin:
         return gain_importances(self._model)
 
     @reads_one_fit
-    def get_feature_importance(self, importance_type="gain"):
-        """Feature importances by kind, as XGBoost's and LightGBM's boosters give them: 'gain' (the
-        default: ``feature_importances_``), 'split' (the splits on each feature over all trees) or
-        'cover' (their summed cover: hessians for boosting, sample weights for forests).
+    def get_feature_importance(self, importance_type="gain", X=None):
+        """Feature importances by kind, as XGBoost's and LightGBM's boosters give them: 'gain' (the default:
+        ``feature_importances_``), 'split' (the splits on each feature over all trees), 'cover' (their summed
+        cover: hessians for boosting, sample weights for forests) or 'shap' (the mean |SHAP value| over the rows
+        X, required, of the raw score as ``predict_contributions``; summed over its outputs where it has several).
         Returns an ndarray of shape (n_features_in_,), float64."""
         check_is_fitted(self)
-        return importances_of_kind(self, importance_type)
+        return importances_of_kind(self, importance_type, X)
 
     @reads_one_fit
     def save_model(self, path, metadata=None):

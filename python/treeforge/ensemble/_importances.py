@@ -1,6 +1,7 @@
 """Feature importances of a core ``Model``, one rule per family (NumPy only): the estimators' ``feature_importances_``
 and the command line's ``info``, which reads model files without the estimators, both compute them here; and
-the totals by kind of ``get_feature_importance`` (split counts and covers, as XGBoost and LightGBM report them)."""
+the totals by kind of ``get_feature_importance`` (split counts and covers, as XGBoost and LightGBM report them,
+and the mean absolute SHAP value over given rows)."""
 
 import numpy as np
 
@@ -33,7 +34,7 @@ def weighted_tree_importances(model, estimator_weights):
     return estimator_weights[:per_tree.shape[0]] @ per_tree / estimator_weights.sum()
 
 
-IMPORTANCE_TYPES = ("gain", "split", "cover")
+IMPORTANCE_TYPES = ("gain", "split", "cover", "shap")
 
 
 def split_totals(model, importance_type):
@@ -46,12 +47,27 @@ def split_totals(model, importance_type):
     return np.bincount(feature[splits], weights=weights, minlength=model.n_features).astype(np.float64)
 
 
-def importances_of_kind(estimator, importance_type):
-    """The estimators' ``get_feature_importance``: ValueError for an unknown kind, or for split
-    totals of a model that holds a user's estimators instead of treeforge's trees."""
+def mean_abs_shap(contributions):
+    """(n_features,) float64: the mean over rows of each feature's absolute SHAP value, summed over the
+    outputs, from contributions of shape (n_samples, n_outputs, n_features + 1) (the expected value last,
+    left out)."""
+    return np.abs(contributions[:, :, :-1]).mean(axis=0).sum(axis=0)
+
+
+def importances_of_kind(estimator, importance_type, X=None):
+    """The estimators' ``get_feature_importance``: ValueError for an unknown kind, for 'shap' without
+    the rows ``X`` to explain, or for split totals or SHAP values of a model that holds a user's
+    estimators instead of treeforge's trees."""
     if importance_type not in IMPORTANCE_TYPES:
         raise ValueError(f"importance_type must be one of {', '.join(map(repr, IMPORTANCE_TYPES))}, "
                          f"got {importance_type!r}.")
+    if importance_type == "shap":
+        if X is None:
+            raise ValueError("importance_type='shap' is the mean |SHAP value| over rows: pass the rows to explain "
+                             "as X (e.g. the training or validation data).")
+        return mean_abs_shap(estimator._shap_values(X))
+    if X is not None:
+        raise ValueError(f"X is read only by importance_type='shap'; {importance_type!r} is read off the trees.")
     if importance_type == "gain":
         return estimator.feature_importances_
     if getattr(estimator, "_model", None) is None:
