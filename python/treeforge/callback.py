@@ -32,6 +32,7 @@ class BoostingProgress:
         self.n_iter, self.is_last = booster.n_iter, is_last
         self.max_iter = estimator.max_iter if max_iter is None else max_iter
         self.train_score, self.validation_score = estimator.train_score_, estimator.validation_score_
+        self.evals_result = getattr(estimator, "evals_result_", {})
 
     def snapshot(self):
         """Fitted copy of the estimator with the model so far: a checkpoint, which a

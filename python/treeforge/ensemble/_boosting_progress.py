@@ -76,6 +76,10 @@ class ScoreRecorder:
         self.train = train.take(self.small_idx)
         self.valid = valid
 
+    def start(self):
+        """Score the model before the fit's first iteration (the reference of the stopping rule)."""
+        self.record()
+
     def record(self):
         """Score the current model; True when training should stop."""
         estimator, booster = self.estimator, self.booster
@@ -104,7 +108,7 @@ class ScoreRecorder:
             if self.has_validation:
                 estimator.validation_score_.append(self._score(self.valid, valid_source))
         scores = estimator.validation_score_ if self.has_validation else estimator.train_score_
-        return _no_recent_improvement(scores, estimator.n_iter_no_change, estimator.tol)
+        return no_recent_improvement(scores, estimator.n_iter_no_change, estimator.tol)
 
     def _score(self, part, margin_of):
         with _margins_served_by(self.estimator, margin_of):
@@ -135,7 +139,7 @@ def iteration_message(estimator, iteration, seconds, has_validation):
     return message + f"in {seconds:0.3f}s"
 
 
-def _no_recent_improvement(scores, n_iter_no_change, tol):
+def no_recent_improvement(scores, n_iter_no_change, tol):
     """True when none of the last ``n_iter_no_change`` scores beats the one before them by ``tol``."""
     if len(scores) <= n_iter_no_change:
         return False

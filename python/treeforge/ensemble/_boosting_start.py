@@ -23,6 +23,12 @@ class FitOptions(NamedTuple):
     record_train_score: bool = True
     init_score: Any = None
     init_model: Any = None
+    eval_set: Any = None
+    eval_names: Any = None
+    eval_sample_weight: Any = None
+    eval_init_score: Any = None
+    eval_metric: Any = None
+    callbacks: Any = None
 
 
 def resolve_init_model(estimator, init_model):

@@ -98,6 +98,28 @@ GRADIENT_BOOSTING_DOC_PARTS = _with_categorical({
         counts all the model's iterations. Its number and names of features, objective and
         classes must be those of this fit (else ValueError); it cannot be combined with a
         ``warm_start`` continuation.""",
+    "eval_set_parameters": """
+    eval_set : list of (X, y) pairs, default=None
+        Sets scored with ``eval_metric`` after every iteration into ``evals_result_``. Their running
+        raw scores are kept by the core (each new tree is walked once per row), so watching them
+        costs the same in every iteration. With early stopping the **last** set's **first**
+        metric decides (LightGBM's rule), by ``n_iter_no_change`` and ``tol``, in place of the
+        internal ``validation_fraction`` split; ``validation_score_`` then holds that metric (as a
+        score: negated when lower is better) and ``train_score_`` the negated training loss.
+        Cannot be combined with ``X_val``/``y_val``; with early stopping, ``scoring`` must be 'loss'.
+    eval_names : list of str, default=None
+        Names of the sets in ``evals_result_``; default ``'valid_0'``, ``'valid_1'``, ...
+    eval_sample_weight : list of array-like or None, default=None
+        Weights of each set (an entry may be None), weighting every metric's mean.
+    eval_init_score : list of array-like or None, default=None
+        Offsets of each set's rows (see ``init_score``), added to its raw scores before scoring.
+    eval_metric : str, callable or list of them, default=None
+        What is scored: 'loss' (the default: the training loss, as ``train_score_`` reports it),
+        'l2'/'mse', 'rmse', 'l1'/'mae' (regressor), 'logloss', 'error', 'auc' (binary) for the
+        classifier; or a callable ``metric(y_true, y_pred, sample_weight)`` given the set's targets
+        as passed, ``predict``'s values for the regressor or ``predict_proba``'s for the classifier
+        (the raw score under a callable ``loss``), and the weights (or None). It returns a float
+        (lower is better, recorded under its ``__name__``) or ``(name, value, is_higher_better)``.""",
     "boosting_parameters": """
     learning_rate : float, default=0.1
         Shrinkage: leaf values are multiplied by it. 1 means no shrinkage.
@@ -191,6 +213,14 @@ GRADIENT_BOOSTING_DOC_PARTS = _with_categorical({
         any tree (the negative loss when ``scoring='loss'``). Empty without early stopping.
     validation_score_ : ndarray of shape (n_iter_ + 1,), float64
         Same on the validation data; empty without early stopping or validation data.
+    evals_result_ : dict
+        ``{set name: {metric name: [value after each iteration of the fit]}}`` of ``fit(eval_set=...)``
+        (LightGBM's layout); empty without ``eval_set``. Not stored in model files.
+    best_iteration_ : int or None
+        Iterations in the model when the deciding metric was best: the first ``eval_metric`` on
+        the last ``eval_set`` (the first of ties), else ``validation_score_``'s best; None without
+        validation data. ``predict`` uses every iteration: ``predict(X, iteration_range=(0,
+        best_iteration_))`` uses the best ones. Not stored in model files.
     {is_categorical}
     feature_importances_ : ndarray of shape (n_features_in_,), float64
         Total split gain per feature normalised to sum 1 (all zeros if no tree split).

@@ -38,6 +38,7 @@ from ._boosting_start import (
     resolve_init_model,
     validated_training_data,
 )
+from ._eval_sets import EvalRecorder, best_iteration, prepare_eval_sets
 from ._boosting_progress import DataPart, ScoreRecorder, iteration_message
 from ._constraints import constraint_values
 from ._contributions import ContributionsMixin
@@ -103,7 +104,8 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
     @_with_shared_doc
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None,
-            callback=None, record_train_score=True, init_score=None, init_model=None):
+            callback=None, record_train_score=True, init_score=None, init_model=None, eval_set=None,
+            eval_names=None, eval_sample_weight=None, eval_init_score=None, eval_metric=None, callbacks=None):
         """Fit the gradient boosting model.
 
         {X_parameter}
@@ -128,6 +130,7 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
             empty; without a validation set the training score decides, and is always recorded.
         {init_score_parameter}
         {init_model_parameter}
+        {eval_set_parameters}
 
         Returns
         -------
@@ -136,7 +139,8 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
             all at once (a thread predicting meanwhile sees one fit or the other), and for good if
             fitting fails or is interrupted (Ctrl-C mid-iteration, or a callback or scorer raising).
         """
-        options = FitOptions(callback, record_train_score, init_score, init_model)
+        options = FitOptions(callback, record_train_score, init_score, init_model, eval_set, eval_names,
+                             eval_sample_weight, eval_init_score, eval_metric, callbacks)
         with published_when_fitted(self) as fitted:
             fitted._fit(X, y, sample_weight, (X_val, y_val, sample_weight_val), options)
         return self
@@ -172,8 +176,26 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
 
         is_large = X.shape[0] > _AUTO_EARLY_STOPPING_MIN_SAMPLES
         self.do_early_stopping_ = is_large if self.early_stopping == "auto" else bool(self.early_stopping)
-        train, valid = self._split_validation(DataPart(X, y, y_labels, sample_weight, offset=offset), *validation)
+        data = DataPart(X, y, y_labels, sample_weight, offset=offset)
+        eval_sets = prepare_eval_sets(self, options, validation, offset is not None)
+        train, valid = (data, eval_sets.valid) if eval_sets else self._split_validation(data, *validation)
 
+        bin_mapper, train_data, valid_data = self._binned(train, valid, previous_model, n_threads)
+        if self.scoring == "loss" or eval_sets:  # only scorers read X again: a copy made by the validation is freed
+            del X, data
+            train = train._replace(X=None)
+        booster = self._new_booster(bin_mapper, train_data, train, valid_data, valid, previous_model, n_threads)
+        del train_data, valid_data
+        end = self.max_iter if init is None else init.n_iter_ + self.max_iter
+        self._train_loop(booster, train, valid, is_warm, n_threads, options, end, eval_sets)
+        # Training buffers are released before the model is built: the end of fit peaks no higher.
+        self._model = booster.finish()
+        self.n_iter_ = self._model.n_iter
+        if self.verbose:
+            print(f"Fit {self._model.n_trees} trees in {time.perf_counter() - fit_start:.3f} s")
+
+    def _binned(self, train, valid, previous_model, n_threads):
+        """(bin mapper, binned training rows, binned validation rows or None); a continued model's bins are kept."""
         if self.verbose:
             n_bytes = train.n_samples * train.X.shape[1] * train.X.itemsize
             print(f"Binning {n_bytes / 1e9:.3f} GB of training data: ", end="", flush=True)
@@ -185,21 +207,9 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
             bin_mapper.fit(train.X, n_threads, rows=train.rows)
         train_data = bin_mapper.transform(train.X, n_threads, rows=train.rows)
         valid_data = None if valid is None else bin_mapper.transform(valid.X, n_threads)
-        if self.scoring == "loss":  # only scorers read X again: a copy made by the validation is freed
-            del X
-            train = train._replace(X=None)
         if self.verbose:
             print(f"{time.perf_counter() - tic:.3f} s")
-
-        booster = self._new_booster(bin_mapper, train_data, train, valid_data, valid, previous_model, n_threads)
-        del train_data, valid_data
-        end = self.max_iter if init is None else init.n_iter_ + self.max_iter
-        self._train_loop(booster, train, valid, is_warm, n_threads, options, end)
-        # Training buffers are released before the model is built: the end of fit peaks no higher.
-        self._model = booster.finish()
-        self.n_iter_ = self._model.n_iter
-        if self.verbose:
-            print(f"Fit {self._model.n_trees} trees in {time.perf_counter() - fit_start:.3f} s")
+        return bin_mapper, train_data, valid_data
 
     def _new_booster(self, bin_mapper, train_data, train, valid_data, valid, previous_model, n_threads):
         """The core's Booster over the binned parts; offsets as base margins (zeros for a validation
@@ -221,19 +231,22 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
         but for the ranker."""
         return {}
 
-    def _train_loop(self, booster, train, valid, is_warm, n_threads, options, end):
+    def _train_loop(self, booster, train, valid, is_warm, n_threads, options, end, eval_sets):
         """Grow iterations until the model has ``end``, scoring and stopping early if enabled."""
         callback, record_train_score = options.callback, options.record_train_score
-        recorder = None
+        recorder, first_iteration = None, booster.n_iter
         if is_warm:
             self.train_score_ = list(self.train_score_)
             self.validation_score_ = list(self.validation_score_)
         else:
             self.train_score_, self.validation_score_ = [], []
-        if self.do_early_stopping_:
+        self.evals_result_ = {}
+        if eval_sets is not None:
+            recorder = EvalRecorder(self, booster, eval_sets, self.do_early_stopping_, record_train_score)
+        elif self.do_early_stopping_:
             recorder = ScoreRecorder(self, booster, train, valid, n_threads, record_train_score)
-            if not is_warm:
-                recorder.record()  # scores of the initial model, before any tree
+        if self.do_early_stopping_ and not is_warm:
+            recorder.start()  # scores of the initial model, before any tree
         if self.verbose:
             print("Fitting gradient boosted rounds:")
         for iteration in range(booster.n_iter, end):
@@ -248,6 +261,7 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
                 break
         self.train_score_ = np.asarray(self.train_score_, dtype=np.float64)
         self.validation_score_ = np.asarray(self.validation_score_, dtype=np.float64)
+        self.best_iteration_ = best_iteration(recorder, self.validation_score_, first_iteration, is_warm)
 
     def _check_supported_options(self):
         self._check_loss()
