@@ -36,8 +36,8 @@ PUBLIC = {
     "treeforge.cli": ["main"],
     "treeforge.callback": ["BoostingProgress"],
     "treeforge.datasets": ["DEMO_TARGET", "demo_path", "load_demo"],
-    "treeforge.plotting": ["plot_importance", "plot_learning_curve", "plot_training", "plot_tree", "to_graphviz",
-                           "tree_nodes"],
+    "treeforge.plotting": ["plot_importance", "plot_learning_curve", "plot_shap_summary", "plot_training", "plot_tree",
+                           "to_graphviz", "tree_nodes"],
     "treeforge.export": ["dump_model", "to_onnx", "to_treelite", "trees_to_dataframe"],
     "treeforge.inspection": ["shap_values", "to_shap"],
 }

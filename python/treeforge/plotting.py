@@ -1,8 +1,8 @@
 """Plots of fitted estimators (matplotlib, imported on first use; ``pip install "treeforge[plot]"``):
 feature importances by kind, learning curves from the recorded scores, one tree drawn with its splits and
-leaf values (no Graphviz needed; ``to_graphviz`` writes DOT source for those who have it), and the
-command line's ``--plot`` image, drawn with the same functions. Each function draws on ``ax`` (a new
-figure when None) and returns the Axes."""
+leaf values (no Graphviz needed; ``to_graphviz`` writes DOT source for those who have it), a summary of
+SHAP values (no ``shap`` needed), and the command line's ``--plot`` image, drawn with the same functions.
+Each function draws on ``ax`` (a new figure when None) and returns the Axes."""
 
 import math
 
@@ -81,17 +81,19 @@ def _names(estimator, feature_names=None):
     return [str(name) for name in names] if names is not None else [f"feature {j}" for j in range(estimator.n_features_in_)]
 
 
-def plot_importance(estimator, importance_type="gain", max_features=20, ax=None, feature_names=None):
+def plot_importance(estimator, importance_type="gain", max_features=20, ax=None, feature_names=None, X=None):
     """Horizontal bars of the ``max_features`` most important features, the largest on top.
 
-    ``importance_type`` as ``estimator.get_feature_importance`` takes it ('gain', 'split', 'cover').
+    ``importance_type`` and ``X`` as ``estimator.get_feature_importance`` takes them ('gain', 'split',
+    'cover', or 'shap' with the rows X to explain).
     """
-    importances = np.asarray(estimator.get_feature_importance(importance_type), dtype=np.float64)
+    importances = np.asarray(estimator.get_feature_importance(importance_type, X=X), dtype=np.float64)
     names = _names(estimator, feature_names)
     top = np.argsort(-importances, kind="stable")[:max_features][::-1]
     ax = _axes(ax, (6, 0.3 * len(top) + 1.5))
     ax.barh([names[i] for i in top], importances[top])
-    xlabel = {"gain": "share of split gain", "split": "splits", "cover": "cover of splits"}[importance_type]
+    xlabel = {"gain": "share of split gain", "split": "splits", "cover": "cover of splits",
+              "shap": "mean |SHAP value|"}[importance_type]
     ax.set(xlabel=xlabel, title="feature importances")
     return ax
 
@@ -186,3 +188,102 @@ def to_graphviz(estimator, tree_index=0, precision=3):
                 missing = ", missing" if node["missing"] == ("left" if label == "yes" else "right") else ""
                 lines.append(f'  {i} -> {child} [label="{label}{missing}"];')
     return "\n".join(lines + ["}"]) + "\n"
+
+
+def _shap_matrix(estimator_or_values, X, output):
+    """(n_samples, n_features) SHAP values of one output: computed by treeforge from a fitted estimator,
+    or taken as given (shaped as ``treeforge.inspection.shap_values`` or ``shap`` give them)."""
+    if hasattr(estimator_or_values, "_shap_values"):
+        from .inspection import shap_values
+
+        values = shap_values(estimator_or_values, X)[0]
+    else:
+        values = np.asarray(estimator_or_values, dtype=np.float64)
+    if values.ndim == 3:
+        if output is None or not 0 <= int(output) < values.shape[2]:
+            raise ValueError(f"the SHAP values have {values.shape[2]} outputs (one per class): pick one with "
+                             f"output=0..{values.shape[2] - 1}, got output={output!r}.")
+        values = values[:, :, int(output)]
+    if values.ndim != 2 or values.shape[0] != len(X):
+        raise ValueError(f"SHAP values of shape (n_samples, n_features[, n_outputs]) with a row per row of X are "
+                         f"needed; got shape {values.shape} for {len(X)} rows.")
+    return values
+
+
+def _feature_colours(X, n_features):
+    """(n_samples, n_features) each value's place between its feature's 5th and 95th percentiles, in
+    [0, 1]; NaN where the value is missing or not a number (drawn grey)."""
+    columns = [X.iloc[:, j] for j in range(n_features)] if hasattr(X, "iloc") else list(np.asarray(X, dtype=object).T)
+    shades = np.full((len(columns[0]) if columns else 0, n_features), np.nan)
+    for j, column in enumerate(columns):
+        try:
+            values = np.asarray(column, dtype=np.float64)
+        except (TypeError, ValueError):  # text categories have no order to colour by
+            continue
+        if np.all(np.isnan(values)):
+            continue
+        low, high = np.nanpercentile(values, [5, 95])
+        shades[:, j] = np.clip((values - low) / (high - low), 0, 1) if high > low else 0.5
+    return shades
+
+
+def _swarm_offsets(x, n_bins=60):
+    """(len(x),) vertical offsets in [-1, 1] that spread dots of close x apart: within each of ``n_bins``
+    bins of x the dots take 0, +1, -1, +2, -2, ... scaled by the most any bin holds."""
+    if len(x) == 0:
+        return np.zeros(0)
+    span = np.ptp(x) or 1.0
+    bins = np.floor((x - x.min()) / span * (n_bins - 1)).astype(np.int64)
+    order = np.argsort(bins, kind="stable")
+    ranked = bins[order]
+    rank = np.arange(len(x)) - np.searchsorted(ranked, ranked)
+    offsets = np.empty(len(x))
+    offsets[order] = np.where(rank % 2 == 1, (rank + 1) // 2, -(rank // 2))
+    return offsets / max(1.0, np.abs(offsets).max())
+
+
+def plot_shap_summary(estimator_or_values, X, max_features=20, output=None, feature_names=None, ax=None):
+    """SHAP summary (beeswarm): the ``max_features`` features of largest mean |SHAP value|, the largest on
+    top, one dot per row at its SHAP value, spread vertically where dots crowd, coloured from blue (a low
+    value of the feature) to red (a high one); grey for missing values and text categories. Drawn with
+    matplotlib alone: ``shap`` is not needed.
+
+    Parameters
+    ----------
+    estimator_or_values : fitted treeforge estimator, or ndarray
+        An estimator is explained on X (``treeforge.inspection.shap_values``); an array is taken as SHAP
+        values of X, of shape (n_samples, n_features) or (n_samples, n_features, n_outputs).
+    X : array-like or DataFrame of shape (n_samples, n_features)
+        The rows explained; their values colour the dots.
+    max_features : int, default=20
+    output : int, optional
+        Which output to draw where there are several (a class's position in ``classes_``); required then.
+    feature_names : list of str, optional
+        Defaults to the estimator's ``feature_names_in_``, else X's columns, else "feature j".
+    ax : matplotlib Axes, optional
+    """
+    values = _shap_matrix(estimator_or_values, X, output)
+    n_features = values.shape[1]
+    if feature_names is None and hasattr(estimator_or_values, "n_features_in_"):
+        feature_names = _names(estimator_or_values)
+    elif feature_names is None:
+        feature_names = [str(c) for c in X.columns] if hasattr(X, "columns") else [f"feature {j}" for j in
+                                                                                   range(n_features)]
+    top = np.argsort(-np.abs(values).mean(axis=0), kind="stable")[:max_features][::-1]  # the largest on top
+    shades = _feature_colours(X, n_features)
+    ax = _axes(ax, (7, 0.4 * len(top) + 1.5))
+    import matplotlib.pyplot as plt
+
+    colours = plt.get_cmap("coolwarm")
+    for position, j in enumerate(top):
+        y = position + 0.35 * _swarm_offsets(values[:, j])
+        known = ~np.isnan(shades[:, j])
+        ax.scatter(values[~known, j], y[~known], s=9, color="0.65", linewidths=0)
+        ax.scatter(values[known, j], y[known], s=9, c=shades[known, j], cmap=colours, vmin=0, vmax=1, linewidths=0)
+    ax.axvline(0.0, color="0.6", linewidth=0.8, zorder=0)
+    ax.set_yticks(np.arange(len(top)), [str(feature_names[j]) for j in top])
+    ax.set(ylim=(-0.7, len(top) - 0.3), xlabel="SHAP value (impact on the raw score)", title="SHAP summary")
+    bar = ax.figure.colorbar(plt.cm.ScalarMappable(cmap=colours), ax=ax, ticks=[0, 1], aspect=40)
+    bar.ax.set_yticklabels(["low", "high"])
+    bar.set_label("feature value")
+    return ax
