@@ -23,7 +23,7 @@ HEAVY = ("matplotlib", "numba", "pandas", "pyarrow")
 
 PUBLIC = {
     "treeforge": [
-        "AdaBoostClassifier", "AdaBoostRegressor", "HistGradientBoostingClassifier",
+        "AdaBoostClassifier", "AdaBoostRegressor", "HistGradientBoostingClassifier", "HistGradientBoostingRanker",
         "HistGradientBoostingRegressor", "RandomForestClassifier", "RandomForestRegressor", "load_model",
         "__version__",
     ],

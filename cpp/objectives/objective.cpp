@@ -1,6 +1,7 @@
 // The objective name registry.
 #include "objectives/objective.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
@@ -43,9 +44,13 @@ std::unique_ptr<Objective> make_objective(const std::string& name, int n_outputs
   if (name == "rank_pairwise") return make_rank_pairwise();
   if (name == "rank_listwise") return make_rank_listwise();
   if (base == "lambdarank") {
-    const double k = spec_parameter(name, colon);
-    check(k >= 1 && k <= 1e6 && k == std::floor(k) && name == "lambdarank:" + std::to_string(static_cast<int>(k)),
-          "objective '", name, "': the truncation level after 'lambdarank:' must be an integer from 1 to 1000000");
+    // Written in one way only (no sign, zeros or exponent), as the name the objective reports.
+    const std::string digits = name.substr(colon + 1);
+    const bool canonical = !digits.empty() && digits.size() <= 7 && digits[0] != '0' &&
+                           std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+    const long k = canonical ? std::strtol(digits.c_str(), nullptr, 10) : 0;
+    check(canonical && k <= 1000000, "objective '", name,
+          "': the truncation level after 'lambdarank:' must be an integer from 1 to 1000000");
     return make_lambdarank(static_cast<int>(k));
   }
   throw std::invalid_argument("unknown objective '" + name +

@@ -12,6 +12,7 @@ _ESTIMATOR_NAMES = (
     "AdaBoostClassifier",
     "AdaBoostRegressor",
     "HistGradientBoostingClassifier",
+    "HistGradientBoostingRanker",
     "HistGradientBoostingRegressor",
     "RandomForestClassifier",
     "RandomForestRegressor",
@@ -23,9 +24,9 @@ __all__ = [*_ESTIMATOR_NAMES, "load_model", "__version__"]
 def _import_public_names():
     """{public name: object} of the estimators and ``load_model``; importing each estimator's
     module registers it with the model-file allow-list."""
-    from .ensemble import _forest, _gradient_boosting, _model_io, _weight_boosting
+    from .ensemble import _forest, _gradient_boosting, _model_io, _ranking, _weight_boosting
 
-    modules = (_forest, _gradient_boosting, _weight_boosting)
+    modules = (_forest, _gradient_boosting, _ranking, _weight_boosting)
     found = {name: getattr(module, name) for module in modules for name in _ESTIMATOR_NAMES if hasattr(module, name)}
     return {name: found[name] for name in _ESTIMATOR_NAMES} | {"load_model": _model_io.load_model}
 

@@ -16,7 +16,7 @@ import numpy as np
 SET_SPLIT = 1  # split_kind of a category-set split
 
 # Objective names (before a ":" parameter) by what the estimator's prediction makes of the margin.
-_IDENTITY = ("squared_error", "absolute_error", "quantile", "huber")
+_IDENTITY = ("squared_error", "absolute_error", "quantile", "huber", "lambdarank", "rank_pairwise", "rank_listwise")
 _EXP = ("poisson", "gamma", "tweedie")
 
 
