@@ -206,6 +206,7 @@ SCIENTIFIC_STACK = ("sklearn", "scipy", "pandas")
     "from treeforge.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass",
     "from treeforge.cli import main\ntry:\n    main(['train', '--help'])\nexcept SystemExit:\n    pass",
     "from treeforge.cli import main\ntry:\n    main(['convert', '--help'])\nexcept SystemExit:\n    pass",
+    "from treeforge.cli import main\ntry:\n    main(['explain', '--help'])\nexcept SystemExit:\n    pass",
 ])
 def test_command_line_starts_without_scikit_learn(statement):
     added = _top_level(_modules_after(statement)) & set(SCIENTIFIC_STACK + ("pyarrow", "numba", "matplotlib"))
