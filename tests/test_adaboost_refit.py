@@ -137,11 +137,11 @@ def test_interrupted_or_failed_refit_of_default_trees_keeps_every_attribute(Esti
     estimator = Estimator(n_estimators=5, random_state=0).fit(X1, y1)
     before, outputs = _attributes(estimator), _outputs(estimator, X1)
 
-    def one_round_then_stop(trainer):
+    def one_round_then_stop(ensemble, trainer, callbacks):
         trainer.fit_rounds(1)
         raise error("stopped after one round")
 
-    monkeypatch.setattr(_weight_boosting, "_run_rounds", one_round_then_stop)
+    monkeypatch.setattr(_weight_boosting, "run_adaboost_rounds", one_round_then_stop)
     with pytest.raises(error):
         estimator.fit(X2, y2)
     _assert_unchanged(estimator, before, X1, outputs)

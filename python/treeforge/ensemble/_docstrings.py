@@ -11,6 +11,14 @@ SHARED_DOC_PARTS = {
         X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
             Samples, any real dtype; NaN is a missing value. Categorical features hold their
             category values (matched by value; unseen ones are missing).""",
+    "callbacks_parameter": """
+        callbacks : list of callback objects, default=None
+            Objects with any of ``before_training(estimator)``, ``after_iteration(estimator,
+            progress)`` (after each step: a boosting iteration, a forest's batch of trees, an
+            AdaBoost round; returning True stops the fit there, the estimator fitted with the
+            steps done) and ``after_training(estimator)``; see :mod:`treeforge.callback` (built in:
+            ``EarlyStopping``, ``PrintProgress``, ``LearningRateScheduler``, ``Checkpoint``). An
+            exception a callback raises leaves the estimator as it was before ``fit``.""",
 }
 
 

@@ -124,6 +124,7 @@ class EvalRecorder:
         self.records_train = decides and record_train_score and not (
             len(estimator.validation_score_) > len(estimator.train_score_) == 0)
         estimator.evals_result_ = {name: {} for name in sets.names}
+        estimator._eval_directions = {}  # metric name -> higher is better, for callbacks
         self.deciding = None  # (name, higher_is_better) of the deciding metric, once scored
 
     def start(self):
@@ -151,6 +152,7 @@ class EvalRecorder:
                 metric_name, value, higher_is_better = metric_value(metric, raw)
                 if record:
                     self.estimator.evals_result_[name].setdefault(metric_name, []).append(value)
+                    self.estimator._eval_directions[metric_name] = higher_is_better
                 if s == last and m == 0:
                     self.deciding = (metric_name, higher_is_better)
                     deciding_value = value if higher_is_better else -value

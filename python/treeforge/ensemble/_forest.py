@@ -48,6 +48,7 @@ from ._forest_data import (
 )
 from ._importances import forest_importances
 from ._model_io import register_estimator
+from ._training_steps import Callbacks, refuse_learning_rate_schedule, run_forest_batches
 from ._tree_view import TreeEnsembleMixin, ensemble_decision_path
 
 # Trees grown per call into the core between interrupt checks and progress lines, per thread.
@@ -106,7 +107,7 @@ class BaseForest(ContributionsMixin, TreeEnsembleMixin, CoreModelMixin, BaseEsti
 
     @_with_doc
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, callbacks=None):
         """Build a forest of trees from the training set (X, y).
 
         {X_parameter}
@@ -116,6 +117,7 @@ class BaseForest(ContributionsMixin, TreeEnsembleMixin, CoreModelMixin, BaseEsti
             Finite non-negative weights, not all zero. With ``bootstrap=True`` they are the
             probabilities of drawing each sample (scikit-learn >= 1.6); without bootstrap every
             tree is fitted with them.
+        {callbacks_parameter}
 
         Returns
         -------
@@ -125,10 +127,10 @@ class BaseForest(ContributionsMixin, TreeEnsembleMixin, CoreModelMixin, BaseEsti
             fitting fails or is interrupted (Ctrl-C raises KeyboardInterrupt within tens of ms, mid-tree).
         """
         with published_when_fitted(self) as fitted:
-            fitted._fit(X, y, sample_weight)
+            fitted._fit(X, y, sample_weight, Callbacks(callbacks))
         return self
 
-    def _fit(self, X, y, sample_weight):
+    def _fit(self, X, y, sample_weight, callbacks):
         fit_start = time.perf_counter()
         self._check_supported_options()
         is_warm = self.warm_start and self.__sklearn_is_fitted__()
@@ -174,18 +176,15 @@ class BaseForest(ContributionsMixin, TreeEnsembleMixin, CoreModelMixin, BaseEsti
         trainer = _core.ForestTrainer(config, bin_mapper, binned, sample_weight=sample_weight,
                                       init_model=previous_model, **targets)
         del binned
-        batch = _TREES_PER_BATCH_PER_THREAD * n_threads
-        while trainer.n_trees < self.n_estimators:
-            tic = time.perf_counter()
-            n_new = min(batch, self.n_estimators - trainer.n_trees)
-            trainer.grow(n_new)  # a LongCall: Ctrl-C raises KeyboardInterrupt mid-tree
-            if self.verbose >= 2:
-                print(f"[{trainer.n_trees}/{self.n_estimators}] {n_new} trees in {time.perf_counter() - tic:.3f}s")
+        refuse_learning_rate_schedule(callbacks, self)
+        callbacks.before_training(self)
+        run_forest_batches(self, trainer, _TREES_PER_BATCH_PER_THREAD * n_threads, callbacks)
         self._model = trainer.model()
         if self.oob_score and (n_more > 0 or not hasattr(self, "oob_score_")):
             self._set_oob_score(trainer, targets, y_labels)
         if self.verbose:
             print(f"Fit {self._model.n_trees} trees in {time.perf_counter() - fit_start:.3f} s")
+        callbacks.after_training(self)
 
     def _check_supported_options(self):
         """Raise ValueError for options the forest does not offer yet (the regressor's criteria)."""

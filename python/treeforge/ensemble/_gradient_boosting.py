@@ -29,6 +29,7 @@ from ._base import (
     validate_sample_weight,
 )
 from ._boosting_outputs import BoostingOutputsMixin, ClassifierOutputsMixin
+from ._boosting_progress import DataPart, ScoreRecorder, iteration_message
 from ._boosting_start import (
     FitOptions,
     adopt_categories,
@@ -38,13 +39,13 @@ from ._boosting_start import (
     resolve_init_model,
     validated_training_data,
 )
-from ._eval_sets import EvalRecorder, best_iteration, prepare_eval_sets
-from ._boosting_progress import DataPart, ScoreRecorder, iteration_message
 from ._constraints import constraint_values
 from ._contributions import ContributionsMixin
 from ._docstrings import GRADIENT_BOOSTING_DOC_PARTS, fill_doc, with_doc_parts
+from ._eval_sets import EvalRecorder, best_iteration, prepare_eval_sets
 from ._model_io import register_estimator
 from ._regression_losses import REGRESSION_LOSSES, check_regression_targets, regression_objective
+from ._training_steps import Callbacks
 
 # Early stopping is switched on by early_stopping='auto' above this many samples (scikit-learn's rule).
 _AUTO_EARLY_STOPPING_MIN_SAMPLES = 10_000
@@ -131,6 +132,7 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
         {init_score_parameter}
         {init_model_parameter}
         {eval_set_parameters}
+        {callbacks_parameter}
 
         Returns
         -------
@@ -184,15 +186,23 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
         if self.scoring == "loss" or eval_sets:  # only scorers read X again: a copy made by the validation is freed
             del X, data
             train = train._replace(X=None)
-        booster = self._new_booster(bin_mapper, train_data, train, valid_data, valid, previous_model, n_threads)
-        del train_data, valid_data
+        steps = Callbacks(options.callbacks, options.callback)
+
+        def make_booster(model, learning_rate=None):  # the binned data is held by the booster anyway
+            return self._new_booster(bin_mapper, train_data, train, valid_data, valid, model, n_threads, learning_rate)
+
+        booster = make_booster(previous_model)
         end = self.max_iter if init is None else init.n_iter_ + self.max_iter
-        self._train_loop(booster, train, valid, is_warm, n_threads, options, end, eval_sets)
+        steps.before_training(self)
+        booster = self._train_loop(booster, make_booster, train, valid, is_warm, n_threads, options.record_train_score,
+                                   steps, end, eval_sets)
         # Training buffers are released before the model is built: the end of fit peaks no higher.
+        del make_booster, train_data, valid_data
         self._model = booster.finish()
         self.n_iter_ = self._model.n_iter
         if self.verbose:
             print(f"Fit {self._model.n_trees} trees in {time.perf_counter() - fit_start:.3f} s")
+        steps.after_training(self)
 
     def _binned(self, train, valid, previous_model, n_threads):
         """(bin mapper, binned training rows, binned validation rows or None); a continued model's bins are kept."""
@@ -211,10 +221,14 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
             print(f"{time.perf_counter() - tic:.3f} s")
         return bin_mapper, train_data, valid_data
 
-    def _new_booster(self, bin_mapper, train_data, train, valid_data, valid, previous_model, n_threads):
+    def _new_booster(self, bin_mapper, train_data, train, valid_data, valid, previous_model, n_threads,
+                     learning_rate=None):
         """The core's Booster over the binned parts; offsets as base margins (zeros for a validation
         part without its own when the training rows have them: the core takes both or neither)."""
-        config = make_config(_core.GbdtConfig(), self._config_values(self._objective(), n_threads))
+        values = self._config_values(self._objective(), n_threads)
+        if learning_rate is not None:
+            values["learning_rate"] = learning_rate
+        config = make_config(_core.GbdtConfig(), values)
         margin, margin_valid = output_major(train.offset), None
         if valid is not None and train.offset is not None:
             offset = valid.offset
@@ -231,10 +245,11 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
         but for the ranker."""
         return {}
 
-    def _train_loop(self, booster, train, valid, is_warm, n_threads, options, end, eval_sets):
-        """Grow iterations until the model has ``end``, scoring and stopping early if enabled."""
-        callback, record_train_score = options.callback, options.record_train_score
-        recorder, first_iteration = None, booster.n_iter
+    def _train_loop(self, booster, make_booster, train, valid, is_warm, n_threads, record_train_score, steps, end,
+                    eval_sets):
+        """Grow iterations until the model has ``end``, scoring and stopping early if enabled, running
+        the callbacks after each; returns the booster (made again when a schedule changes the rate)."""
+        recorder, first_iteration, rate = None, booster.n_iter, float(self.learning_rate)
         if is_warm:
             self.train_score_ = list(self.train_score_)
             self.validation_score_ = list(self.validation_score_)
@@ -251,17 +266,27 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
             print("Fitting gradient boosted rounds:")
         for iteration in range(booster.n_iter, end):
             tic = time.perf_counter()
+            if steps.scheduler is not None and steps.scheduler.learning_rate(iteration - first_iteration) != rate:
+                rate = steps.scheduler.learning_rate(iteration - first_iteration)
+                if hasattr(booster, "set_learning_rate"):
+                    booster.set_learning_rate(rate)
+                else:  # a core whose booster fixes its rate: a new one continues the model so far
+                    booster = make_booster(booster.model(), rate)
+                    if recorder is not None:
+                        recorder.booster = booster
             booster.update()  # a LongCall: Ctrl-C raises KeyboardInterrupt mid-iteration
             should_stop = recorder.record() if recorder is not None else False
             if self.verbose >= 2:
                 print(iteration_message(self, iteration, time.perf_counter() - tic, valid is not None))
-            if callback is not None:
-                callback(BoostingProgress(self, booster, should_stop or iteration + 1 == end, end))
+            if steps and steps.after_iteration(self, BoostingProgress(self, booster, should_stop or iteration + 1 == end,
+                                                                      end)):
+                break
             if should_stop:
                 break
         self.train_score_ = np.asarray(self.train_score_, dtype=np.float64)
         self.validation_score_ = np.asarray(self.validation_score_, dtype=np.float64)
         self.best_iteration_ = best_iteration(recorder, self.validation_score_, first_iteration, is_warm)
+        return booster
 
     def _check_supported_options(self):
         self._check_loss()

@@ -6,6 +6,8 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 
+from ._training_steps import user_round_progress
+
 
 # Seeds handed to a user's estimators, as scikit-learn's _set_random_states draws them.
 _MAX_INT = np.iinfo(np.int32).max
@@ -15,8 +17,9 @@ OVERFLOW_WARNING = (
 )
 
 
-def fit_user_rounds(ensemble, X, y, sample_weight):
-    """scikit-learn's BaseWeightBoosting.fit loop; each round is ``ensemble._boost``.
+def fit_user_rounds(ensemble, X, y, sample_weight, callbacks):
+    """scikit-learn's BaseWeightBoosting.fit loop; each round is ``ensemble._boost``, the callbacks
+    after it (one asking to stop ends the rounds there).
 
     X is passed to the estimator as given (any dtype and dimensionality); only its rows are indexed.
     """
@@ -34,6 +37,9 @@ def fit_user_rounds(ensemble, X, y, sample_weight):
             break
         ensemble.estimator_weights_[iboost] = estimator_weight
         ensemble.estimator_errors_[iboost] = estimator_error
+        if callbacks and callbacks.after_iteration(ensemble, user_round_progress(
+                ensemble, iboost + 1, estimator_error == 0 or iboost + 1 == ensemble.n_estimators)):
+            break
         if estimator_error == 0:
             break
         total = np.sum(sample_weight)

@@ -1,6 +1,5 @@
 """AdaBoost (SAMME and AdaBoost.R2), scikit-learn drop-ins boosted in the core's C++ loop, or in Python for a user's estimator."""
 
-import time
 import warnings
 from numbers import Integral, Real
 
@@ -32,6 +31,7 @@ from ._contributions import ContributionsMixin
 from ._docstrings import ADABOOST_DOC_PARTS, with_doc_parts
 from ._importances import weighted_tree_importances
 from ._model_io import register_estimator
+from ._training_steps import Callbacks, refuse_learning_rate_schedule, run_adaboost_rounds
 from ._tree_view import TreeEnsembleMixin
 from ._user_boosting import OVERFLOW_WARNING, fit_user_rounds, make_estimator, resampled_rows
 
@@ -65,7 +65,7 @@ class BaseWeightBoosting(ContributionsMixin, TreeEnsembleMixin, CoreModelMixin, 
 
     @_with_doc
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, callbacks=None):
         """Build a boosted ensemble from the training set (X, y).
 
         {X_parameter}
@@ -73,6 +73,7 @@ class BaseWeightBoosting(ContributionsMixin, TreeEnsembleMixin, CoreModelMixin, 
             Class labels (classifier) or finite real targets (regressor).
         sample_weight : array-like of shape (n_samples,), default=None
             Initial weights D_1, normalised to sum 1. None gives every sample ``1 / n_samples``.
+        {callbacks_parameter}
 
         Returns
         -------
@@ -82,10 +83,10 @@ class BaseWeightBoosting(ContributionsMixin, TreeEnsembleMixin, CoreModelMixin, 
             fitting fails or is interrupted (KeyboardInterrupt).
         """
         with published_when_fitted(self) as fitted:
-            fitted._fit(X, y, sample_weight)
+            fitted._fit(X, y, sample_weight, Callbacks(callbacks))
         return self
 
-    def _fit(self, X, y, sample_weight):
+    def _fit(self, X, y, sample_weight, callbacks):
         if self.estimator is None:
             X, y_labels = validate_fit_data(self, X, y, y_numeric=not is_classifier(self),
                                             categorical_features=self.categorical_features)
@@ -97,12 +98,15 @@ class BaseWeightBoosting(ContributionsMixin, TreeEnsembleMixin, CoreModelMixin, 
         sample_weight /= sample_weight.sum()
         self._seed = draw_seed(self.random_state)
         self._model, self.estimators_ = None, None
+        refuse_learning_rate_schedule(callbacks, self)
         if self.estimator is None:
-            self._fit_core(X, targets, sample_weight)
+            self._fit_core(X, targets, sample_weight, callbacks)
         else:
-            fit_user_rounds(self, X, y_labels, sample_weight)
+            callbacks.before_training(self)
+            fit_user_rounds(self, X, y_labels, sample_weight, callbacks)
+        callbacks.after_training(self)
 
-    def _fit_core(self, X, targets, sample_weight):
+    def _fit_core(self, X, targets, sample_weight, callbacks):
         n_threads = resolve_n_threads(self.n_jobs)
         bin_mapper, binned = bin_training_data(X, self.max_bins, self._seed, n_threads, None, self._category_bins)
         values = dict(self._core_config_values(), n_estimators=int(self.n_estimators),
@@ -111,7 +115,8 @@ class BaseWeightBoosting(ContributionsMixin, TreeEnsembleMixin, CoreModelMixin, 
         config = make_config(_core.AdaBoostConfig(), values)
         trainer = _core.AdaBoostTrainer(config, bin_mapper, binned, sample_weight=sample_weight, **targets)
         del binned
-        _run_rounds(trainer)
+        callbacks.before_training(self)
+        run_adaboost_rounds(self, trainer, callbacks)
         self._model = trainer.model()
         self.estimator_weights_ = trainer.estimator_weights
         self.estimator_errors_ = trainer.estimator_errors
@@ -587,14 +592,3 @@ class AdaBoostRegressor(RegressorMixin, BaseWeightBoosting):
         for limit in range(1, self._n_fitted() + 1):
             yield self._median_predict(X, limit)
 
-
-def _run_rounds(trainer):
-    """Every round in C++ with the GIL released, in calls of about 50 ms (each a LongCall, which
-    Ctrl-C stops mid-round; between calls Python's own checks run too)."""
-    rounds = 1
-    while True:
-        tic = time.perf_counter()
-        if not trainer.fit_rounds(rounds):
-            return
-        seconds = max(time.perf_counter() - tic, 1e-6)
-        rounds = max(1, min(2 * rounds, int(rounds * 0.05 / seconds)))
