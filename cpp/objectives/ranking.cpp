@@ -3,6 +3,7 @@
 #include <array>
 #include <cmath>
 
+#include "core/fast_exp.hpp"
 #include "objectives/objective.hpp"
 #include "objectives/ranking.hpp"
 
@@ -13,10 +14,63 @@ namespace {
 /// log(1 + exp(x)) without overflow.
 double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
 
-/// What one query's gradients need beside its rows: reused from query to query.
+/// The terms of the pairs (p, q > p) of ranked positions with weights w[q] under the logistic loss
+/// of ordering the more relevant first: lambda[q] (the push on q, the opposite on p) and
+/// pair_hess[q], added to grad[q] and hess[q]. No calls or branches: the loop vectorises.
+TREEFORGE_VECTOR_CLONES
+void pair_terms(const double* __restrict score, const double* __restrict label, const double* __restrict w,
+                std::size_t p, std::size_t n, double* __restrict lambda, double* __restrict pair_hess,
+                double* __restrict grad, double* __restrict hess) {
+  const double score_p = score[p], label_p = label[p];
+  for (std::size_t q = p + 1; q < n; ++q) {
+    const double sign = label_p > label[q] ? 1.0 : -1.0;
+    const double rho = 1.0 / (1.0 + exp_no_call(sign * (score_p - score[q])));  // P(the pair misordered)
+    lambda[q] = sign * w[q] * rho;
+    pair_hess[q] = w[q] * rho * (1.0 - rho);
+    grad[q] += lambda[q];
+    hess[q] += pair_hess[q];
+  }
+}
+
+/// What one query's gradients need beside its rows, by ranked position: reused from query to query.
 struct QueryScratch {
   RankedQuery ranked;
-  std::vector<double> grad, hess, mean_discount, tie_gap;
+  std::vector<double> score, label, gain;  ///< of the document at each position
+  std::vector<double> grad, hess;          ///< by position; by document once a query is done
+  std::vector<double> mean_discount, tie_gap, pair_weight, lambda, pair_hess;
+
+  /// Ranks the query and lays its scores, labels and gains out by position; zeroes grad and hess.
+  void rank(const double* s, const double* y, std::size_t n) {
+    ranked.rank(s, y, n);
+    for (auto* v : {&score, &label, &gain, &grad, &hess, &pair_weight, &lambda, &pair_hess}) v->assign(n, 0.0);
+    for (std::size_t p = 0; p < n; ++p) {
+      score[p] = s[ranked.order[p]];
+      label[p] = y[ranked.order[p]];
+      gain[p] = relevance_gain(label[p]);
+    }
+  }
+
+  /// The pairs (p, q) for q > p with weights pair_weight[q] (0: no pair): their gradients and
+  /// hessians added by position (pair_terms), the loss of the pairs returned when asked. Position
+  /// p's own sums run in q order, so documents of equal score and label get bit-identical sums.
+  double add_pairs(std::size_t p, std::size_t n, bool with_loss) {
+    pair_terms(score.data(), label.data(), pair_weight.data(), p, n, lambda.data(), pair_hess.data(), grad.data(),
+               hess.data());
+    const double* __restrict l = lambda.data();
+    const double* __restrict ph = pair_hess.data();
+    double g_p = 0, h_p = 0, loss = 0;
+    for (std::size_t q = p + 1; q < n; ++q) {
+      g_p -= l[q];
+      h_p += ph[q];
+    }
+    grad[p] += g_p;
+    hess[p] += h_p;
+    if (with_loss)
+      for (std::size_t q = p + 1; q < n; ++q)
+        if (pair_weight[q] > 0)
+          loss += pair_weight[q] * softplus((label[p] > label[q] ? -1.0 : 1.0) * (score[p] - score[q]));
+    return loss;
+  }
 };
 
 /// A loss summed over query groups. Each query's gradients depend on its own labels and scores
@@ -34,16 +88,16 @@ class QueryObjective : public Objective {
   void inverse_link(Span<double>) const override {}
 
   void gradients(const TrainData& data, Span<const double> margin, Span<GradPair> gh, int n_threads) const override {
-    for_each_query(data, margin.data, n_threads, [&](std::size_t, std::size_t begin, const QueryScratch& s, double) {
+    for_each_query(data, margin.data, n_threads, false, [&](std::size_t, std::size_t begin, const QueryScratch& s, double) {
       const double w = data.weight_of(begin);
-      for (std::size_t i = 0; i < s.grad.size(); ++i)
-        gh[begin + i] = {static_cast<float>(w * s.grad[i]), static_cast<float>(w * s.hess[i])};
+      for (std::size_t p = 0; p < s.grad.size(); ++p)
+        gh[begin + s.ranked.order[p]] = {static_cast<float>(w * s.grad[p]), static_cast<float>(w * s.hess[p])};
     });
   }
 
   double loss(const TrainData& data, Span<const double> margin, int n_threads) const override {
     std::vector<double> losses(data.group_begin.size() - 1);
-    for_each_query(data, margin.data, n_threads,
+    for_each_query(data, margin.data, n_threads, true,
                    [&](std::size_t q, std::size_t, const QueryScratch&, double loss) { losses[q] = loss; });
     double sum = 0, total_weight = 0;
     for (std::size_t q = 0; q < losses.size(); ++q) sum += data.weight_of(data.group_begin[q]) * losses[q];
@@ -52,38 +106,24 @@ class QueryObjective : public Objective {
   }
 
  protected:
-  /// Fills s.grad and s.hess (zeroed, n each, by document) with the query's unweighted gradients
-  /// and hessians and returns its loss; called for queries with at least two different labels.
-  virtual double query_gradients(QueryScratch& s, const double* score, const double* label, std::size_t n) const = 0;
+  /// Fills s.grad and s.hess by position (s.rank done) with the query's unweighted gradients and
+  /// hessians, and returns its loss when asked; called for queries with two labels or more.
+  virtual double query_gradients(QueryScratch& s, std::size_t n, bool with_loss) const = 0;
 
  private:
   /// Runs query_gradients on every query in parallel, then done(q, first row, scratch, loss).
   template <class Done>
-  void for_each_query(const TrainData& data, const double* margin, int n_threads, Done done) const {
+  void for_each_query(const TrainData& data, const double* margin, int n_threads, bool with_loss, Done done) const {
     parallel_for_dynamic(data.group_begin.size() - 1, n_threads, [&](std::size_t q) {
       thread_local QueryScratch s;
       const std::size_t begin = data.group_begin[q], n = data.group_begin[q + 1] - begin;
       const double* label = data.y.data() + begin;
-      s.grad.assign(n, 0.0);
-      s.hess.assign(n, 0.0);
+      s.rank(margin + begin, label, n);
       const bool all_equal = std::all_of(label, label + n, [&](double y) { return y == label[0]; });
-      done(q, begin, s, all_equal ? 0.0 : query_gradients(s, margin + begin, label, n));
+      done(q, begin, s, all_equal ? 0.0 : query_gradients(s, n, with_loss));
     });
   }
 };
-
-/// Adds the logistic loss of ordering document `hi` above `lo` (hi's label is the higher), with
-/// pair weight `weight`, to the gradients and hessians; returns the pair's loss.
-inline double add_pair(QueryScratch& s, const double* score, std::uint32_t hi, std::uint32_t lo, double weight) {
-  const double d = score[hi] - score[lo];
-  const double rho = 1.0 / (1.0 + std::exp(d));  // sigmoid(-d): the chance the pair is ordered wrongly
-  s.grad[hi] -= weight * rho;
-  s.grad[lo] += weight * rho;
-  const double h = weight * rho * (1.0 - rho);
-  s.hess[hi] += h;
-  s.hess[lo] += h;
-  return weight * softplus(-d);
-}
 
 /// LambdaMART (Burges 2010) for NDCG@k: every pair of different labels weighted by how much NDCG@k
 /// would change were the two swapped in the current ranking. Positions beyond k count nothing, so a
@@ -97,24 +137,23 @@ class LambdaRank final : public QueryObjective {
   std::string name() const override { return "lambdarank:" + std::to_string(k_); }
 
  protected:
-  double query_gradients(QueryScratch& s, const double* score, const double* label, std::size_t n) const override {
-    const double ideal = ideal_dcg(label, n, k_);
+  double query_gradients(QueryScratch& s, std::size_t n, bool with_loss) const override {
+    const double ideal = ideal_dcg(s.label.data(), n, k_);
     if (ideal <= 0) return 0.0;
-    s.ranked.rank(score, label, n);
     tie_discounts(s, n);
-    const auto& order = s.ranked.order;
+    const double* __restrict mean = s.mean_discount.data();
+    const double* __restrict gain = s.gain.data();
+    double* __restrict weight = s.pair_weight.data();
     double loss = 0;
-    for (std::size_t p = 0; p < n && (s.mean_discount[p] > 0 || s.tie_gap[p] > 0); ++p) {
-      const std::uint32_t i = order[p];
+    for (std::size_t p = 0; p < n && (mean[p] > 0 || s.tie_gap[p] > 0); ++p) {
+      // Positions p..tie_end - 1 share p's tie: their pairs take the tie's expected gap.
+      const std::size_t tie_end = s.ranked.tie_end[p];
+      const double tie_gap = s.tie_gap[p], mean_p = mean[p], gain_p = gain[p];
       for (std::size_t q = p + 1; q < n; ++q) {
-        const std::uint32_t j = order[q];
-        if (label[i] == label[j]) continue;
-        const bool same_tie = s.ranked.tie_end[p] == s.ranked.tie_end[q];
-        const double gap = same_tie ? s.tie_gap[p] : s.mean_discount[p] - s.mean_discount[q];
-        if (gap <= 0) continue;
-        const double delta_ndcg = std::abs(relevance_gain(label[i]) - relevance_gain(label[j])) * gap / ideal;
-        loss += label[i] > label[j] ? add_pair(s, score, i, j, delta_ndcg) : add_pair(s, score, j, i, delta_ndcg);
+        const double gap = q < tie_end ? tie_gap : mean_p - mean[q];
+        weight[q] = std::abs(gain_p - gain[q]) * gap / ideal;  // |change of NDCG@k| of the swap
       }
+      loss += s.add_pairs(p, n, with_loss);
     }
     return loss;
   }
@@ -149,22 +188,17 @@ class RankPairwise final : public QueryObjective {
   std::string name() const override { return "rank_pairwise"; }
 
  protected:
-  double query_gradients(QueryScratch& s, const double* score, const double* label, std::size_t n) const override {
+  double query_gradients(QueryScratch& s, std::size_t n, bool with_loss) const override {
     std::array<double, kMaxRelevance + 1> count{};
-    for (std::size_t i = 0; i < n; ++i) count[static_cast<int>(label[i])] += 1;
+    for (std::size_t p = 0; p < n; ++p) count[static_cast<int>(s.label[p])] += 1;
     double same = 0;
     for (double c : count) same += c * c;
-    const double n_pairs = (static_cast<double>(n) * n - same) / 2;
-    const double weight = static_cast<double>(n) / n_pairs;
-    s.ranked.rank(score, label, n);
-    const auto& order = s.ranked.order;
+    const double weight = static_cast<double>(n) / ((static_cast<double>(n) * n - same) / 2);
     double loss = 0;
-    for (std::size_t p = 0; p < n; ++p)
-      for (std::size_t q = p + 1; q < n; ++q) {
-        const std::uint32_t i = order[p], j = order[q];
-        if (label[i] != label[j])
-          loss += label[i] > label[j] ? add_pair(s, score, i, j, weight) : add_pair(s, score, j, i, weight);
-      }
+    for (std::size_t p = 0; p < n; ++p) {
+      for (std::size_t q = p + 1; q < n; ++q) s.pair_weight[q] = s.label[p] != s.label[q] ? weight : 0.0;
+      loss += s.add_pairs(p, n, with_loss);
+    }
     return loss;
   }
 };
@@ -178,24 +212,21 @@ class RankListwise final : public QueryObjective {
   std::string name() const override { return "rank_listwise"; }
 
  protected:
-  double query_gradients(QueryScratch& s, const double* score, const double* label, std::size_t n) const override {
-    s.ranked.rank(score, label, n);
-    const auto& order = s.ranked.order;
-    const double top = score[order[0]];
+  double query_gradients(QueryScratch& s, std::size_t n, bool) const override {
+    const double top = s.score[0];
     double z = 0, total_gain = 0;
     for (std::size_t p = 0; p < n; ++p) {
-      z += std::exp(score[order[p]] - top);
-      total_gain += relevance_gain(label[order[p]]);
+      z += std::exp(s.score[p] - top);
+      total_gain += s.gain[p];
     }
     if (total_gain <= 0) return 0.0;
     const double log_z = top + std::log(z), rows = static_cast<double>(n);
     double loss = 0;
     for (std::size_t p = 0; p < n; ++p) {
-      const std::uint32_t i = order[p];
-      const double prob = std::exp(score[i] - log_z), target = relevance_gain(label[i]) / total_gain;
-      s.grad[i] = rows * (prob - target);
-      s.hess[i] = rows * std::max(prob * (1.0 - prob), 1e-16);
-      loss += rows * target * (log_z - score[i]);
+      const double prob = std::exp(s.score[p] - log_z), target = s.gain[p] / total_gain;
+      s.grad[p] = rows * (prob - target);
+      s.hess[p] = rows * std::max(prob * (1.0 - prob), 1e-16);
+      loss += rows * target * (log_z - s.score[p]);
     }
     return loss;
   }

@@ -23,8 +23,15 @@ struct RankedQuery {
   std::vector<std::uint32_t> order;  ///< order[p]: the query's document (offset from its first row) at position p
   std::vector<std::uint32_t> tie_end;  ///< tie_end[p]: one past the last position whose score equals position p's
 
-  /// Ranks rows [begin, end) of `score` and `label`.
+  /// Ranks the n documents of `score` and `label` (a query's rows).
   void rank(const double* score, const double* label, std::size_t n);
+
+ private:
+  struct Key {
+    double score, label;
+    std::uint32_t document;
+  };
+  std::vector<Key> keys;
 };
 
 /// The discount of position p (0-based) in DCG@k: 1 / log2(p + 2) inside the top k, 0 beyond.

@@ -9,21 +9,26 @@
 namespace treeforge {
 
 void RankedQuery::rank(const double* score, const double* label, std::size_t n) {
-  order.resize(n);
-  for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<std::uint32_t>(i);
-  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
-    return score[a] != score[b] ? score[a] > score[b] : label[a] > label[b];
+  // Sorting the keys beside their documents, not indices into them, keeps the sort in cache.
+  keys.resize(n);
+  for (std::size_t i = 0; i < n; ++i) keys[i] = {score[i], label[i], static_cast<std::uint32_t>(i)};
+  std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+    return a.score != b.score ? a.score > b.score : a.label > b.label;
   });
+  order.resize(n);
   tie_end.resize(n);
+  for (std::size_t p = 0; p < n; ++p) order[p] = keys[p].document;
   for (std::size_t p = n; p-- > 0;)
-    tie_end[p] = (p + 1 < n && score[order[p + 1]] == score[order[p]]) ? tie_end[p + 1] : static_cast<std::uint32_t>(p + 1);
+    tie_end[p] = (p + 1 < n && keys[p + 1].score == keys[p].score) ? tie_end[p + 1] : static_cast<std::uint32_t>(p + 1);
 }
 
 double ideal_dcg(const double* label, std::size_t n, int k) {
-  std::vector<double> sorted(label, label + n);
-  std::sort(sorted.begin(), sorted.end(), std::greater<double>());
+  std::array<std::size_t, kMaxRelevance + 1> count{};  // labels are small integers: a counting sort
+  for (std::size_t i = 0; i < n; ++i) ++count[static_cast<int>(label[i])];
   double dcg = 0;
-  for (std::size_t p = 0; p < n && dcg_discount(p, k) > 0; ++p) dcg += relevance_gain(sorted[p]) * dcg_discount(p, k);
+  std::size_t p = 0;
+  for (int r = kMaxRelevance; r > 0; --r)
+    for (std::size_t c = 0; c < count[r] && dcg_discount(p, k) > 0; ++c, ++p) dcg += relevance_gain(r) * dcg_discount(p, k);
   return dcg;
 }
 
