@@ -73,13 +73,29 @@ def with_doc_parts(parts):
 def _with_categorical(parts, default, note=""):
     """``parts`` with their ``{categorical_features}`` and ``{is_categorical}`` lines filled."""
     inner = {"categorical_features": _categorical_features_doc(default, note),
-             "is_categorical": _IS_CATEGORICAL_DOC}
+             "is_categorical": _IS_CATEGORICAL_DOC, "custom_loss": _CUSTOM_LOSS_DOC}
     return {name: fill_doc(text, inner) for name, text in parts.items()}
+
+
+_CUSTOM_LOSS_DOC = """
+        A callable ``loss(y_true, raw_prediction, sample_weight) -> (gradient, hessian)`` is a
+        loss of your own: it gets the training targets (float64; class indices 0..K-1 for the
+        classifier), their raw scores (shape (n_samples,), or (n_samples, n_classes) for
+        multiclass) and the weights (or None, for reference) once per iteration, and returns each
+        row's first and second derivative of its *unweighted* loss in the raw score's shape
+        (finite, hessians >= 0); the fit multiplies them by the weights. The model starts from
+        one Newton step from 0. ``predict`` links the raw score as the built-in loss of the
+        estimator does (identity for the regressor; sigmoid/softmax for the classifier, so the
+        loss should be on the log-odds scale). ``eval_metric='loss'`` and early stopping with
+        ``scoring='loss'`` need the core's loss: use a callable ``eval_metric`` (it gets the raw
+        score) or a scorer. Such an estimator pickles (with its loss importable) but refuses
+        ``save_model``: a model file holds no code."""
 
 
 # HistGradientBoostingRegressor and HistGradientBoostingClassifier.
 GRADIENT_BOOSTING_DOC_PARTS = _with_categorical({
     **SHARED_DOC_PARTS,
+    "custom_loss": _CUSTOM_LOSS_DOC,
     "iteration_range_parameter": """
     iteration_range : (int, int) or None, default=None
         Only the trees of iterations [begin, end), 0 <= begin < end <= ``n_iter_`` (XGBoost's
@@ -238,7 +254,7 @@ GRADIENT_BOOSTING_DOC_PARTS = _with_categorical({
         Names of the features, when fitted on a DataFrame with string column names.""",
     "regression_loss": """
     loss : {'squared_error', 'absolute_error', 'quantile', 'huber', 'poisson', 'gamma',
-            'tweedie'}, default='squared_error'
+            'tweedie'} or callable, default='squared_error'
         Loss to minimise: half squared error; absolute error; the pinball loss of ``quantile``
         (predicts that conditional quantile); the Huber loss with threshold ``huber_delta``;
         half Poisson, Gamma or Tweedie deviance with a log link (``predict`` returns
@@ -246,6 +262,7 @@ GRADIENT_BOOSTING_DOC_PARTS = _with_categorical({
         tree to gradients and then renew every leaf to the weighted median (quantile) of the
         residuals of its training rows, times ``learning_rate``; they start from the weighted
         median (quantile) of ``y``. 'huber' and 'tweedie' are treeforge extensions.
+        {custom_loss}
     quantile : float or None, default=None
         The quantile to predict with loss='quantile', in (0, 1); ignored by the other losses.""",
     "regression_loss_parameters": """

@@ -138,6 +138,9 @@ def _resolve_one(estimator, metric, kind):
     if not isinstance(metric, str):
         raise TypeError(f"eval_metric entries must be metric names or callables, got {metric!r}.")
     if metric == "loss":
+        if callable(getattr(estimator, "loss", None)):
+            raise ValueError("eval_metric 'loss' is not available with a callable loss: pass a callable eval_metric "
+                             "(or a named metric).")
         return Metric("loss", _loss, False)
     if metric not in _NAMED:
         raise ValueError(f"Unknown eval_metric {metric!r}; the names are {list(METRIC_NAMES)}, or pass a callable.")

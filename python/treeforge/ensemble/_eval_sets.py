@@ -121,7 +121,7 @@ class EvalRecorder:
     def __init__(self, estimator, booster, sets, decides, record_train_score):
         self.estimator, self.booster, self.sets = estimator, booster, sets
         self.decides = decides
-        self.records_train = decides and record_train_score and not (
+        self.records_train = decides and record_train_score and not callable(getattr(estimator, "loss", None)) and not (
             len(estimator.validation_score_) > len(estimator.train_score_) == 0)
         estimator.evals_result_ = {name: {} for name in sets.names}
         estimator._eval_directions = {}  # metric name -> higher is better, for callbacks

@@ -42,6 +42,7 @@ from ._boosting_start import (
 from ._constraints import constraint_values
 from ._contributions import ContributionsMixin
 from ._docstrings import GRADIENT_BOOSTING_DOC_PARTS, fill_doc, with_doc_parts
+from ._custom_loss import CustomLoss, check_early_stopping, with_base_score
 from ._eval_sets import EvalRecorder, best_iteration, prepare_eval_sets
 from ._model_io import register_estimator
 from ._regression_losses import REGRESSION_LOSSES, check_regression_targets, regression_objective
@@ -178,6 +179,7 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
 
         is_large = X.shape[0] > _AUTO_EARLY_STOPPING_MIN_SAMPLES
         self.do_early_stopping_ = is_large if self.early_stopping == "auto" else bool(self.early_stopping)
+        check_early_stopping(self, options.eval_set is not None)
         data = DataPart(X, y, y_labels, sample_weight, offset=offset)
         eval_sets = prepare_eval_sets(self, options, validation, offset is not None)
         train, valid = (data, eval_sets.valid) if eval_sets else self._split_validation(data, *validation)
@@ -191,11 +193,14 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
         def make_booster(model, learning_rate=None):  # the binned data is held by the booster anyway
             return self._new_booster(bin_mapper, train_data, train, valid_data, valid, model, n_threads, learning_rate)
 
+        custom_loss = CustomLoss(self, train) if callable(self.loss) else None
+        if custom_loss is not None and previous_model is None and train.offset is None:
+            previous_model = with_base_score(make_booster(None).model(), custom_loss.base_score())
         booster = make_booster(previous_model)
         end = self.max_iter if init is None else init.n_iter_ + self.max_iter
         steps.before_training(self)
         booster = self._train_loop(booster, make_booster, train, valid, is_warm, n_threads, options.record_train_score,
-                                   steps, end, eval_sets)
+                                   (steps, custom_loss), end, eval_sets)
         # Training buffers are released before the model is built: the end of fit peaks no higher.
         del make_booster, train_data, valid_data
         self._model = booster.finish()
@@ -245,10 +250,12 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
         but for the ranker."""
         return {}
 
-    def _train_loop(self, booster, make_booster, train, valid, is_warm, n_threads, record_train_score, steps, end,
+    def _train_loop(self, booster, make_booster, train, valid, is_warm, n_threads, record_train_score, hooks, end,
                     eval_sets):
         """Grow iterations until the model has ``end``, scoring and stopping early if enabled, running
-        the callbacks after each; returns the booster (made again when a schedule changes the rate)."""
+        the callbacks after each (a callable loss gives the gradients); returns the booster (made
+        again when a schedule changes the rate on a core without ``set_learning_rate``)."""
+        steps, custom_loss = hooks
         recorder, first_iteration, rate = None, booster.n_iter, float(self.learning_rate)
         if is_warm:
             self.train_score_ = list(self.train_score_)
@@ -274,7 +281,10 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
                     booster = make_booster(booster.model(), rate)
                     if recorder is not None:
                         recorder.booster = booster
-            booster.update()  # a LongCall: Ctrl-C raises KeyboardInterrupt mid-iteration
+            if custom_loss is None:
+                booster.update()  # a LongCall: Ctrl-C raises KeyboardInterrupt mid-iteration
+            else:
+                booster.update(*custom_loss.gradients(booster.train_margin()))
             should_stop = recorder.record() if recorder is not None else False
             if self.verbose >= 2:
                 print(iteration_message(self, iteration, time.perf_counter() - tic, valid is not None))
@@ -413,7 +423,7 @@ class HistGradientBoostingRegressor(RegressorMixin, BaseHistGradientBoosting):
 
     _parameter_constraints: dict = {
         **BaseHistGradientBoosting._parameter_constraints,
-        "loss": [StrOptions(set(REGRESSION_LOSSES))],
+        "loss": [StrOptions(set(REGRESSION_LOSSES)), callable],
         "quantile": [Interval(Real, 0, 1, closed="both"), None],  # 0 < quantile < 1 checked when loss uses it
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
         "tweedie_variance_power": [Interval(Real, 1, 2, closed="left")],
@@ -490,8 +500,9 @@ class HistGradientBoostingClassifier(ClassifierOutputsMixin, ClassifierMixin, Ba
 
     Parameters
     ----------
-    loss : {'log_loss'}, default='log_loss'
-        Binary or multinomial log loss.
+    loss : 'log_loss' or callable, default='log_loss'
+        Binary or multinomial log loss; or a callable:
+        {custom_loss}
     {boosting_parameters}
     class_weight : dict or 'balanced', default=None
         Weights of the classes, ``{class_label: weight}``, multiplied into ``sample_weight``.
@@ -524,7 +535,7 @@ class HistGradientBoostingClassifier(ClassifierOutputsMixin, ClassifierMixin, Ba
 
     _parameter_constraints: dict = {
         **BaseHistGradientBoosting._parameter_constraints,
-        "loss": [StrOptions({"log_loss"})],
+        "loss": [StrOptions({"log_loss"}), callable],
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 

@@ -311,6 +311,11 @@ def save_model(estimator, path, metadata=None):
     if _ESTIMATORS.get(type(estimator).__name__) is not type(estimator):
         raise TypeError(f"{type(estimator).__name__} is not a treeforge estimator that can be saved.")
     check_is_fitted(estimator)
+    loss = getattr(estimator, "loss", None)
+    if callable(loss):  # a file holds data, never code: loading it could not rebuild the loss
+        raise ValueError(f"{type(estimator).__name__} was trained with the callable loss "
+                         f"{getattr(loss, '__name__', type(loss).__name__)!r}, which a model file cannot hold; "
+                         "pickle the estimator instead (with its loss importable).")
     document = _document_of(estimator, metadata)  # every encoding error happens before any I/O
     document[CHECKSUM_KEY] = content_checksum(document)
 
