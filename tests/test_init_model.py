@@ -177,3 +177,18 @@ def test_offsets_with_a_validation_set_count_as_zero_there():
     # the validation rows start from the model's own prediction: the recorded loss is that of predict
     half_mse = 0.5 * np.mean((model.predict(X[1000:]) - y[1000:]) ** 2)
     assert -model.validation_score_[-1] == pytest.approx(half_mse, rel=1e-9)
+
+
+def test_scorers_see_each_rows_offset_whether_served_margins_or_a_snapshot():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(2000, 3))
+    offset = rng.normal(scale=50.0, size=2000)
+    y = offset + X[:, 0] + rng.normal(scale=0.1, size=2000)
+
+    def neg_mse(estimator, X_score, y_score):  # a callable: scored on a snapshot of the model
+        return -float(np.mean((estimator.predict(X_score) - y_score) ** 2))
+
+    scores = [HistGradientBoostingRegressor(max_iter=8, early_stopping=True, scoring=scoring, random_state=0).fit(
+        X, y, init_score=offset).validation_score_ for scoring in ("neg_mean_squared_error", neg_mse)]
+    np.testing.assert_allclose(scores[1], scores[0], rtol=1e-9)
+    assert -scores[0][0] < 2.0  # the held-out rows were scored with their offsets

@@ -100,15 +100,22 @@ class ScoreRecorder:
                 train_source, valid_source = (lambda X: train_margin), (lambda X: valid_margin)
             else:  # a callable may predict anything: serve it a snapshot of the model
                 model = booster.model()
-                train_source = valid_source = lambda X: model.predict_margin(  # noqa: E731
-                    np.ascontiguousarray(X), self.n_threads
-                )
+                train_source, valid_source = self._snapshot_source(model, self.train), self._snapshot_source(
+                    model, self.valid)
             if self.records_train:
                 estimator.train_score_.append(self._score(self.train, train_source))
             if self.has_validation:
                 estimator.validation_score_.append(self._score(self.valid, valid_source))
         scores = estimator.validation_score_ if self.has_validation else estimator.train_score_
         return no_recent_improvement(scores, estimator.n_iter_no_change, estimator.tol)
+
+    def _snapshot_source(self, model, part):
+        """Margins of a snapshot of the model, plus the part's offsets (init_score) as the booster's have them."""
+        def margin_of(X):
+            margin = model.predict_margin(np.ascontiguousarray(X), self.n_threads)
+            offset = None if part is None else part.offset
+            return margin if offset is None or offset.shape != margin.shape else margin + offset
+        return margin_of
 
     def _score(self, part, margin_of):
         with _margins_served_by(self.estimator, margin_of):
