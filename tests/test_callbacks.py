@@ -229,7 +229,8 @@ def test_a_schedule_trains_the_model_of_fits_continued_at_each_rate():
         np.testing.assert_array_equal(_arrays(scheduled)[key], value, err_msg=key)
     constant = HistGradientBoostingRegressor(max_iter=6, learning_rate=0.2, **params)
     plain = constant.fit(X, y).predict(X)
-    np.testing.assert_array_equal(constant.fit(X, y, callbacks=[LearningRateScheduler(lambda i: 0.2)]).predict(X), plain)
+    scheduled = constant.fit(X, y, callbacks=[LearningRateScheduler(lambda i: 0.2)])
+    np.testing.assert_array_equal(scheduled.predict(X), plain)
 
 
 def test_a_schedule_with_validation_and_eval_sets_keeps_scoring_the_new_booster():

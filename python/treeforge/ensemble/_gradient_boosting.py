@@ -288,8 +288,8 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
             should_stop = recorder.record() if recorder is not None else False
             if self.verbose >= 2:
                 print(iteration_message(self, iteration, time.perf_counter() - tic, valid is not None))
-            if steps and steps.after_iteration(self, BoostingProgress(self, booster, should_stop or iteration + 1 == end,
-                                                                      end)):
+            is_last = should_stop or iteration + 1 == end
+            if steps and steps.after_iteration(self, BoostingProgress(self, booster, is_last, end)):
                 break
             if should_stop:
                 break
