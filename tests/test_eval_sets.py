@@ -188,3 +188,25 @@ def test_bad_evaluation_data_is_refused_with_its_place(regression):
         HistGradientBoostingClassifier(max_iter=2).fit(X, y, eval_set=[(X, np.r_[7, y[1:]])])
     with pytest.raises(ValueError, match="'auc' needs a binary classifier"):
         HistGradientBoostingClassifier(max_iter=2).fit(X, y, eval_set=[(X, y)], eval_metric="auc")
+
+
+def test_watching_walks_only_the_new_trees(regression, monkeypatch):
+    # The core keeps the sets' running scores: no snapshot of the model, no prediction of all its
+    # trees, so an iteration costs the same however many came before it.
+    from treeforge import _core
+
+    calls = []
+
+    def spied(name, original):
+        def spy(self, *args, **kwargs):
+            calls.append(name)
+            return original(self, *args, **kwargs)
+        return spy
+
+    monkeypatch.setattr(_core.Booster, "model", spied("model", _core.Booster.model))
+    monkeypatch.setattr(_core.Model, "predict_margin", spied("predict_margin", _core.Model.predict_margin))
+    Xt, yt, Xa, ya, Xb, yb = regression
+    model = _regressor(max_iter=30).fit(Xt, yt, eval_set=[(Xa, ya), (Xb, yb)], eval_metric=["l2", "mae", "loss"])
+    assert calls == [] and len(model.evals_result_["valid_1"]["l2"]) == 30
+    model.predict(Xa)  # the spies see what they watch
+    assert calls == ["predict_margin"]

@@ -151,6 +151,7 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
     def _fit(self, X, y, sample_weight, validation, options):
         fit_start = time.perf_counter()
         self._check_supported_options()
+        steps = Callbacks(options.callbacks, options.callback)  # checked before any work
         is_warm = self.warm_start and self.__sklearn_is_fitted__()
         if is_warm and self.max_iter < self.n_iter_:
             raise ValueError(
@@ -188,7 +189,6 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
         if self.scoring == "loss" or eval_sets:  # only scorers read X again: a copy made by the validation is freed
             del X, data
             train = train._replace(X=None)
-        steps = Callbacks(options.callbacks, options.callback)
 
         def make_booster(model, learning_rate=None):  # the binned data is held by the booster anyway
             return self._new_booster(bin_mapper, train_data, train, valid_data, valid, model, n_threads, learning_rate)
