@@ -202,6 +202,9 @@ def test_progress_prints_plain_lines_off_a_terminal():
     out = io.StringIO()
     RandomForestRegressor(n_estimators=20, n_jobs=1).fit(X, y, callbacks=[PrintProgress(file=out)])
     assert out.getvalue().splitlines() == ["[16/20]", "[20/20]"]
+    out = io.StringIO()
+    HistGradientBoostingRegressor(max_iter=50).fit(X, y, callbacks=[PrintProgress(period=10, file=out), Recorder(13)])
+    assert out.getvalue().splitlines() == ["[10/50]", "[13/50]"]  # the step a callback stopped at
 
 
 def test_progress_draws_a_tqdm_bar_on_a_terminal():

@@ -161,18 +161,19 @@ class EarlyStopping(TrainingCallback):
 
 class PrintProgress(TrainingCallback):
     """Shows training progress on ``file`` (default: standard error): a ``tqdm`` bar when the file
-    is a terminal and tqdm is installed, else a line every ``period`` steps with the last values of
-    ``evals_result_`` (gradient boosting)."""
+    is a terminal and tqdm is installed, else a line every ``period`` steps and after the last one
+    (also when a callback stopped the fit), with the last values of ``evals_result_`` (gradient
+    boosting)."""
 
     def __init__(self, period=1, file=None):
         if not isinstance(period, (int, np.integer)) or period < 1:
             raise ValueError(f"period must be an integer >= 1, got {period!r}.")
         self.period, self.file = int(period), file
-        self._bar = None
+        self._bar, self._unprinted = None, None
 
     def before_training(self, estimator):
         file = sys.stderr if self.file is None else self.file
-        self._bar = None
+        self._bar, self._unprinted = None, None
         if getattr(file, "isatty", lambda: False)():
             try:
                 from tqdm.auto import tqdm
@@ -187,15 +188,22 @@ class PrintProgress(TrainingCallback):
             self._bar.update(progress.n_iter - self._bar.n)
             if line:
                 self._bar.set_postfix_str(line, refresh=False)
-        elif progress.n_iter % self.period == 0 or progress.is_last:
-            file = sys.stderr if self.file is None else self.file
-            print(f"[{progress.n_iter}/{progress.max_iter}]" + (f" {line}" if line else ""), file=file, flush=True)
+        else:
+            self._unprinted = f"[{progress.n_iter}/{progress.max_iter}]" + (f" {line}" if line else "")
+            if progress.n_iter % self.period == 0 or progress.is_last:
+                self._print_line()
         return False
 
     def after_training(self, estimator):
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+        elif self._unprinted is not None:
+            self._print_line()
+
+    def _print_line(self):
+        print(self._unprinted, file=sys.stderr if self.file is None else self.file, flush=True)
+        self._unprinted = None
 
 
 def _evals_line(evals):
