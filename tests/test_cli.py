@@ -190,7 +190,7 @@ def test_errors_are_one_line_with_exit_code_1(error_runs, case):
     (["train", "good.csv", "--target", "churned", "--valid-fraction", "1.5"],
      "error: --valid-fraction must be between 0 and 1, got 1.5"),
     (["train", "good.csv", "--target", "churned", "--model", "gbdt", "--task", "binary", "--ignore", "churned"],
-     "error: the target column 'churned' cannot also be ignored or the weight"),
+     "error: the target column 'churned' cannot also be ignored, the weight or the query id"),
 ])
 def test_more_errors_in_process(tmp_path, monkeypatch, capsys, arguments, message):
     _write_error_files(tmp_path)

@@ -17,6 +17,8 @@ def _learning_curve(estimator, task, X, y):
     """Log loss or RMSE after each iteration, or None for a model without staged predictions."""
     from sklearn import metrics
 
+    if task == "ranking":  # a sample of rows would cut queries apart
+        return None
     if task == "regression":
         staged = getattr(estimator, "staged_predict", None)
         return None if staged is None else [math.sqrt(metrics.mean_squared_error(y, out)) for out in staged(X)]
@@ -34,8 +36,8 @@ def plot_training(path, estimator, task, sets, feature_names):
     estimator : fitted treeforge estimator
         Its ``staged_predict`` (regression) or ``staged_predict_proba`` draws the curves; an estimator
         without them gets importances only.
-    task : {"regression", "binary", "multiclass"}
-        RMSE is drawn for regression, log loss otherwise.
+    task : {"regression", "binary", "multiclass", "ranking"}
+        RMSE is drawn for regression, log loss for classification; ranking gets importances only.
     sets : dict of str to (X, y)
         Curve label to data: X of shape (n_samples, n_features), y of shape (n_samples,); at most
         20,000 rows of each (drawn with a fixed seed) are scored.

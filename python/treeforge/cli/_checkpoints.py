@@ -97,7 +97,7 @@ def apply_checkpoint(args):
 def make_checkpointer(args, meta, train, valid, held_out, stored):
     """The run's Checkpointer, its metadata holding all that a resumed run needs; a resumed run's
     data must be the checkpoint's (same fingerprint)."""
-    fingerprint = _fingerprint(*train, *(valid or (None,) * 3))
+    fingerprint = _fingerprint(*train, *(valid or (None,) * len(train)))
     if stored and fingerprint != stored["fingerprint"]:
         raise CLIError(f"the data differ from the data the checkpoint {args.resume} was trained on")
     options = {option: getattr(args, option) for option in (*_RESUMED_OPTIONS, *_LATER_RESUMED_OPTIONS)}

@@ -215,7 +215,8 @@ def cmd_eval(args, console):
     estimator, meta = load_model_file(args.model)
     if meta["target"] is None:
         raise CLIError(f"{args.model} does not name its target column (it was not written by treeforge train)")
-    X, y, w = tabular.read_labelled(args.data, meta, console, **reading_options(args))
-    values = compute_metrics(meta["task"], estimator, X, y, w)
-    print(f"{meta['task']} on {len(y)} rows{' (weighted)' if w is not None else ''}: {format_metrics(values)}")
+    X, y, w, qid = tabular.read_labelled(args.data, meta, console, **reading_options(args))
+    values = compute_metrics(meta["task"], estimator, X, y, w, qid)
+    queries = f" in {len(np.unique(qid))} queries" if qid is not None else ""
+    print(f"{meta['task']} on {len(y)} rows{queries}{' (weighted)' if w is not None else ''}: {format_metrics(values)}")
     return 0

@@ -9,7 +9,14 @@ import numpy as np
 
 from ._commands import check_input_files
 from ._console import CLIError, duration
-from ._estimators import check_param_names, collect_params, estimator_class, make_estimator, set_categorical_features
+from ._estimators import (
+    check_param_names,
+    check_ranking_options,
+    collect_params,
+    estimator_class,
+    make_estimator,
+    set_categorical_features,
+)
 from ._metrics import compute_metrics
 from ._train import early_stopping_mode, read_training_data
 
@@ -29,15 +36,22 @@ def _too_many_folds(n_folds, count, what):
     return CLIError(f"--folds {n_folds} is more than {what}: {hint}", exit_code=_USAGE_EXIT_CODE)
 
 
-def fold_rows(labels, task, n_folds, seed, path):
+def fold_rows(labels, task, n_folds, seed, path, qid=None):
     """[(training rows, test rows)] of each fold, as index arrays: scikit-learn's StratifiedKFold for
-    classification (every class in every fold), KFold for regression, both shuffled with ``seed``.
-    CLIError (exit code 2) when there are more folds than rows, or than rows of the rarest class."""
-    from sklearn.model_selection import KFold, StratifiedKFold
+    classification (every class in every fold), KFold for regression, GroupKFold over whole queries
+    for ranking, all shuffled with ``seed``. CLIError (exit code 2) when there are more folds than
+    rows (queries), or than rows of the rarest class."""
+    from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 
     n_rows = len(labels)
     if n_folds > n_rows:
         raise _too_many_folds(n_folds, n_rows, f"the {n_rows} rows of {path}")
+    if task == "ranking":
+        n_queries = len(np.unique(qid))
+        if n_folds > n_queries:
+            raise _too_many_folds(n_folds, n_queries, f"the {n_queries} queries of {path}")
+        splitter = GroupKFold(n_folds, shuffle=True, random_state=seed)
+        return list(splitter.split(np.zeros((n_rows, 1)), labels, groups=qid))
     if task == "regression":
         splitter = KFold(n_folds, shuffle=True, random_state=seed)
     else:
@@ -75,11 +89,14 @@ def _fit_and_score(estimator, task, data, rows):
     training rows, scored on the test rows."""
     from sklearn.base import clone
 
-    (train_rows, test_rows), (X, y, w) = rows, data
+    (train_rows, test_rows), (X, y, w, qid) = rows, data
     model = clone(estimator)  # a fresh fit: warm_start=True would otherwise go on from the last fold
     fit_kwargs = {"record_train_score": False} if hasattr(model, "n_iter_no_change") else {}
+    if qid is not None:
+        fit_kwargs["qid"] = qid[train_rows]
     model.fit(X[train_rows], y[train_rows], sample_weight=None if w is None else w[train_rows], **fit_kwargs)
-    return model, compute_metrics(task, model, X[test_rows], y[test_rows], None if w is None else w[test_rows])
+    return model, compute_metrics(task, model, X[test_rows], y[test_rows], None if w is None else w[test_rows],
+                                  None if qid is None else qid[test_rows])
 
 
 def _fold_line(k, n_folds, model, values, elapsed):
@@ -108,12 +125,13 @@ def format_table(test_sizes, scores):
 def cmd_cv(args, console):
     """``treeforge cv``: read the data as train does, fit one model per fold, print the table."""
     _check_cv_args(args)
+    check_ranking_options(args)
     args.params = collect_params(args)
-    check_param_names(args.model, args.params)
+    check_param_names(args.model, args.params, args.task)
     mode = early_stopping_mode(args)
     meta, data, task, reason = read_training_data(args, None, console)
     console.result(f"task: {task} ({reason})")
-    folds = fold_rows(data[1], task, args.folds, args.params["random_state"], args.data)
+    folds = fold_rows(data[1], task, args.folds, args.params["random_state"], args.data, data[3])
     estimator = make_estimator(estimator_class(args.model, task), args.params)
     set_categorical_features(estimator, meta, args.params)
     fewest, most = min(len(rows) for rows, _ in folds), max(len(rows) for rows, _ in folds)
@@ -129,7 +147,7 @@ def cmd_cv(args, console):
         scores.append(values)
         if not console.quiet:
             print(_fold_line(k, args.folds, model, values, time.perf_counter() - tic), file=sys.stderr, flush=True)
-    kind = "stratified" if task != "regression" else "shuffled"
+    kind = {"regression": "shuffled", "ranking": "whole queries, shuffled"}.get(task, "stratified")
     weighted = ", weighted" if data[2] is not None else ""
     print(f"{args.folds}-fold cross-validation of {name} on {len(data[1])} rows ({kind} folds, "
           f"seed {args.params['random_state']}{weighted}):")

@@ -17,6 +17,31 @@ MODELS = {
     "rf": ("ensemble._forest", "RandomForestClassifier", "RandomForestRegressor"),
     "adaboost": ("ensemble._weight_boosting", "AdaBoostClassifier", "AdaBoostRegressor"),
 }
+# --task ranking: gradient boosting over query groups (--group), the one ranker treeforge has.
+RANKER = ("ensemble._ranking", "HistGradientBoostingRanker")
+
+
+def _estimator_location(model, task):
+    """(module of treeforge, class name) of the estimator of ``--model`` for ``task``."""
+    if task == "ranking":
+        if model != "gbdt":
+            raise CLIError(f"--task ranking needs --model gbdt (HistGradientBoostingRanker); --model {model} "
+                           "does not rank")
+        return RANKER
+    module_name, classifier, regressor = MODELS[model]
+    return module_name, regressor if task == "regression" else classifier
+
+
+def check_ranking_options(args):
+    """--group and --task ranking go together (--group alone means ranking); CLIError otherwise."""
+    if args.group and args.task == "auto":
+        args.task = "ranking"
+    if args.task == "ranking" and not args.group:
+        raise CLIError("--task ranking needs --group COL, the column of query ids (rows of one query share it)")
+    if args.group and args.task != "ranking":
+        raise CLIError(f"--group COL names the query ids of a ranking task, not of --task {args.task}")
+    if args.task == "ranking":
+        _estimator_location(args.model, args.task)
 
 
 def _import_estimator_module(module_name):
@@ -31,8 +56,7 @@ def _import_estimator_module(module_name):
 
 def estimator_class(model, task):
     """The estimator class of ``--model`` for a task; CLIError if treeforge does not have it."""
-    module_name, classifier, regressor = MODELS[model]
-    name = regressor if task == "regression" else classifier
+    module_name, name = _estimator_location(model, task)
     cls = getattr(_import_estimator_module(module_name), name, None)
     if cls is None:
         raise CLIError(f"--model {model} needs treeforge.{name}, which this installation of treeforge does not have")
@@ -133,8 +157,7 @@ def _declared_parameters(model, task):
     """The names of the parameters of the estimator of ``--model`` for ``task``, read from its module's
     source (the ``__init__`` of its class) without importing it; None where that does not tell (no
     such module, class or ``__init__``, or one taking ``**kwargs``)."""
-    module_name, classifier, regressor = MODELS[model]
-    class_name = regressor if task == "regression" else classifier
+    module_name, class_name = _estimator_location(model, task)
     spec = importlib.util.find_spec(f"treeforge.{module_name}")
     if spec is None or not spec.origin or not spec.origin.endswith(".py"):
         return None
@@ -150,16 +173,17 @@ def _declared_parameters(model, task):
     return None
 
 
-def check_param_names(model, params):
-    """Reject a parameter that neither estimator of ``--model`` has, before any data is read.
+def check_param_names(model, params, task="auto"):
+    """Reject a parameter that neither estimator of ``--model`` (the ranker for --task ranking) has,
+    before any data is read.
 
     The names are read from the estimators' source: the estimators (and scikit-learn, about a third of
     the peak memory of a large run) are imported once the data are read and the table freed.
     """
     names = set()
-    for task in ("binary", "regression"):
-        declared = _declared_parameters(model, task)
-        names |= declared if declared is not None else set(estimator_class(model, task)().get_params())
+    for kind in ("ranking",) if task == "ranking" else ("binary", "regression"):
+        declared = _declared_parameters(model, kind)
+        names |= declared if declared is not None else set(estimator_class(model, kind)().get_params())
     _reject_unknown_params(params, names, f"--model {model}")
 
 
@@ -210,9 +234,12 @@ _METADATA_KEYS = {
     "known": ("a list of column names", _is_text_list),
     "target": ("a column name or null", lambda v: v is None or isinstance(v, str)),
     "target_kind": ("one of text, bool, integer, number", lambda v: v in ("text", "bool", "integer", "number")),
-    "task": ("one of regression, binary, multiclass", lambda v: v in ("regression", "binary", "multiclass")),
+    "task": ("one of regression, binary, multiclass, ranking",
+             lambda v: v in ("regression", "binary", "multiclass", "ranking")),
     "weight": ("a column name or null", lambda v: v is None or isinstance(v, str)),
 }
+# Keys that files written before them lack: checked only when present.
+_OPTIONAL_METADATA_KEYS = {"group": ("a column name or null", lambda v: v is None or isinstance(v, str))}
 
 
 def _check_metadata(path, meta, estimator):
@@ -225,6 +252,9 @@ def _check_metadata(path, meta, estimator):
         if key not in meta:
             raise CLIError(f"{path}: the command line's metadata lacks the key '{key}'")
         if not is_valid(meta[key]):
+            raise CLIError(f"{path}: the command line's metadata key '{key}' must be {what}")
+    for key, (what, is_valid) in _OPTIONAL_METADATA_KEYS.items():
+        if key in meta and not is_valid(meta[key]):
             raise CLIError(f"{path}: the command line's metadata key '{key}' must be {what}")
     rows = meta.get("rows")
     if rows is not None and not (isinstance(rows, dict)
@@ -248,11 +278,12 @@ def cli_metadata(path, metadata, estimator):
         if names is None:
             raise CLIError(f"{path} has no feature names: it was fitted on an array, not a table")
         classes = getattr(estimator, "classes_", None)
+        task = "regression" if classes is None else "binary" if len(classes) == 2 else "multiclass"
         meta = {"features": [str(name) for name in names], "categories": _categories_by_text(estimator),
                 "known": [], "target": None,
                 "weight": None, "ignored": [], "model": None,
                 "target_kind": "text" if classes is not None and classes.dtype == object else "number",
-                "task": "regression" if classes is None else "binary" if len(classes) == 2 else "multiclass"}
+                "task": "ranking" if hasattr(estimator, "ndcg_at") else task, "group": None}
     return meta
 
 
@@ -260,8 +291,8 @@ def load_model_file(path):
     """(estimator, metadata of the command line) of a model file (see ``cli_metadata``)."""
     from ..ensemble._model_io import load_model_with_metadata
 
-    for module_name, _, _ in MODELS.values():  # model files may name any estimator that exists
-        _import_estimator_module(module_name)
+    for module_name in [module for module, _, _ in MODELS.values()] + [RANKER[0]]:
+        _import_estimator_module(module_name)  # model files may name any estimator that exists
     check_input_file(path)
     estimator, metadata = load_model_with_metadata(path)
     return estimator, cli_metadata(path, metadata, estimator)

@@ -4,7 +4,10 @@ into a pyarrow Table with a source that names places in the file for error messa
 The format comes from ``--format`` or the file's extension (``.parquet``/``.pq``, ``.svm``/``.libsvm``/
 ``.svmlight``; anything else is CSV). A LibSVM file's label is the column ``label`` and its features
 ``f0``, ``f1``, ... (indices as scikit-learn's reader numbers them, from 0); a feature absent from a
-row is 0, not missing, as XGBoost and LightGBM read these files. The command line builds a dense
+row is 0, not missing, as XGBoost and LightGBM read these files. Query ids for ranking become the
+column ``qid`` (``--group qid``): the rows' ``qid:`` fields, else, as LightGBM reads them, the query
+sizes of a file beside the data named like it plus ``.query`` (one size per line, in row order).
+The command line builds a dense
 matrix of them (the estimators' sparse path is issue #25's), so a file whose dense form would pass
 ``_MAX_DENSE_BYTES`` is refused with its size.
 """
@@ -18,6 +21,7 @@ _EXTENSIONS = {".parquet": "parquet", ".pq": "parquet", ".svm": "libsvm", ".libs
                ".svmlight": "libsvm"}
 _MAX_DENSE_BYTES = 8 << 30
 LIBSVM_TARGET = "label"
+LIBSVM_QUERY = "qid"
 
 
 class TableFile:
@@ -100,20 +104,39 @@ def _read_libsvm(path, n_features=None):
     from sklearn.datasets import load_svmlight_file
 
     try:
-        X, y = load_svmlight_file(path, n_features=n_features, dtype=np.float64)
+        X, y, qid = load_svmlight_file(path, n_features=n_features, dtype=np.float64, query_id=True)
     except (ValueError, UnicodeDecodeError) as exc:
         raise DataError(f"{path} is not a LibSVM/SVMlight file: {exc}") from None
+    qid = qid if qid.any() else _query_file_ids(path, len(y))
     n_rows, n_features = X.shape
     if n_rows * n_features * 8 > _MAX_DENSE_BYTES:
         raise DataError(f"{path} holds {n_rows} rows x {n_features} features: {n_rows * n_features * 8 / 2**30:.1f} "
                         f"GiB as the dense matrix the command line builds (at most {_MAX_DENSE_BYTES >> 30} GiB)")
     X = X.tocsc()
-    columns = {LIBSVM_TARGET: pa.array(y)}
+    columns = {LIBSVM_TARGET: pa.array(y)} | ({} if qid is None else {LIBSVM_QUERY: pa.array(qid)})
     for j in range(n_features):  # one dense column at a time from the column's non-zeros
         column = np.zeros(n_rows)
         column[X.indices[X.indptr[j]:X.indptr[j + 1]]] = X.data[X.indptr[j]:X.indptr[j + 1]]
         columns[f"f{j}"] = pa.array(column)
     return pa.table(columns)
+
+
+def _query_file_ids(path, n_rows):
+    """A query id per row from the query sizes in ``path``.query (LightGBM's companion file), or None
+    without one; DataError naming the file when its sizes are not positive integers summing to n_rows."""
+    import numpy as np
+
+    query_path = os.fspath(path) + ".query"
+    if not os.path.isfile(query_path):
+        return None
+    try:
+        sizes = np.loadtxt(query_path, dtype=np.int64, ndmin=1)
+    except ValueError as exc:
+        raise DataError(f"{query_path}: query sizes must be one whole number per line ({exc})") from None
+    if np.any(sizes < 1) or sizes.sum() != n_rows:
+        raise DataError(f"{query_path}: the query sizes must be >= 1 and sum to the {n_rows} rows of {path}, "
+                        f"got a sum of {sizes.sum()}")
+    return np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
 
 
 def _as_text(table, string_columns):

@@ -16,7 +16,7 @@ from ..ensemble._importances import forest_importances, gain_importances, split_
 from ..ensemble._model_io import read_model_file
 from ._console import CLIError
 from ._csv import check_input_file
-from ._estimators import MODELS, cli_metadata
+from ._estimators import MODELS, RANKER, cli_metadata
 
 # --model -> the feature importances of its estimators' models, as their feature_importances_ gives them.
 _IMPORTANCES = {
@@ -25,7 +25,7 @@ _IMPORTANCES = {
     "adaboost": lambda model, fitted: weighted_tree_importances(model, fitted.estimator_weights_),
 }
 # Estimator class name -> its --model.
-_MODEL_OF_CLASS = {name: model for model, (_, *classes) in MODELS.items() for name in classes}
+_MODEL_OF_CLASS = {name: model for model, (_, *classes) in MODELS.items() for name in classes} | {RANKER[1]: "gbdt"}
 # The fitted attributes info reads; a file's others are not looked at.
 _READ_ATTRIBUTES = ("n_features_in_", "feature_names_in_", "classes_", "n_iter_", "is_categorical_", "_categories",
                     "estimator_weights_")

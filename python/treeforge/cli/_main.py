@@ -15,7 +15,7 @@ from ._console import CLIError, Console
 from ._csv import MISSING_MARKERS
 from ._estimators import MODELS
 
-TASKS = ("auto", "regression", "binary", "multiclass")
+TASKS = ("auto", "regression", "binary", "multiclass", "ranking")
 EARLY_STOPPING_MODES = ("on", "off", "auto")
 
 
@@ -115,7 +115,11 @@ def _add_training_options(parser, early_stopping_help):
     parser.add_argument("--target", metavar="COL", help="the column to predict (required)")
     parser.add_argument("--model", choices=sorted(MODELS), default="gbdt",
                         help="gradient boosting, random forest or AdaBoost")
-    parser.add_argument("--task", choices=TASKS, default="auto", help="what the target is; auto infers it")
+    parser.add_argument("--task", choices=TASKS, default="auto",
+                        help="what the target is; auto infers it (ranking with --group)")
+    parser.add_argument("--group", metavar="COL",
+                        help="ranking: the column of query ids (rows of one query share it, in any order); the "
+                             "target holds relevance labels 0..31")
     parser.add_argument("--early-stopping", choices=EARLY_STOPPING_MODES, help=early_stopping_help)
     parser.add_argument("--ignore", nargs="+", action="extend", default=[], metavar="COL",
                         help="columns that are not features (ids, leaks); also ignored by predict")

@@ -82,10 +82,28 @@ def classification_metrics(y, proba, weight=None):
     return result
 
 
-def compute_metrics(task, estimator, X, y, sample_weight=None):
+def ranking_metrics(scores, y, qid, weight=None):
+    """{ndcg@1, ndcg@5, ndcg@10, map} of scores against relevance labels y over the queries of
+    ``qid`` (the ranker's: gains 2^label - 1, tied scores averaged; MAP over every position)."""
+    from .. import _core
+    from ..ensemble._ranking import check_relevance, in_query_order, query_groups
+
+    queries = query_groups(len(y), None, qid)
+    scores, y, weight = in_query_order(queries.order, np.asarray(scores, dtype=np.float64), y, weight)
+    scores, y = np.ascontiguousarray(scores), check_relevance(y)
+    values = {f"ndcg@{k}": _core.ranking_metric("ndcg", k, y, scores, queries.begin, weight) for k in (1, 5, 10)}
+    return values | {"map": _core.ranking_metric("map", 0, y, scores, queries.begin, weight)}
+
+
+def compute_metrics(task, estimator, X, y, sample_weight=None, qid=None):
     """{name: value}: RMSE, MAE and R2 for regression; accuracy, log loss and AUC for classification
-    (AUC left out when some class is absent from ``y``). ``y``: the labels as read; CLIError for a
-    label the model was not trained on."""
+    (AUC left out when some class is absent from ``y``); NDCG@1/5/10 and MAP for ranking, over the
+    queries of ``qid``. ``y``: the labels as read; CLIError for a label the model was not trained on."""
+    if task == "ranking":
+        try:
+            return ranking_metrics(estimator.predict(X), y, qid, sample_weight)
+        except ValueError as exc:
+            raise CLIError(f"the target: {exc}") from None
     if task == "regression":
         return regression_metrics(y, estimator.predict(X), sample_weight)
     classes = estimator.classes_

@@ -141,7 +141,7 @@ def require_columns(table, source, names, what):
             raise DataError(f"{what} column '{name}' is not in {source.path}" + did_you_mean(name, table.column_names))
 
 
-def infer_schema(table, source, target, ignore, weight, categorical, console=None, keep_index=False):
+def infer_schema(table, source, target, ignore, weight, categorical, console=None, keep_index=False, group=None):
     """Feature columns of a training table and the categories of the categorical ones.
 
     Parameters
@@ -151,7 +151,8 @@ def infer_schema(table, source, target, ignore, weight, categorical, console=Non
     target : str
     ignore, categorical : list of str
         Columns left out, and columns made categorical whatever they hold.
-    weight : str or None
+    weight, group : str or None
+        The columns of sample weights and of query ids (ranking).
     console : object with ``note(str)`` and ``warn(str)``, or None (silent)
     keep_index : bool
         Keep index columns (no name, or the row numbers) as features instead of leaving them out.
@@ -160,16 +161,17 @@ def infer_schema(table, source, target, ignore, weight, categorical, console=Non
     -------
     schema : dict
         ``features`` (list of str, file order), ``categories`` ({feature: sorted list of str}),
-        ``index_columns`` (the index columns left out) and ``known`` (the target, ignored, weight
-        and index columns, skipped silently at predict time).
+        ``index_columns`` (the index columns left out) and ``known`` (the target, ignored, weight,
+        query id and index columns, skipped silently at predict time).
     """
     require_columns(table, source, [target], "target")
     require_columns(table, source, ignore, "--ignore")
     require_columns(table, source, [weight] if weight else [], "--weight")
+    require_columns(table, source, [group] if group else [], "--group")
     require_columns(table, source, categorical, "--categorical")
-    if target in ignore or target == weight:
-        raise DataError(f"the target column '{target}' cannot also be ignored or the weight")
-    left_out = {target, weight, *ignore}
+    if target in ignore or target in (weight, group):
+        raise DataError(f"the target column '{target}' cannot also be ignored, the weight or the query id")
+    left_out = {target, weight, group, *ignore}
     features = [name for name in table.column_names if name not in left_out]
     index_columns = [] if keep_index else index_columns_of(table, features, categorical, console)
     features = [name for name in features if name not in index_columns]
@@ -196,7 +198,7 @@ def infer_schema(table, source, target, ignore, weight, categorical, console=Non
             if len(values) > 0.5 * table.num_rows and len(values) > _MANY_LEVELS:
                 tell(console, "note", f"column {shown(name)} has {len(values)} distinct values in "
                                        f"{table.num_rows} rows: an identifier? (--ignore {name})")
-    known = [target, *ignore, *([weight] if weight else []), *index_columns]
+    known = [target, *ignore, *([weight] if weight else []), *([group] if group else []), *index_columns]
     return {"features": features, "categories": categories, "known": known, "index_columns": index_columns}
 
 
@@ -383,6 +385,16 @@ def weights_column(table, source, name):
     return w
 
 
+def query_ids(table, source, name):
+    """The query of every row from the column ``name`` (--group), as integer codes in the order of
+    the ids' values (rows of equal ids form one query); a missing id is an error naming its line."""
+    column = table.column(name)
+    if column.null_count:
+        first = int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
+        raise DataError(f"{source.where(first, name)}: the query id is missing")
+    return np.unique(column.to_numpy(zero_copy_only=False), return_inverse=True)[1].reshape(-1).astype(np.int64)
+
+
 def drop_missing_target(source, present, arrays, console=None):
     """``arrays`` (ndarrays or None) restricted to the rows where the target is present, with a note."""
     if present.all():
@@ -406,14 +418,16 @@ def read_labelled(path, schema, console=None, **reading):
     path : str
     schema : dict
         A model's metadata: ``features``, ``categories``, ``known``, ``target``, ``target_kind``
-        and ``weight`` (a weight column absent from the file gives no weights).
+        ``weight`` (a weight column absent from the file gives no weights) and ``group`` (the query
+        id column of a ranking model, which the file must have).
     console : object with ``note(str)`` and ``warn(str)``, or None (silent)
     **reading
         ``read_table``'s options: file_format and the CSV ones (delimiter, na_values, decimal, ...).
 
     Returns
     -------
-    [X, y, sample_weight] : rows with a target only; sample_weight is None without weights
+    [X, y, sample_weight, qid] : rows with a target only; sample_weight is None without weights,
+    qid (integer query ids) None but for a ranking model
     """
     table, source = read_table(path, string_columns=text_columns(schema), console=console,
                                features=schema["features"], **reading)
@@ -422,4 +436,8 @@ def read_labelled(path, schema, console=None, **reading):
     X = features_matrix(table, source, schema, console)
     weight = schema["weight"]
     w = weights_column(table, source, weight) if weight and weight in table.column_names else None
-    return drop_missing_target(source, present, [X, labels, w], console)
+    group = schema.get("group")
+    if group:
+        require_columns(table, source, [group], "query id (--group)")
+    qid = query_ids(table, source, group) if group else None
+    return drop_missing_target(source, present, [X, labels, w, qid], console)

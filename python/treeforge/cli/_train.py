@@ -20,7 +20,14 @@ from ._commands import (
 )
 from ._console import CLIError, Progress, duration
 from ._csv import release_reading_memory
-from ._estimators import check_param_names, collect_params, estimator_class, make_estimator, set_categorical_features
+from ._estimators import (
+    check_param_names,
+    check_ranking_options,
+    collect_params,
+    estimator_class,
+    make_estimator,
+    set_categorical_features,
+)
 from ._info import model_size
 from ._metrics import compute_metrics
 
@@ -58,11 +65,15 @@ def _check_train_args(args):
     check_outputs_writable(outputs.values())
 
 
-def _held_out_rows(args, labels, task):
-    """Sorted indices of the rows --valid-fraction holds out (stratified for classification)."""
-    from sklearn.model_selection import train_test_split
+def _held_out_rows(args, labels, task, qid=None):
+    """Sorted indices of the rows --valid-fraction holds out (stratified for classification; whole
+    queries for ranking)."""
+    from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
     rows, seed = np.arange(len(labels)), args.params.get("random_state")
+    if task == "ranking":
+        split = GroupShuffleSplit(n_splits=1, test_size=args.valid_fraction, random_state=seed)
+        return np.sort(next(split.split(rows, groups=qid))[1])
     try:
         held_out = train_test_split(rows, test_size=args.valid_fraction, random_state=seed,
                                     stratify=None if task == "regression" else labels)[1]
@@ -85,7 +96,7 @@ def _rows_kept_in_place(array, is_kept):
 
 
 def _split(args, meta, data, task, console, stored_rows):
-    """(train [X, y, w], validation [X, y, w] or None, held-out row indices or None).
+    """(train [X, y, w, qid], validation [X, y, w, qid] or None, held-out row indices or None).
 
     The arrays of ``data`` are reused: the training rows are those of ``data`` moved up in place.
     """
@@ -94,7 +105,7 @@ def _split(args, meta, data, task, console, stored_rows):
         return data, tabular.read_labelled(args.valid, meta, console, **reading_options(args)), None
     if args.valid_fraction is None:
         return data, None, None
-    rows = _held_out_rows(args, data[1], task) if stored_rows is None else np.asarray(stored_rows)
+    rows = _held_out_rows(args, data[1], task, data[3]) if stored_rows is None else np.asarray(stored_rows)
     is_held_out = np.zeros(len(data[1]), dtype=bool)
     is_held_out[rows] = True
     valid = [None if a is None else a[is_held_out] for a in data]  # copied out before the move below
@@ -102,7 +113,7 @@ def _split(args, meta, data, task, console, stored_rows):
 
 
 def read_training_data(args, resumed, console):
-    """(meta, [X, y, w], task, reason): the training table read and checked; the estimator not yet made
+    """(meta, [X, y, w, qid], task, reason): the training table read and checked; the estimator not yet made
     (train, cv). Said as a phase: a large file takes seconds to read and encode."""
     tic = time.perf_counter()
     console.note(f"reading {args.data} ...")
@@ -115,15 +126,16 @@ def read_training_data(args, resumed, console):
         table, source = tabular.read_table(args.data, string_columns=args.categorical, console=console,
                                            **reading_options(args))
         schema = tabular.infer_schema(table, source, args.target, args.ignore, args.weight, args.categorical, console,
-                                      keep_index=args.keep_index_column)
+                                      keep_index=args.keep_index_column, group=args.group)
         meta = {"version": _METADATA_VERSION, "model": args.model, "target": args.target,
                 "target_kind": tabular.target_kind(table, source, args.target, args.task), **schema,
-                "ignored": list(args.ignore), "weight": args.weight}
+                "ignored": list(args.ignore), "weight": args.weight, "group": args.group}
     labels, present = tabular.target_values(table, source, meta["target"], meta["target_kind"])
     X = tabular.features_matrix(table, source, meta, console)
     w = tabular.weights_column(table, source, meta["weight"]) if meta["weight"] else None
-    data = tabular.drop_missing_target(source, present, [X, labels, w], console)
-    del table, X, labels, w
+    qid = tabular.query_ids(table, source, meta["group"]) if meta.get("group") else None
+    data = tabular.drop_missing_target(source, present, [X, labels, w, qid], console)
+    del table, X, labels, w, qid
     release_reading_memory()  # the table's memory, kept by pyarrow's allocator, goes back before the fit
     console.note(f"read {len(data[1])} rows in {duration(time.perf_counter() - tic)}")
     if resumed:
@@ -232,8 +244,9 @@ def cmd_train(args, console):
     resumed = apply_checkpoint(args) if args.resume else None
     _check_train_args(args)
     if not resumed:
+        check_ranking_options(args)
         args.params = collect_params(args)
-        check_param_names(args.model, args.params)
+        check_param_names(args.model, args.params, args.task)
     mode, why = (None if resumed else early_stopping_mode(args)), ""
     tic = time.perf_counter()
     meta, data, task, reason = read_training_data(args, resumed, console)
@@ -258,6 +271,8 @@ def cmd_train(args, console):
     if is_boosting:
         if valid is not None and estimator.early_stopping is not False:
             fit_kwargs.update(X_val=valid[0], y_val=valid[1], sample_weight_val=valid[2])
+        if task == "ranking":
+            fit_kwargs.update(qid=train[3], **({"qid_val": valid[3]} if "X_val" in fit_kwargs else {}))
         if args.checkpoint_every or resumed:
             checkpointer = make_checkpointer(args, meta, train, valid, held_out, stored)
         fit_kwargs["callback"] = lambda step: (progress(step), checkpointer and checkpointer(step))
