@@ -41,6 +41,9 @@ CASES = {
                    dict(max_iter=15, max_leaf_nodes=255, early_stopping=False)),
     "forest": ("binary", 80_000, "RandomForestClassifier",
                dict(n_estimators=60, max_leaf_nodes=255, min_samples_leaf=20, max_features="sqrt")),
+    # Fully grown forests, scikit-learn's defaults (issue #27): mostly nodes of a few rows.
+    "forest_grown_regression": ("regression", 20_000, "RandomForestRegressor", dict(n_estimators=100)),
+    "forest_grown_classifier": ("binary", 20_000, "RandomForestClassifier", dict(n_estimators=100)),
 }
 
 # The model fields of format version 1, which every later format keeps.

@@ -4,6 +4,7 @@
 #include "bindings/bind.hpp"
 #include "bindings/convert.hpp"
 #include "grow/kernel_probes.hpp"
+#include "grow/row_scan.hpp"
 #include "grow/row_shards.hpp"
 #include "model/model.hpp"
 #include "objectives/objective.hpp"
@@ -17,6 +18,19 @@ void bind_hooks(py::module_& t) {
         "Every grower built afterwards cuts its rows into k shards whose histograms are built apart and synced.");
   t.def("row_shards", &row_shards_for_testing);
   t.def("shard_builds", &shard_builds_for_testing);
+  t.def("set_row_scan", [](const std::string& policy) {
+    const char* names[] = {"auto", "never", "always"};
+    for (int p = 0; p < 3; ++p)
+      if (policy == names[p]) return set_row_scan_policy_for_testing(static_cast<RowScanPolicy>(p));
+    check(false, "row scan policy must be 'auto', 'never' or 'always', not '", policy, "'");
+  }, py::arg("policy"),
+        "Which nodes find their splits from their rows instead of histograms: 'auto' (by size), 'never', "
+        "'always' (every node but the root; growers of row shards never).");
+  t.def("row_scan", [] {
+    const char* names[] = {"auto", "never", "always"};
+    return std::string(names[static_cast<int>(row_scan_policy_for_testing())]);
+  });
+  t.def("row_scans", &row_scans_for_testing);
   t.def("raise_internal_error", [] { check_internal(false, "raised on purpose by a test"); });
 }
 
@@ -38,9 +52,11 @@ void bind_kernel_probes(py::module_& t) {
     return subtraction_error(X, Span<const GradPair>(gh.data(), gh.size()), Span<const row_t>(left.data(), left.size()));
   });
   t.def("find_best_split", [](const BinnedMatrix& X, const py::object& grad, const py::object& hess,
-                              const TreeConfig& config) {
+                              const TreeConfig& config, const py::object& rows, bool by_rows) {
     const auto gh = grad_pairs(grad, hess);
-    const SplitProbe probe = best_split(X, Span<const GradPair>(gh.data(), gh.size()), config);
+    const auto r = row_vector(rows);
+    const SplitProbe probe = best_split(X, Span<const GradPair>(gh.data(), gh.size()), config,
+                                        Span<const row_t>(r.data(), r.size()), by_rows);
     py::dict d;
     d["feature"] = probe.split.feature;
     d["bin"] = probe.split.bin;
@@ -55,7 +71,8 @@ void bind_kernel_probes(py::module_& t) {
     d["left_count"] = probe.left_count;
     d["right_count"] = probe.right_count;
     return d;
-  });
+  }, py::arg("binned"), py::arg("grad"), py::arg("hess"), py::arg("config"), py::arg("rows") = py::none(),
+     py::arg("by_rows") = false);
   t.def("partition", [](const BinnedMatrix& X, const py::object& rows, int feature, int bin, bool default_left,
                         int n_threads) {
     const auto r = row_vector(rows);

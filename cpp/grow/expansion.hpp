@@ -46,6 +46,8 @@ struct Expansion {
   SplitInfo split;
   std::int64_t* parent_hist;
   bool carried_out = false;
+  /// The children are small: their splits come from their rows (RowScanner), with no histograms.
+  bool scan_rows = false;
 
   /// The child whose histogram is built, and the one derived from the parent's.
   OpenLeaf& small() { return left_smaller ? left : right; }

@@ -59,6 +59,13 @@ bool TreeGrower::split_by_rows(std::size_t n_rows, int threads) const {
   return removes_rows() && threads > 1 && n_rows >= kMinRowsPerThreadForRowSplit * static_cast<std::size_t>(threads);
 }
 
+bool TreeGrower::scans_rows(std::int64_t n_rows, int n_candidates) const {
+  const RowScanPolicy policy = row_scan_policy_for_testing();
+  if (!removes_rows() || policy == RowScanPolicy::kNever) return false;
+  if (policy == RowScanPolicy::kAlways) return true;
+  return n_rows * n_candidates <= X_.n_hist_slots();
+}
+
 /// One tree in the making: the tree, its schedule, the rows of its nodes, and the three steps
 /// of a split outside the forks: prepare (children's sums and buffers), enter (children's node
 /// numbers) and finish (children to the schedule).
@@ -70,6 +77,9 @@ class TreeGrower::Growth {
         finder(grower.X_, criterion),
         features(features),
         seed(seed),
+        n_candidates(grower.config_.max_features >= 1.0
+                         ? static_cast<int>(features.size())
+                         : std::max(1, static_cast<int>(grower.config_.max_features * features.size()))),
         schedule(grower.config_, grower.n_threads_),
         grower_(grower),
         left_value_(criterion.leaf_dim()),
@@ -92,7 +102,7 @@ class TreeGrower::Growth {
   Expansion prepare(const OpenLeaf& parent) {
     const SplitInfo& s = parent.split;
     const int stride = criterion.n_channels();
-    Sums left_sums = finder.left_sums(parent.hist, s);
+    Sums left_sums = parent.hist ? finder.left_sums(parent.hist, s) : left_sums_of_rows(parent);
     Sums right_sums(stride);
     for (int c = 0; c < stride; ++c) right_sums[c] = parent.sums[c] - left_sums[c];
     Expansion e{OpenLeaf{-1, parent.depth + 1, parent.begin, parent.begin, std::move(left_sums), nullptr, SplitInfo{}},
@@ -102,6 +112,9 @@ class TreeGrower::Growth {
     e.right_may = may_deepen(e.right.depth) && criterion.may_split(e.right.sums.data());
     e.left_smaller = criterion.count(e.left.sums.data()) <= criterion.count(e.right.sums.data());
     constrain_children(parent, e);
+    e.scan_rows = grower_.scans_rows(std::max(criterion.count(e.left.sums.data()), criterion.count(e.right.sums.data())),
+                                     n_candidates);
+    if (e.scan_rows) return e;  // no histograms: the parent's buffer goes back when the split is done
     // A smaller child that will not split needs no histogram of its own on one machine: its rows
     // are removed from the parent's directly.
     if (e.small_may() || (e.large_may() && !grower_.removes_rows())) e.small().hist = grower_.pool_.acquire();
@@ -182,11 +195,18 @@ class TreeGrower::Growth {
   const SplitFinder<Criterion> finder;
   const std::vector<int>& features;
   const std::uint64_t seed;
+  const int n_candidates;  ///< features drawn per node
   Tree tree;
   GrowSchedule schedule;
   int n_leaves = 1;
 
  private:
+  /// The left sums of a leaf's split from its rows (a leaf scanned by rows has no histogram).
+  Sums left_sums_of_rows(const OpenLeaf& parent) const {
+    const RowScanner<Criterion> scanner(grower_.X_, criterion, finder);
+    return scanner.left_sums(grower_.partition_.rows(parent.begin, parent.end), parent.split);
+  }
+
   void record_rows(int node, std::size_t begin, std::size_t end, const ValueBounds& bounds) {
     if (static_cast<int>(node_range_.size()) <= node) {
       node_range_.resize(node + 1);
@@ -278,12 +298,7 @@ void TreeGrower::build_and_find(Growth<Criterion>& g, OpenLeaf& built, bool scan
   std::vector<SplitInfo> per_feature[2];
   for (int l = 0; l < 2; ++l) {
     if (!scan[l]) continue;
-    allowed[l].assign(n_features, 0);
-    for (int f : node_features(g.features, leaves[l]->node, g.seed)) allowed[l][f] = 1;
-    if (interactions_.active()) {
-      const std::vector<char> grouped = interactions_.allowed(leaves[l]->path);
-      for (int f = 0; f < n_features; ++f) allowed[l][f] &= grouped[f];
-    }
+    allowed[l] = allowed_features(g, *leaves[l]);
     per_feature[l].assign(n_features, SplitInfo{});
   }
   // The pending split's blocks are copied back into the partition by the first fork, a share
@@ -338,6 +353,30 @@ void TreeGrower::build_and_find(Growth<Criterion>& g, OpenLeaf& built, bool scan
 }
 
 template <class Criterion>
+std::vector<char> TreeGrower::allowed_features(const Growth<Criterion>& g, const OpenLeaf& leaf) const {
+  std::vector<char> allowed(X_.n_features, 0);
+  for (int f : node_features(g.features, leaf.node, g.seed)) allowed[f] = 1;
+  if (interactions_.active()) {
+    const std::vector<char> grouped = interactions_.allowed(leaf.path);
+    for (int f = 0; f < X_.n_features; ++f) allowed[f] &= grouped[f];
+  }
+  return allowed;
+}
+
+template <class Criterion>
+void TreeGrower::find_by_rows(const Growth<Criterion>& g, OpenLeaf& leaf) const {
+  const std::vector<char> allowed = allowed_features(g, leaf);
+  const Span<const row_t> rows = partition_.rows(leaf.begin, leaf.end);
+  RowScanner<Criterion> scanner(X_, g.criterion, g.finder);
+  for (int f = 0; f < X_.n_features; ++f) {
+    if (!allowed[f]) continue;
+    const SplitInfo s = scanner.find_on_feature(rows, leaf.sums.data(), f, leaf.bounds);
+    if (s.is_valid() && s.gain > leaf.split.gain) leaf.split = s;
+  }
+  count_row_scan_for_testing();
+}
+
+template <class Criterion>
 void TreeGrower::carry_out(Growth<Criterion>& g, Expansion& e, int max_threads) {
   const SplitInfo& s = e.split;
   const RowPartition::BlockSplit split =
@@ -350,6 +389,12 @@ void TreeGrower::carry_out(Growth<Criterion>& g, Expansion& e, int max_threads) 
                  "the row partition disagrees with the histogram counts");
   if (!e.left_may && !e.right_may) {
     partition_.scatter_all(split, max_threads);
+    return;
+  }
+  if (e.scan_rows) {
+    partition_.scatter_all(split, max_threads);
+    if (e.left_may) find_by_rows(g, e.left);
+    if (e.right_may) find_by_rows(g, e.right);
     return;
   }
   // Build the smaller child straight from the blocks' runs while they are copied back; the

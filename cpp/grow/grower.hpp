@@ -11,6 +11,7 @@
 #include "grow/expansion.hpp"
 #include "grow/histogram.hpp"
 #include "grow/partition.hpp"
+#include "grow/row_scan.hpp"
 #include "grow/row_shards.hpp"
 #include "grow/splitter.hpp"
 #include "model/tree.hpp"
@@ -67,6 +68,18 @@ class TreeGrower {
   class Growth;
 
   std::vector<int> node_features(const std::vector<int>& tree_features, int node, std::uint64_t seed) const;
+  /// Which features a leaf may split on: its draw, within its interaction groups.
+  template <class Criterion>
+  std::vector<char> allowed_features(const Growth<Criterion>& g, const OpenLeaf& leaf) const;
+  /// Whether the children of a split, the larger of n_rows rows, find their splits from their
+  /// rows (RowScanner) rather than from histograms: when summing n_candidates features of each
+  /// row costs less than clearing, subtracting and scanning a histogram of every feature's bins.
+  /// Row shards keep histograms (a node's rows are spread over the shards, which sync only
+  /// histograms).
+  bool scans_rows(std::int64_t n_rows, int n_candidates) const;
+  /// A leaf's best split from its rows, feature by feature in ascending order as build_and_find reduces.
+  template <class Criterion>
+  void find_by_rows(const Growth<Criterion>& g, OpenLeaf& leaf) const;
   /// The root leaf with its histogram, sums and best split.
   template <class Criterion>
   OpenLeaf grow_root(Growth<Criterion>& g);

@@ -5,6 +5,7 @@
 
 #include "grow/histogram.hpp"
 #include "grow/partition.hpp"
+#include "grow/row_scan.hpp"
 
 namespace treeforge {
 
@@ -68,21 +69,27 @@ std::int64_t subtraction_error(const BinnedMatrix& X, Span<const GradPair> gh, S
   return worst;
 }
 
-SplitProbe best_split(const BinnedMatrix& X, Span<const GradPair> gh, const TreeConfig& config) {
-  const std::vector<row_t> rows = all_rows(X);
-  const GradientCriterion criterion(gh, GradScale::fit(gh, {}, 1), config);
+SplitProbe best_split(const BinnedMatrix& X, Span<const GradPair> gh, const TreeConfig& config,
+                      Span<const row_t> rows, bool by_rows) {
+  for (row_t r : rows) check(r < X.n_rows, "row out of range");
+  const std::vector<row_t> every = rows.empty() ? all_rows(X) : std::vector<row_t>();
+  if (rows.empty()) rows = Span<const row_t>(every.data(), every.size());
+  const GradientCriterion criterion(gh, GradScale::fit(gh, rows, 1), config);
   constexpr int kStride = GradientCriterion::kChannels;
-  const std::vector<std::int64_t> hist = gradient_histogram(X, criterion, Span<const row_t>(rows.data(), rows.size()), 1);
+  const std::vector<std::int64_t> hist = gradient_histogram(X, criterion, rows, 1);
   Sums total(kStride, 0);
   for (int s = X.hist_offset[0]; s < X.hist_offset[1]; ++s)
     for (int c = 0; c < kStride; ++c) total[c] += hist[static_cast<std::size_t>(s) * kStride + c];
-  std::vector<int> features(X.n_features);
-  for (int f = 0; f < X.n_features; ++f) features[f] = f;
   const SplitFinder<GradientCriterion> finder(X, criterion);
+  RowScanner<GradientCriterion> scanner(X, criterion, finder);
   SplitProbe probe;
-  probe.split = finder.find(hist.data(), total.data(), features);
+  for (int f = 0; f < X.n_features; ++f) {  // ascending, as the grower reduces
+    const SplitInfo s = by_rows ? scanner.find_on_feature(rows, total.data(), f, ValueBounds{})
+                                : finder.find_on_feature(hist.data(), total.data(), f);
+    if (s.is_valid() && s.gain > probe.split.gain) probe.split = s;
+  }
   if (probe.split.is_valid()) {
-    const Sums left = finder.left_sums(hist.data(), probe.split);
+    const Sums left = by_rows ? scanner.left_sums(rows, probe.split) : finder.left_sums(hist.data(), probe.split);
     probe.left_count = criterion.count(left.data());
     probe.right_count = criterion.count(total.data()) - probe.left_count;
   }

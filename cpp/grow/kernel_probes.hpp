@@ -20,13 +20,15 @@ std::vector<double> decoded_histogram(const BinnedMatrix& X, Span<const GradPair
 /// and the right rows' histogram built directly: 0 when subtraction is exact.
 std::int64_t subtraction_error(const BinnedMatrix& X, Span<const GradPair> gh, Span<const row_t> left_rows);
 
-/// The best split of all rows of X and the row counts on each side.
+/// The best split of the node of `rows` (all rows of X if empty) and the row counts on each side:
+/// from the node's histogram, or with by_rows from its rows' codes (RowScanner, small nodes' path).
 struct SplitProbe {
   SplitInfo split;
   std::int64_t left_count = 0;
   std::int64_t right_count = 0;
 };
-SplitProbe best_split(const BinnedMatrix& X, Span<const GradPair> gh, const TreeConfig& config);
+SplitProbe best_split(const BinnedMatrix& X, Span<const GradPair> gh, const TreeConfig& config,
+                      Span<const row_t> rows = {}, bool by_rows = false);
 
 /// `rows` split by the row partition on (feature, bin, default_left): (left rows, right rows).
 std::pair<std::vector<row_t>, std::vector<row_t>> partition_rows(const BinnedMatrix& X, Span<const row_t> rows,

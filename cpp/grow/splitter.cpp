@@ -8,23 +8,30 @@ namespace treeforge {
 template <class Criterion>
 SplitInfo SplitFinder<Criterion>::find_on_feature(const std::int64_t* hist, const std::int64_t* total,
                                                   int feature, const ValueBounds& bounds) const {
-  SplitInfo best;
   const int n_bins = X_.n_bins[feature];
-  if (n_bins <= 1 && !X_.has_nan[feature]) return best;
+  if (n_bins <= 1 && !X_.has_nan[feature]) return SplitInfo{};
+  const std::int64_t* slots = hist + static_cast<std::size_t>(X_.hist_offset[feature]) * criterion_.n_channels();
+  return find_on_slots(slots, n_bins, nullptr, total, feature, bounds);
+}
+
+template <class Criterion>
+SplitInfo SplitFinder<Criterion>::find_on_slots(const std::int64_t* slots, int n_scanned, const int* bin_of,
+                                                const std::int64_t* total, int feature,
+                                                const ValueBounds& bounds) const {
+  SplitInfo best;
   const int stride = criterion_.n_channels();
-  const std::int64_t* slots = hist + static_cast<std::size_t>(X_.hist_offset[feature]) * stride;
-  const ScanResult scan = scan_feature(slots, n_bins, total, feature, bounds);
+  const ScanResult scan = scan_feature(slots, n_scanned, total, feature, bounds);
   if (scan.bin < 0) return best;
   best.gain = scan.gain;
   best.feature = feature;
-  best.bin = scan.bin;
+  best.bin = bin_of ? bin_of[scan.bin] : scan.bin;
   best.default_left = scan.default_left;
   best.kind = scan.kind;
   best.categories = scan.categories;
   best.extra_l2 = scan.extra_l2;
   // With no missing values in this node, unseen missing values at predict time follow the larger
   // child (scikit-learn's rule), so the direction stays meaningful.
-  const std::int64_t* missing = slots + static_cast<std::size_t>(n_bins) * stride;
+  const std::int64_t* missing = slots + static_cast<std::size_t>(n_scanned) * stride;
   if (criterion_.count(missing) == 0) best.default_left = scan.left_count >= criterion_.count(total) - scan.left_count;
   return best;
 }

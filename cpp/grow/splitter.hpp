@@ -46,6 +46,12 @@ class SplitFinder {
   SplitInfo find_on_feature(const std::int64_t* hist, const std::int64_t* total, int feature,
                             const ValueBounds& bounds = {}) const;
 
+  /// The same from the feature's slots alone: n_scanned value slots then the missing one, slot k
+  /// holding bin bin_of[k] (bin k when bin_of is null). Slots of empty bins may be left out, as
+  /// every scan skips them (RowScanner).
+  SplitInfo find_on_slots(const std::int64_t* slots, int n_scanned, const int* bin_of, const std::int64_t* total,
+                          int feature, const ValueBounds& bounds) const;
+
   /// Best split over `features` (ascending).
   SplitInfo find(const std::int64_t* hist, const std::int64_t* total, const std::vector<int>& features) const;
 

@@ -334,6 +334,15 @@ class _testing:
     def shard_builds() -> int:
         """Shard histograms built under the hook so far (proof that it ran)."""
     @staticmethod
+    def set_row_scan(policy: str) -> None:
+        """Which nodes find their splits from their rows instead of histograms: 'auto' (by size),
+        'never', 'always' (every node but the root; growers of row shards never); models must not change."""
+    @staticmethod
+    def row_scan() -> str: ...
+    @staticmethod
+    def row_scans() -> int:
+        """Nodes whose splits were found from their rows so far (proof that the path ran)."""
+    @staticmethod
     def raise_internal_error() -> None:
         """Raises the RuntimeError of a broken core invariant ("internal error: ...")."""
 
@@ -345,8 +354,9 @@ class _testing:
     def histogram_subtraction_error(binned: BinnedData, grad, hess, rows_left) -> int:
         """max |(parent - left) - right| over slots and fields, in fixed-point units (0 = exact)."""
     @staticmethod
-    def find_best_split(binned: BinnedData, grad, hess, config: TreeConfig) -> dict:
-        """Best split of the root over all rows: feature, bin, default_left, gain, left_count, right_count."""
+    def find_best_split(binned: BinnedData, grad, hess, config: TreeConfig, rows=None, by_rows: bool = False) -> dict:
+        """Best split of the node of ``rows`` (all if None): feature, bin, default_left, gain, left_count,
+        right_count; from its histogram, or with ``by_rows`` from its rows' codes (the small-node path)."""
     @staticmethod
     def partition(binned: BinnedData, rows, feature: int, bin: int, default_left: bool, n_threads: int):
         """(left_rows, right_rows) of a stable split of ``rows`` (all if None)."""
