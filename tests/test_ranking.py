@@ -232,3 +232,52 @@ def test_scikit_learn_checks_that_apply_to_a_ranker(check_name):
     from sklearn.utils import estimator_checks
 
     getattr(estimator_checks, check_name)("HistGradientBoostingRanker", HistGradientBoostingRanker())
+
+
+def test_eval_sets_record_ndcg_and_map_per_set_and_stop_early():
+    X, y, sizes = ranking_problem(n_queries=120, seed=12)
+    Xa, ya, sa = ranking_problem(n_queries=20, seed=13)
+    Xb, yb, sb = ranking_problem(n_queries=25, seed=14)
+    qid_b = np.repeat(np.arange(len(sb)), sb)
+    perm = np.random.default_rng(15).permutation(len(yb))  # qid in any order
+    seen = []
+
+    def top_share(y_true, y_pred, sample_weight, group):
+        seen.append(group.sum() == len(y_true))
+        return ("first_is_best", float(np.mean(y_true[np.r_[0, np.cumsum(group)[:-1]]] >= 0)), True)
+
+    ranker = HistGradientBoostingRanker(max_iter=40, early_stopping=True, n_iter_no_change=3, random_state=0)
+    ranker.fit(X, y, group=sizes, eval_set=[(Xa, ya), (Xb[perm], yb[perm])], eval_group=[sa, None],
+               eval_qid=[None, qid_b[perm]], eval_names=["a", "b"], eval_metric=["ndcg@5", "map", top_share])
+    assert set(ranker.evals_result_) == {"a", "b"}
+    assert set(ranker.evals_result_["b"]) == {"ndcg@5", "map@10", "first_is_best"} and all(seen)
+    # each iteration's value is the metric of the staged scores on that set
+    staged = list(ranker.staged_predict(Xb))
+    for it in (0, ranker.n_iter_ - 1):
+        expected = _core.ranking_metric("ndcg", 5, yb, staged[it], begin_of(sb))
+        assert ranker.evals_result_["b"]["ndcg@5"][it] == pytest.approx(expected, rel=1e-12)
+    assert ranker.n_iter_ < 40 and ranker.best_iteration_ is not None
+    with pytest.raises(ValueError, match=r"eval_group\[1\]= .* or eval_qid\[1\]="):
+        HistGradientBoostingRanker(max_iter=2).fit(X, y, group=sizes, eval_set=[(Xa, ya), (Xb, yb)],
+                                                   eval_group=[sa, None])
+    with pytest.raises(ValueError, match="eval_metric of a ranker"):
+        HistGradientBoostingRanker(max_iter=2).fit(X, y, group=sizes, eval_set=[(Xa, ya)], eval_group=[sa],
+                                                   eval_metric="rmse")
+
+
+def test_callbacks_and_init_model_continue_a_ranker():
+    from treeforge.callback import EarlyStopping  # noqa: F401  (the protocol is shared)
+
+    X, y, sizes = ranking_problem(seed=16)
+    first = HistGradientBoostingRanker(max_iter=10, random_state=0).fit(X, y, group=sizes)
+    continued = HistGradientBoostingRanker(max_iter=10, random_state=0).fit(X, y, group=sizes, init_model=first)
+    whole = HistGradientBoostingRanker(max_iter=20, random_state=0).fit(X, y, group=sizes)
+    assert continued.n_iter_ == 20
+    np.testing.assert_allclose(continued.predict(X), whole.predict(X), rtol=0, atol=1e-12)
+
+    class StopAtFive:
+        def after_iteration(self, estimator, progress):
+            return progress.n_iter >= 5
+
+    stopped = HistGradientBoostingRanker(max_iter=30, random_state=0).fit(X, y, group=sizes, callbacks=[StopAtFive()])
+    assert stopped.n_iter_ == 5

@@ -46,11 +46,13 @@ _ROW_LOSSES = {
 
 
 class Metric(NamedTuple):
-    """A metric ready to score a set: ``score(y, labels, margin, weight)``; ``name`` as recorded."""
+    """A metric ready to score a set: ``score(estimator, y, labels, margin, weight)``, and the set's
+    query groups last when ``needs_groups`` (the ranker's); ``name`` as recorded."""
 
     name: str
     score: Callable
     higher_is_better: bool
+    needs_groups: bool = False
 
 
 def objective_loss(objective, y, margin, weight):
@@ -133,6 +135,8 @@ def resolve_metrics(estimator, eval_metric):
 
 
 def _resolve_one(estimator, metric, kind):
+    if hasattr(estimator, "_own_metric"):  # the ranker's metrics read query groups
+        return estimator._own_metric(metric)
     if callable(metric):
         return Metric(getattr(metric, "__name__", type(metric).__name__), _user_metric(metric), False)
     if not isinstance(metric, str):

@@ -26,6 +26,7 @@ class EvalSets(NamedTuple):
     valid: DataPart  # every set's rows, in order; offsets only where the core takes them
     python_offset: Optional[np.ndarray]  # (n_rows, n_outputs) added to the core's margins, or None
     metrics: list
+    groups: list  # each set's query groups (group_begin) for metrics that need them, or None
 
 
 def _listed(value, name, n_sets):
@@ -58,7 +59,9 @@ def prepare_eval_sets(estimator, options, validation, train_has_offset):
     if any(part is not None for part in validation):
         raise ValueError("X_val/y_val and eval_set cannot be combined: pass the validation set as the last "
                          "entry of eval_set, which decides early stopping.")
-    if estimator.do_early_stopping_ and estimator.scoring not in ("loss", None):
+    # The ranker's scoring names a metric, which eval_metric defaults to.
+    scoring_metric = estimator._scoring_metric_name() if hasattr(estimator, "_scoring_metric_name") else None
+    if estimator.do_early_stopping_ and scoring_metric is None and estimator.scoring not in ("loss", None):
         raise ValueError(f"With eval_set, early stopping follows eval_metric, not scoring={estimator.scoring!r}: "
                          "pass the scorer's metric as a callable eval_metric.")
     n_sets = len(eval_set)
@@ -70,8 +73,10 @@ def prepare_eval_sets(estimator, options, validation, train_has_offset):
         part = _checked_set(estimator, i, X, y, weight, score)
         parts.append(part)
         labels.append(part.labels)
-    metrics = resolve_metrics(estimator, options.eval_metric)
-    return _joined(names, parts, labels, metrics, estimator.n_trees_per_iteration_, train_has_offset)
+    metrics = resolve_metrics(estimator, scoring_metric if options.eval_metric is None else options.eval_metric)
+    groups = getattr(estimator, "_eval_groups", None) or [None] * n_sets
+    return _joined(names, parts, labels, metrics, estimator.n_trees_per_iteration_, train_has_offset)._replace(
+        groups=groups)
 
 
 def _checked_set(estimator, i, X, y, weight, score):
@@ -109,7 +114,7 @@ def _joined(names, parts, labels, metrics, n_outputs, train_has_offset):
                                  for part in parts])
     # The core takes validation offsets only beside training ones; the others are added here.
     valid = DataPart(np.ascontiguousarray(X), y, y, weight, offset=offset if train_has_offset else None)
-    return EvalSets(names, bounds, labels, valid, None if train_has_offset else offset, metrics)
+    return EvalSets(names, bounds, labels, valid, None if train_has_offset else offset, metrics, [None] * len(parts))
 
 
 class EvalRecorder:
@@ -148,7 +153,8 @@ class EvalRecorder:
             for m, metric in enumerate(self.sets.metrics):
                 if not record and m > 0:
                     break
-                raw = metric.score(self.estimator, valid.y[start:stop], labels, margin[start:stop], weight)
+                groups = (self.sets.groups[s],) if metric.needs_groups else ()
+                raw = metric.score(self.estimator, valid.y[start:stop], labels, margin[start:stop], weight, *groups)
                 metric_name, value, higher_is_better = metric_value(metric, raw)
                 if record:
                     self.estimator.evals_result_[name].setdefault(metric_name, []).append(value)

@@ -21,6 +21,7 @@ from ._base import (
 )
 from ._boosting_start import FitOptions
 from ._docstrings import GRADIENT_BOOSTING_DOC_PARTS, fill_doc, with_doc_parts
+from ._eval_metrics import Metric
 from ._gradient_boosting import BaseHistGradientBoosting
 from ._model_io import register_estimator
 
@@ -46,11 +47,11 @@ class QueryGroups(NamedTuple):
         return QueryGroups(np.concatenate([[0], np.cumsum(np.diff(self.begin)[queries])]), None)
 
 
-def query_groups(n_rows, group, qid, suffix=""):
+def query_groups(n_rows, group, qid, names=("group", "qid")):
     """The query groups of ``n_rows`` rows from ``group`` (sizes of consecutive queries, LightGBM's
     form) or ``qid`` (a query id per row, XGBoost's form, in any order: rows are grouped by id,
     stably, queries ordered by id); ValueError naming the parameter otherwise."""
-    group_name, qid_name = "group" + suffix, "qid" + suffix
+    group_name, qid_name = names
     if (group is None) == (qid is None):
         raise ValueError(f"HistGradientBoostingRanker needs the query of every row: pass {group_name}= (the sizes "
                          f"of consecutive queries) or {qid_name}= (a query id per row), exactly one of them.")
@@ -177,7 +178,8 @@ class HistGradientBoostingRanker(BaseHistGradientBoosting):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, group=None, qid=None, X_val=None, y_val=None, group_val=None,
             qid_val=None, sample_weight_val=None, callback=None, record_train_score=True, init_score=None,
-            init_model=None):
+            init_model=None, eval_set=None, eval_group=None, eval_qid=None, eval_names=None,
+            eval_sample_weight=None, eval_init_score=None, eval_metric=None, callbacks=None):
         """Fit the ranker.
 
         {X_parameter}
@@ -192,10 +194,21 @@ class HistGradientBoostingRanker(BaseHistGradientBoosting):
             sorted: they are grouped by id, keeping their order within a query.
         X_val, y_val, group_val, qid_val, sample_weight_val : default=None
             Validation queries for early stopping, used instead of ``validation_fraction``.
-        callback, record_train_score :
+        callback, record_train_score, callbacks :
             As :meth:`HistGradientBoostingRegressor.fit`.
         {init_score_parameter}
         {init_model_parameter}
+        eval_set : list of (X, y) pairs, default=None
+            Evaluation queries scored after every iteration into ``evals_result_``; the last set's
+            first metric decides early stopping. Each set's queries are given by ``eval_group`` or
+            ``eval_qid`` (a list of one entry per set). ``eval_names``, ``eval_sample_weight`` and
+            ``eval_init_score`` as for :meth:`HistGradientBoostingRegressor.fit`.
+        eval_group, eval_qid : list of array-like, default=None
+        eval_names, eval_sample_weight, eval_init_score : default=None
+        eval_metric : str, callable or list of them, default=None
+            'ndcg', 'map' (at ``ndcg_at``), 'ndcg@k' or 'map@k' (higher is better), or a callable
+            ``metric(y_true, y_pred, sample_weight, group)`` given a set's relevance labels, scores,
+            weights and query sizes, in query order. None: the metric ``scoring`` names.
 
         Returns
         -------
@@ -207,15 +220,21 @@ class HistGradientBoostingRanker(BaseHistGradientBoosting):
         if X_val is not None or y_val is not None:
             if X_val is None or y_val is None:
                 raise ValueError("X_val and y_val must be passed together.")
-            valid_queries = query_groups(_num_samples(X_val), group_val, qid_val, suffix="_val")
+            valid_queries = query_groups(_num_samples(X_val), group_val, qid_val, ("group_val", "qid_val"))
             X_val, y_val, sample_weight_val = in_query_order(valid_queries.order, X_val, y_val, sample_weight_val)
-        options = FitOptions(callback, record_train_score, init_score, init_model)
+        evaluation = eval_sets_in_query_order(eval_set, eval_group, eval_qid, eval_sample_weight, eval_init_score)
+        if evaluation is not None:
+            eval_set, eval_sample_weight, eval_init_score, eval_groups = evaluation
+            valid_queries = QueryGroups(_concatenated(eval_groups), None)
+        options = FitOptions(callback, record_train_score, init_score, init_model, eval_set, eval_names,
+                             eval_sample_weight, eval_init_score, eval_metric, callbacks)
         with published_when_fitted(self) as fitted:
             fitted._queries = {"train": queries, "valid": valid_queries}
+            fitted._eval_groups = None if evaluation is None else evaluation[3]
             try:
                 fitted._fit(X, y, sample_weight, (X_val, y_val, sample_weight_val), options)
             finally:  # the fit's own bookkeeping, not a fitted attribute
-                for name in ("_queries", "_scored"):
+                for name in ("_queries", "_scored", "_eval_groups"):
                     fitted.__dict__.pop(name, None)
         return self
 
@@ -263,6 +282,29 @@ class HistGradientBoostingRanker(BaseHistGradientBoosting):
         if match is None:
             raise ValueError(f"scoring must be 'ndcg', 'map', 'ndcg@k', 'map@k' or 'loss', got {self.scoring!r}.")
         return match.group(1), int(match.group(2) or self.ndcg_at)
+
+    def _scoring_metric_name(self):
+        """The eval_metric name of ``scoring`` (None for 'loss')."""
+        metric, k = self._scoring_metric()
+        return None if metric == "loss" else f"{metric}@{k}"
+
+    def _own_metric(self, metric):
+        """The ``Metric`` of an eval_metric entry: a ranking metric's name, or a callable given the
+        set's query sizes."""
+        if callable(metric):
+            def score(estimator, y, labels, margin, weight, begin):
+                return metric(labels, margin[:, 0], weight, np.diff(begin))
+            return Metric(getattr(metric, "__name__", type(metric).__name__), score, False, needs_groups=True)
+        match = _SCORING.match(metric) if isinstance(metric, str) else None
+        if match is None or match.group(1) == "loss":
+            raise ValueError(f"eval_metric of a ranker must be 'ndcg', 'map', 'ndcg@k', 'map@k' or a callable, "
+                             f"got {metric!r}.")
+        name, k = match.group(1), int(match.group(2) or self.ndcg_at)
+
+        def ranking(estimator, y, labels, margin, weight, begin):
+            return _core.ranking_metric(name, k, y, np.ascontiguousarray(margin[:, 0]), begin, weight,
+                                        estimator._n_threads)
+        return Metric(f"{name}@{k}", ranking, True, needs_groups=True)
 
     def _margin_score(self):
         """ScoreRecorder's score of the training or validation queries from their margins."""
@@ -315,6 +357,41 @@ class HistGradientBoostingRanker(BaseHistGradientBoosting):
         ``ndcg_score``); a query whose labels are all 0 scores 1 (LightGBM's and XGBoost's rule).
         """
         return ranking_score(self, "ndcg", self.ndcg_at, X, y, sample_weight, group, qid)
+
+
+def eval_sets_in_query_order(eval_set, eval_group, eval_qid, eval_sample_weight, eval_init_score):
+    """(eval_set, weights, offsets, group_begin of each set), every set's rows in query order; None
+    without eval_set. ValueError naming the set whose queries are missing or wrong."""
+    if eval_set is None:
+        return None
+    if not isinstance(eval_set, (list, tuple)) or not all(isinstance(pair, (list, tuple)) and len(pair) == 2
+                                                          for pair in eval_set):
+        raise ValueError("eval_set must be a non-empty list of (X, y) pairs.")
+    n_sets = len(eval_set)
+    per_set = {}
+    for name, value in (("eval_group", eval_group), ("eval_qid", eval_qid), ("eval_sample_weight", eval_sample_weight),
+                        ("eval_init_score", eval_init_score)):
+        if value is not None and (not isinstance(value, (list, tuple)) or len(value) != n_sets):
+            raise ValueError(f"{name} must be a list of one entry per eval_set entry ({n_sets}).")
+        per_set[name] = [None] * n_sets if value is None else list(value)
+    sets, weights, offsets, begins = [], [], [], []
+    for i, (X, y) in enumerate(eval_set):
+        queries = query_groups(_num_samples(X), per_set["eval_group"][i], per_set["eval_qid"][i],
+                               (f"eval_group[{i}]", f"eval_qid[{i}]"))
+        X, y, weight, offset = in_query_order(queries.order, X, y, per_set["eval_sample_weight"][i],
+                                              per_set["eval_init_score"][i])
+        sets.append((X, y))
+        weights.append(weight)
+        offsets.append(offset)
+        begins.append(queries.begin)
+    return (sets, None if eval_sample_weight is None else weights, None if eval_init_score is None else offsets,
+            begins)
+
+
+def _concatenated(begins):
+    """The query groups of sets laid one after the other."""
+    sizes = np.concatenate([np.diff(begin) for begin in begins])
+    return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
 
 def ranking_score(ranker, metric, k, X, y, sample_weight=None, group=None, qid=None):
