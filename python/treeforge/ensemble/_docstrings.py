@@ -86,7 +86,10 @@ _CUSTOM_LOSS_DOC = """
         (finite, hessians >= 0); the fit multiplies them by the weights. The model starts from
         one Newton step from 0. ``predict`` links the raw score as the built-in loss of the
         estimator does (identity for the regressor; sigmoid/softmax for the classifier, so the
-        loss should be on the log-odds scale). ``eval_metric='loss'`` and early stopping with
+        loss should be on the log-odds scale). Each class's tree takes a Newton step in its own
+        output, so a multiclass loss's hessian is its diagonal: the built-in softmax loss scales it
+        by K/(K-1) (Friedman's and LightGBM's factor), which a copy of it must do to match it.
+        ``eval_metric='loss'`` and early stopping with
         ``scoring='loss'`` need the core's loss: use a callable ``eval_metric`` (it gets the raw
         score) or a scorer. Such an estimator pickles (with its loss importable) but refuses
         ``save_model``: a model file holds no code."""
