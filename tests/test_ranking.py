@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sklearn.metrics import ndcg_score
+from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.validation import _num_samples
 
 from treeforge import HistGradientBoostingRanker, _core, load_model
 from treeforge.ensemble._ranking import query_groups
@@ -224,14 +226,34 @@ def test_ndcg_on_lightgbm_example_within_noise_of_lightgbm():
     assert ranker.score(X_test, y_test, group=group_test) >= peer_ndcg - 0.005
 
 
-@pytest.mark.parametrize("check_name", ["check_parameters_default_constructible", "check_no_attributes_set_in_init",
-                                        "check_get_params_invariance", "check_set_params"])
-def test_scikit_learn_checks_that_apply_to_a_ranker(check_name):
-    # scikit-learn has no ranker type: its other checks fit without query groups, which a ranker
-    # refuses (as LightGBM's and XGBoost's do); the fit-time behaviour is tested above instead.
-    from sklearn.utils import estimator_checks
+class _QueriesOfTen(HistGradientBoostingRanker):
+    """The ranker as scikit-learn's checks call it, fit(X, y) and score(X, y): every ten rows a
+    query, the targets' distinct values as relevance grades (their order, at most 31)."""
 
-    getattr(estimator_checks, check_name)("HistGradientBoostingRanker", HistGradientBoostingRanker())
+    @staticmethod
+    def _grades(y):
+        return np.minimum(np.unique(np.asarray(y), return_inverse=True)[1].reshape(-1), 31)
+
+    def fit(self, X, y, sample_weight=None):
+        return super().fit(X, self._grades(y), sample_weight, qid=np.arange(_num_samples(X)) // 10)
+
+    def score(self, X, y, sample_weight=None):
+        return super().score(X, self._grades(y), sample_weight, qid=np.arange(_num_samples(X)) // 10)
+
+
+_QUERY_WEIGHTS = ("a ranker's sample weights weight queries: the checks give the rows of one query different "
+                  "weights, which the ranker refuses by name")
+
+
+@parametrize_with_checks([_QueriesOfTen(max_iter=5, min_samples_leaf=5)], expected_failed_checks=lambda est: {
+    "check_sample_weights_not_overwritten": _QUERY_WEIGHTS,
+    "check_sample_weight_equivalence_on_dense_data": _QUERY_WEIGHTS,
+    "check_sample_weight_equivalence_on_sparse_data": _QUERY_WEIGHTS,
+})
+def test_scikit_learn_checks_with_queries_given(estimator, check):
+    # scikit-learn has no ranker type and its checks fit without query groups, which a ranker
+    # refuses (as LightGBM's and XGBoost's do): they run on the ranker with a query every ten rows.
+    check(estimator)
 
 
 def test_eval_sets_record_ndcg_and_map_per_set_and_stop_early():
