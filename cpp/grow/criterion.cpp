@@ -209,6 +209,58 @@ ScanResult GradientCriterion::scan(const std::int64_t* slots, int n_bins, const 
   return best;
 }
 
+// The same thresholds, admissibility rules, gain expressions and tie-breaks as scan(): its
+// admissible run [lo, hi) is where both sides' rules hold, and its first position of the largest
+// gain is what a strict > keeps in order.
+ScanResult GradientCriterion::scan_few(const std::int64_t* slots, int n_bins, const std::int64_t* total) const {
+  const std::int64_t* missing = slots + static_cast<std::size_t>(n_bins) * kChannels;
+  const CountPacking& packing = scale_.packing;
+  const std::int64_t min_count = config_.min_samples_leaf;
+  const std::int64_t total_g = total[0], total_n = packing.count(total[1]), total_h = packing.value(total[1]);
+  const double lambda = lambda_q_, alpha = alpha_q_;
+  const double parent_score = leaf_score(static_cast<double>(total_g), static_cast<double>(total_h), lambda, alpha);
+  const bool l2_only = alpha == 0 && (lambda > 0 || min_hess_q_ > 0);
+  const double min_gain = std::max(config_.min_split_gain / gain_factor_, 0.0);
+  // Per side of the missing rows: the best gain, its threshold (compacted index) and its bin and left count.
+  struct Best {
+    double gain;
+    int at = -1, bin = -1;
+    std::int64_t left_count = 0;
+  } sides[2] = {{min_gain}, {min_gain}};
+  const int n_sides = missing[1] != 0 ? 2 : 1;
+  std::int64_t g = 0, hc = 0;
+  for (int t = 0, k = 0; t < n_bins; ++t) {
+    const std::int64_t* s = slots + static_cast<std::size_t>(t) * kChannels;
+    if (s[1] == 0) continue;
+    g += s[0];
+    hc += s[1];
+    for (int m = 0; m < n_sides; ++m) {
+      const std::int64_t lg = g + (m ? missing[0] : 0), lhc = hc + (m ? missing[1] : 0);
+      const std::int64_t ln = packing.count(lhc), lh = packing.value(lhc);
+      if (ln < min_count || lh < min_hess_q_ || total_n - ln < min_count || total_h - lh < min_hess_q_) continue;
+      const double a = static_cast<double>(lg), b = static_cast<double>(lh);
+      const double c = static_cast<double>(total_g - lg), d = static_cast<double>(total_h - lh);
+      const double gain = l2_only ? split_gain_l2(a, b, c, d, parent_score, lambda)
+                                  : split_gain(a, b, c, d, parent_score, lambda, alpha);
+      if (gain > sides[m].gain) sides[m] = {gain, k, t, ln};
+    }
+    ++k;
+  }
+  // Missing rows right, unless left gains more (ties: the lower threshold, then missing-right).
+  const Best& right = sides[0];
+  const Best& left = sides[1];
+  const bool take_left = left.at >= 0 && (right.at < 0 || left.gain > right.gain ||
+                                          (left.gain == right.gain && left.at < right.at));
+  const Best& best = take_left ? left : right;
+  ScanResult result;
+  if (best.at < 0) return result;
+  result.bin = best.bin;
+  result.default_left = take_left;
+  result.left_count = best.left_count;
+  result.gain = best.gain * gain_factor_;
+  return result;
+}
+
 ClassCriterion::ClassCriterion(Span<const std::int32_t> classes, Span<const double> weights, int n_classes,
                                Impurity impurity, const TreeConfig& config, int n_targets)
     : classes_(classes),

@@ -115,6 +115,11 @@ class GradientCriterion {
   void leaf_value(const std::int64_t* sums, double* out, double extra_l2 = 0.0) const;
   /// Best threshold over a feature's n_bins value slots followed by its missing slot.
   ScanResult scan(const std::int64_t* slots, int n_bins, const std::int64_t* total) const;
+  /// scan() one threshold at a time, its result to the bit: for a few slots, where scan()'s
+  /// passes over stack arrays cost more than the thresholds (small nodes, features of few bins).
+  ScanResult scan_few(const std::int64_t* slots, int n_bins, const std::int64_t* total) const;
+  /// Slots up to which scan_few is the cheaper.
+  static constexpr int kFewSlots = 16;
   /// scan() under constraints (constraints.hpp): the children's values held within `bounds`
   /// and, for a feature of monotone `direction` (+1 or -1), in that order; gains from the values
   /// held (a leaf held off its optimum gains less).

@@ -6,6 +6,7 @@
 #include <limits>
 #include <memory>
 #include <tuple>
+#include <type_traits>
 
 #include "core/parallel.hpp"
 #include "core/random.hpp"
@@ -80,6 +81,9 @@ class TreeGrower::Growth {
         n_candidates(grower.config_.max_features >= 1.0
                          ? static_cast<int>(features.size())
                          : std::max(1, static_cast<int>(grower.config_.max_features * features.size()))),
+        gains_follow_partitions(std::is_same_v<Criterion, GradientCriterion> && grower.config_.monotone.empty() &&
+                                std::none_of(grower.X_.is_categorical.begin(), grower.X_.is_categorical.end(),
+                                             [](std::uint8_t c) { return c != 0; })),
         schedule(grower.config_, grower.n_threads_),
         grower_(grower),
         left_value_(criterion.leaf_dim()),
@@ -196,6 +200,10 @@ class TreeGrower::Growth {
   const std::vector<int>& features;
   const std::uint64_t seed;
   const int n_candidates;  ///< features drawn per node
+  /// A split's gain is a function of its partition: gradient statistics (each side's integer
+  /// sums, the sides' scores added in either order give the same sum), no categorical feature
+  /// (set gains pay cat_l2) and no monotone constraint (the sides' order matters).
+  const bool gains_follow_partitions;
   Tree tree;
   GrowSchedule schedule;
   int n_leaves = 1;
@@ -366,12 +374,16 @@ std::vector<char> TreeGrower::allowed_features(const Growth<Criterion>& g, const
 template <class Criterion>
 void TreeGrower::find_by_rows(const Growth<Criterion>& g, OpenLeaf& leaf) const {
   const std::vector<char> allowed = allowed_features(g, leaf);
-  const Span<const row_t> rows = partition_.rows(leaf.begin, leaf.end);
   RowScanner<Criterion> scanner(X_, g.criterion, g.finder);
+  scanner.set_node(partition_.rows(leaf.begin, leaf.end));
+  // Every feature that separates a node's two rows makes the same partition; where its gain
+  // follows from the partition alone, they tie, and ties go to the lower feature.
+  const bool first_separating = leaf.n_rows() == 2 && g.gains_follow_partitions && !leaf.bounds.bounded();
   for (int f = 0; f < X_.n_features; ++f) {
-    if (!allowed[f]) continue;
-    const SplitInfo s = scanner.find_on_feature(rows, leaf.sums.data(), f, leaf.bounds);
+    if (!allowed[f] || (first_separating && scanner.same_codes(f))) continue;
+    const SplitInfo s = scanner.find_on_feature(leaf.sums.data(), f, leaf.bounds);
     if (s.is_valid() && s.gain > leaf.split.gain) leaf.split = s;
+    if (first_separating) break;
   }
   count_row_scan_for_testing();
 }

@@ -82,9 +82,10 @@ SplitProbe best_split(const BinnedMatrix& X, Span<const GradPair> gh, const Tree
     for (int c = 0; c < kStride; ++c) total[c] += hist[static_cast<std::size_t>(s) * kStride + c];
   const SplitFinder<GradientCriterion> finder(X, criterion);
   RowScanner<GradientCriterion> scanner(X, criterion, finder);
+  scanner.set_node(rows);
   SplitProbe probe;
   for (int f = 0; f < X.n_features; ++f) {  // ascending, as the grower reduces
-    const SplitInfo s = by_rows ? scanner.find_on_feature(rows, total.data(), f, ValueBounds{})
+    const SplitInfo s = by_rows ? scanner.find_on_feature(total.data(), f, ValueBounds{})
                                 : finder.find_on_feature(hist.data(), total.data(), f);
     if (s.is_valid() && s.gain > probe.split.gain) probe.split = s;
   }

@@ -23,23 +23,32 @@ class RowScanner {
   RowScanner(const BinnedMatrix& X, const Criterion& criterion, const SplitFinder<Criterion>& finder)
       : X_(X), criterion_(criterion), finder_(finder) {}
 
-  /// Best split on one feature of the node whose rows are `rows` and sums `total`.
-  SplitInfo find_on_feature(Span<const row_t> rows, const std::int64_t* total, int feature,
-                            const ValueBounds& bounds);
+  /// Takes the node of `rows` (which must outlive the scans): each row's statistics are summed
+  /// once here, and added per feature from this node-local copy.
+  void set_node(Span<const row_t> rows);
+
+  /// Best split on one feature of the node, whose sums are `total`.
+  SplitInfo find_on_feature(const std::int64_t* total, int feature, const ValueBounds& bounds);
+
+  /// Whether the node's two rows have the same code of `feature` (no split on it separates them).
+  bool same_codes(int feature) const;
 
   /// Sums of the rows of `rows` that `split` sends left.
   Sums left_sums(Span<const row_t> rows, const SplitInfo& split) const;
 
  private:
   /// The slots of the codes the rows hold, in code order, then the missing slot: how many value
-  /// slots, with bin_of_[k] the bin of slot k.
-  int compact_slots(Span<const row_t> rows, int feature, const bin_t* codes);
+  /// slots, with bin_of_[k] the bin of slot k; -1 when the rows hold one code only (no split).
+  int compact_slots(int feature, const bin_t* codes);
   /// The feature's every slot (n_bins value slots, then the missing one), summed from the rows.
-  void full_slots(Span<const row_t> rows, int feature);
+  void full_slots(int feature);
 
   const BinnedMatrix& X_;
   const Criterion& criterion_;
   const SplitFinder<Criterion>& finder_;
+  Span<const row_t> rows_;
+  std::vector<std::int64_t> row_stats_;  ///< the node's rows' statistics, n_channels per row
+  std::vector<std::uint8_t> codes_;      ///< one feature's codes of the node's rows
   std::vector<std::int64_t> slots_;
   int bin_of_[256];
   std::uint8_t slot_of_[256];

@@ -45,6 +45,9 @@ ScanResult SplitFinder<Criterion>::scan_feature(const std::int64_t* slots, int n
   }
   const int direction = criterion_.config().monotone_direction(feature);
   if (direction != 0 || bounds.bounded()) return criterion_.scan_bounded(slots, n_bins, total, bounds, direction);
+  if constexpr (std::is_same_v<Criterion, GradientCriterion>) {
+    if (n_bins <= GradientCriterion::kFewSlots) return criterion_.scan_few(slots, n_bins, total);
+  }
   return criterion_.scan(slots, n_bins, total);
 }
 
