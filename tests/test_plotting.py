@@ -55,6 +55,24 @@ def test_learning_curve_draws_the_recorded_scores(boosted):
         plotting.plot_learning_curve(forest)
 
 
+def test_learning_curve_draws_the_evaluation_history():
+    rng = np.random.default_rng(1)
+    X, X_a, X_b = (rng.normal(size=(n, 3)) for n in (300, 100, 100))
+    y, y_a, y_b = (X_[:, 0] + 0.1 * rng.normal(size=len(X_)) for X_ in (X, X_a, X_b))
+    model = HistGradientBoostingRegressor(max_iter=12, random_state=0).fit(
+        X, y, eval_set=[(X_a, y_a), (X_b, y_b)], eval_names=["a", "b"], eval_metric=["rmse", "l1"])
+    for metric, expected in ((None, "rmse"), ("l1", "l1")):
+        ax = plotting.plot_learning_curve(model, metric=metric)
+        lines = {line.get_label(): (line.get_xdata(), line.get_ydata()) for line in ax.get_lines()}
+        assert set(lines) == {"a", "b"} and ax.get_ylabel() == expected
+        for name in ("a", "b"):
+            np.testing.assert_array_equal(lines[name][1], model.evals_result_[name][expected])
+            np.testing.assert_array_equal(lines[name][0], np.arange(1, 13))
+        png_shape(ax)
+    with pytest.raises(ValueError, match="was not recorded"):
+        plotting.plot_learning_curve(model, metric="auc")
+
+
 @pytest.mark.parametrize("tree_index", [0, 3])
 def test_the_tree_drawing_names_each_node(boosted, tree_index):
     table = boosted.trees_to_dataframe()

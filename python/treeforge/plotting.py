@@ -100,10 +100,18 @@ def plot_importance(estimator, importance_type="gain", max_features=20, ax=None,
     return ax
 
 
-def plot_learning_curve(estimator, ax=None):
-    """The scores recorded at fit, iteration by iteration: ``train_score_`` and, with early stopping,
-    ``validation_score_`` (gradient boosting; the score is the negative loss unless ``scoring`` names
-    another). ValueError when the fit recorded none."""
+def plot_learning_curve(estimator, ax=None, metric=None):
+    """The scores recorded at fit, iteration by iteration: the evaluation history ``evals_result_``
+    of ``fit(eval_set=...)``, one curve per set of ``metric`` (default: the first one recorded);
+    else ``train_score_`` and, with early stopping, ``validation_score_`` (gradient boosting; the
+    score is the negative loss unless ``scoring`` names another). ValueError when the fit recorded
+    none, or for a metric it did not record."""
+    history = getattr(estimator, "evals_result_", None) or {}
+    if history:
+        return _plot_history(history, _axes(ax, (6, 4)), metric)
+    if metric is not None:
+        raise ValueError(f"metric={metric!r} names an evaluation metric, but {type(estimator).__name__} was fitted "
+                         "without eval_set: there is no evaluation history.")
     curves = {label: np.asarray(getattr(estimator, name, ()))
               for label, name in (("training", "train_score_"), ("validation", "validation_score_"))}
     curves = {label: scores for label, scores in curves.items() if scores.size}
@@ -116,6 +124,20 @@ def plot_learning_curve(estimator, ax=None):
     scoring = getattr(estimator, "scoring", "loss")
     ax.set(xlabel="iteration", ylabel="negative loss" if scoring in (None, "loss") else str(scoring),
            title="learning curve")
+    ax.legend()
+    return ax
+
+
+def _plot_history(history, ax, metric):
+    """Each evaluation set's values of ``metric`` after each iteration (1, 2, ...)."""
+    recorded = list(dict.fromkeys(name for per_set in history.values() for name in per_set))
+    metric = recorded[0] if metric is None else metric
+    if metric not in recorded:
+        raise ValueError(f"metric={metric!r} was not recorded at fit; the evaluation history holds {recorded}.")
+    for set_name, per_set in history.items():
+        if metric in per_set:
+            ax.plot(np.arange(1, len(per_set[metric]) + 1), per_set[metric], label=set_name)
+    ax.set(xlabel="iteration", ylabel=metric, title="learning curve")
     ax.legend()
     return ax
 
