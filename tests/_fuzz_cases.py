@@ -42,7 +42,8 @@ OTHERS = (None, True, False, "", "0", "NaN", "-Infinity", "x" * 300, [], [0], [[
           {"__ndarray__": {"dtype": "<f8", "shape": [0], "data": []}},
           {"__ndarray__": {"dtype": "object", "shape": [1], "data": [None]}})
 STRINGS = ("", "\x00", "\u00e9", "squared_error", "log_loss", "poisson", "quantile:nan", "quantile:2",
-           "huber:-1", "tweedie:1e308", "absolute_error", "sum", "mean", "median", "vote", "from_dtype", "auto")
+           "huber:-1", "tweedie:1e308", "absolute_error", "sum", "mean", "median", "vote", "from_dtype", "auto",
+           "lambdarank:10", "lambdarank:0", "lambdarank:1e9", "rank_pairwise", "rank_listwise")
 ARRAY_DTYPES = ("<f8", "<f4", "<i2", ">i4", "<i4", "<i8", "|i1", "|u1", "<u4", "<u8", "<U0", "|b1", "object", "V8")
 JSON_TOKENS = (b"{", b"}", b"[", b"]", b",", b":", b'"', b"\\", b"NaN", b"-Infinity", b"1e999", b"\x00",
                b"\xff", b"9" * 400, b"  ", b'"__ndarray__"', b"null")
@@ -73,6 +74,7 @@ def fitted_models():
         "hgb_binary": (treeforge.HistGradientBoostingClassifier(**hgb).fit(X, two), X),
         "hgb_multiclass": (treeforge.HistGradientBoostingClassifier(**hgb).fit(X, np.array(list("abc"))[three]), X),
         "hgb_regressor": (treeforge.HistGradientBoostingRegressor(**hgb).fit(X, y), X),
+        "hgb_ranker": (treeforge.HistGradientBoostingRanker(**hgb).fit(X, three, group=[20, 25, 15]), X),
         "hgb_poisson": (treeforge.HistGradientBoostingRegressor(loss="poisson", **hgb).fit(X, np.exp(y / 4)), X),
         "hgb_categorical": (treeforge.HistGradientBoostingRegressor(categorical_features="from_dtype", **hgb)
                             .fit(frame, y + 3 * three), frame),

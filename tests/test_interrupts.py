@@ -36,6 +36,7 @@ unlimited = dict(max_iter=1, max_leaf_nodes=None, min_samples_leaf=1, early_stop
 cases = {
     "gbdt_regressor": (treeforge.HistGradientBoostingRegressor, dict(max_iter=3), unlimited, 0),
     "gbdt_classifier": (treeforge.HistGradientBoostingClassifier, dict(max_iter=3), unlimited, 3),
+    "gbdt_ranker": (treeforge.HistGradientBoostingRanker, dict(max_iter=3), unlimited, 4),  # queries of 100 rows
     "forest_regressor": (treeforge.RandomForestRegressor, dict(n_estimators=3), dict(n_estimators=2, n_jobs=2), 0),
     "forest_classifier": (treeforge.RandomForestClassifier, dict(n_estimators=3), dict(n_estimators=1), 3),
     "adaboost_classifier": (treeforge.AdaBoostClassifier, dict(n_estimators=3), dict(n_estimators=2_000_000), 2),
@@ -47,7 +48,8 @@ cases = {
 }
 Estimator, quick, long_params, classes = cases[case]
 X, y = data(3000, classes)
-estimator = Estimator(random_state=0, **quick).fit(X, y)
+queries = lambda X: {"group": [100] * (len(X) // 100)} if case == "gbdt_ranker" else {}
+estimator = Estimator(random_state=0, **quick).fit(X, y, **queries(X))
 if long_params == "contributions":  # TreeSHAP of deep trees: about a second per row and thread
     X_big = rng.normal(size=(2000, 20))
     call = lambda: estimator.predict_contributions(X_big)
@@ -57,7 +59,7 @@ elif long_params is None:
 else:
     estimator.set_params(**long_params)
     X_big, y_big = data(40_000 if case.startswith("adaboost") else 300_000, classes)
-    call = lambda: estimator.fit(X_big, y_big)
+    call = lambda: estimator.fit(X_big, y_big, **queries(X_big))
 before = pickle.dumps(estimator)
 print("started", flush=True)
 try:
@@ -68,7 +70,7 @@ except KeyboardInterrupt:
     print("unchanged" if pickle.dumps(estimator) == before else "changed", flush=True)
 """
 
-CASES = ["gbdt_regressor", "gbdt_classifier", "forest_regressor", "forest_classifier", "adaboost_classifier",
+CASES = ["gbdt_regressor", "gbdt_classifier", "gbdt_ranker", "forest_regressor", "forest_classifier", "adaboost_classifier",
          "adaboost_regressor", "forest_predict", "forest_contributions"]
 
 
