@@ -137,6 +137,9 @@ def _cases():
         "no_bootstrap": (forest_r(n_estimators=3, bootstrap=False, max_features=0.3, random_state=10), X, s, None),
         "boosting": (tf.HistGradientBoostingRegressor(max_iter=5, max_leaf_nodes=None, max_depth=10,
                                                       min_samples_leaf=1, random_state=0), X, s, weights),
+        "boosting_leafwise_interactions": (tf.HistGradientBoostingClassifier(
+            max_iter=4, max_leaf_nodes=40, min_samples_leaf=2, interaction_cst=[[0, 1], [2, 3, 4], [5, 6]],
+            random_state=0), X, _classes(s), None),
         "adaboost_r2": (tf.AdaBoostRegressor(n_estimators=4, random_state=0), np.nan_to_num(X), s, None),
     }
 
