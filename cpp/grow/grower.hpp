@@ -37,7 +37,10 @@ std::vector<int> draw_node_features(const std::vector<int>& tree_features, doubl
 /// Loop: build the root histogram and find its best split; then, batch after batch of the
 /// expansions the GrowSchedule hands out, partition each parent's rows, build the histogram of
 /// the smaller child and derive the larger one by subtraction from the parent's buffer, and
-/// find the children's splits. Leaf values come from the criterion (before any shrinkage).
+/// find the children's splits. The children of a split whose rows are few against the
+/// histogram's slots (scans_rows) get no histograms: they, and their subtrees, find their splits
+/// from their rows (RowScanner), the same splits. Leaf values come from the criterion (before any
+/// shrinkage).
 ///
 /// Every histogram is built in three steps: the sums over the rows this process holds, the sync
 /// step that makes them the sums over all rows of the fit, then subtraction and scan. On one
