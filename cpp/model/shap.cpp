@@ -22,30 +22,36 @@ struct PathElement {
 };
 
 /// EXTEND: appends a feature to the path of `length` elements and updates the subset weights.
-void extend_path(PathElement* path, int length, double zero_fraction, double one_fraction, int feature) {
+/// inverse[k] = 1 / k: every node of every row's walk extends its path, and a multiplication costs
+/// a fraction of the division it replaces.
+void extend_path(PathElement* path, int length, double zero_fraction, double one_fraction, int feature,
+                 const double* inverse) {
   path[length] = {feature, zero_fraction, one_fraction, length == 0 ? 1.0 : 0.0};
-  const double n = length + 1;
+  const double one = one_fraction * inverse[length + 1], zero = zero_fraction * inverse[length + 1];
   for (int i = length - 1; i >= 0; --i) {
-    path[i + 1].weight += one_fraction * path[i].weight * (i + 1) / n;
-    path[i].weight = zero_fraction * path[i].weight * (length - i) / n;
+    path[i + 1].weight += one * path[i].weight * (i + 1);
+    path[i].weight = zero * path[i].weight * (length - i);
   }
 }
 
 /// UNWIND: removes element `index` from the path of `length` elements, undoing its EXTEND.
 /// Elements with both fractions zero never enter a path (their subtrees are skipped), so the
-/// divisions below are by non-zero numbers.
-void unwind_path(PathElement* path, int length, int index) {
+/// divisions below are by non-zero numbers; each is made once, the loop multiplying by inverses
+/// (inverse[k] = 1 / k).
+void unwind_path(PathElement* path, int length, int index, const double* inverse) {
   const int last = length - 1;
   const double one = path[index].one_fraction, zero = path[index].zero_fraction;
   double next = path[last].weight;
-  for (int j = last - 1; j >= 0; --j) {
-    if (one != 0) {
+  if (one != 0) {
+    const double up = length / one, down = zero * inverse[length];
+    for (int j = last - 1; j >= 0; --j) {
       const double kept = path[j].weight;
-      path[j].weight = next * length / ((j + 1) * one);
-      next = kept - path[j].weight * zero * (last - j) / length;
-    } else {
-      path[j].weight = path[j].weight * length / (zero * (last - j));
+      path[j].weight = next * up * inverse[j + 1];
+      next = kept - path[j].weight * down * (last - j);
     }
+  } else {
+    const double up = length / zero;
+    for (int j = last - 1; j >= 0; --j) path[j].weight = path[j].weight * up * inverse[last - j];
   }
   for (int j = index; j < last; ++j) {
     path[j].feature = path[j + 1].feature;
@@ -87,6 +93,17 @@ double cover_fraction(const Tree& tree, int parent, int child) {
   return tree.cover[parent] > 0 ? tree.cover[child] / tree.cover[parent] : 0.5;
 }
 
+/// Each node's share of its parent's cover (the root's 1), read by every row's walk of the tree.
+std::vector<double> cover_fractions(const Tree& tree) {
+  std::vector<double> fraction(tree.n_nodes(), 1.0);
+  for (int i = 0; i < tree.n_nodes(); ++i) {
+    if (tree.is_leaf(i)) continue;
+    fraction[tree.left[i]] = cover_fraction(tree, i, tree.left[i]);
+    fraction[tree.right[i]] = cover_fraction(tree, i, tree.right[i]);
+  }
+  return fraction;
+}
+
 /// Deepest leaf of the tree (children have larger indices than their parent).
 int tree_depth(const Tree& tree) {
   std::vector<int> depth(tree.n_nodes(), 0);
@@ -123,8 +140,10 @@ enum class Condition { kNone, kPresent, kAbsent };
 class PathWalk {
  public:
   /// inverse: 1 / k at k = 1 .. the longest path's length.
-  PathWalk(const Tree& tree, const std::vector<int>& feature_bins, const double* inverse, PathElement* workspace)
-      : tree_(tree), feature_bins_(feature_bins), inverse_(inverse), workspace_(workspace) {}
+  /// fraction: cover_fractions(tree).
+  PathWalk(const Tree& tree, const double* fraction, const std::vector<int>& feature_bins, const double* inverse,
+           PathElement* workspace)
+      : tree_(tree), fraction_(fraction), feature_bins_(feature_bins), inverse_(inverse), workspace_(workspace) {}
 
   void run(const double* row, double* phi, std::size_t phi_stride, Condition condition = Condition::kNone,
            int condition_feature = -1) {
@@ -156,7 +175,7 @@ class PathWalk {
     PathElement* path = parent + parent_length;
     std::copy(parent, parent + parent_length, path);
     int length = parent_length;
-    if (!is_conditioned(feature)) extend_path(path, length++, zero, one, feature);
+    if (!is_conditioned(feature)) extend_path(path, length++, zero, one, feature, inverse_);
     if (tree_.is_leaf(node)) {
       add_leaf(node, path, length, condition_fraction);
       return;
@@ -165,8 +184,8 @@ class PathWalk {
     const int hot = hot_child(node), cold = hot == tree_.left[node] ? tree_.right[node] : tree_.left[node];
     if (is_conditioned(split_feature)) {  // present: the row's branch; absent: both, by cover
       const bool present = condition_ == Condition::kPresent;
-      const double hot_share = present ? condition_fraction : condition_fraction * cover_fraction(tree_, node, hot);
-      const double cold_share = present ? 0.0 : condition_fraction * cover_fraction(tree_, node, cold);
+      const double hot_share = present ? condition_fraction : condition_fraction * fraction_[hot];
+      const double cold_share = present ? 0.0 : condition_fraction * fraction_[cold];
       if (hot_share != 0) recurse(hot, path, length, 1.0, 1.0, split_feature, hot_share);
       if (cold_share != 0) recurse(cold, path, length, 1.0, 1.0, split_feature, cold_share);
       return;
@@ -177,12 +196,12 @@ class PathWalk {
       if (path[i].feature != split_feature) continue;
       incoming_zero = path[i].zero_fraction;
       incoming_one = path[i].one_fraction;
-      unwind_path(path, length, i);
+      unwind_path(path, length, i, inverse_);
       --length;
       break;
     }
-    const double hot_zero = incoming_zero * cover_fraction(tree_, node, hot);
-    const double cold_zero = incoming_zero * cover_fraction(tree_, node, cold);
+    const double hot_zero = incoming_zero * fraction_[hot];
+    const double cold_zero = incoming_zero * fraction_[cold];
     // A branch no coalition reaches adds nothing (and its fractions would divide by zero).
     if (hot_zero != 0 || incoming_one != 0)
       recurse(hot, path, length, hot_zero, incoming_one, split_feature, condition_fraction);
@@ -203,6 +222,7 @@ class PathWalk {
   }
 
   const Tree& tree_;
+  const double* fraction_;
   const std::vector<int>& feature_bins_;
   const double* inverse_;
   PathElement* workspace_;
@@ -222,6 +242,7 @@ struct Explanation {
   std::vector<int> feature_bins;  ///< categories of a categorical feature, for set splits on raw values
   std::size_t workspace_size;     ///< path elements of the deepest tree's walk
   std::vector<double> inverse;    ///< 1 / k at k = 1 .. the longest path's length (inverse[0] unused)
+  std::vector<std::vector<double>> fractions;  ///< cover_fractions of each tree
   /// The output column of tree t's first value.
   std::size_t output(std::size_t t) const { return dim == 1 ? t % n_outputs : 0; }
 };
@@ -230,7 +251,7 @@ Explanation explain(const Model& model, std::size_t n_cols) {
   check(model.aggregation() != Aggregation::kWeightedMedian,
         "SHAP values need a sum or mean of trees; AdaBoost.R2 predicts the weighted median of its trees, "
         "which no feature attribution adds up to");
-  Explanation e{model.n_features(), model.n_outputs(), model.leaf_dim(), 0, 1.0, model.base_score(), {}, 0, {}};
+  Explanation e{model.n_features(), model.n_outputs(), model.leaf_dim(), 0, 1.0, model.base_score(), {}, 0, {}, {}};
   check(static_cast<int>(n_cols) == e.n_features, "X has ", n_cols, " features, the model was trained on ",
         e.n_features);
   check_internal(e.dim == 1 || e.dim == e.n_outputs, "a tree's leaves hold one value or one per output");
@@ -240,6 +261,7 @@ Explanation explain(const Model& model, std::size_t n_cols) {
   int depth = 0;
   for (std::size_t t = 0; t < model.trees().size(); ++t) {  // in tree order, as predict_margin sums
     const std::vector<double> mean = tree_expectation(model.trees()[t]);
+    e.fractions.push_back(cover_fractions(model.trees()[t]));
     for (int k = 0; k < e.dim; ++k) e.expected[e.output(t) + k] += mean[k];
     depth = std::max(depth, tree_depth(model.trees()[t]));
   }
@@ -293,7 +315,8 @@ void shap_contributions(const Model& model, MatrixView<const T> X, Span<double> 
     std::fill(phi, phi + row_size, 0.0);
     for (std::size_t t = 0; t < trees.size(); ++t) {
       check_interrupt();  // a row of deep trees can take seconds: the poll is asked per tree
-      PathWalk(trees[t], e.feature_bins, e.inverse.data(), workspace).run(row, phi + e.output(t) * e.width, e.width);
+      PathWalk(trees[t], e.fractions[t].data(), e.feature_bins, e.inverse.data(), workspace)
+          .run(row, phi + e.output(t) * e.width, e.width);
     }
     for (int k = 0; k < e.n_outputs; ++k) phi[k * e.width + e.n_features] = e.expected[k];
     if (e.scale != 1.0)
@@ -315,7 +338,7 @@ void shap_interactions(const Model& model, MatrixView<const T> X, Span<double> o
     std::vector<double> phi(e.n_outputs * W, 0.0), present(e.dim * W), absent(e.dim * W);
     for (std::size_t t = 0; t < trees.size(); ++t) {
       check_interrupt();
-      PathWalk walk(trees[t], e.feature_bins, e.inverse.data(), workspace);
+      PathWalk walk(trees[t], e.fractions[t].data(), e.feature_bins, e.inverse.data(), workspace);
       walk.run(row, phi.data() + e.output(t) * W, W);
       // A feature the tree never splits on changes nothing in it, so its pairs get nothing here.
       for (const int c : features[t]) {
