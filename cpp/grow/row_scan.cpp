@@ -18,10 +18,11 @@ void count_row_scan_for_testing() { g_row_scans.fetch_add(1, std::memory_order_r
 template <class Criterion>
 void RowScanner<Criterion>::set_node(Span<const row_t> rows) {
   rows_ = rows;
+  codes_.resize(rows.size);
+  if (!kCopiesStats) return;
   const int stride = criterion_.n_channels();
   row_stats_.assign(rows.size * stride, 0);
   for (std::size_t i = 0; i < rows.size; ++i) criterion_.add(row_stats_.data() + i * stride, rows[i]);
-  codes_.resize(rows.size);
 }
 
 template <class Criterion>
@@ -69,11 +70,8 @@ int RowScanner<Criterion>::compact_slots(int feature, const bin_t* codes) {
   slot_of_[missing] = static_cast<std::uint8_t>(n);
   const int stride = criterion_.n_channels();
   slots_.assign(static_cast<std::size_t>(n + 1) * stride, 0);
-  for (std::size_t i = 0; i < rows_.size; ++i) {
-    std::int64_t* slot = slots_.data() + static_cast<std::size_t>(slot_of_[codes_[i]]) * stride;
-    const std::int64_t* stats = row_stats_.data() + i * stride;
-    for (int c = 0; c < stride; ++c) slot[c] += stats[c];
-  }
+  for (std::size_t i = 0; i < rows_.size; ++i)
+    add_row(slots_.data() + static_cast<std::size_t>(slot_of_[codes_[i]]) * stride, i);
   return n;
 }
 
@@ -82,10 +80,7 @@ void RowScanner<Criterion>::full_slots(int feature) {
   const int stride = criterion_.n_channels();
   slots_.assign(static_cast<std::size_t>(X_.n_slots(feature)) * stride, 0);
   X_.for_column(feature, [&](const auto* codes) {
-    for (std::size_t i = 0; i < rows_.size; ++i) {
-      std::int64_t* slot = slots_.data() + static_cast<std::size_t>(codes[rows_[i]]) * stride;
-      for (int c = 0; c < stride; ++c) slot[c] += row_stats_[i * stride + c];
-    }
+    for (std::size_t i = 0; i < rows_.size; ++i) add_row(slots_.data() + static_cast<std::size_t>(codes[rows_[i]]) * stride, i);
   });
 }
 

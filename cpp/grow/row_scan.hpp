@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "core/common.hpp"
@@ -24,7 +25,7 @@ class RowScanner {
       : X_(X), criterion_(criterion), finder_(finder) {}
 
   /// Takes the node of `rows` (which must outlive the scans): each row's statistics are summed
-  /// once here, and added per feature from this node-local copy.
+  /// once here (but a class row's), and added per feature from this node-local copy.
   void set_node(Span<const row_t> rows);
 
   /// Best split on one feature of the node, whose sums are `total`.
@@ -42,6 +43,17 @@ class RowScanner {
   int compact_slots(int feature, const bin_t* codes);
   /// The feature's every slot (n_bins value slots, then the missing one), summed from the rows.
   void full_slots(int feature);
+  /// slot += the statistics of the node's row i: from the node-local copy, or (one class channel
+  /// per row, cheaper than a copy of every class's) from the criterion.
+  void add_row(std::int64_t* slot, std::size_t i) const {
+    if constexpr (kCopiesStats) {
+      const int stride = criterion_.n_channels();
+      for (int c = 0; c < stride; ++c) slot[c] += row_stats_[i * stride + c];
+    } else {
+      criterion_.add(slot, rows_[i]);
+    }
+  }
+  static constexpr bool kCopiesStats = !std::is_same_v<Criterion, ClassCriterion>;
 
   const BinnedMatrix& X_;
   const Criterion& criterion_;
