@@ -127,7 +127,7 @@ def main(argv=None):
              f"{max(args.queries // 10, 2):,} queries", f"fit: medians of {args.repeats} repeats, round-robin",
              "metrics on the test queries, one implementation for all libraries (gains 2^label - 1, ties averaged)"]
     common.finish_section(args, "ranking", "Learning to rank: lambdarank", ["treeforge", "xgboost", "lightgbm"],
-                          body, notes)
+                          body, notes, default_rounds=100)
 
 
 if __name__ == "__main__":

@@ -672,13 +672,13 @@ def quick_suffix(args, default_rounds=200):
     return f" (quick: {', '.join(parts)})" if parts else ""
 
 
-def finish_section(args, key, title, libs, body, notes=(), family="gbdt"):
+def finish_section(args, key, title, libs, body, notes=(), family="gbdt", default_rounds=200):
     """Print a section (header + body) and write it to ``args.out`` unless ``--no-write``.
 
     Quick runs (``--rows-scale`` below 1 or fewer rounds) get their own key, so they never replace
     a full-size section.
     """
-    suffix = quick_suffix(args)
+    suffix = quick_suffix(args, default_rounds)
     text = section_header(title + suffix, libs, notes, family) + "\n" + body
     print(text)
     if not args.no_write:
