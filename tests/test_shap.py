@@ -122,6 +122,23 @@ def test_trees_far_deeper_than_the_features():
     np.testing.assert_allclose(pairs.sum(axis=3), forest._shap_values(X[:100]), rtol=1e-9, atol=1e-12)
 
 
+def test_quadrature_equals_the_path_algorithm():
+    # Contributions are computed by quadrature; Lundberg et al.'s Algorithm 2 is the second opinion.
+    X, score, rng = make_data()
+    X_missing = X.copy()
+    X_missing[rng.random(X.shape) < 0.1] = np.nan
+    models = [
+        tf.HistGradientBoostingRegressor(max_iter=15, max_leaf_nodes=63, min_samples_leaf=2).fit(X_missing, score),
+        tf.HistGradientBoostingClassifier(max_iter=8, min_samples_leaf=2).fit(X, classes_of(score, 3)),
+        tf.RandomForestClassifier(n_estimators=5, random_state=0).fit(X, classes_of(score, 3)),  # 3 values a leaf
+        tf.RandomForestRegressor(n_estimators=5, random_state=0).fit(X_missing, score),  # deep, repeated features
+    ]
+    for model in models:
+        fast = model._model.shap_contributions(X_missing[:100], 1)
+        reference = tf._core._testing.shap_contributions_by_paths(model._model, X_missing[:100], 1)
+        np.testing.assert_allclose(fast, reference, rtol=1e-9, atol=1e-10 * np.abs(reference).max())
+
+
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_adaboost_samme_adds_up_to_its_decision_function(n_classes):
     X, score, _ = make_data(missing=0.0)

@@ -7,6 +7,7 @@
 #include "grow/row_scan.hpp"
 #include "grow/row_shards.hpp"
 #include "model/model.hpp"
+#include "model/shap.hpp"
 #include "objectives/objective.hpp"
 
 namespace treeforge {
@@ -95,6 +96,14 @@ void bind_kernel_probes(py::module_& t) {
     return py::make_tuple(to_numpy(probe.grad), to_numpy(probe.hess), probe.loss);
   }, py::arg("objective"), py::arg("n_outputs"), py::arg("y"), py::arg("margin"), py::arg("sample_weight") = py::none(),
      py::arg("group_begin") = py::none());
+  t.def("shap_contributions_by_paths", [](const Model& model, const py::array& X, int n_threads) {
+    check(X.ndim() == 2, "X must be a 2-D array");
+    const auto width = static_cast<std::size_t>(model.n_features()) + 1;
+    py::array_t<double> out({static_cast<std::size_t>(X.shape(0)), static_cast<std::size_t>(model.n_outputs()), width});
+    Span<double> o(out.mutable_data(), static_cast<std::size_t>(out.size()));
+    with_matrix(X, [&](auto view) { shap_contributions_by_paths(model, view, o, n_threads); return 0; });
+    return out;
+  }, py::arg("model"), py::arg("X"), py::arg("n_threads") = 1);
 }
 
 }  // namespace
