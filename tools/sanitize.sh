@@ -50,7 +50,8 @@ tests=${SANITIZE_TESTS:-tests/test_model_io.py tests/test_model_outputs_validati
   tests/test_histogram.py tests/test_partition.py tests/test_splitter.py tests/test_grower.py
   tests/test_binning.py tests/test_train_data.py tests/test_constraints.py
   tests/test_cost_complexity.py tests/test_forest_poisson.py tests/test_weighted_sampling.py
-  tests/test_losses.py tests/test_sklearn_compat.py tests/test_forest_absolute_error.py tests/test_ranking.py}
+  tests/test_losses.py tests/test_sklearn_compat.py tests/test_forest_absolute_error.py tests/test_ranking.py
+  tests/test_shap.py}
 # Statistical comparisons with scikit-learn and LightGBM: minutes of their own fits under the
 # preload, no core path that the other loss tests do not take.
 deselect=(--deselect tests/test_losses.py::test_agrees_with_scikit_learn
