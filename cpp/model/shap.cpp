@@ -132,6 +132,14 @@ std::vector<double> tree_expectation(const Tree& tree) {
   return expected;
 }
 
+/// The child a row (raw values) goes to at split `node`, decided as prediction decides it.
+int row_child(const Tree& tree, const std::vector<int>& feature_bins, const double* row, int node) {
+  SplitTest split = tree.split(node);
+  const int feature = tree.feature[node];
+  if (split.kind == SplitKind::kCategorySet) split.n_categories = feature_bins[feature];
+  return goes_left(split, row[feature]) ? tree.left[node] : tree.right[node];
+}
+
 /// Which coalitions a walk counts: all (TreeSHAP), or those holding (kPresent) or lacking
 /// (kAbsent) one feature, which then takes no part in the path (interaction values).
 enum class Condition { kNone, kPresent, kAbsent };
@@ -157,13 +165,7 @@ class PathWalk {
   }
 
  private:
-  /// The child the row goes to at split `node`, decided as prediction decides it.
-  int hot_child(int node) const {
-    SplitTest split = tree_.split(node);
-    const int feature = tree_.feature[node];
-    if (split.kind == SplitKind::kCategorySet) split.n_categories = feature_bins_[feature];
-    return goes_left(split, row_[feature]) ? tree_.left[node] : tree_.right[node];
-  }
+  int hot_child(int node) const { return row_child(tree_, feature_bins_, row_, node); }
 
   bool is_conditioned(int feature) const { return condition_ != Condition::kNone && feature == condition_feature_; }
 
@@ -309,12 +311,7 @@ class QuadratureWalk {
   }
 
  private:
-  int hot_child(int node) const {
-    SplitTest split = tree_.split(node);
-    const int feature = tree_.feature[node];
-    if (split.kind == SplitKind::kCategorySet) split.n_categories = feature_bins_[feature];
-    return goes_left(split, row_[feature]) ? tree_.left[node] : tree_.right[node];
-  }
+  int hot_child(int node) const { return row_child(tree_, feature_bins_, row_, node); }
 
   /// sum[d * k_ + k]: the leaves below `node`, value d times their path's product at point k,
   /// given `product`, the path's product down to `node`.
