@@ -1,12 +1,12 @@
 """``treeforge train`` computes only what it shows and holds the data once (issue #28 item 4): no metrics
 under --quiet, no per-iteration training loss beside a validation set, a CSV file read with the types
-of its sample (the same table as inference gives), the held-out rows taken out in place, and the
-estimators (scikit-learn) imported only once the table is freed."""
+of its sample (the same table as inference gives), the held-out rows taken out in place (stratified as scikit-learn's
+split holds them out, in O(n) NumPy), text columns encoded once, and the estimators (scikit-learn)
+imported in a thread while the data are read."""
 
+import importlib
 import json
-import os
-import subprocess
-import sys
+import threading
 
 import numpy as np
 import pyarrow as pa
@@ -17,7 +17,7 @@ from _cli_run import write_csv
 
 from treeforge import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from treeforge import cli
-from treeforge.cli import _csv, _train
+from treeforge.cli import _csv, _estimators, _tabular, _train
 from treeforge.cli._estimators import MODELS, _declared_parameters, estimator_class
 
 
@@ -63,17 +63,47 @@ def test_training_loss_is_recorded_only_when_it_decides(data_file, tmp_path, mon
     assert len(estimator.validation_score_) == (0 if recorded else 16)
 
 
-def test_train_reads_the_data_before_importing_scikit_learn(data_file, tmp_path):
-    code = ("import sys\nfrom treeforge.cli import _tabular\nreal = _tabular.features_matrix\n"
-            "def features_matrix(*args, **kwargs):\n"
-            "    assert 'sklearn' not in sys.modules and 'treeforge.ensemble._gradient_boosting' not in sys.modules\n"
-            "    return real(*args, **kwargs)\n"
-            "_tabular.features_matrix = features_matrix\nfrom treeforge.cli import main\n"
-            f"sys.exit(main({_train_args(data_file, tmp_path, '--quiet')!r}))")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.dirname(os.path.dirname(cli.__file__)),
-                                                        os.environ.get("PYTHONPATH", "")])}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
-    assert result.returncode == 0, result.stderr
+def test_scikit_learn_is_imported_in_a_thread_while_the_data_are_read(data_file, tmp_path, monkeypatch):
+    """The estimators' module (scikit-learn with it) is imported by a thread started before the file is
+    read, so that the import overlaps the reading; ``estimator_class`` waits for that thread."""
+    events, imports = [], {}
+    real_import, real_read = _estimators._import_estimator_module, _tabular.read_table
+
+    def importing(name):
+        is_main = threading.current_thread() is threading.main_thread()
+        events.append(("import", name, is_main, is_main and not imports[name].is_alive()))
+        return real_import(name)
+
+    monkeypatch.setattr(_estimators, "_IMPORTS", imports)
+    monkeypatch.setattr(_estimators, "_import_estimator_module", importing)
+    monkeypatch.setattr(_tabular, "read_table", lambda *args, **kwargs: events.append(("read", set(imports)))
+                        or real_read(*args, **kwargs))
+    assert cli.main(_train_args(data_file, tmp_path, "--quiet")) == 0
+    module = "ensemble._gradient_boosting"
+    assert ("read", {module}) in events  # the thread was started before the file was read
+    assert ("import", module, False, False) in events  # imported by the thread
+    assert events[-1] == ("import", module, True, True)  # estimator_class: after the thread ended
+
+
+def test_a_failed_import_in_the_thread_is_reported_by_the_command(data_file, tmp_path, monkeypatch, capsys):
+    real_import, calls = importlib.import_module, []
+
+    def failing(name, *args):
+        if name.startswith("treeforge.ensemble"):
+            calls.append(threading.current_thread() is threading.main_thread())
+            raise ImportError(f"no {name} here")
+        return real_import(name, *args)
+
+    monkeypatch.setattr(_estimators, "_IMPORTS", {})
+    monkeypatch.setattr(_estimators.importlib, "import_module", failing)
+    with pytest.raises(ImportError, match="no treeforge.ensemble._gradient_boosting here"):
+        cli.main(_train_args(data_file, tmp_path, "--quiet"))
+    assert calls == [False, True]  # the thread's failure said nothing; the main thread's import raised
+
+
+def test_pyarrow_reads_with_the_allocator_numpy_uses(data_file):
+    _csv.read_csv(str(data_file))
+    assert pa.default_memory_pool().backend_name == "system"
 
 
 @pytest.mark.parametrize("model", sorted(MODELS))
@@ -174,3 +204,39 @@ def test_category_codes_are_counted_as_np_unique_finds_them(values, negative_is_
     assert [repr(level) for level in levels] == [repr(level) for level in expected_levels.tolist()]
     np.testing.assert_array_equal(index[~missing], expected_index.reshape(-1))
     assert np.all(index[missing] == -1)
+
+
+def _split_labels(kind, rng, n, k):
+    labels = rng.choice(k, size=n, p=rng.dirichlet(np.ones(k)))
+    return {"int": labels - 3, "bool": labels.astype(bool), "text": np.array([f"c{v}" for v in labels], dtype=object),
+            "float": labels * 0.5, "wide": labels * 1_000_003}[kind]
+
+
+@pytest.mark.parametrize("kind", ["int", "bool", "text", "float", "wide"])
+@pytest.mark.parametrize("n_classes", [2, 3, 20])
+def test_held_out_rows_are_those_scikit_learns_stratified_split_holds_out(kind, n_classes):
+    from sklearn.model_selection import train_test_split
+
+    rng = np.random.default_rng(n_classes)
+    for trial in range(12):
+        n, fraction, seed = int(rng.integers(20, 2000)), float(rng.choice([0.05, 0.1, 0.25, 0.5])), trial
+        labels = _split_labels(kind, rng, n, 2 if kind == "bool" else n_classes)
+        try:
+            expected = np.sort(train_test_split(np.arange(n), test_size=fraction, random_state=seed,
+                                                stratify=labels)[1])
+        except ValueError:  # a class of one row, or fewer rows held out than classes
+            with pytest.raises(ValueError):
+                _train.stratified_held_out_rows(labels, fraction, seed)
+            continue
+        np.testing.assert_array_equal(_train.stratified_held_out_rows(labels, fraction, seed), expected)
+
+
+def test_text_columns_are_encoded_as_their_trimmed_text():
+    column = pa.chunked_array([[" b", "a", None, "b ", ""], ["  ", "c", "a", None, " a "]])
+    table = pa.table({"t": column, "n": pa.chunked_array([[3, 1, None, 3, 2], [2, 1, 1, None, 3]])})
+    for name in ("t", "n"):
+        text = _tabular.column_to_text(table, name).to_pylist()
+        codes, values, counts = _tabular.encoded_text(table, name)
+        assert values == sorted({value for value in text if value is not None})
+        assert [None if code < 0 else values[code] for code in codes] == text
+        assert counts.tolist() == [text.count(value) for value in values]

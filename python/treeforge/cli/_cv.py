@@ -14,6 +14,7 @@ from ._estimators import (
     check_ranking_options,
     collect_params,
     estimator_class,
+    import_in_background,
     make_estimator,
     set_categorical_features,
 )
@@ -129,6 +130,7 @@ def cmd_cv(args, console):
     args.params = collect_params(args)
     check_param_names(args.model, args.params, args.task)
     mode = early_stopping_mode(args)
+    import_in_background(args.model, args.task)  # scikit-learn's import overlaps the reading
     meta, data, task, reason = read_training_data(args, None, console)
     console.result(f"task: {task} ({reason})")
     folds = fold_rows(data[1], task, args.folds, args.params["random_state"], args.data, data[3])

@@ -14,7 +14,7 @@ matrix of them (the estimators' sparse path is issue #25's), so a file whose den
 
 import os
 
-from ._csv import DataError, check_input_file, read_csv, release_reading_memory, shown
+from ._csv import DataError, check_input_file, read_csv, release_reading_memory, shown, use_system_allocator
 
 FORMATS = ("csv", "parquet", "libsvm")
 _EXTENSIONS = {".parquet": "parquet", ".pq": "parquet", ".svm": "libsvm", ".libsvm": "libsvm",
@@ -54,6 +54,7 @@ def read_table(path, string_columns=(), *, file_format=None, console=None, featu
     other formats refuse by name when given (they hold types, names and no delimiter of their own).
     ``features``: a model's feature names, so that a LibSVM file whose rows never reach its last
     features still has their (zero) columns."""
+    use_system_allocator()
     kind = format_of(path, file_format)
     if kind == "csv":
         return read_csv(path, string_columns=string_columns, console=console, **csv_options)

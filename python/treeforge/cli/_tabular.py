@@ -128,6 +128,52 @@ def column_to_text(table, name):
     return _trimmed_text(column)
 
 
+def encoded_text(table, name):
+    """``column_to_text`` as codes: (codes, values, counts) where ``values`` are the column's distinct
+    trimmed values, sorted (a list of str), ``codes`` (int32, one a row) their positions, -1 missing
+    (null or blank), and ``counts`` the rows of each value.
+
+    One hashing pass over the rows (pyarrow's dictionary encoding); trimming, sorting and every test of
+    the values then run over the distinct values only, not over every row.
+    """
+    column = table.column(name)
+    if not _is_text(column.type):
+        column = pc.cast(column, pa.string())
+    encoded = pc.dictionary_encode(column).unify_dictionaries().combine_chunks()
+    trimmed = _trimmed_text(encoded.dictionary)  # raw values differing only in spaces trim to one
+    values = sorted(pc.unique(trimmed).drop_null().to_pylist())
+    position = pc.index_in(trimmed, value_set=pa.array(values, pa.string()))
+    lookup = np.append(pc.fill_null(position, -1).to_numpy(zero_copy_only=False), -1).astype(np.int32)
+    codes = lookup[pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)]  # a null row: -1
+    return codes, values, np.bincount(codes + 1, minlength=len(values) + 1)[1:]
+
+
+def _values_matching(values, pattern, ignore_case=False):
+    """Which of ``values`` (a list of str) match the regular expression: a bool ndarray."""
+    matches = pc.match_substring_regex(pa.array(values, pa.string()), pattern, ignore_case=ignore_case)
+    return matches.to_numpy(zero_copy_only=False).astype(bool)
+
+
+def _first_row_of(codes, is_chosen):
+    """The first row whose code is one of the values ``is_chosen`` marks (never a missing one)."""
+    return int(np.flatnonzero(np.append(is_chosen, False)[codes])[0])
+
+
+def _is_categorical_text(encoded, name, source, hint):
+    """``_numbers_of_text``'s rule for ``encoded_text``: True for a column of text, False for one of numbers,
+    DataError for numbers with a few values that are not (``NUMERIC_SHARE``)."""
+    codes, values, counts = encoded
+    pattern = _NUMBER_WITH_COMMA if source.decimal == "," else _NUMBER
+    is_number = _values_matching(values, pattern, ignore_case=True)
+    n_values, n_numbers = int(counts.sum()), int(counts[is_number].sum())
+    if n_numbers == n_values:
+        return False
+    if n_numbers < NUMERIC_SHARE * n_values:
+        return True
+    row_idx = _first_row_of(codes, ~is_number)
+    raise DataError(f"{source.where(row_idx, name)}: {values[codes[row_idx]]!r} is not a number{hint}")
+
+
 # --------------------------------------------------------------------------------------------
 # Tables -> arrays: features, target, weights
 # --------------------------------------------------------------------------------------------
@@ -184,17 +230,16 @@ def infer_schema(table, source, target, ignore, weight, categorical, console=Non
     for name in features:
         kind = table.column(name).type
         is_numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
-        text = column_to_text(table, name) if name in categorical or _is_text(kind) else None  # trimmed once
-        if text is not None:
-            is_categorical = name in categorical or _numbers_of_text(text, name, source, strict=False,
-                                                                     hint=hint) is None
+        encoded = encoded_text(table, name) if name in categorical or _is_text(kind) else None  # trimmed once
+        if encoded is not None:
+            is_categorical = name in categorical or _is_categorical_text(encoded, name, source, hint)
         else:
             is_categorical = not is_numeric and column_to_float(table, name, source, strict=False, hint=hint) is None
         if is_categorical:
+            encoded = encoded if encoded is not None else encoded_text(table, name)
             if name not in categorical:
-                _refuse_numbers_with_the_other_decimal_mark(table, name, source, text=text)
-            values = pc.unique(text if text is not None else column_to_text(table, name)).drop_null().to_pylist()
-            categories[name] = sorted(values)
+                _refuse_numbers_with_the_other_decimal_mark(table, name, source, encoded=encoded)
+            values = categories[name] = encoded[1]
             if len(values) > 0.5 * table.num_rows and len(values) > _MANY_LEVELS:
                 tell(console, "note", f"column {shown(name)} has {len(values)} distinct values in "
                                        f"{table.num_rows} rows: an identifier? (--ignore {name})")
@@ -202,19 +247,19 @@ def infer_schema(table, source, target, ignore, weight, categorical, console=Non
     return {"features": features, "categories": categories, "known": known, "index_columns": index_columns}
 
 
-def _refuse_numbers_with_the_other_decimal_mark(table, name, source, what="categories", keep=None, text=None):
+def _refuse_numbers_with_the_other_decimal_mark(table, name, source, what="categories", keep=None, encoded=None):
     """DataError if ``NUMERIC_SHARE`` of a text column are numbers written with the decimal mark the
     file is not read with (a comma, or a point under ``--decimal ,``): never text by accident.
 
     ``what`` says what the column would become; ``keep`` how to keep it so (default: --categorical);
-    ``text``: the column's trimmed text, if computed already.
+    ``encoded``: the column's ``encoded_text``, if computed already.
     """
     other, mark, pattern = (".", "point", POINT_NUMBER) if source.decimal == "," else (",", "comma", COMMA_NUMBER)
-    text = column_to_text(table, name) if text is None else text
-    is_number = pc.match_substring_regex(text, pattern)
-    n_values = len(is_number) - is_number.null_count
-    if n_values and (pc.sum(is_number).as_py() or 0) >= NUMERIC_SHARE * n_values:
-        example = text.filter(is_number)[0].as_py()
+    codes, values, counts = encoded_text(table, name) if encoded is None else encoded
+    is_number = _values_matching(values, pattern)
+    n_values = int(counts.sum())
+    if n_values and int(counts[is_number].sum()) >= NUMERIC_SHARE * n_values:
+        example = values[codes[_first_row_of(codes, is_number)]]
         keep = keep or f"--categorical {name} keeps them as categories"
         raise DataError(f"{source.path}, column {shown(name)}: numbers written with a decimal {mark} (e.g. "
                         f"{example!r}) would become {what}: --decimal {other} reads them as numbers; {keep}")
@@ -264,6 +309,9 @@ def features_matrix(table, source, schema, console=None):
     -------
     X : ndarray of shape (n_rows, n_features), float64, C-contiguous; NaN is missing
     """
+    consumed = isinstance(table, list)
+    if consumed:
+        table = table.pop()
     features, categories = schema["features"], schema["categories"]
     columns = table.column_names  # a new list at every access of the attribute: read once
     present, used = set(columns), set(features) | set(schema.get("known", ()))
@@ -281,14 +329,18 @@ def features_matrix(table, source, schema, console=None):
     # pyarrow's allocator keeps what its computations free, and NumPy's arrays cannot reuse it: it is
     # handed back before X and after every group of columns, so that the read never holds more.
     release_reading_memory()
-    X = np.empty((table.num_rows, len(features)), dtype=np.float64)
+    n_rows = table.num_rows
+    X = np.empty((n_rows, len(features)), dtype=np.float64)
     for first in range(0, len(features), _COLUMN_GROUP):
-        group = [_feature_values(table, source, name, categories.get(name), console)
-                 for name in features[first:first + _COLUMN_GROUP]]
+        names = features[first:first + _COLUMN_GROUP]
+        group = [_feature_values(table, source, name, categories.get(name), console) for name in names]
+        if consumed:
+            table = table.drop_columns(names)
         release_reading_memory()
-        for start in range(0, table.num_rows, _ROW_BLOCK):
+        for start in range(0, n_rows, _ROW_BLOCK):
             for k, values in enumerate(group):
                 X[start:start + _ROW_BLOCK, first + k] = values[start:start + _ROW_BLOCK]
+        del group  # freed before the next group is converted
     return X
 
 
@@ -296,15 +348,16 @@ def _feature_values(table, source, name, categories, console):
     """One feature column as float64, shape (n_rows,): numbers, or the codes of ``categories``."""
     if categories is None:
         return column_to_float(table, name, source, strict=True, hint=" (a numeric feature in the training data)")
-    text = column_to_text(table, name)
-    codes = pc.index_in(text, value_set=pa.array(categories, pa.string()))
-    unseen = pc.and_(pc.is_null(codes), pc.is_valid(text))
-    n_unseen = pc.sum(unseen).as_py() or 0
+    codes, values, counts = encoded_text(table, name)
+    position = pc.index_in(pa.array(values, pa.string()), value_set=pa.array(categories, pa.string()))
+    position = pc.fill_null(position, -1).to_numpy(zero_copy_only=False)
+    is_unseen = position < 0
+    n_unseen = int(counts[is_unseen].sum())
     if n_unseen:
-        example = text.filter(unseen)[0].as_py()
+        example = values[codes[_first_row_of(codes, is_unseen)]]
         tell(console, "warn", f"column {shown(name)}: {n_unseen} value{'s' * (n_unseen > 1)} not seen in "
                                f"training (e.g. {example!r}) treated as missing")
-    return pc.fill_null(pc.cast(codes, pa.float64()), math.nan).to_numpy()
+    return np.append(np.where(is_unseen, math.nan, position), math.nan)[codes]  # a missing row: NaN
 
 
 def target_values(table, source, name, kind):

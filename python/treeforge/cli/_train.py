@@ -2,6 +2,7 @@
 said, the fit with progress and checkpoints, the model saved and the run summarised."""
 
 import importlib.util
+import math
 import os
 import time
 
@@ -25,6 +26,7 @@ from ._estimators import (
     check_ranking_options,
     collect_params,
     estimator_class,
+    import_in_background,
     make_estimator,
     set_categorical_features,
 )
@@ -74,12 +76,68 @@ def _held_out_rows(args, labels, task, qid=None):
     if task == "ranking":
         split = GroupShuffleSplit(n_splits=1, test_size=args.valid_fraction, random_state=seed)
         return np.sort(next(split.split(rows, groups=qid))[1])
-    try:
-        held_out = train_test_split(rows, test_size=args.valid_fraction, random_state=seed,
-                                    stratify=None if task == "regression" else labels)[1]
-    except ValueError:  # a class too rare to stratify
-        held_out = train_test_split(rows, test_size=args.valid_fraction, random_state=seed)[1]
-    return np.sort(held_out)
+    if task != "regression":
+        try:
+            return stratified_held_out_rows(labels, args.valid_fraction, seed)
+        except ValueError:  # a class too rare to stratify
+            pass
+    return np.sort(train_test_split(rows, test_size=args.valid_fraction, random_state=seed)[1])
+
+
+def _classes_of(labels):
+    """(class index of each row, rows of each class): ``np.unique``'s, in O(n) for integer and bool labels."""
+    if labels.dtype == bool or (labels.dtype.kind in "iu" and len(labels)
+                                and int(labels.max()) - int(labels.min()) <= 2 * len(labels)):
+        shifted = labels.astype(np.uint8) if labels.dtype == bool else labels - labels.min()
+        counts = np.bincount(shifted)
+        present = counts > 0
+        return (np.cumsum(present) - 1)[shifted], counts[present]
+    return np.unique(labels, return_inverse=True, return_counts=True)[1:]
+
+
+def stratified_held_out_rows(labels, fraction, seed):
+    """The rows ``train_test_split(rows, test_size=fraction, random_state=seed, stratify=labels)[1]``
+    holds out, sorted: scikit-learn's ``StratifiedShuffleSplit`` (each class's rows in file order,
+    shuffled by one permutation of the seeded generator, the first ``n_i`` of them trained on and the
+    next ``t_i`` held out, ``n_i`` and ``t_i`` drawn by the same generator as it draws them) in O(n)
+    NumPy, without its lists of every row: the same rows, tested against it. ValueError where it
+    raises one (a class of one row; fewer rows held out or trained on than classes)."""
+    from sklearn.utils import check_random_state
+
+    n_rows = len(labels)
+    n_test = math.ceil(fraction * n_rows)
+    n_train = n_rows - n_test
+    y_indices, class_counts = _classes_of(labels)
+    n_classes = len(class_counts)
+    if class_counts.min() < 2 or n_train < n_classes or n_test < n_classes:
+        raise ValueError("too few rows of a class to stratify")
+    if n_classes <= 16:
+        class_rows = [np.flatnonzero(y_indices == i) for i in range(n_classes)]
+    else:
+        class_rows = np.split(np.argsort(y_indices, kind="stable"), np.cumsum(class_counts)[:-1])
+    rng = check_random_state(seed)
+    n_i = _approximate_mode(class_counts, n_train, rng)
+    t_i = _approximate_mode(class_counts - n_i, n_test, rng)
+    held_out = [class_rows[i][rng.permutation(class_counts[i])[n_i[i]:n_i[i] + t_i[i]]] for i in range(n_classes)]
+    return np.sort(np.concatenate(held_out))
+
+
+def _approximate_mode(class_counts, n_draws, rng):
+    """``sklearn.utils.extmath._approximate_mode`` (private there): the rows of each class in ``n_draws``,
+    proportional to ``class_counts``, the remainders' ties broken by ``rng``."""
+    continuous = class_counts / class_counts.sum() * n_draws
+    floored = np.floor(continuous)
+    need_to_add = int(n_draws - floored.sum())
+    if need_to_add > 0:
+        remainder = continuous - floored
+        for value in np.sort(np.unique(remainder))[::-1]:
+            (inds,) = np.where(remainder == value)
+            add_now = min(len(inds), need_to_add)
+            floored[rng.choice(inds, size=add_now, replace=False)] += 1
+            need_to_add -= add_now
+            if need_to_add == 0:
+                break
+    return floored.astype(int)
 
 
 def _rows_kept_in_place(array, is_kept):
@@ -131,11 +189,13 @@ def read_training_data(args, resumed, console):
                 "target_kind": tabular.target_kind(table, source, args.target, args.task), **schema,
                 "ignored": list(args.ignore), "weight": args.weight, "group": args.group}
     labels, present = tabular.target_values(table, source, meta["target"], meta["target_kind"])
-    X = tabular.features_matrix(table, source, meta, console)
     w = tabular.weights_column(table, source, meta["weight"]) if meta["weight"] else None
     qid = tabular.query_ids(table, source, meta["group"]) if meta.get("group") else None
+    tables = [table]
+    del table
+    X = tabular.features_matrix(tables, source, meta, console)
     data = tabular.drop_missing_target(source, present, [X, labels, w, qid], console)
-    del table, X, labels, w, qid
+    del X, labels, w, qid
     release_reading_memory()  # the table's memory, kept by pyarrow's allocator, goes back before the fit
     console.note(f"read {len(data[1])} rows in {duration(time.perf_counter() - tic)}")
     if resumed:
@@ -248,6 +308,8 @@ def cmd_train(args, console):
         args.params = collect_params(args)
         check_param_names(args.model, args.params, args.task)
     mode, why = (None if resumed else early_stopping_mode(args)), ""
+    if not resumed:
+        import_in_background(args.model, args.task)  # scikit-learn's import overlaps the reading
     tic = time.perf_counter()
     meta, data, task, reason = read_training_data(args, resumed, console)
     console.result(f"task: {task} ({reason})")
