@@ -1,6 +1,9 @@
 // Conversions of 1-D arrays (labels, weights, rows, gradients) and margins.
 #include "bindings/convert.hpp"
 
+#include <string>
+#include <tuple>
+
 namespace treeforge {
 
 std::vector<double> to_vector(const py::object& obj, const char* name) {
@@ -27,6 +30,42 @@ std::vector<row_t> listed_rows(const py::object& rows) {
   std::vector<row_t> out = row_vector(rows);
   check(rows.is_none() || !out.empty(), "rows is empty: there are no rows to bin");
   return out;
+}
+
+bool is_csr(const py::object& X) {
+  if (!py::hasattr(X, "format") || !py::hasattr(X, "indptr")) return false;
+  return py::str(X.attr("format")).cast<std::string>() == "csr";
+}
+
+std::size_t n_rows_of(const py::object& X) {
+  if (is_csr(X)) return X.attr("shape").cast<std::pair<std::size_t, std::size_t>>().first;
+  py::array a = py::array::ensure(X);
+  check(static_cast<bool>(a) && a.ndim() == 2, "X must be a 2-D array");
+  return static_cast<std::size_t>(a.shape(0));
+}
+
+CsrIndex csr_index(const py::object& X) {
+  CsrIndex index;
+  std::tie(index.n_rows, index.n_cols) = X.attr("shape").cast<std::pair<std::size_t, std::size_t>>();
+  index.indptr = decltype(index.indptr)::ensure(X.attr("indptr"));
+  check(static_cast<bool>(index.indptr) && static_cast<std::size_t>(index.indptr.size()) == index.n_rows + 1,
+        "sparse X: indptr must hold one integer more than X has rows");
+  py::array columns = py::array::ensure(X.attr("indices"));
+  check(static_cast<bool>(columns) && columns.ndim() == 1, "sparse X: indices must be a 1-D integer array");
+  index.n_stored = static_cast<std::size_t>(columns.size());
+  if (py::isinstance<py::array_t<std::int32_t>>(columns) && (columns.flags() & py::array::c_style)) {
+    index.indices = columns.cast<py::array_t<std::int32_t, py::array::c_style>>();
+    return index;
+  }
+  auto wide = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(columns);
+  check(static_cast<bool>(wide), "sparse X: indices must be integers");
+  index.narrowed.resize(index.n_stored);
+  for (std::size_t k = 0; k < index.n_stored; ++k) {
+    const std::int64_t c = wide.data()[k];
+    check(c >= 0 && static_cast<std::size_t>(c) < index.n_cols, "sparse X: column index ", c, " is out of range");
+    index.narrowed[k] = static_cast<std::int32_t>(c);
+  }
+  return index;
 }
 
 std::vector<GradPair> grad_pairs(const py::object& grad, const py::object& hess) {

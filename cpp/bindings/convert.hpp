@@ -9,6 +9,7 @@
 
 #include "bindings/long_call.hpp"
 #include "core/common.hpp"
+#include "data/sparse.hpp"
 #include "data/train_data.hpp"
 
 namespace treeforge {
@@ -40,6 +41,52 @@ auto with_matrix(const py::array& X, Fn&& fn) {
   auto view = matrix_view<double>(contiguous);
   LongCall long_call;
   return fn(view);
+}
+
+/// Whether X is a scipy sparse matrix or array in CSR form (the estimators hand every sparse X
+/// over as one).
+bool is_csr(const py::object& X);
+/// X's number of rows: an array's or a sparse matrix's first dimension.
+std::size_t n_rows_of(const py::object& X);
+
+/// The index arrays of a CSR matrix as the core reads them; `narrowed` holds the columns when
+/// they came as 64-bit integers (checked in range before narrowing).
+struct CsrIndex {
+  py::array_t<std::int64_t, py::array::c_style | py::array::forcecast> indptr;
+  py::array_t<std::int32_t, py::array::c_style> indices;
+  std::vector<std::int32_t> narrowed;
+  std::size_t n_rows = 0, n_cols = 0, n_stored = 0;
+  const std::int32_t* columns() const { return narrowed.empty() ? indices.data() : narrowed.data(); }
+};
+CsrIndex csr_index(const py::object& X);
+
+/// with_matrix for a dense array, or for a scipy CSR matrix fn(CsrView<const float>) (float32
+/// values) or fn(CsrView<const double>), validated by check_csr first. fn runs as a LongCall.
+template <class Fn>
+auto with_rows(const py::object& X, Fn&& fn) {
+  if (!is_csr(X)) {
+    py::array a = py::array::ensure(X);
+    check(static_cast<bool>(a), "X must be a numeric array or a sparse matrix");
+    return with_matrix(a, fn);
+  }
+  const CsrIndex index = csr_index(X);
+  py::object values = X.attr("data");
+  auto run = [&](auto* data) {
+    using T = std::remove_const_t<std::remove_pointer_t<decltype(data)>>;
+    const CsrView<const T> view{index.indptr.data(), index.columns(), data, index.n_rows, index.n_cols};
+    check_csr(view, index.n_stored);
+    LongCall long_call;
+    return fn(view);
+  };
+  if (py::isinstance<FloatArray>(values) && (values.cast<py::array>().flags() & py::array::c_style)) {
+    auto a = values.cast<FloatArray>();
+    check(static_cast<std::size_t>(a.size()) == index.n_stored, "sparse X: data and indices differ in length");
+    return run(a.data());
+  }
+  auto a = DoubleArray::ensure(values);
+  check(static_cast<bool>(a) && static_cast<std::size_t>(a.size()) == index.n_stored,
+        "sparse X: data must be numeric, as long as indices");
+  return run(a.data());
 }
 
 template <class T>

@@ -21,6 +21,19 @@ std::vector<int> category_counts(const py::object& n_categories) {
   return out;
 }
 
+/// The binned rows of X; min_stored applies to sparse X (dense matrices keep every feature).
+template <class T>
+BinnedMatrix binned(const BinMapper& mapper, MatrixView<const T> X, Span<const row_t> rows, int n_threads,
+                    std::size_t) {
+  return mapper.transform(X, rows, n_threads);
+}
+
+template <class T>
+BinnedMatrix binned(const BinMapper& mapper, CsrView<const T> X, Span<const row_t> rows, int n_threads,
+                    std::size_t min_stored) {
+  return mapper.transform(X, rows, n_threads, min_stored);
+}
+
 }  // namespace
 
 void bind_data(py::module_& m) {
@@ -29,6 +42,9 @@ void bind_data(py::module_& m) {
       .def_property_readonly("n_samples", [](const BinnedMatrix& b) { return b.n_rows; })
       .def_property_readonly("n_features", [](const BinnedMatrix& b) { return b.n_features; })
       .def_property_readonly("n_groups", [](const BinnedMatrix& b) { return b.n_groups; })
+      .def_property_readonly("is_sparse", &BinnedMatrix::is_sparse)
+      .def_property_readonly("n_stored", [](const BinnedMatrix& b) { return b.sparse_slot.size(); })
+      .def_property_readonly("n_active", [](const BinnedMatrix& b) { return b.group_begin.back(); })
       .def_property_readonly("is_categorical", [](const BinnedMatrix& b) {
         std::vector<std::uint8_t> c(b.n_features);
         for (int f = 0; f < b.n_features; ++f) c[f] = b.categorical(f);
@@ -64,17 +80,21 @@ void bind_data(py::module_& m) {
         return to_numpy(n);
       })
       // rows: the rows of X to use, in order (None: all), so that a part of X needs no copy.
-      .def("fit", [](std::shared_ptr<BinMapper> self, const py::array& X, int n_threads, const py::object& rows) {
+      .def("fit", [](std::shared_ptr<BinMapper> self, const py::object& X, int n_threads, const py::object& rows) {
             const std::vector<row_t> given = listed_rows(rows);
             const Span<const row_t> r(given.data(), given.size());
-            with_matrix(X, [&](auto view) { self->fit(view, r, n_threads); return 0; });
+            with_rows(X, [&](auto view) { self->fit(view, r, n_threads); return 0; });
             return self;
           }, py::arg("X"), py::arg("n_threads") = 1, py::arg("rows") = py::none())
-      .def("transform", [](const BinMapper& self, const py::array& X, int n_threads, const py::object& rows) {
+      // min_stored (sparse X): leave out the features of fewer non-zero codes, which cannot split.
+      .def("transform", [](const BinMapper& self, const py::object& X, int n_threads, const py::object& rows,
+                           std::size_t min_stored) {
             const std::vector<row_t> given = listed_rows(rows);
             const Span<const row_t> r(given.data(), given.size());
-            return with_matrix(X, [&](auto view) { return std::make_shared<BinnedMatrix>(self.transform(view, r, n_threads)); });
-          }, py::arg("X"), py::arg("n_threads") = 1, py::arg("rows") = py::none())
+            return with_rows(X, [&](auto view) {
+              return std::make_shared<BinnedMatrix>(binned(self, view, r, n_threads, min_stored));
+            });
+          }, py::arg("X"), py::arg("n_threads") = 1, py::arg("rows") = py::none(), py::arg("min_stored") = 0)
       .def_property_readonly("n_features", &BinMapper::n_features)
       .def_property_readonly("max_bins", &BinMapper::max_bins)
       .def_property_readonly("n_bins", [](const BinMapper& b) {

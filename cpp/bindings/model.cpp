@@ -19,18 +19,16 @@ void bind_model(py::module_& m) {
       .def_property_readonly("n_trees", &Model::n_trees)
       .def_property_readonly("objective", &Model::objective)
       .def_property_readonly("bin_mapper", [](const Model& model) { return std::make_shared<BinMapper>(*model.bin_mapper()); })
-      .def("predict_margin", [](const Model& model, const py::array& X, int n_threads, int iter_begin, int iter_end) {
-            check(X.ndim() == 2, "X must be a 2-D array");
-            py::array_t<double> out({static_cast<std::size_t>(X.shape(0)), static_cast<std::size_t>(model.n_outputs())});
+      .def("predict_margin", [](const Model& model, const py::object& X, int n_threads, int iter_begin, int iter_end) {
+            py::array_t<double> out({n_rows_of(X), static_cast<std::size_t>(model.n_outputs())});
             Span<double> o(out.mutable_data(), static_cast<std::size_t>(out.size()));
-            with_matrix(X, [&](auto view) { model.predict_margin(view, iter_begin, iter_end, o, n_threads); return 0; });
+            with_rows(X, [&](auto view) { model.predict_margin(view, iter_begin, iter_end, o, n_threads); return 0; });
             return out;
           }, py::arg("X"), py::arg("n_threads") = 1, py::arg("iter_begin") = 0, py::arg("iter_end") = -1)
-      .def("predict_leaf", [](const Model& model, const py::array& X, int n_threads) {
-            check(X.ndim() == 2, "X must be a 2-D array");
-            py::array_t<std::int32_t> out({static_cast<std::size_t>(X.shape(0)), static_cast<std::size_t>(model.n_trees())});
+      .def("predict_leaf", [](const Model& model, const py::object& X, int n_threads) {
+            py::array_t<std::int32_t> out({n_rows_of(X), static_cast<std::size_t>(model.n_trees())});
             Span<std::int32_t> o(out.mutable_data(), static_cast<std::size_t>(out.size()));
-            with_matrix(X, [&](auto view) { model.predict_leaf(view, o, n_threads); return 0; });
+            with_rows(X, [&](auto view) { model.predict_leaf(view, o, n_threads); return 0; });
             return out;
           }, py::arg("X"), py::arg("n_threads") = 1)
       .def("shap_contributions", [](const Model& model, const py::array& X, int n_threads) {

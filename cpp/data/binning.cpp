@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <numeric>
 
 #include "core/parallel.hpp"
 #include "core/random.hpp"
@@ -39,6 +40,11 @@ std::vector<double> find_bin_edges(std::vector<double>& values, int max_bins) {
     counts.push_back(j - i);
     i = j;
   }
+  return edges_from_counts(uniques, counts, max_bins);
+}
+
+std::vector<double> edges_from_counts(const std::vector<double>& uniques, const std::vector<std::size_t>& counts,
+                                      int max_bins) {
   std::vector<double> edges;
   const std::size_t n_unique = uniques.size();
   if (n_unique <= 1) return edges;
@@ -48,7 +54,8 @@ std::vector<double> find_bin_edges(std::vector<double>& values, int max_bins) {
   }
   // Greedy equal-count bins: the target size is re-derived from what is left after every cut,
   // and a value heavier than the target starts a bin of its own.
-  double rest = static_cast<double>(values.size());
+  double rest = 0;
+  for (std::size_t c : counts) rest += static_cast<double>(c);
   int bins_left = max_bins;
   double target = rest / bins_left;
   double in_bin = 0;
@@ -105,6 +112,18 @@ void radix_sort(double* first, double* last) {
   }
 }
 
+/// The code of value v of a feature whose edges are e, padded with +inf to `width` (a power of
+/// two): #{edges < v} by a fixed number of halving steps with no unpredictable branch, or
+/// `missing` for NaN and, at a categorical feature, for a value that is not a category.
+inline int code_of(double v, const double* e, int width, bool categorical, int missing) {
+  int pos = 0;
+  for (int step = width / 2; step >= 1; step /= 2) pos += (e[pos + step - 1] < v) ? step : 0;
+  // The last slot is never compared: it is +inf, never below any v.
+  // A categorical feature's value is a category only when it is the code itself.
+  const bool is_nan = v != v || (categorical && static_cast<double>(pos) != v);
+  return is_nan ? missing : pos;
+}
+
 /// Codes of feature f of the rows of `block` (rows lo.. of out) into out's columns and group
 /// codes, from the feature's edges padded to `width`; whether any code is the missing one.
 template <class T>
@@ -116,14 +135,9 @@ std::uint8_t code_rows(MatrixView<const T> block, std::size_t lo, int f, const d
   // The rows' codes, each handed to store(row, code): one loop per kind of column.
   auto codes = [&](auto&& store) {
     for (std::size_t i = lo; i < lo + block.n_rows; ++i) {
-      const double v = static_cast<double>(block(i - lo, f));
-      int pos = 0;
-      for (int step = width / 2; step >= 1; step /= 2) pos += (e[pos + step - 1] < v) ? step : 0;
-      // The last slot is never compared: it is +inf, never below any v.
-      // A categorical feature's value is a category only when it is the code itself.
-      const bool is_nan = v != v || (categorical && static_cast<double>(pos) != v);
-      nan_seen |= is_nan;
-      store(i, is_nan ? missing : pos);
+      const int code = code_of(static_cast<double>(block(i - lo, f)), e, width, categorical, missing);
+      nan_seen |= code == missing;
+      store(i, code);
     }
   };
   if (out.is_wide(f)) {
@@ -181,16 +195,18 @@ BinMapper BinMapper::from_edges(int max_bins, std::vector<std::vector<double>> e
   return mapper;
 }
 
+std::vector<row_t> BinMapper::sample_positions(std::size_t n_given) const {
+  if (n_given <= subsample_) return {};
+  Rng rng(derive_seed(seed_, 0x62696e73 /* "bins" */));
+  return sample_without_replacement(n_given, subsample_, rng);
+}
+
 template <class T>
 void BinMapper::fit(MatrixView<const T> X, Span<const row_t> rows, int n_threads) {
   check_rows(rows, X.n_rows);
   const std::size_t n_given = rows.empty() ? X.n_rows : rows.size;
   check(n_given > 0, "cannot fit bins on 0 rows");
-  std::vector<row_t> sample;  // positions in the given rows
-  if (n_given > subsample_) {
-    Rng rng(derive_seed(seed_, 0x62696e73 /* "bins" */));
-    sample = sample_without_replacement(n_given, subsample_, rng);
-  }
+  const std::vector<row_t> sample = sample_positions(n_given);  // positions in the given rows
   const std::size_t n = sample.empty() ? n_given : sample.size();
   const std::size_t n_features = X.n_cols;
   check(n_categories_.empty() || n_categories_.size() == n_features, "n_categories has ", n_categories_.size(),
@@ -220,37 +236,44 @@ void BinMapper::fit(MatrixView<const T> X, Span<const row_t> rows, int n_threads
   fitted_ = true;
 }
 
-template <class T>
-BinnedMatrix BinMapper::transform(MatrixView<const T> X, Span<const row_t> rows, int n_threads) const {
-  check(fitted_, "BinMapper is not fitted");
-  check(static_cast<int>(X.n_cols) == n_features(),
-        "X has ", X.n_cols, " features, the bins were fitted on ", n_features());
-  check_rows(rows, X.n_rows);
+BinnedMatrix BinMapper::empty_binned(std::size_t n_rows, bool sparse) const {
   BinnedMatrix out;
-  out.n_rows = rows.empty() ? X.n_rows : rows.size;
+  out.n_rows = n_rows;
   out.n_features = n_features();
-  out.columns.resize(out.n_rows * X.n_cols);
   out.n_bins.resize(out.n_features);
   out.is_categorical.assign(out.n_features, 0);
   for (int f = 0; f < out.n_features; ++f) {
     out.n_bins[f] = n_bins(f);
     out.is_categorical[f] = n_categories(f) > 0;
   }
+  if (sparse) out.sparse_begin.assign(n_rows + 1, 0);
   out.finalize_layout();
-  out.group_codes.resize(out.n_rows * static_cast<std::size_t>(out.n_byte_groups));  // zeros: bundles add into them
-  out.wide_columns.resize(out.n_rows * static_cast<std::size_t>(out.n_groups - out.n_byte_groups));
+  return out;
+}
 
-  // Branch-free search: each feature's edges padded with +inf to a power of two, so finding
-  // #{edges < x} is a fixed number of halving steps with no unpredictable branch.
-  std::vector<int> steps(out.n_features);
-  std::vector<std::vector<double>> padded(out.n_features);
-  for (int f = 0; f < out.n_features; ++f) {
-    int width = 1;
-    while (width < n_bins(f)) width *= 2;
-    steps[f] = width;
-    padded[f].assign(width, std::numeric_limits<double>::infinity());
+void BinMapper::padded_edges(std::vector<std::vector<double>>& padded, std::vector<int>& width) const {
+  padded.assign(n_features(), {});
+  width.assign(n_features(), 1);
+  for (int f = 0; f < n_features(); ++f) {
+    while (width[f] < n_bins(f)) width[f] *= 2;
+    padded[f].assign(width[f], std::numeric_limits<double>::infinity());
     std::copy(edges_[f].begin(), edges_[f].end(), padded[f].begin());
   }
+}
+
+template <class T>
+BinnedMatrix BinMapper::transform(MatrixView<const T> X, Span<const row_t> rows, int n_threads) const {
+  check(fitted_, "BinMapper is not fitted");
+  check(static_cast<int>(X.n_cols) == n_features(),
+        "X has ", X.n_cols, " features, the bins were fitted on ", n_features());
+  check_rows(rows, X.n_rows);
+  BinnedMatrix out = empty_binned(rows.empty() ? X.n_rows : rows.size, false);
+  out.columns.resize(out.n_rows * X.n_cols);
+  out.group_codes.resize(out.n_rows * static_cast<std::size_t>(out.n_byte_groups));  // zeros: bundles add into them
+  out.wide_columns.resize(out.n_rows * static_cast<std::size_t>(out.n_groups - out.n_byte_groups));
+  std::vector<std::vector<double>> padded;
+  std::vector<int> steps;
+  padded_edges(padded, steps);
 
   const std::size_t blocks = n_blocks(out.n_rows, kRowBlock);
   std::vector<std::vector<std::uint8_t>> block_has_nan(blocks, std::vector<std::uint8_t>(out.n_features, 0));
@@ -276,9 +299,175 @@ BinnedMatrix BinMapper::transform(MatrixView<const T> X, Span<const row_t> rows,
   return out;
 }
 
+namespace {
+
+/// Inserts `n_zeros` occurrences of the value 0 into distinct sorted values and their counts.
+void add_zeros(std::vector<double>& uniques, std::vector<std::size_t>& counts, std::size_t n_zeros) {
+  if (n_zeros == 0) return;
+  const auto at = std::lower_bound(uniques.begin(), uniques.end(), 0.0);  // -0.0 == 0.0: merged as dense rows do
+  const std::size_t p = static_cast<std::size_t>(at - uniques.begin());
+  if (at != uniques.end() && *at == 0.0) {
+    counts[p] += n_zeros;
+    return;
+  }
+  uniques.insert(at, 0.0);
+  counts.insert(counts.begin() + static_cast<std::ptrdiff_t>(p), n_zeros);
+}
+
+}  // namespace
+
+template <class T>
+void BinMapper::fit(CsrView<const T> X, Span<const row_t> rows, int n_threads) {
+  check_rows(rows, X.n_rows);
+  const std::size_t n_given = rows.empty() ? X.n_rows : rows.size;
+  check(n_given > 0, "cannot fit bins on 0 rows");
+  const std::vector<row_t> sample = sample_positions(n_given);
+  const std::size_t n = sample.empty() ? n_given : sample.size();
+  const std::size_t n_features = X.n_cols;
+  check(n_categories_.empty() || n_categories_.size() == n_features, "n_categories has ", n_categories_.size(),
+        " entries, X has ", n_features, " features");
+  auto row_of = [&](std::size_t i) {
+    const std::size_t at = sample.empty() ? i : sample[i];
+    return rows.empty() ? at : rows[at];
+  };
+  // The sample's stored values by column (counted, then placed): memory follows them.
+  std::vector<std::size_t> start(n_features + 1, 0);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::int64_t k = X.indptr[row_of(i)]; k < X.indptr[row_of(i) + 1]; ++k) ++start[X.indices[k] + 1];
+  std::partial_sum(start.begin(), start.end(), start.begin());
+  std::vector<double> columns(start.back());
+  std::vector<std::size_t> at(start.begin(), start.end() - 1);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::int64_t k = X.indptr[row_of(i)]; k < X.indptr[row_of(i) + 1]; ++k)
+      columns[at[X.indices[k]]++] = static_cast<double>(X.values[k]);
+  edges_.assign(n_features, {});
+  parallel_for_dynamic(n_features, n_threads, [&](std::size_t f) {
+    if (n_categories(static_cast<int>(f)) > 0) {
+      edges_[f] = category_edges(n_categories(static_cast<int>(f)));
+      return;
+    }
+    double* col = columns.data() + start[f];
+    const std::size_t n_stored = start[f + 1] - start[f];
+    double* end = std::remove_if(col, col + n_stored, [](double v) { return std::isnan(v); });
+    radix_sort(col, end);
+    std::vector<double> uniques;
+    std::vector<std::size_t> counts;
+    for (const double* v = col; v != end;) {
+      const double* w = v;
+      while (w != end && *w == *v) ++w;
+      uniques.push_back(*v);
+      counts.push_back(static_cast<std::size_t>(w - v));
+      v = w;
+    }
+    add_zeros(uniques, counts, n - n_stored);  // the rows that store nothing for f hold 0
+    edges_[f] = edges_from_counts(uniques, counts, max_bins_);
+  });
+  fitted_ = true;
+}
+
+namespace {
+
+/// Leaves out of sparse matrix `out` the features of fewer than max(1, min_stored) entries: their
+/// entries are dropped and the others' slots renumbered in the layout of the active features.
+void leave_out_rare_features(BinnedMatrix& out, std::size_t min_stored, int n_threads) {
+  const std::vector<int> old_offset = out.hist_offset;
+  std::vector<int> feature_of(static_cast<std::size_t>(old_offset.back()));
+  for (int f = 0; f < out.n_features; ++f)
+    std::fill(feature_of.begin() + old_offset[f], feature_of.begin() + old_offset[f + 1], f);
+  std::vector<std::size_t> stored(out.n_features, 0);
+  for (const std::uint32_t slot : out.sparse_slot) ++stored[feature_of[slot]];
+  std::vector<std::uint8_t> active(out.n_features);
+  for (int f = 0; f < out.n_features; ++f) active[f] = stored[f] >= std::max<std::size_t>(1, min_stored);
+  out.finalize_sparse_layout(active);
+  constexpr std::uint32_t kLeftOut = UINT32_MAX;
+  std::vector<std::uint32_t> moved(feature_of.size());
+  for (std::size_t s = 0; s < moved.size(); ++s) {
+    const int f = feature_of[s];
+    moved[s] = active[f] ? static_cast<std::uint32_t>(s - old_offset[f] + out.hist_offset[f]) : kLeftOut;
+  }
+  // Each row's kept entries counted, then written, by blocks of rows.
+  std::vector<std::size_t> begin(out.n_rows + 1, 0);
+  const std::size_t blocks = n_blocks(out.n_rows, kRowBlock);
+  parallel_for(blocks, n_threads, [&](std::size_t b) {
+    for (std::size_t i = b * kRowBlock, end = std::min(out.n_rows, (b + 1) * kRowBlock); i < end; ++i)
+      for (std::size_t k = out.sparse_begin[i]; k < out.sparse_begin[i + 1]; ++k)
+        begin[i + 1] += moved[out.sparse_slot[k]] != kLeftOut;
+  });
+  std::partial_sum(begin.begin(), begin.end(), begin.begin());
+  std::vector<std::uint32_t> slots(begin.back());
+  parallel_for(blocks, n_threads, [&](std::size_t b) {
+    for (std::size_t i = b * kRowBlock, end = std::min(out.n_rows, (b + 1) * kRowBlock); i < end; ++i) {
+      std::size_t at = begin[i];
+      for (std::size_t k = out.sparse_begin[i]; k < out.sparse_begin[i + 1]; ++k)
+        if (moved[out.sparse_slot[k]] != kLeftOut) slots[at++] = moved[out.sparse_slot[k]];
+    }
+  });
+  out.sparse_begin.swap(begin);
+  out.sparse_slot.swap(slots);
+}
+
+}  // namespace
+
+template <class T>
+BinnedMatrix BinMapper::transform(CsrView<const T> X, Span<const row_t> rows, int n_threads,
+                                  std::size_t min_stored) const {
+  check(fitted_, "BinMapper is not fitted");
+  check(static_cast<int>(X.n_cols) == n_features(), "X has ", X.n_cols, " features, the bins were fitted on ",
+        n_features());
+  check_rows(rows, X.n_rows);
+  BinnedMatrix out = empty_binned(rows.empty() ? X.n_rows : rows.size, true);
+  check(out.n_hist_slots() >= 0 && static_cast<std::uint64_t>(out.n_hist_slots()) < UINT32_MAX,
+        "sparse X has too many features for its bins");
+  std::vector<std::vector<double>> padded;
+  std::vector<int> width;
+  padded_edges(padded, width);
+  out.zero_code.resize(out.n_features);
+  for (int f = 0; f < out.n_features; ++f)
+    out.zero_code[f] = code_of(0.0, padded[f].data(), width[f], out.categorical(f), out.missing_bin(f));
+  // Each block's slots apart, then laid end to end.
+  const std::size_t blocks = n_blocks(out.n_rows, kRowBlock);
+  std::vector<std::vector<std::uint32_t>> block_slots(blocks);
+  std::vector<std::vector<int>> block_nan_features(blocks);
+  parallel_for(blocks, n_threads, [&](std::size_t b) {
+    const std::size_t lo = b * kRowBlock, hi = std::min(out.n_rows, lo + kRowBlock);
+    for (std::size_t i = lo; i < hi; ++i) {
+      const std::size_t r = rows.empty() ? i : rows[i];
+      for (std::int64_t k = X.indptr[r]; k < X.indptr[r + 1]; ++k) {
+        const int f = X.indices[k];
+        const int code = code_of(static_cast<double>(X.values[k]), padded[f].data(), width[f], out.categorical(f),
+                                 out.missing_bin(f));
+        if (code == out.zero_code[f]) continue;
+        if (code == out.missing_bin(f)) block_nan_features[b].push_back(f);
+        block_slots[b].push_back(static_cast<std::uint32_t>(out.hist_offset[f] + code));
+      }
+      out.sparse_begin[i + 1] = block_slots[b].size();  // within the block, made global below
+    }
+  });
+  std::size_t offset = 0;
+  for (std::size_t b = 0; b < blocks; ++b) {
+    const std::size_t lo = b * kRowBlock, hi = std::min(out.n_rows, lo + kRowBlock);
+    for (std::size_t i = lo; i < hi; ++i) out.sparse_begin[i + 1] += offset;
+    offset += block_slots[b].size();
+  }
+  out.sparse_slot.resize(offset);
+  parallel_for(blocks, n_threads, [&](std::size_t b) {
+    std::copy(block_slots[b].begin(), block_slots[b].end(), out.sparse_slot.begin() + static_cast<std::ptrdiff_t>(out.sparse_begin[b * kRowBlock]));
+    std::vector<std::uint32_t>().swap(block_slots[b]);
+  });
+  out.has_nan.assign(out.n_features, 0);
+  for (const auto& features : block_nan_features)
+    for (int f : features) out.has_nan[f] = 1;
+  if (min_stored > 0) leave_out_rare_features(out, min_stored, n_threads);
+  return out;
+}
+
 template void BinMapper::fit<float>(MatrixView<const float>, Span<const row_t>, int);
 template void BinMapper::fit<double>(MatrixView<const double>, Span<const row_t>, int);
 template BinnedMatrix BinMapper::transform<float>(MatrixView<const float>, Span<const row_t>, int) const;
 template BinnedMatrix BinMapper::transform<double>(MatrixView<const double>, Span<const row_t>, int) const;
+template void BinMapper::fit<float>(CsrView<const float>, Span<const row_t>, int);
+template void BinMapper::fit<double>(CsrView<const double>, Span<const row_t>, int);
+template BinnedMatrix BinMapper::transform<float>(CsrView<const float>, Span<const row_t>, int, std::size_t) const;
+template BinnedMatrix BinMapper::transform<double>(CsrView<const double>, Span<const row_t>, int, std::size_t) const;
 
 }  // namespace treeforge

@@ -5,6 +5,7 @@
 
 #include "core/common.hpp"
 #include "data/dataset.hpp"
+#include "data/sparse.hpp"
 
 namespace treeforge {
 
@@ -41,6 +42,18 @@ class BinMapper {
   template <class T>
   BinnedMatrix transform(MatrixView<const T> X, Span<const row_t> rows, int n_threads) const;
 
+  /// The same from sparse rows, whose absent elements are the value 0: the same edges as from
+  /// the rows made dense. Memory follows the stored values of the sample.
+  template <class T>
+  void fit(CsrView<const T> X, Span<const row_t> rows, int n_threads);
+
+  /// The same codes as from the rows made dense, as a sparse BinnedMatrix: each row keeps only
+  /// its codes that are not the code of 0. min_stored > 0 leaves out (BinnedMatrix::active) the
+  /// features of fewer rows than that of other codes: with min_stored the fewest rows a leaf
+  /// takes, no split of theirs could send so many rows away from the zero code's side.
+  template <class T>
+  BinnedMatrix transform(CsrView<const T> X, Span<const row_t> rows, int n_threads, std::size_t min_stored = 0) const;
+
   int max_bins() const { return max_bins_; }
   int n_features() const { return static_cast<int>(edges_.size()); }
   bool is_fitted() const { return fitted_; }
@@ -52,6 +65,13 @@ class BinMapper {
   const std::vector<int>& all_n_categories() const { return n_categories_; }
 
  private:
+  /// Positions among n_given rows of the sample the edges are fitted on (empty: all of them).
+  std::vector<row_t> sample_positions(std::size_t n_given) const;
+  /// Shared by both transforms: out's shape, bins and layout (sparse when `sparse`).
+  BinnedMatrix empty_binned(std::size_t n_rows, bool sparse) const;
+  /// Each feature's edges padded with +inf to a power of two (code_of), and that width.
+  void padded_edges(std::vector<std::vector<double>>& padded, std::vector<int>& width) const;
+
   int max_bins_;
   std::size_t subsample_;
   std::uint64_t seed_;
@@ -66,5 +86,9 @@ std::vector<double> category_edges(int n_categories);
 /// Edges for one feature from its sorted non-NaN sample: every distinct value its own bin when there
 /// are at most max_bins of them, else bins of about equal count, a value heavier than a bin kept alone.
 std::vector<double> find_bin_edges(std::vector<double>& sorted_values, int max_bins);
+
+/// The same from the distinct sorted values of the sample and how often each occurs.
+std::vector<double> edges_from_counts(const std::vector<double>& uniques, const std::vector<std::size_t>& counts,
+                                      int max_bins);
 
 }  // namespace treeforge

@@ -1,6 +1,8 @@
 // BinnedMatrix: bin codes by feature and by row of feature groups, bin counts, histogram layout.
 #pragma once
 
+#include <algorithm>
+#include <numeric>
 #include <vector>
 
 #include "core/common.hpp"
@@ -27,6 +29,14 @@ namespace treeforge {
 /// column is wide_columns[wide_of[f] * n_rows + row] (its byte column is unused), and it is a
 /// group of its own after the n_byte_groups groups of group_codes, read from that column.
 /// Histograms and partitions read such columns through for_column.
+///
+/// A sparse matrix (binned from CSR input) has no columns and no group codes: every feature is a
+/// group of its own, and row i lists only its codes that are not its features' zero codes (the
+/// code of the value 0), as histogram slots hist_offset[f] + code, ascending, in
+/// sparse_slot[sparse_begin[i], sparse_begin[i + 1]). Memory follows the non-zeros; a feature's
+/// zero slot in a histogram is what the node's totals leave over its other slots.
+struct SparseColumn;
+
 struct BinnedMatrix {
   std::size_t n_rows = 0;
   int n_features = 0;
@@ -48,30 +58,36 @@ struct BinnedMatrix {
   std::vector<int> wide_of;         ///< (n_features,) index of a wide feature's column, -1 for the others
   std::vector<wide_code_t> wide_columns;
 
+  std::vector<std::size_t> sparse_begin;  ///< (n_rows + 1,) sparse only: each row's entries
+  std::vector<std::uint32_t> sparse_slot; ///< sparse only: the rows' non-zero codes as slots
+  std::vector<int> zero_code;             ///< (n_features,) sparse only: the code of the value 0
+
+  bool is_sparse() const { return !sparse_begin.empty(); }
+  /// Whether feature f has histogram slots and a group. Every feature of a dense matrix does; a
+  /// sparse one leaves out the features of too few non-zero codes to split (BinMapper::transform's
+  /// min_stored): they store no entries and take no slots, so no histogram, scan or candidate
+  /// list ever meets them, and their column reads as all zero codes.
+  bool active(int f) const { return group_of[f] >= 0; }
+  /// Statistics a histogram adds per row: one per group, or per stored entry of sparse rows.
+  std::size_t updates_per_row() const {
+    if (!is_sparse()) return static_cast<std::size_t>(n_groups);
+    return std::max<std::size_t>(1, sparse_slot.size() / std::max<std::size_t>(1, n_rows));
+  }
   int missing_bin(int f) const { return n_bins[f]; }
   bool categorical(int f) const { return !is_categorical.empty() && is_categorical[f] != 0; }
   int n_slots(int f) const { return n_bins[f] + 1; }
   bool is_wide(int f) const { return wide_of[f] >= 0; }
   bool has_wide() const { return !wide_columns.empty(); }
-  /// Calls fn with feature f's column: const bin_t* or, for a wide feature, const wide_code_t*.
+  /// Calls fn with feature f's column, indexed by row: const bin_t*, for a wide feature const
+  /// wide_code_t*, or for a sparse matrix a SparseColumn.
   template <class Fn>
-  decltype(auto) for_column(int f, Fn&& fn) const {
-    if (is_wide(f)) return fn(wide_columns.data() + static_cast<std::size_t>(wide_of[f]) * n_rows);
-    return fn(columns.data() + static_cast<std::size_t>(f) * n_rows);
-  }
-  int at(std::size_t i, int f) const {
-    return for_column(f, [i](const auto* column) { return static_cast<int>(column[i]); });
-  }
+  decltype(auto) for_column(int f, Fn&& fn) const;
+  int at(std::size_t i, int f) const;
   const bin_t* group_row(std::size_t i) const { return group_codes.data() + i * n_byte_groups; }
   /// Codes of rows [lo, hi) row-major, n_features per row: for walking many trees over a block.
   /// Code: bin_t only when no feature is wide.
   template <class Code>
-  void copy_rows(std::size_t lo, std::size_t hi, Code* out) const {
-    for (int f = 0; f < n_features; ++f)
-      for_column(f, [&](const auto* column) {
-        for (std::size_t i = lo; i < hi; ++i) out[(i - lo) * n_features + f] = static_cast<Code>(column[i]);
-      });
-  }
+  void copy_rows(std::size_t lo, std::size_t hi, Code* out) const;
   int n_hist_slots() const { return hist_offset.back(); }
   int group_size(int g) const { return group_begin[g + 1] - group_begin[g]; }
   /// Slots of a group's combined code: the product of its features' slot counts.
@@ -85,6 +101,7 @@ struct BinnedMatrix {
   /// are bundled greedily in feature order while the product of their slot counts stays <= 256;
   /// wide features (more than 256 slots) come last, a group each.
   void finalize_layout() {
+    if (is_sparse()) return finalize_sparse_layout({});
     hist_offset.assign(n_features + 1, 0);
     for (int f = 0; f < n_features; ++f) hist_offset[f + 1] = hist_offset[f] + n_slots(f);
     constexpr int kMaxCombined = 256, kMaxBundled = 16;
@@ -128,6 +145,63 @@ struct BinnedMatrix {
     for (int f : wide) close_group({f});
     n_groups = static_cast<int>(group_begin.size()) - 1;
   }
+
+  /// The sparse layout: every active feature (all when `active` is empty) a group of its own, in
+  /// feature order, none in bytes, so that a block of groups is a range of features and of slots.
+  void finalize_sparse_layout(const std::vector<std::uint8_t>& active) {
+    hist_offset.assign(n_features + 1, 0);
+    group_begin.assign(1, 0);
+    group_features.clear();
+    group_of.assign(n_features, -1);
+    for (int f = 0; f < n_features; ++f) {
+      const bool on = active.empty() || active[f] != 0;
+      hist_offset[f + 1] = hist_offset[f] + (on ? n_slots(f) : 0);
+      if (!on) continue;
+      group_of[f] = static_cast<int>(group_features.size());
+      group_features.push_back(f);
+      group_begin.push_back(static_cast<int>(group_features.size()));
+    }
+    code_stride.assign(n_features, 1);
+    wide_of.assign(n_features, -1);
+    n_byte_groups = 0;
+    n_groups = static_cast<int>(group_features.size());
+  }
 };
+
+/// Feature f of a sparse BinnedMatrix as a column: column[row] finds the row's entry of the
+/// feature by bisection among the row's slots, or gives the zero code.
+struct SparseColumn {
+  const BinnedMatrix* X;
+  std::uint32_t first_slot, end_slot;  ///< the feature's slots
+  int zero;
+
+  int operator[](std::size_t row) const {
+    const std::uint32_t* begin = X->sparse_slot.data() + X->sparse_begin[row];
+    const std::uint32_t* end = X->sparse_slot.data() + X->sparse_begin[row + 1];
+    const std::uint32_t* at = std::lower_bound(begin, end, first_slot);
+    return at != end && *at < end_slot ? static_cast<int>(*at - first_slot) : zero;
+  }
+};
+
+template <class Fn>
+decltype(auto) BinnedMatrix::for_column(int f, Fn&& fn) const {
+  if (is_sparse())
+    return fn(SparseColumn{this, static_cast<std::uint32_t>(hist_offset[f]), static_cast<std::uint32_t>(hist_offset[f + 1]),
+                           zero_code[f]});
+  if (is_wide(f)) return fn(wide_columns.data() + static_cast<std::size_t>(wide_of[f]) * n_rows);
+  return fn(columns.data() + static_cast<std::size_t>(f) * n_rows);
+}
+
+inline int BinnedMatrix::at(std::size_t i, int f) const {
+  return for_column(f, [i](const auto& column) { return static_cast<int>(column[i]); });
+}
+
+template <class Code>
+void BinnedMatrix::copy_rows(std::size_t lo, std::size_t hi, Code* out) const {
+  for (int f = 0; f < n_features; ++f)
+    for_column(f, [&](const auto& column) {
+      for (std::size_t i = lo; i < hi; ++i) out[(i - lo) * n_features + f] = static_cast<Code>(column[i]);
+    });
+}
 
 }  // namespace treeforge

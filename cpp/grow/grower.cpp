@@ -29,6 +29,13 @@ TreeGrower::TreeGrower(const BinnedMatrix& X, const BinMapper& mapper, const Tre
   for (int f = 0; f < X.n_features; ++f)
     check(config_.monotone_direction(f) == 0 || !X.categorical(f), "feature ", f,
           " is categorical: it cannot have a monotone constraint");
+  // Positions in the groups by ascending feature: winners are reduced in feature order.
+  for (int f = 0; f < X.n_features; ++f) {
+    if (!X.active(f)) continue;
+    const int g = X.group_of[f];
+    for (int k = X.group_begin[g]; k < X.group_begin[g + 1]; ++k)
+      if (X.group_features[k] == f) scan_order_.push_back(k);
+  }
 }
 
 double TreeGrower::raw_threshold(int feature, int bin) const {
@@ -57,12 +64,12 @@ constexpr std::size_t kMinRowsPerThreadForRowSplit = 8192;
 }  // namespace
 
 bool TreeGrower::split_by_rows(std::size_t n_rows, int threads) const {
-  return removes_rows() && threads > 1 && n_rows >= kMinRowsPerThreadForRowSplit * static_cast<std::size_t>(threads);
+  return holds_all_rows() && threads > 1 && n_rows >= kMinRowsPerThreadForRowSplit * static_cast<std::size_t>(threads);
 }
 
 bool TreeGrower::scans_rows(std::int64_t n_rows, int n_candidates) const {
   const RowScanPolicy policy = row_scan_policy_for_testing();
-  if (!removes_rows() || policy == RowScanPolicy::kNever) return false;
+  if (!holds_all_rows() || policy == RowScanPolicy::kNever) return false;
   if (policy == RowScanPolicy::kAlways) return true;
   return n_rows * n_candidates <= X_.n_hist_slots();
 }
@@ -297,7 +304,6 @@ template <class Criterion>
 void TreeGrower::build_and_find(Growth<Criterion>& g, OpenLeaf& built, bool scan_built, OpenLeaf* derived,
                                 bool scan_derived, RowRuns rows, const RowPartition::BlockSplit* pending,
                                 int max_threads) {
-  const int n_features = X_.n_features;
   const int stride = g.criterion.n_channels();
   OpenLeaf* leaves[2] = {&built, derived};
   const bool scan[2] = {scan_built, derived != nullptr && scan_derived};
@@ -307,7 +313,7 @@ void TreeGrower::build_and_find(Growth<Criterion>& g, OpenLeaf& built, bool scan
   for (int l = 0; l < 2; ++l) {
     if (!scan[l]) continue;
     allowed[l] = allowed_features(g, *leaves[l]);
-    per_feature[l].assign(n_features, SplitInfo{});
+    per_feature[l].resize(scan_order_.size());  // by position in the groups: active features only
   }
   // The pending split's blocks are copied back into the partition by the first fork, a share
   // per thread, beside its other work.
@@ -332,8 +338,9 @@ void TreeGrower::build_and_find(Growth<Criterion>& g, OpenLeaf& built, bool scan
     // Thread t owns a block of feature groups, and so the features of those groups.
     const int first = static_cast<int>(n_groups * t / group_threads);
     const int end = static_cast<int>(n_groups * (t + 1) / group_threads);
-    const int* features = X_.group_features.data() + X_.group_begin[first];
-    const int n_owned = X_.group_begin[end] - X_.group_begin[first];
+    const int owned_from = X_.group_begin[first];
+    const int* features = X_.group_features.data() + owned_from;
+    const int n_owned = X_.group_begin[end] - owned_from;
     if (!by_rows) {
       scatter_share(t, group_threads);
       if (built.hist)
@@ -347,21 +354,27 @@ void TreeGrower::build_and_find(Growth<Criterion>& g, OpenLeaf& built, bool scan
       if (by_rows) fold_partials(target, partial, stride, f, !built.hist);
       if (built.hist && derived) builder_.subtract_features(derived->hist, built.hist, stride, f, f + 1);
       for (int l = 0; l < 2; ++l)
-        if (scan[l] && allowed[l][f])
-          per_feature[l][f] = g.finder.find_on_feature(leaves[l]->hist, leaves[l]->sums.data(), f, leaves[l]->bounds);
+        if (scan[l] && (allowed[l].empty() || allowed[l][f]))
+          per_feature[l][owned_from + k] =
+              g.finder.find_on_feature(leaves[l]->hist, leaves[l]->sums.data(), f, leaves[l]->bounds);
     }
   });
   for (int t = 1; t < static_cast<int>(partial.size()); ++t) pool_.release(partial[t]);
   for (int l = 0; l < 2; ++l) {
     if (!scan[l]) continue;
     SplitInfo& best = leaves[l]->split;
-    for (const SplitInfo& s : per_feature[l])
+    for (const int position : scan_order_) {  // in feature order
+      const SplitInfo& s = per_feature[l][position];
       if (s.is_valid() && s.gain > best.gain) best = s;
+    }
   }
 }
 
 template <class Criterion>
 std::vector<char> TreeGrower::allowed_features(const Growth<Criterion>& g, const OpenLeaf& leaf) const {
+  // Every feature: no list (a sparse matrix may have very many features and very many nodes).
+  if (config_.max_features >= 1.0 && !interactions_.active() && g.features.size() == static_cast<std::size_t>(X_.n_features))
+    return {};
   std::vector<char> allowed(X_.n_features, 0);
   for (int f : node_features(g.features, leaf.node, g.seed)) allowed[f] = 1;
   if (interactions_.active()) {
@@ -379,8 +392,9 @@ void TreeGrower::find_by_rows(const Growth<Criterion>& g, OpenLeaf& leaf) const 
   // Every feature that separates a node's two rows makes the same partition; where its gain
   // follows from the partition alone, they tie, and ties go to the lower feature.
   const bool first_separating = leaf.n_rows() == 2 && g.gains_follow_partitions && !leaf.bounds.bounded();
-  for (int f = 0; f < X_.n_features; ++f) {
-    if (!allowed[f] || (first_separating && scanner.same_codes(f))) continue;
+  for (const int position : scan_order_) {
+    const int f = X_.group_features[position];
+    if ((!allowed.empty() && !allowed[f]) || (first_separating && scanner.same_codes(f))) continue;
     const SplitInfo s = scanner.find_on_feature(leaf.sums.data(), f, leaf.bounds);
     if (s.is_valid() && s.gain > leaf.split.gain) leaf.split = s;
     if (first_separating) break;
@@ -455,13 +469,21 @@ OpenLeaf TreeGrower::grow_root(Growth<Criterion>& g) {
                    static_cast<int>(n_groups * (t + 1) / group_threads), root.hist);
     });
   }
-  // Any one feature's bins (its missing bin included) hold every row once: they sum to the node total.
-  for (int s = X_.hist_offset[0]; s < X_.hist_offset[1]; ++s)
-    for (int c = 0; c < stride; ++c) root.sums[c] += root.hist[static_cast<std::size_t>(s) * stride + c];
+  // Any one feature's bins (its missing bin included) hold every row once: they sum to the node
+  // total. A sparse matrix may have no active feature: then the rows are summed.
+  if (X_.n_groups > 0) {
+    const int f = X_.group_features[0];
+    for (int s = X_.hist_offset[f]; s < X_.hist_offset[f + 1]; ++s)
+      for (int c = 0; c < stride; ++c) root.sums[c] += root.hist[static_cast<std::size_t>(s) * stride + c];
+  } else {
+    for (const row_t r : all_rows) g.criterion.add(root.sums.data(), r);
+  }
   g.add_root(root.sums, n_rows);
   if (g.may_deepen(0) && g.criterion.may_split(root.sums.data())) {
     // The root's histogram is built above (its sums are needed first); scan it in one fork.
     std::vector<int> allowed = node_features(g.features, 0, g.seed);
+    if (X_.is_sparse())
+      allowed.erase(std::remove_if(allowed.begin(), allowed.end(), [&](int f) { return !X_.active(f); }), allowed.end());
     std::vector<SplitInfo> per_feature(allowed.size());
     parallel_for(allowed.size(), threads, [&](std::size_t i) {
       per_feature[i] = g.finder.find_on_feature(root.hist, root.sums.data(), allowed[i]);

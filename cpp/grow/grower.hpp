@@ -71,7 +71,8 @@ class TreeGrower {
   class Growth;
 
   std::vector<int> node_features(const std::vector<int>& tree_features, int node, std::uint64_t seed) const;
-  /// Which features a leaf may split on: its draw, within its interaction groups.
+  /// Which features a leaf may split on: its draw, within its interaction groups; empty when it
+  /// may split on every feature (no list of a sparse matrix's many features per node).
   template <class Criterion>
   std::vector<char> allowed_features(const Growth<Criterion>& g, const OpenLeaf& leaf) const;
   /// Whether the children of a split, the larger of n_rows rows, find their splits from their
@@ -80,7 +81,8 @@ class TreeGrower {
   /// Row shards keep histograms (a node's rows are spread over the shards, which sync only
   /// histograms).
   bool scans_rows(std::int64_t n_rows, int n_candidates) const;
-  /// A leaf's best split from its rows, feature by feature in ascending order as build_and_find reduces.
+  /// A leaf's best split from its rows, feature by feature in ascending order as build_and_find
+  /// reduces.
   template <class Criterion>
   void find_by_rows(const Growth<Criterion>& g, OpenLeaf& leaf) const;
   /// The root leaf with its histogram, sums and best split.
@@ -129,9 +131,12 @@ class TreeGrower {
   /// Whether a node of n_rows rows is summed by splitting its rows across threads (on one
   /// machine: row shards build each shard apart instead).
   bool split_by_rows(std::size_t n_rows, int threads) const;
+  /// Whether this process holds every row of the fit (no row shards).
+  bool holds_all_rows() const { return shards_.size() == 1; }
   /// Whether a smaller child that will not split is removed from the parent's histogram row by
-  /// row instead of built and subtracted: only when this process holds every row of the fit.
-  bool removes_rows() const { return shards_.size() == 1; }
+  /// row instead of built and subtracted: only when this process holds every row of the fit,
+  /// and not from sparse rows, whose zero slots only a built histogram's totals give.
+  bool removes_rows() const { return holds_all_rows() && !X_.is_sparse(); }
   double raw_threshold(int feature, int bin) const;
 
   const BinnedMatrix& X_;
@@ -144,6 +149,9 @@ class TreeGrower {
   RowShards shards_;
   InteractionGroups interactions_;
   std::vector<LeafRange> leaves_;
+  /// The positions in X's group features (BinnedMatrix::group_features) of its active features,
+  /// by ascending feature: the order in which every scan's winners are reduced.
+  std::vector<int> scan_order_;
 };
 
 }  // namespace treeforge

@@ -67,7 +67,7 @@ template <int kSign, class Criterion>
 void accumulate_wide_feature(const BinnedMatrix& X, const Criterion& criterion, RowRuns runs, int f,
                              std::int64_t* slots) {
   const int stride = criterion.n_channels();
-  X.for_column(f, [&](const auto* codes) {
+  X.for_column(f, [&](const auto& codes) {
     for (const Span<const row_t>& run : runs)
       for (std::size_t i = 0; i < run.size; ++i) {
         const row_t r = run.data[i];
@@ -76,11 +76,48 @@ void accumulate_wide_feature(const BinnedMatrix& X, const Criterion& criterion, 
   });
 }
 
+/// Sums the rows' statistics into the slots of the features of sparse groups [first, end) (a
+/// group is a feature), cleared before: each stored entry at its slot, then each feature's zero
+/// slot what the rows' totals leave.
+template <class Criterion>
+void accumulate_sparse(const BinnedMatrix& X, const Criterion& criterion, RowRuns runs, int first, int end,
+                       std::int64_t* hist) {
+  if (first == end) return;
+  const int stride = criterion.n_channels();
+  const std::uint32_t first_slot = static_cast<std::uint32_t>(X.hist_offset[X.group_features[first]]);
+  const std::uint32_t end_slot = static_cast<std::uint32_t>(X.hist_offset[X.group_features[end - 1] + 1]);
+  const std::uint32_t* slots = X.sparse_slot.data();
+  std::vector<std::int64_t> total(stride, 0);
+  for (const Span<const row_t>& run : runs)
+    for (const row_t r : run) {
+      criterion.template add<1>(total.data(), r);
+      const std::uint32_t* at = slots + X.sparse_begin[r];
+      const std::uint32_t* row_end = slots + X.sparse_begin[r + 1];
+      if (first_slot > 0) at = std::lower_bound(at, row_end, first_slot);
+      for (; at != row_end && *at < end_slot; ++at)
+        criterion.template add<1>(hist + static_cast<std::size_t>(*at) * stride, r);
+    }
+  for (int g = first; g < end; ++g) {
+    const int f = X.group_features[g];
+    std::int64_t* zero = hist + static_cast<std::size_t>(X.hist_offset[f] + X.zero_code[f]) * stride;
+    for (int ch = 0; ch < stride; ++ch) {
+      std::int64_t rest = total[ch];
+      for (int s = X.hist_offset[f]; s < X.hist_offset[f + 1]; ++s) rest -= hist[static_cast<std::size_t>(s) * stride + ch];
+      zero[ch] += rest;
+    }
+  }
+}
+
 /// Adds (kSign = 1) or removes (kSign = -1) the rows' statistics in the slots of the features of
-/// groups [first_group, end_group).
+/// groups [first_group, end_group). Sparse rows are only ever added to cleared slots.
 template <int kSign, class Criterion>
 void accumulate_rows(const BinnedMatrix& X, const Criterion& criterion, RowRuns runs, int first_group, int end_group,
                      std::int64_t* hist) {
+  if (X.is_sparse()) {
+    check_internal(kSign == 1, "rows cannot be removed from a sparse matrix's histogram");
+    accumulate_sparse(X, criterion, runs, first_group, end_group, hist);
+    return;
+  }
   const int n_groups = end_group - first_group;
   const int stride = criterion.n_channels();
   // Each group's first slot, so the inner loop is one add of code * stride: a lone feature's own
@@ -114,9 +151,10 @@ HistogramBuilder::HistogramBuilder(const BinnedMatrix& X, int n_threads)
     : X_(X), n_threads_(std::max(1, n_threads)), n_slots_(X.n_hist_slots()) {}
 
 int HistogramBuilder::threads_for(std::size_t n_rows) const {
-  // Work of one expansion: one update per (row, group), plus clearing, subtracting and scanning
-  // every slot whatever the row count, which is what dominates small nodes of wide histograms.
-  const std::size_t work = n_rows * static_cast<std::size_t>(X_.n_groups) + 3 * static_cast<std::size_t>(n_slots_);
+  // Work of one expansion: one update per (row, group) or stored entry, plus clearing,
+  // subtracting and scanning every slot whatever the row count, which is what dominates small
+  // nodes of wide histograms.
+  const std::size_t work = n_rows * X_.updates_per_row() + 3 * static_cast<std::size_t>(n_slots_);
   return static_cast<int>(
       std::min<std::size_t>(static_cast<std::size_t>(n_threads_), std::max<std::size_t>(1, work / kMinWorkPerThread)));
 }

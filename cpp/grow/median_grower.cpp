@@ -124,7 +124,7 @@ void MedianGrower::sweep(const Node& node, int feature, Candidate& best) const {
   const int n_bins = X_.n_bins[feature], missing = X_.missing_bin(feature);
   // The node's positions grouped by code (ascending within a code), by counting.
   std::vector<std::size_t> start(n_bins + 2, 0), by_code(m);
-  X_.for_column(feature, [&](const auto* codes) {
+  X_.for_column(feature, [&](const auto& codes) {
     for (std::size_t p = 0; p < m; ++p) ++start[codes[indices_[node.begin + p]] + 1];
     std::partial_sum(start.begin(), start.end(), start.begin());
     std::vector<std::size_t> at(start.begin(), start.end() - 1);
@@ -183,7 +183,7 @@ std::size_t MedianGrower::partition(const Node& node) {
   const int missing = X_.missing_bin(c.feature);
   scratch_.clear();
   std::size_t mid = node.begin;
-  X_.for_column(c.feature, [&](const auto* codes) {
+  X_.for_column(c.feature, [&](const auto& codes) {
     for (std::size_t j = node.begin; j < node.end; ++j) {
       const row_t r = indices_[j];
       if (goes_left<SplitKind::kNumeric>(test, codes[r], missing))

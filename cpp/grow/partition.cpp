@@ -33,8 +33,8 @@ std::size_t RowPartition::split(std::size_t begin, std::size_t end, const Binned
   return split.mid;
 }
 
-template <class Code>
-void RowPartition::split_rows(BlockSplit& split, const Code* codes, int missing, const SplitTest& test,
+template <class Codes>
+void RowPartition::split_rows(BlockSplit& split, const Codes& codes, int missing, const SplitTest& test,
                               int n_threads) {
   // Each block splits its own rows into its own range of the scratch array, left rows forward
   // from the start and right rows backward from the end (the two meet exactly). The split's kind
@@ -47,7 +47,8 @@ void RowPartition::split_rows(BlockSplit& split, const Code* codes, int missing,
     // Rows of deep nodes are scattered: fetch each row's code a few iterations ahead.
     constexpr std::size_t kAhead = 16;
     for (std::size_t i = lo; i < hi; ++i) {
-      if (i + kAhead < hi) prefetch(codes + indices_[i + kAhead]);
+      if constexpr (std::is_pointer_v<Codes>)
+        if (i + kAhead < hi) prefetch(codes + indices_[i + kAhead]);
       const row_t r = indices_[i];
       const int code = codes[r];
       const bool go_left = goes_left<decltype(kind)::value>(test, code, missing);
@@ -82,7 +83,7 @@ RowPartition::BlockSplit RowPartition::split_blocks(std::size_t begin, std::size
   const int missing = X.missing_bin(feature);
   // The feature's column (one byte per row, two for a wide feature) rather than a cache line of a
   // row-major matrix.
-  X.for_column(feature, [&](const auto* codes) { split_rows(split, codes, missing, test, n_threads); });
+  X.for_column(feature, [&](const auto& codes) { split_rows(split, codes, missing, test, n_threads); });
 
   // Every block's lefts, then its rights, in block order.
   split.left_at.resize(blocks);

@@ -55,9 +55,10 @@ class RowPartition {
   const std::vector<row_t>& indices() const { return indices_; }
 
  private:
-  /// The block work of split_blocks over the feature's column `codes` (bytes, or a wide feature's).
-  template <class Code>
-  void split_rows(BlockSplit& split, const Code* codes, int missing, const SplitTest& test, int n_threads);
+  /// The block work of split_blocks over the feature's column `codes` (bytes, a wide feature's,
+  /// or a SparseColumn).
+  template <class Codes>
+  void split_rows(BlockSplit& split, const Codes& codes, int missing, const SplitTest& test, int n_threads);
 
   std::vector<row_t> indices_;
   std::vector<row_t> scratch_;  ///< per block: left rows from its start, right rows back from its end

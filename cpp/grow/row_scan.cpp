@@ -34,8 +34,9 @@ template <class Criterion>
 SplitInfo RowScanner<Criterion>::find_on_feature(const std::int64_t* total, int feature, const ValueBounds& bounds) {
   const int n_bins = X_.n_bins[feature];
   if (n_bins <= 1 && !X_.has_nan[feature]) return SplitInfo{};
-  // A categorical feature's sets are read by category, and a wide feature's codes exceed a byte.
-  if (X_.categorical(feature) || X_.is_wide(feature)) {
+  // A categorical feature's sets are read by category, a wide feature's codes exceed a byte, and
+  // a sparse matrix has no byte columns.
+  if (X_.categorical(feature) || X_.is_wide(feature) || X_.is_sparse()) {
     full_slots(feature);
     return finder_.find_on_slots(slots_.data(), n_bins, nullptr, total, feature, bounds);
   }
@@ -79,7 +80,7 @@ template <class Criterion>
 void RowScanner<Criterion>::full_slots(int feature) {
   const int stride = criterion_.n_channels();
   slots_.assign(static_cast<std::size_t>(X_.n_slots(feature)) * stride, 0);
-  X_.for_column(feature, [&](const auto* codes) {
+  X_.for_column(feature, [&](const auto& codes) {
     for (std::size_t i = 0; i < rows_.size; ++i) add_row(slots_.data() + static_cast<std::size_t>(codes[rows_[i]]) * stride, i);
   });
 }
@@ -89,7 +90,7 @@ Sums RowScanner<Criterion>::left_sums(Span<const row_t> rows, const SplitInfo& s
   Sums left(criterion_.n_channels(), 0);
   const SplitTest test = split.test();
   const int missing = X_.missing_bin(split.feature);
-  X_.for_column(split.feature, [&](const auto* codes) {
+  X_.for_column(split.feature, [&](const auto& codes) {
     for (row_t r : rows)
       if (goes_left(test, static_cast<int>(codes[r]), missing)) criterion_.add(left.data(), r);
   });

@@ -152,9 +152,10 @@ void ForestTrainer::oob_sums(Span<double> sums, Span<std::int32_t> n_trees_oob) 
     const std::size_t lo = b * kOobRowBlock, hi = std::min(n, lo + kOobRowBlock);
     std::fill(sums.begin() + lo * k, sums.begin() + hi * k, 0.0);
     std::fill(n_trees_oob.begin() + lo, n_trees_oob.begin() + hi, 0);
-    // Two bytes a code: a feature may be wide (OOB scoring is a small part of a fit).
-    std::vector<wide_code_t> codes((hi - lo) * static_cast<std::size_t>(X.n_features));
-    X.copy_rows(lo, hi, codes.data());
+    // Two bytes a code: a feature may be wide (OOB scoring is a small part of a fit). Sparse
+    // rows are not made dense: each step finds its code among the row's entries.
+    std::vector<wide_code_t> codes(X.is_sparse() ? 0 : (hi - lo) * static_cast<std::size_t>(X.n_features));
+    if (!X.is_sparse()) X.copy_rows(lo, hi, codes.data());
     // Tree by tree over the block (a tree's nodes stay in cache): each row still adds its trees
     // in increasing order, whatever thread runs the block.
     for (std::size_t t = 0; t < trees_.size(); ++t) {
@@ -162,7 +163,8 @@ void ForestTrainer::oob_sums(Span<double> sums, Span<std::int32_t> n_trees_oob) 
       const std::uint64_t* bits = in_bag.data() + t * words;
       for (std::size_t i = lo; i < hi; ++i) {
         if (bits[i / 64] >> (i % 64) & 1) continue;
-        const int leaf = tree.leaf_of_codes(codes.data() + (i - lo) * X.n_features, X);
+        const int leaf = X.is_sparse() ? tree.leaf_of_row(X, i)
+                                       : tree.leaf_of_codes(codes.data() + (i - lo) * X.n_features, X);
         const double* value = tree.value.data() + static_cast<std::size_t>(leaf) * k;
         for (int c = 0; c < k; ++c) sums[i * k + c] += value[c];
         ++n_trees_oob[i];

@@ -165,9 +165,96 @@ std::vector<double> Model::tree_feature_importances() const {
   return importance;
 }
 
+std::vector<int> Model::split_features() const {
+  std::vector<char> used(n_features(), 0);
+  for (const Tree& t : trees_)
+    for (int i = 0; i < t.n_nodes(); ++i)
+      if (!t.is_leaf(i)) used[t.feature[i]] = 1;
+  std::vector<int> features;
+  for (int f = 0; f < n_features(); ++f)
+    if (used[f]) features.push_back(f);
+  if (features.empty()) features.push_back(0);
+  return features;
+}
+
+Model Model::on_features(const std::vector<int>& features) const {
+  std::vector<int> renumbered(n_features(), -1);
+  std::vector<std::vector<double>> edges;
+  std::vector<int> n_categories;
+  for (std::size_t j = 0; j < features.size(); ++j) {
+    renumbered[features[j]] = static_cast<int>(j);
+    edges.push_back(mapper_->edges(features[j]));
+    n_categories.push_back(mapper_->n_categories(features[j]));
+  }
+  std::vector<Tree> trees = trees_;
+  for (Tree& t : trees)
+    for (std::int32_t& f : t.feature)
+      if (f >= 0) {
+        check_internal(renumbered[f] >= 0, "on_features misses feature ", f);
+        f = renumbered[f];
+      }
+  auto mapper = std::make_shared<const BinMapper>(BinMapper::from_edges(mapper_->max_bins(), std::move(edges),
+                                                                       std::move(n_categories)));
+  return Model(objective_, n_outputs_, leaf_dim_, aggregation_, base_score_, std::move(mapper), std::move(trees),
+               tree_weights_);
+}
+
+namespace {
+
+/// Calls fn(block, lo) for consecutive blocks of X's rows [lo, lo + block.n_rows), each made dense
+/// over `features` only: block(i, j) = X(lo + i, features[j]).
+template <class T, class Fn>
+void for_dense_blocks(CsrView<const T> X, const std::vector<int>& features, int n_features, Fn&& fn) {
+  std::vector<int> column_of(n_features, -1);
+  for (std::size_t j = 0; j < features.size(); ++j) column_of[features[j]] = static_cast<int>(j);
+  const std::size_t width = features.size();
+  // About 8 MiB of doubles a block, and rows enough to keep the predictor's lanes and threads busy.
+  const std::size_t rows = std::clamp<std::size_t>((std::size_t{1} << 20) / width, 256, 65536);
+  std::vector<double> dense;
+  for (std::size_t lo = 0; lo < X.n_rows; lo += rows) {
+    const std::size_t hi = std::min(X.n_rows, lo + rows);
+    dense.assign((hi - lo) * width, 0.0);
+    for (std::size_t i = lo; i < hi; ++i)
+      for (std::int64_t k = X.indptr[i]; k < X.indptr[i + 1]; ++k)
+        if (column_of[X.indices[k]] >= 0) dense[(i - lo) * width + column_of[X.indices[k]]] = static_cast<double>(X.values[k]);
+    fn(MatrixView<const double>{dense.data(), hi - lo, width}, lo);
+  }
+}
+
+}  // namespace
+
+template <class T>
+void Model::predict_margin(CsrView<const T> X, int iter_begin, int iter_end, Span<double> out, int n_threads) const {
+  check(static_cast<int>(X.n_cols) == n_features(), "X has ", X.n_cols, " features, the model was trained on ",
+        n_features());
+  check(out.size == X.n_rows * n_outputs_, "output buffer has a wrong size");
+  const std::vector<int> features = split_features();
+  const Model compact = on_features(features);
+  for_dense_blocks(X, features, n_features(), [&](MatrixView<const double> block, std::size_t lo) {
+    compact.predict_margin(block, iter_begin, iter_end, out.subspan(lo * n_outputs_, block.n_rows * n_outputs_),
+                           n_threads);
+  });
+}
+
+template <class T>
+void Model::predict_leaf(CsrView<const T> X, Span<std::int32_t> out, int n_threads) const {
+  check(static_cast<int>(X.n_cols) == n_features(), "X has ", X.n_cols, " features, the model was trained on ",
+        n_features());
+  check(out.size == X.n_rows * trees_.size(), "output buffer has a wrong size");
+  const std::vector<int> features = split_features();
+  const Model compact = on_features(features);
+  for_dense_blocks(X, features, n_features(), [&](MatrixView<const double> block, std::size_t lo) {
+    compact.predict_leaf(block, out.subspan(lo * trees_.size(), block.n_rows * trees_.size()), n_threads);
+  });
+}
+
 template void Model::predict_margin<float>(MatrixView<const float>, int, int, Span<double>, int) const;
 template void Model::predict_margin<double>(MatrixView<const double>, int, int, Span<double>, int) const;
 template void Model::predict_leaf<float>(MatrixView<const float>, Span<std::int32_t>, int) const;
 template void Model::predict_leaf<double>(MatrixView<const double>, Span<std::int32_t>, int) const;
+template void Model::predict_margin<float>(CsrView<const float>, int, int, Span<double>, int) const;
+template void Model::predict_margin<double>(CsrView<const double>, int, int, Span<double>, int) const;
+template void Model::predict_leaf<float>(CsrView<const float>, Span<std::int32_t>, int) const;
+template void Model::predict_leaf<double>(CsrView<const double>, Span<std::int32_t>, int) const;
 
 }  // namespace treeforge

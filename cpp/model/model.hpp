@@ -73,6 +73,19 @@ class Model {
   template <class T>
   void predict_leaf(MatrixView<const T> X, Span<std::int32_t> out, int n_threads) const;
 
+  /// The same from sparse rows: each block of rows is made dense over the features the trees
+  /// split on only (on_features), so memory follows the model, not X's columns.
+  template <class T>
+  void predict_margin(CsrView<const T> X, int iter_begin, int iter_end, Span<double> out, int n_threads) const;
+  template <class T>
+  void predict_leaf(CsrView<const T> X, Span<std::int32_t> out, int n_threads) const;
+
+  /// The features any tree splits on, ascending (at least one: feature 0 when none).
+  std::vector<int> split_features() const;
+  /// This model on `features` (ascending, holding every feature a tree splits on) renumbered
+  /// 0, 1, ...: the same predictions from X[:, features].
+  Model on_features(const std::vector<int>& features) const;
+
   /// (n_features,) total split gain per feature.
   std::vector<double> feature_importances() const;
 
