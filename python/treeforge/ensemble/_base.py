@@ -8,9 +8,7 @@ import os
 import numpy as np
 from scipy import sparse
 from sklearn.utils import check_random_state
-from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, _get_feature_names, check_is_fitted, validate_data
 
 from .. import _core
@@ -143,10 +141,16 @@ def make_config(config, values):
 # --------------------------------------------------------------------------------------------
 
 
-def _densify(X):
-    """Dense C-contiguous copy of a scipy sparse matrix; dense input is returned as is."""
-    if sparse.issparse(X):
-        return np.ascontiguousarray(X.toarray())
+def as_core_rows(X):
+    """X as the core reads it: a scipy sparse matrix or array of any format as CSR with each row's
+    columns sorted and unique (duplicates summed, as scipy does; the caller's X is not changed),
+    never made dense; dense input as it is."""
+    if not sparse.issparse(X):
+        return X
+    X = X.tocsr()
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
     return X
 
 
@@ -165,18 +169,29 @@ def check_finite_values_exist(estimator, X):
         NaN marks a missing value; a column of NaN only is allowed.
     """
     n_features = X.shape[1]
+    if sparse.issparse(X):  # CSR: a column that does not store every row holds the finite 0
+        stored = np.bincount(X.indices, minlength=n_features)
+        finite = np.bincount(X.indices, weights=np.isfinite(X.data), minlength=n_features)
+        has_inf = np.bincount(X.indices, weights=np.isinf(X.data), minlength=n_features) > 0
+        bad = np.flatnonzero(has_inf & (finite == 0) & (stored == X.shape[0]))
+    else:
+        bad = _columns_without_finite(X)
+    if bad.size:
+        raise ValueError(
+            f"Feature {_feature_label(estimator, bad[0])} has only infinite values (no finite "
+            "value apart from NaN); bins cannot be built for it."
+        )
+
+
+def _columns_without_finite(X):
+    n_features = X.shape[1]
     has_finite = np.zeros(n_features, dtype=bool)
     has_inf = np.zeros(n_features, dtype=bool)
     for start in range(0, X.shape[0], _SCAN_BLOCK_ROWS):
         block = X[start:start + _SCAN_BLOCK_ROWS]
         has_finite |= np.isfinite(block).any(axis=0)
         has_inf |= np.isinf(block).any(axis=0)
-    bad = np.flatnonzero(has_inf & ~has_finite)
-    if bad.size:
-        raise ValueError(
-            f"Feature {_feature_label(estimator, bad[0])} has only infinite values (no finite "
-            "value apart from NaN); bins cannot be built for it."
-        )
+    return np.flatnonzero(has_inf & ~has_finite)
 
 
 def validate_fit_data(estimator, X, y, *, y_numeric, categorical_features=None, reuse_categories=False,
@@ -188,7 +203,8 @@ def validate_fit_data(estimator, X, y, *, y_numeric, categorical_features=None, 
     ----------
     estimator : the estimator being fitted.
     X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-        NaN is allowed (missing value). Sparse input is densified.
+        NaN is allowed (missing value). Sparse input stays sparse: its absent elements are the
+        value 0, its stored NaN are missing.
     y : array-like of shape (n_samples,)
         Must be finite.
     y_numeric : bool
@@ -202,7 +218,8 @@ def validate_fit_data(estimator, X, y, *, y_numeric, categorical_features=None, 
 
     Returns
     -------
-    X : ndarray of shape (n_samples, n_features), float32 or float64, C-contiguous
+    X : ndarray of shape (n_samples, n_features), float32 or float64, C-contiguous, or a CSR
+        matrix (as_core_rows) for sparse input
     y : ndarray of shape (n_samples,)
     """
     names = _get_feature_names(X) if categorical_features is not None else None
@@ -213,7 +230,7 @@ def validate_fit_data(estimator, X, y, *, y_numeric, categorical_features=None, 
     )
     if encoded is not None and names is not None:  # the codes came as an ndarray, without the names
         estimator.feature_names_in_ = names
-    X = _densify(X)
+    X = as_core_rows(X)
     check_finite_values_exist(estimator, X)
     return X, y
 
@@ -236,12 +253,12 @@ def validate_predict_data(estimator, X):
             and not hasattr(estimator, "feature_names_in_") and getattr(estimator, "_categories", None) is None):
         return X
     if getattr(estimator, "_categories", None) is not None:
-        return encode_features(estimator, X)
+        return as_core_rows(encode_features(estimator, X))
     X = validate_data(
         estimator, X, reset=False, accept_sparse=SPARSE_FORMATS, dtype=X_DTYPES, order="C",
         ensure_all_finite=False,
     )
-    return _densify(X)
+    return as_core_rows(X)
 
 
 def validate_sample_weight(sample_weight, X):
@@ -257,77 +274,6 @@ def check_positive_total_weight(sample_weight, what="sample_weight"):
     """Raise ValueError when no weight is positive (nothing to learn from)."""
     if sample_weight is not None and not np.any(sample_weight > 0):
         raise ValueError(f"{what} is zero for every sample; at least one non-zero weight is required.")
-
-
-def encode_classes(estimator, y, min_classes=2):
-    """Sorted class labels and the targets as class indices.
-
-    Parameters
-    ----------
-    y : ndarray of shape (n_samples,)
-    min_classes : int
-        Fewer distinct classes are a ValueError (AdaBoost accepts one, as scikit-learn's does).
-
-    Returns
-    -------
-    classes : ndarray of shape (n_classes,)
-    y_encoded : ndarray of shape (n_samples,), float64
-        Class index of each sample (as float, the core's target dtype).
-    """
-    check_classification_targets(y)
-    classes, y_encoded = np.unique(y, return_inverse=True)
-    if classes.shape[0] < min_classes:
-        raise ValueError(
-            f"{type(estimator).__name__} needs samples of at least 2 classes in the data, but "
-            f"the data contains only one class: {classes.tolist()[0]!r}."
-        )
-    return classes, y_encoded.reshape(-1).astype(np.float64)
-
-
-def encode_known_classes(classes, y, what="y_val"):
-    """Class indices (float64) of labels that must all be among ``classes``."""
-    y = np.asarray(y)
-    idx = np.clip(np.searchsorted(classes, y), 0, classes.shape[0] - 1)
-    unknown = classes[idx] != y
-    if np.any(unknown):
-        raise ValueError(f"{what} contains labels not seen in y: {np.unique(y[unknown]).tolist()!r}.")
-    return idx.astype(np.float64)
-
-
-def apply_class_weight(class_weight, y, sample_weight):
-    """Multiply sample weights by ``class_weight`` (dict keyed by label, or 'balanced').
-
-    Parameters
-    ----------
-    y : ndarray of shape (n_samples,) with the original class labels.
-    sample_weight : ndarray of shape (n_samples,), float64, or None
-
-    Returns
-    -------
-    sample_weight : new ndarray of shape (n_samples,), float64, or None when class_weight is None
-    """
-    if class_weight is None:
-        return sample_weight
-    expanded = compute_sample_weight(class_weight, y)
-    return expanded if sample_weight is None else sample_weight * expanded
-
-
-def balanced_class_weight(classes, y, sample_weight):
-    """Per-sample weights of ``class_weight='balanced'`` (scikit-learn >= 1.6: weighted class counts).
-
-    Parameters
-    ----------
-    classes : ndarray of shape (n_classes,)
-    y : ndarray of shape (n_samples,) with the original class labels.
-    sample_weight : ndarray of shape (n_samples,), float64, or None
-
-    Returns
-    -------
-    expanded : ndarray of shape (n_samples,), float64
-        ``sum(w) / (n_classes * sum of w over the sample's class)`` for every sample.
-    """
-    weights = compute_class_weight("balanced", classes=classes, y=y, sample_weight=sample_weight)
-    return compute_sample_weight(dict(zip(classes, weights)), y)
 
 
 def new_bin_mapper(max_bins, seed, n_categories=None):
@@ -371,7 +317,8 @@ def bin_training_data(X, max_bins, seed, n_threads, bin_mapper=None, n_categorie
         bin_mapper.fit(X, n_threads)
     else:
         bin_mapper = continued_bin_mapper(bin_mapper, n_categories)
-    return bin_mapper, bin_mapper.transform(X, n_threads)
+    # Sparse X: features with no non-zero code cannot split and are left out of the histograms.
+    return bin_mapper, bin_mapper.transform(X, n_threads, min_stored=1)
 
 
 # --------------------------------------------------------------------------------------------

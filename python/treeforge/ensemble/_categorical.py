@@ -60,9 +60,9 @@ def _as_table(X):
         return X, kind
     if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype in _FLOAT_DTYPES:
         return X, "array"  # the common case, without check_array's ~20 us
-    if sparse.issparse(X):
-        X = X.toarray()
-    elif not isinstance(X, np.ndarray):
+    if sparse.issparse(X):  # columns are read one at a time: never made dense as a whole
+        return check_array(X, accept_sparse="csc", dtype=_X_DTYPES, ensure_all_finite=False), "sparse"
+    if not isinstance(X, np.ndarray):
         array = np.asarray(X)
         X = np.asarray(X, dtype=object) if array.dtype.kind in "USV" else array
     return check_array(X, dtype=None, ensure_all_finite=False), "array"
@@ -282,7 +282,7 @@ def _column_levels(X, kind, j):
         return _polars_levels(X.to_series(j))
     if kind == "pyarrow":
         return _pyarrow_levels(X.column(j))
-    column = X[:, j]
+    column = X[:, [j]].toarray().ravel() if kind == "sparse" else X[:, j]
     if column.dtype.kind in "biuf":
         return _factorize_numbers(column, True)
     return _factorize_objects(column.tolist())
@@ -358,6 +358,8 @@ def _codes_of(levels, index, values, n_codes):
 def _assemble(X, kind, is_categorical, codes):
     """The float matrix the core reads: numeric columns converted as scikit-learn converts them
     (text in them stays an error), categorical columns from ``codes`` ({column: codes})."""
+    if kind == "sparse":
+        return _assemble_sparse(X, is_categorical, codes)
     numeric = np.flatnonzero(~is_categorical)
     dtype, part, part_columns = np.float64, None, slice(None)
     if numeric.size:
@@ -376,6 +378,21 @@ def _assemble(X, kind, is_categorical, codes):
     for j, column in codes.items():
         encoded[:, j] = column
     return encoded
+
+
+def _assemble_sparse(X, is_categorical, codes):
+    """_assemble of a sparse X: its numeric columns' stored values kept, each categorical column's
+    codes stored where they are not 0, as CSR (memory follows the stored values)."""
+    X = X.tocoo()
+    keep = ~is_categorical[X.col]
+    rows, columns, values = [X.row[keep]], [X.col[keep]], [X.data[keep]]
+    for j, column in codes.items():
+        stored = np.flatnonzero(column != 0)  # NaN too: a missing value or an unseen category
+        rows.append(stored)
+        columns.append(np.full(stored.shape[0], j))
+        values.append(column[stored])
+    data = np.concatenate(values).astype(X.dtype if X.dtype in _FLOAT_DTYPES else np.float64, copy=False)
+    return sparse.csr_matrix((data, (np.concatenate(rows), np.concatenate(columns))), shape=X.shape)
 
 
 def _indices(mask):

@@ -8,6 +8,7 @@ the ``shap`` package lays its values out.
 """
 
 import numpy as np
+from scipy import sparse
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import reads_one_fit, resolve_n_threads, validate_predict_data
@@ -56,10 +57,19 @@ class ContributionsMixin:
                              "SHAP values need the default trees (estimator=None).")
         X = validate_predict_data(self, X)
         explain = self._model.shap_interactions if interactions else self._model.shap_contributions
-        values = explain(X, resolve_n_threads(self.n_jobs))
+        values = _explained_by_blocks(explain, X, resolve_n_threads(self.n_jobs))
         if self._model.objective == "adaboost_samme":
             values = _samme_decision(values, self.estimator_weights_, len(self.classes_))
         return values
+
+
+def _explained_by_blocks(explain, X, n_threads):
+    """explain(X) of dense X; sparse X is made dense a block of rows at a time, each block no larger
+    than the values it yields (at least n_features + 1 numbers a row)."""
+    if not sparse.issparse(X):
+        return explain(X, n_threads)
+    rows = 4096
+    return np.concatenate([explain(X[lo:lo + rows].toarray(), n_threads) for lo in range(0, X.shape[0], rows)])
 
 
 def _samme_decision(votes, estimator_weights, n_classes):

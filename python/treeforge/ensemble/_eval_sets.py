@@ -10,8 +10,9 @@ first metric decides (LightGBM's rule), by the estimator's ``n_iter_no_change`` 
 from typing import NamedTuple, Optional
 
 import numpy as np
+from scipy import sparse
 
-from ._base import validate_predict_data, validate_sample_weight
+from ._base import as_core_rows, validate_predict_data, validate_sample_weight
 from ._boosting_progress import DataPart, no_recent_improvement
 from ._boosting_start import check_init_score
 from ._eval_metrics import metric_value, resolve_metrics
@@ -96,14 +97,23 @@ def _checked_set(estimator, i, X, y, weight, score):
     return DataPart(X, y_core, labels, weight, offset=offset)
 
 
+def _stacked(matrices):
+    """The rows of every matrix, one after the other: dense when every one is, else sparse CSR."""
+    if len(matrices) == 1:
+        return matrices[0] if sparse.issparse(matrices[0]) else np.ascontiguousarray(matrices[0])
+    dtype = np.float32 if all(X.dtype == np.float32 for X in matrices) else np.float64
+    if any(sparse.issparse(X) for X in matrices):
+        return as_core_rows(sparse.vstack(matrices, format="csr", dtype=dtype))
+    return np.concatenate([X.astype(dtype, copy=False) for X in matrices])
+
+
 def _joined(names, parts, labels, metrics, n_outputs, train_has_offset):
     """One validation part of every set's rows: weights of 1 and offsets of 0 where a set has none."""
     bounds, start = [], 0
     for part in parts:
         bounds.append((start, start + part.n_samples))
         start += part.n_samples
-    dtype = np.float32 if all(part.X.dtype == np.float32 for part in parts) else np.float64
-    X = np.concatenate([part.X.astype(dtype, copy=False) for part in parts]) if len(parts) > 1 else parts[0].X
+    X = _stacked([part.X for part in parts])
     y = np.concatenate([part.y for part in parts])
     weight = None
     if any(part.weight is not None for part in parts):
@@ -113,7 +123,7 @@ def _joined(names, parts, labels, metrics, n_outputs, train_has_offset):
         offset = np.concatenate([np.zeros((part.n_samples, n_outputs)) if part.offset is None else part.offset
                                  for part in parts])
     # The core takes validation offsets only beside training ones; the others are added here.
-    valid = DataPart(np.ascontiguousarray(X), y, y, weight, offset=offset if train_has_offset else None)
+    valid = DataPart(X, y, y, weight, offset=offset if train_has_offset else None)
     return EvalSets(names, bounds, labels, valid, None if train_has_offset else offset, metrics, [None] * len(parts))
 
 

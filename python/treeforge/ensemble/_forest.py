@@ -15,12 +15,9 @@ from ._base import (
     N_JOBS_CONSTRAINT,
     CoreModelMixin,
     LogProbaMixin,
-    apply_class_weight,
-    balanced_class_weight,
     bin_training_data,
     check_positive_total_weight,
     draw_seed,
-    encode_classes,
     make_config,
     published_when_fitted,
     reads_one_fit,
@@ -30,6 +27,7 @@ from ._base import (
     validate_predict_data,
     validate_sample_weight,
 )
+from ._class_labels import apply_class_weight, balanced_class_weight, encode_classes
 from ._constraints import monotone_directions
 from ._contributions import ContributionsMixin
 from ._docstrings import FOREST_DOC_PARTS, with_doc_parts

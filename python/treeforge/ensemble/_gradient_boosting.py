@@ -13,11 +13,8 @@ from ..callback import BoostingProgress
 from ._base import (
     N_JOBS_CONSTRAINT,
     CoreModelMixin,
-    apply_class_weight,
     check_positive_total_weight,
     draw_seed,
-    encode_classes,
-    encode_known_classes,
     continued_bin_mapper,
     make_config,
     new_bin_mapper,
@@ -28,6 +25,7 @@ from ._base import (
     validate_predict_data,
     validate_sample_weight,
 )
+from ._class_labels import apply_class_weight, encode_classes, encode_known_classes
 from ._boosting_outputs import BoostingOutputsMixin, ClassifierOutputsMixin
 from ._boosting_progress import DataPart, ScoreRecorder, iteration_message
 from ._boosting_start import (
@@ -212,15 +210,15 @@ class BaseHistGradientBoosting(BoostingOutputsMixin, ContributionsMixin, CoreMod
     def _binned(self, train, valid, previous_model, n_threads):
         """(bin mapper, binned training rows, binned validation rows or None); a continued model's bins are kept."""
         if self.verbose:
-            n_bytes = train.n_samples * train.X.shape[1] * train.X.itemsize
-            print(f"Binning {n_bytes / 1e9:.3f} GB of training data: ", end="", flush=True)
+            print(f"Binning {_size_gb(train):.3f} GB of training data: ", end="", flush=True)
         tic = time.perf_counter()
         if previous_model is not None:
             bin_mapper = continued_bin_mapper(previous_model.bin_mapper, self._category_bins)
         else:
             bin_mapper = new_bin_mapper(self.max_bins, self._seed, self._category_bins)
             bin_mapper.fit(train.X, n_threads, rows=train.rows)
-        train_data = bin_mapper.transform(train.X, n_threads, rows=train.rows)
+        # Sparse X: features of fewer non-zero codes than a leaf's rows cannot split and are left out.
+        train_data = bin_mapper.transform(train.X, n_threads, rows=train.rows, min_stored=self.min_samples_leaf)
         valid_data = None if valid is None else bin_mapper.transform(valid.X, n_threads)
         if self.verbose:
             print(f"{time.perf_counter() - tic:.3f} s")
@@ -579,3 +577,11 @@ class HistGradientBoostingClassifier(ClassifierOutputsMixin, ClassifierMixin, Ba
         expected_outputs = 1 if len(self.classes_) == 2 else len(self.classes_)
         if len(self.classes_) < 2 or self.n_trees_per_iteration_ != expected_outputs:
             raise ValueError("classes_ does not match the model's number of outputs.")
+
+
+def _size_gb(part):
+    """The size of a part's training rows of X: their stored values (and column indices) when sparse."""
+    X = part.X
+    if hasattr(X, "indices"):
+        return part.n_samples / X.shape[0] * (X.data.nbytes + X.indices.nbytes) / 1e9
+    return part.n_samples * X.shape[1] * X.dtype.itemsize / 1e9

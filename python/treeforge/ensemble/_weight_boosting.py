@@ -18,7 +18,6 @@ from ._base import (
     bin_training_data,
     check_positive_total_weight,
     draw_seed,
-    encode_classes,
     make_config,
     published_when_fitted,
     reads_one_fit,
@@ -27,6 +26,7 @@ from ._base import (
     validate_fit_data,
     validate_predict_data,
 )
+from ._class_labels import encode_classes
 from ._contributions import ContributionsMixin
 from ._docstrings import ADABOOST_DOC_PARTS, with_doc_parts
 from ._importances import weighted_tree_importances
