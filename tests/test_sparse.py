@@ -244,3 +244,24 @@ def test_features_too_rare_to_split_are_left_out_and_the_model_is_unchanged():
     mapper = from_sparse._model.bin_mapper
     assert mapper.transform(X, 1, min_stored=min_leaf).n_active == 1
     assert mapper.transform(X, 1, min_stored=min_leaf - 1).n_active == n_rare + 1
+
+
+def test_hashed_ngrams_go_straight_into_the_trees():
+    # The README's text pipeline on made-up documents: a topic word decides the class, behind noise.
+    from sklearn.pipeline import make_pipeline
+
+    from treeforge.ngram import HashingNGramVectorizer
+
+    rng = np.random.default_rng(0)
+    noise = [f"w{k}" for k in range(300)]
+    labels = rng.integers(0, 2, size=600)
+    texts = [" ".join(list(rng.choice(noise, size=12)) + [("orbit launch" if c else "engine brake")])
+             for c in labels]
+    model = make_pipeline(
+        HashingNGramVectorizer(n_features=2**20, word_ngram_range=(1, 2), char_ngram_range=(3, 5)),
+        tf.HistGradientBoostingClassifier(max_iter=20, random_state=0),
+    )
+    model.fit(texts[:400], labels[:400])
+    binned_columns = model[-1]._model.n_features
+    assert binned_columns == 2**20  # 400 x 2**20 would be 3.4 GB dense
+    assert (model.predict(texts[400:]) == labels[400:]).mean() == 1.0

@@ -284,8 +284,10 @@ GRADIENT_BOOSTING_DOC_PARTS = _with_categorical({
     "notes": """
     Notes
     -----
-    Sparse matrices are accepted but densified (native sparse input is planned); NaN is a missing
-    value and goes to the child learned during training. float32 input is kept as float32.""",
+    Sparse matrices of any format are trained on and predicted from as they are, never made
+    dense: an absent element is the value 0, a stored NaN is missing, and the model is the one
+    the dense matrix gives. NaN is a missing value and goes to the child learned during
+    training. float32 input is kept as float32.""",
 }, "'from_dtype'")
 
 
@@ -376,8 +378,8 @@ FOREST_DOC_PARTS = _with_categorical({
     Trees are grown by treeforge's histogram grower on binned features, in parallel over trees,
     with a fresh subset of ``max_features`` candidate features at every node and the bootstrap
     drawn in C++. Nodes whose drawn features are all constant become leaves (scikit-learn draws
-    more features in that case). Sparse input is densified; NaN goes to the child learned in
-    training.""",
+    more features in that case). Sparse input is trained on as it is, never made dense (absent
+    elements are 0); NaN goes to the child learned in training.""",
 }, "None", "\n        A treeforge extension: scikit-learn's forests have no such parameter.")
 
 

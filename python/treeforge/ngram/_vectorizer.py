@@ -64,9 +64,9 @@ class HashingNGramVectorizer(TransformerMixin, BaseEstimator):
 
     Notes
     -----
-    treeforge's boosting estimators accept this CSR matrix but densify it for now (native CSR
-    input is planned in the core's ``binning``/``dataset``), so keep ``n_features`` modest when
-    feeding them, e.g. ``2**10``. scikit-learn's linear models use the sparse matrix as is.
+    treeforge's estimators train on this CSR matrix as it is, without a dense copy, so
+    ``n_features`` may be as large as for scikit-learn's linear models (see the README's "Sparse
+    and text data").
 
     Examples
     --------
