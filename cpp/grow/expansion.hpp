@@ -30,6 +30,10 @@ struct OpenLeaf {
   ValueBounds bounds = {};
   /// The features split on along the path from the root, sorted (kept under interaction constraints).
   std::vector<int> path = {};
+  /// Sparse matrices: the positions in the groups (ascending) of the features that may still
+  /// split this leaf (TreeGrower::may_split): the only ones whose histogram slots its subtree
+  /// keeps and reads.
+  std::vector<int> alive = {};
 
   std::size_t n_rows() const { return end - begin; }
 };
@@ -48,6 +52,8 @@ struct Expansion {
   bool carried_out = false;
   /// The children are small: their splits come from their rows (RowScanner), with no histograms.
   bool scan_rows = false;
+  /// The parent's alive features (sparse matrices): the children's histograms keep only theirs.
+  std::vector<int> parent_alive = {};
 
   /// The child whose histogram is built, and the one derived from the parent's.
   OpenLeaf& small() { return left_smaller ? left : right; }

@@ -122,6 +122,7 @@ class TreeGrower::Growth {
     e.left_may = may_deepen(e.left.depth) && criterion.may_split(e.left.sums.data());
     e.right_may = may_deepen(e.right.depth) && criterion.may_split(e.right.sums.data());
     e.left_smaller = criterion.count(e.left.sums.data()) <= criterion.count(e.right.sums.data());
+    e.parent_alive = parent.alive;
     constrain_children(parent, e);
     e.scan_rows = grower_.scans_rows(std::max(criterion.count(e.left.sums.data()), criterion.count(e.right.sums.data())),
                                      n_candidates);
@@ -300,21 +301,27 @@ void TreeGrower::fold_partials(std::int64_t* target, const std::vector<std::int6
   }
 }
 
+namespace {
+
+/// Whether split s beats `best` in the scans' order: the higher gain, on a tie the lower feature
+/// (the first one met scanning features in ascending order, whatever the thread count).
+bool beats(const SplitInfo& s, const SplitInfo& best) {
+  return s.is_valid() && (s.gain > best.gain || (s.gain == best.gain && best.is_valid() && s.feature < best.feature));
+}
+
+}  // namespace
+
 template <class Criterion>
 void TreeGrower::build_and_find(Growth<Criterion>& g, OpenLeaf& built, bool scan_built, OpenLeaf* derived,
                                 bool scan_derived, RowRuns rows, const RowPartition::BlockSplit* pending,
-                                int max_threads) {
+                                const std::vector<int>* parent_alive, int max_threads) {
   const int stride = g.criterion.n_channels();
   OpenLeaf* leaves[2] = {&built, derived};
   const bool scan[2] = {scan_built, derived != nullptr && scan_derived};
   // Which features each leaf may split on (all of the tree's, or this node's draw).
   std::vector<char> allowed[2];
-  std::vector<SplitInfo> per_feature[2];
-  for (int l = 0; l < 2; ++l) {
-    if (!scan[l]) continue;
-    allowed[l] = allowed_features(g, *leaves[l]);
-    per_feature[l].resize(scan_order_.size());  // by position in the groups: active features only
-  }
+  for (int l = 0; l < 2; ++l)
+    if (scan[l]) allowed[l] = allowed_features(g, *leaves[l]);
   // The pending split's blocks are copied back into the partition by the first fork, a share
   // per thread, beside its other work.
   auto scatter_share = [&](std::size_t t, int threads) {
@@ -333,14 +340,15 @@ void TreeGrower::build_and_find(Growth<Criterion>& g, OpenLeaf& built, bool scan
                    [&](std::size_t t) { scatter_share(t, threads); });
   }
   const int n_groups = X_.n_groups;
-  const int group_threads = std::min(threads, n_groups);
+  const int group_threads = std::max(1, std::min(threads, n_groups));
+  // Each thread's winner and (sparse) the features that may still split each leaf.
+  std::vector<SplitInfo> best[2] = {std::vector<SplitInfo>(group_threads), std::vector<SplitInfo>(group_threads)};
+  std::vector<std::vector<int>> alive[2] = {std::vector<std::vector<int>>(group_threads),
+                                            std::vector<std::vector<int>>(group_threads)};
   parallel_for(group_threads, group_threads, [&](std::size_t t) {
     // Thread t owns a block of feature groups, and so the features of those groups.
     const int first = static_cast<int>(n_groups * t / group_threads);
     const int end = static_cast<int>(n_groups * (t + 1) / group_threads);
-    const int owned_from = X_.group_begin[first];
-    const int* features = X_.group_features.data() + owned_from;
-    const int n_owned = X_.group_begin[end] - owned_from;
     if (!by_rows) {
       scatter_share(t, group_threads);
       if (built.hist)
@@ -349,25 +357,49 @@ void TreeGrower::build_and_find(Growth<Criterion>& g, OpenLeaf& built, bool scan
         builder_.remove_groups(g.criterion, rows, first, end, derived->hist);
     }
     // One feature at a time from folding to both scans, so that its slots stay in L1.
-    for (int k = 0; k < n_owned; ++k) {
-      const int f = features[k];
+    auto visit = [&](int position) {
+      const int f = X_.group_features[position];
       if (by_rows) fold_partials(target, partial, stride, f, !built.hist);
       if (built.hist && derived) builder_.subtract_features(derived->hist, built.hist, stride, f, f + 1);
-      for (int l = 0; l < 2; ++l)
-        if (scan[l] && (allowed[l].empty() || allowed[l][f]))
-          per_feature[l][owned_from + k] =
-              g.finder.find_on_feature(leaves[l]->hist, leaves[l]->sums.data(), f, leaves[l]->bounds);
-    }
+      for (int l = 0; l < 2; ++l) {
+        if (!scan[l] || !may_split(g.criterion, *leaves[l], f)) continue;
+        if (X_.is_sparse()) alive[l][t].push_back(position);
+        if (!allowed[l].empty() && !allowed[l][f]) continue;
+        SplitInfo s = g.finder.find_on_feature(leaves[l]->hist, leaves[l]->sums.data(), f, leaves[l]->bounds);
+        if (beats(s, best[l][t])) best[l][t] = std::move(s);
+      }
+    };
+    for_owned_positions(X_.group_begin[first], X_.group_begin[end], parent_alive, visit);
   });
   for (int t = 1; t < static_cast<int>(partial.size()); ++t) pool_.release(partial[t]);
   for (int l = 0; l < 2; ++l) {
     if (!scan[l]) continue;
-    SplitInfo& best = leaves[l]->split;
-    for (const int position : scan_order_) {  // in feature order
-      const SplitInfo& s = per_feature[l][position];
-      if (s.is_valid() && s.gain > best.gain) best = s;
+    for (int t = 0; t < group_threads; ++t) {
+      if (beats(best[l][t], leaves[l]->split)) leaves[l]->split = std::move(best[l][t]);
+      leaves[l]->alive.insert(leaves[l]->alive.end(), alive[l][t].begin(), alive[l][t].end());
     }
   }
+}
+
+template <class Visit>
+void TreeGrower::for_owned_positions(int from, int to, const std::vector<int>* parent_alive, Visit&& visit) const {
+  if (!X_.is_sparse() || parent_alive == nullptr) {
+    for (int position = from; position < to; ++position) visit(position);
+    return;
+  }
+  // Sparse: only the features that may still split the parent; the others' slots are never
+  // read again in its subtree, so they are neither derived nor scanned.
+  const auto lo = std::lower_bound(parent_alive->begin(), parent_alive->end(), from);
+  for (auto it = lo; it != parent_alive->end() && *it < to; ++it) visit(*it);
+}
+
+template <class Criterion>
+bool TreeGrower::may_split(const Criterion& criterion, const OpenLeaf& leaf, int f) const {
+  if (!X_.is_sparse()) return true;
+  const std::size_t zero_slot = static_cast<std::size_t>(X_.hist_offset[f] + X_.zero_code[f]);
+  const std::int64_t zero_rows = criterion.count(leaf.hist + zero_slot * criterion.n_channels());
+  const std::int64_t other_codes = criterion.count(leaf.sums.data()) - zero_rows;
+  return other_codes >= std::max(1, config_.min_samples_leaf);
 }
 
 template <class Criterion>
@@ -427,7 +459,7 @@ void TreeGrower::carry_out(Growth<Criterion>& g, Expansion& e, int max_threads) 
   // larger one is parent - smaller, in the parent's buffer.
   const std::vector<Span<const row_t>> runs = e.left_smaller ? partition_.left_runs(split) : partition_.right_runs(split);
   build_and_find(g, e.small(), e.small_may(), e.large_may() ? &e.large() : nullptr, e.large_may(),
-                 RowRuns(runs.data(), runs.size()), &split, max_threads);
+                 RowRuns(runs.data(), runs.size()), &split, &e.parent_alive, max_threads);
 }
 
 template <class Criterion>
@@ -479,6 +511,9 @@ OpenLeaf TreeGrower::grow_root(Growth<Criterion>& g) {
     for (const row_t r : all_rows) g.criterion.add(root.sums.data(), r);
   }
   g.add_root(root.sums, n_rows);
+  if (X_.is_sparse())
+    for (const int position : scan_order_)
+      if (may_split(g.criterion, root, X_.group_features[position])) root.alive.push_back(position);
   if (g.may_deepen(0) && g.criterion.may_split(root.sums.data())) {
     // The root's histogram is built above (its sums are needed first); scan it in one fork.
     std::vector<int> allowed = node_features(g.features, 0, g.seed);
@@ -486,7 +521,8 @@ OpenLeaf TreeGrower::grow_root(Growth<Criterion>& g) {
       allowed.erase(std::remove_if(allowed.begin(), allowed.end(), [&](int f) { return !X_.active(f); }), allowed.end());
     std::vector<SplitInfo> per_feature(allowed.size());
     parallel_for(allowed.size(), threads, [&](std::size_t i) {
-      per_feature[i] = g.finder.find_on_feature(root.hist, root.sums.data(), allowed[i]);
+      if (may_split(g.criterion, root, allowed[i]))
+        per_feature[i] = g.finder.find_on_feature(root.hist, root.sums.data(), allowed[i]);
     });
     for (const SplitInfo& s : per_feature)
       if (s.is_valid() && s.gain > root.split.gain) root.split = s;

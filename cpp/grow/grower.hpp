@@ -71,6 +71,12 @@ class TreeGrower {
   class Growth;
 
   std::vector<int> node_features(const std::vector<int>& tree_features, int node, std::uint64_t seed) const;
+  /// Whether feature f may split a leaf, known from its histogram: always, but for a sparse
+  /// matrix, whose features split only where the rows of codes other than 0's fill a leaf (most
+  /// of a wide matrix's features in most nodes): an exact shortcut past the scan, which would
+  /// find no valid split.
+  template <class Criterion>
+  bool may_split(const Criterion& criterion, const OpenLeaf& leaf, int f) const;
   /// Which features a leaf may split on: its draw, within its interaction groups; empty when it
   /// may split on every feature (no list of a sparse matrix's many features per node).
   template <class Criterion>
@@ -96,12 +102,19 @@ class TreeGrower {
   /// from derived's histogram instead (on one machine only). Nodes of many rows are summed by
   /// sum_row_shares first, and the group fork folds the threads' sums, derives and scans. The
   /// first fork also copies the `pending` split's blocks back into the partition (when given).
-  /// Winners are reduced in feature order afterwards, so the result is the serial scan's
-  /// whatever the thread count. `max_threads` caps the threads of this one expansion (1 when
+  /// Each thread keeps its winner, the higher gain or on a tie the lower feature, and so does the
+  /// reduction of the threads' winners: the result is the serial scan's whatever the thread count. `max_threads` caps the threads of this one expansion (1 when
   /// expansions run side by side).
+  /// For a sparse matrix only the features alive in the parent (parent_alive; all at the root)
+  /// are derived and scanned, and each leaf's alive features are recorded (OpenLeaf::alive).
   template <class Criterion>
   void build_and_find(Growth<Criterion>& g, OpenLeaf& built, bool scan_built, OpenLeaf* derived, bool scan_derived,
-                      RowRuns rows, const RowPartition::BlockSplit* pending, int max_threads);
+                      RowRuns rows, const RowPartition::BlockSplit* pending, const std::vector<int>* parent_alive,
+                      int max_threads);
+  /// Calls visit(position) for the positions [from, to) of X's group features: all of them, or
+  /// for a sparse matrix those in parent_alive (when given).
+  template <class Visit>
+  void for_owned_positions(int from, int to, const std::vector<int>* parent_alive, Visit&& visit) const;
   /// The part of an expansion that touches only its own rows and buffers: splits the parent's
   /// rows block by block (which places the children's rows), then builds the smaller child's
   /// histogram from the blocks while they are copied back, derives the larger child's and scans
@@ -150,7 +163,7 @@ class TreeGrower {
   InteractionGroups interactions_;
   std::vector<LeafRange> leaves_;
   /// The positions in X's group features (BinnedMatrix::group_features) of its active features,
-  /// by ascending feature: the order in which every scan's winners are reduced.
+  /// by ascending feature: the order of the scans from rows, and a sparse root's alive features.
   std::vector<int> scan_order_;
 };
 
