@@ -406,6 +406,25 @@ void leave_out_rare_features(BinnedMatrix& out, std::size_t min_stored, int n_th
   out.sparse_slot.swap(slots);
 }
 
+/// Fills a sparse matrix's index by feature (column_begin, column_rows, column_codes).
+void index_columns(BinnedMatrix& out) {
+  std::vector<int> feature_of(static_cast<std::size_t>(out.hist_offset.back()));
+  for (int f = 0; f < out.n_features; ++f)
+    std::fill(feature_of.begin() + out.hist_offset[f], feature_of.begin() + out.hist_offset[f + 1], f);
+  out.column_begin.assign(out.n_features + 1, 0);
+  for (const std::uint32_t slot : out.sparse_slot) ++out.column_begin[feature_of[slot] + 1];
+  std::partial_sum(out.column_begin.begin(), out.column_begin.end(), out.column_begin.begin());
+  out.column_rows.resize(out.sparse_slot.size());
+  out.column_codes.resize(out.sparse_slot.size());
+  std::vector<std::size_t> at(out.column_begin.begin(), out.column_begin.end() - 1);
+  for (std::size_t i = 0; i < out.n_rows; ++i)
+    for (std::size_t k = out.sparse_begin[i]; k < out.sparse_begin[i + 1]; ++k) {
+      const int f = feature_of[out.sparse_slot[k]];
+      out.column_rows[at[f]] = static_cast<row_t>(i);
+      out.column_codes[at[f]++] = static_cast<wide_code_t>(out.sparse_slot[k] - out.hist_offset[f]);
+    }
+}
+
 }  // namespace
 
 template <class T>
@@ -457,7 +476,10 @@ BinnedMatrix BinMapper::transform(CsrView<const T> X, Span<const row_t> rows, in
   out.has_nan.assign(out.n_features, 0);
   for (const auto& features : block_nan_features)
     for (int f : features) out.has_nan[f] = 1;
-  if (min_stored > 0) leave_out_rare_features(out, min_stored, n_threads);
+  if (min_stored > 0) {  // a training matrix
+    leave_out_rare_features(out, min_stored, n_threads);
+    index_columns(out);
+  }
   return out;
 }
 

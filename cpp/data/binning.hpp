@@ -50,7 +50,8 @@ class BinMapper {
   /// The same codes as from the rows made dense, as a sparse BinnedMatrix: each row keeps only
   /// its codes that are not the code of 0. min_stored > 0 leaves out (BinnedMatrix::active) the
   /// features of fewer rows than that of other codes: with min_stored the fewest rows a leaf
-  /// takes, no split of theirs could send so many rows away from the zero code's side.
+  /// takes, no split of theirs could send so many rows away from the zero code's side; such a
+  /// training matrix is also indexed by feature (BinnedMatrix::column_begin).
   template <class T>
   BinnedMatrix transform(CsrView<const T> X, Span<const row_t> rows, int n_threads, std::size_t min_stored = 0) const;
 

@@ -61,6 +61,12 @@ struct BinnedMatrix {
   std::vector<std::size_t> sparse_begin;  ///< (n_rows + 1,) sparse only: each row's entries
   std::vector<std::uint32_t> sparse_slot; ///< sparse only: the rows' non-zero codes as slots
   std::vector<int> zero_code;             ///< (n_features,) sparse only: the code of the value 0
+  /// Sparse training matrices only (BinMapper::transform with min_stored): the same entries by
+  /// feature, feature f's rows (ascending) and codes in [column_begin[f], column_begin[f + 1]),
+  /// for partitions of nodes that hold many rows against the split feature's entries.
+  std::vector<std::size_t> column_begin;
+  std::vector<row_t> column_rows;
+  std::vector<wide_code_t> column_codes;
 
   bool is_sparse() const { return !sparse_begin.empty(); }
   /// Whether feature f has histogram slots and a group. Every feature of a dense matrix does; a
@@ -175,10 +181,28 @@ struct SparseColumn {
   std::uint32_t first_slot, end_slot;  ///< the feature's slots
   int zero;
 
+  /// Rows met in a scattered order miss the cache twice (the row's bounds, then its slots): a
+  /// walk over rows[i] fetches the bounds of a row far ahead and the slots of a row nearer, once
+  /// its bounds have arrived.
+  void prefetch_ahead(const row_t* rows, std::size_t i, std::size_t end) const {
+    constexpr std::size_t kAhead = 16;
+    if (i + 2 * kAhead < end) prefetch(X->sparse_begin.data() + rows[i + 2 * kAhead]);
+    if (i + kAhead < end) prefetch(X->sparse_slot.data() + X->sparse_begin[rows[i + kAhead]]);
+  }
+
   int operator[](std::size_t row) const {
-    const std::uint32_t* begin = X->sparse_slot.data() + X->sparse_begin[row];
+    const std::uint32_t* base = X->sparse_slot.data() + X->sparse_begin[row];
     const std::uint32_t* end = X->sparse_slot.data() + X->sparse_begin[row + 1];
-    const std::uint32_t* at = std::lower_bound(begin, end, first_slot);
+    std::size_t n = static_cast<std::size_t>(end - base);
+    if (n == 0) return zero;
+    // Bisection without branches (a conditional move per step): rows are met in no order that
+    // a branch predictor could learn.
+    while (n > 1) {
+      const std::size_t half = n / 2;
+      base = base[half] < first_slot ? base + half : base;
+      n -= half;
+    }
+    const std::uint32_t* at = base + (*base < first_slot);
     return at != end && *at < end_slot ? static_cast<int>(*at - first_slot) : zero;
   }
 };

@@ -88,8 +88,15 @@ void accumulate_sparse(const BinnedMatrix& X, const Criterion& criterion, RowRun
   const std::uint32_t end_slot = static_cast<std::uint32_t>(X.hist_offset[X.group_features[end - 1] + 1]);
   const std::uint32_t* slots = X.sparse_slot.data();
   std::vector<std::int64_t> total(stride, 0);
+  constexpr std::size_t kAhead = 16;  // scattered rows: their bounds, then their slots, fetched ahead
   for (const Span<const row_t>& run : runs)
-    for (const row_t r : run) {
+    for (std::size_t i = 0; i < run.size; ++i) {
+      if (i + 2 * kAhead < run.size) prefetch(X.sparse_begin.data() + run[i + 2 * kAhead]);
+      if (i + kAhead < run.size) {
+        prefetch(slots + X.sparse_begin[run[i + kAhead]]);
+        criterion.prefetch_row(run[i + kAhead]);
+      }
+      const row_t r = run[i];
       criterion.template add<1>(total.data(), r);
       const std::uint32_t* at = slots + X.sparse_begin[r];
       const std::uint32_t* row_end = slots + X.sparse_begin[r + 1];

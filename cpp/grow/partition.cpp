@@ -47,8 +47,11 @@ void RowPartition::split_rows(BlockSplit& split, const Codes& codes, int missing
     // Rows of deep nodes are scattered: fetch each row's code a few iterations ahead.
     constexpr std::size_t kAhead = 16;
     for (std::size_t i = lo; i < hi; ++i) {
-      if constexpr (std::is_pointer_v<Codes>)
+      if constexpr (std::is_pointer_v<Codes>) {
         if (i + kAhead < hi) prefetch(codes + indices_[i + kAhead]);
+      } else {
+        codes.prefetch_ahead(indices_.data(), i, hi);
+      }
       const row_t r = indices_[i];
       const int code = codes[r];
       const bool go_left = goes_left<decltype(kind)::value>(test, code, missing);
@@ -69,6 +72,48 @@ void RowPartition::split_rows(BlockSplit& split, const Codes& codes, int missing
   });
 }
 
+namespace {
+
+/// A sparse feature's codes scattered by row into a zeroed scratch column (code + 1; 0 for the
+/// zero code) for one partition, and cleared again when it ends, whatever way it ends: a node of
+/// many rows against the feature's entries reads one code a row instead of bisecting each row.
+class ScatteredColumn {
+ public:
+  ScatteredColumn(const BinnedMatrix& X, int feature) : X_(X), feature_(feature), scratch_(scratch(X.n_rows)) {
+    for (std::size_t k = X.column_begin[feature]; k < X.column_begin[feature + 1]; ++k)
+      scratch_[X.column_rows[k]] = static_cast<std::uint16_t>(X.column_codes[k] + 1);
+  }
+  ~ScatteredColumn() {
+    for (std::size_t k = X_.column_begin[feature_]; k < X_.column_begin[feature_ + 1]; ++k)
+      scratch_[X_.column_rows[k]] = 0;
+  }
+  ScatteredColumn(const ScatteredColumn&) = delete;
+  ScatteredColumn& operator=(const ScatteredColumn&) = delete;
+
+  int operator[](std::size_t row) const {
+    const int c = scratch_[row];
+    return c != 0 ? c - 1 : X_.zero_code[feature_];
+  }
+  void prefetch_ahead(const row_t* rows, std::size_t i, std::size_t end) const {
+    if (i + 16 < end) prefetch(scratch_ + rows[i + 16]);
+  }
+
+ private:
+  /// This thread's scratch column of at least n_rows zeros (splits of different nodes run on
+  /// different threads at once).
+  static std::uint16_t* scratch(std::size_t n_rows) {
+    thread_local std::vector<std::uint16_t> column;
+    if (column.size() < n_rows) column.resize(n_rows, 0);
+    return column.data();
+  }
+
+  const BinnedMatrix& X_;
+  int feature_;
+  std::uint16_t* scratch_;
+};
+
+}  // namespace
+
 RowPartition::BlockSplit RowPartition::split_blocks(std::size_t begin, std::size_t end, const BinnedMatrix& X,
                                                     int feature, const SplitTest& test, int n_threads) {
   const std::size_t n = end - begin;
@@ -83,7 +128,14 @@ RowPartition::BlockSplit RowPartition::split_blocks(std::size_t begin, std::size
   const int missing = X.missing_bin(feature);
   // The feature's column (one byte per row, two for a wide feature) rather than a cache line of a
   // row-major matrix.
-  X.for_column(feature, [&](const auto& codes) { split_rows(split, codes, missing, test, n_threads); });
+  // A sparse feature whose entries are few against the node's rows is scattered into a column.
+  if (X.is_sparse() && !X.column_begin.empty() &&
+      X.column_begin[feature + 1] - X.column_begin[feature] <= 4 * n) {
+    const ScatteredColumn column(X, feature);
+    split_rows(split, column, missing, test, n_threads);
+  } else {
+    X.for_column(feature, [&](const auto& codes) { split_rows(split, codes, missing, test, n_threads); });
+  }
 
   // Every block's lefts, then its rights, in block order.
   split.left_at.resize(blocks);
