@@ -29,7 +29,7 @@ TreeGrower::TreeGrower(const BinnedMatrix& X, const BinMapper& mapper, const Tre
   for (int f = 0; f < X.n_features; ++f)
     check(config_.monotone_direction(f) == 0 || !X.categorical(f), "feature ", f,
           " is categorical: it cannot have a monotone constraint");
-  // Positions in the groups by ascending feature: winners are reduced in feature order.
+  // Positions in the groups by ascending feature: the order of scans from rows.
   for (int f = 0; f < X.n_features; ++f) {
     if (!X.active(f)) continue;
     const int g = X.group_of[f];
