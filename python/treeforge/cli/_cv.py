@@ -15,6 +15,7 @@ from ._estimators import (
     collect_params,
     estimator_class,
     import_in_background,
+    join_background_imports,
     make_estimator,
     set_categorical_features,
 )
@@ -42,6 +43,7 @@ def fold_rows(labels, task, n_folds, seed, path, qid=None):
     classification (every class in every fold), KFold for regression, GroupKFold over whole queries
     for ranking, all shuffled with ``seed``. CLIError (exit code 2) when there are more folds than
     rows (queries), or than rows of the rarest class."""
+    join_background_imports()
     from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 
     n_rows = len(labels)
@@ -88,6 +90,7 @@ def _plan_early_stopping(estimator, mode, n_train_rows, console):
 def _fit_and_score(estimator, task, data, rows):
     """(the fitted model, {metric: value}) of one fold: a fresh copy of ``estimator`` fitted on the
     training rows, scored on the test rows."""
+    join_background_imports()
     from sklearn.base import clone
 
     (train_rows, test_rows), (X, y, w, qid) = rows, data

@@ -59,6 +59,15 @@ def import_in_background(model, task):
         _IMPORTS[module_name].start()
 
 
+def join_background_imports():
+    """Wait for the imports ``import_in_background`` started. Every import of scikit-learn on the
+    main thread comes after this: two threads importing its modules at once can meet one of them
+    half-initialised ("cannot import name ... from partially initialized module")."""
+    for thread in list(_IMPORTS.values()):
+        if thread is not threading.current_thread():
+            thread.join()
+
+
 def _import_quietly(module_name):
     try:
         _import_estimator_module(module_name)

@@ -102,6 +102,9 @@ def _libsvm_width(features):
 def _read_libsvm(path, n_features=None):
     import numpy as np
     import pyarrow as pa
+    from ._estimators import join_background_imports
+
+    join_background_imports()
     from sklearn.datasets import load_svmlight_file
 
     try:

@@ -27,6 +27,7 @@ from ._estimators import (
     collect_params,
     estimator_class,
     import_in_background,
+    join_background_imports,
     make_estimator,
     set_categorical_features,
 )
@@ -70,6 +71,7 @@ def _check_train_args(args):
 def _held_out_rows(args, labels, task, qid=None):
     """Sorted indices of the rows --valid-fraction holds out (stratified for classification; whole
     queries for ranking)."""
+    join_background_imports()
     from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
     rows, seed = np.arange(len(labels)), args.params.get("random_state")
@@ -102,6 +104,7 @@ def stratified_held_out_rows(labels, fraction, seed):
     next ``t_i`` held out, ``n_i`` and ``t_i`` drawn by the same generator as it draws them) in O(n)
     NumPy, without its lists of every row: the same rows, tested against it. ValueError where it
     raises one (a class of one row; fewer rows held out or trained on than classes)."""
+    join_background_imports()
     from sklearn.utils import check_random_state
 
     n_rows = len(labels)
