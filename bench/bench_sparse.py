@@ -219,7 +219,7 @@ def report(args, runs, rates, nnz, shape):
     text = "\n".join(lines + [""])
     print(text)
     if not args.no_write:
-        common.write_section(f"sparse-{args.data}", text)
+        common.write_section(f"sparse-{args.data}-{args.rows}", text)
 
 
 if __name__ == "__main__":
