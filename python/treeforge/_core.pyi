@@ -1,13 +1,17 @@
 """Type stubs of treeforge._core, the pybind11 binding of the C++ core.
 
 Arrays are NumPy; ``X`` is a C-contiguous 2-D float32 or float64 array (n_samples, n_features),
-NaN marks a missing value, +/-inf fall in the outer bins. Every long call releases the GIL.
+NaN marks a missing value, +/-inf fall in the outer bins. Where ``SparseX`` is accepted, X may
+also be a scipy CSR matrix or array with sorted, unique columns in each row (checked): its absent
+elements are the value 0, a stored NaN is missing. Every long call releases the GIL.
 Errors raised by the core arrive as ``ValueError`` (bad argument/data) or ``RuntimeError``.
 """
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import numpy.typing as npt
+
+SparseX = object  # npt.NDArray, or a scipy CSR matrix or array (see the module docstring)
 
 MODEL_FORMAT_VERSION: int
 """The model format version every save writes (model dicts' ``format_version``); older versions load."""
@@ -29,10 +33,14 @@ class BinMapper:
     @property
     def n_categories(self) -> npt.NDArray[np.int32]:
         """(n_features,) categories of each categorical feature, 0 for numeric ones."""
-    def fit(self, X: npt.NDArray, n_threads: int = 1, rows: Optional[npt.ArrayLike] = None) -> "BinMapper":
-        """Edges from the rows of X listed in ``rows``, in order (None: all rows)."""
-    def transform(self, X: npt.NDArray, n_threads: int = 1, rows: Optional[npt.ArrayLike] = None) -> "BinnedData":
-        """Codes of the rows of X listed in ``rows``, in order (None: all rows), without a copy of them."""
+    def fit(self, X: SparseX, n_threads: int = 1, rows: Optional[npt.ArrayLike] = None) -> "BinMapper":
+        """Edges from the rows of X listed in ``rows``, in order (None: all rows); sparse X gives
+        the edges of its rows made dense."""
+    def transform(self, X: SparseX, n_threads: int = 1, rows: Optional[npt.ArrayLike] = None,
+                  min_stored: int = 0) -> "BinnedData":
+        """Codes of the rows of X listed in ``rows``, in order (None: all rows), without a copy of them.
+        Sparse X gives a sparse BinnedData; ``min_stored`` > 0 leaves out its features of fewer
+        non-zero codes (they cannot split a leaf of that many rows) and indexes it by feature."""
     @property
     def n_features(self) -> int: ...
     @property
@@ -55,6 +63,15 @@ class BinnedData:
     @property
     def is_categorical(self) -> npt.NDArray[np.uint8]:
         """(n_features,) 1 where a feature's codes are categories, split by category sets."""
+    @property
+    def is_sparse(self) -> bool:
+        """Binned from sparse X: each row stores only its codes other than its features' code of 0."""
+    @property
+    def n_stored(self) -> int:
+        """Codes stored (sparse: the rows' non-zero codes; 0 for dense data)."""
+    @property
+    def n_active(self) -> int:
+        """Features with histogram slots: all of dense data's; sparse data may leave out rare ones."""
     def codes(self) -> npt.NDArray[np.uint8]:
         """Copy of the codes as a (n_samples, n_features) uint8 array (for tests)."""
 
@@ -145,11 +162,11 @@ class Model:
     @property
     def bin_mapper(self) -> BinMapper: ...
     def predict_margin(
-        self, X: npt.NDArray, n_threads: int = 1, iter_begin: int = 0, iter_end: int = -1
+        self, X: SparseX, n_threads: int = 1, iter_begin: int = 0, iter_end: int = -1
     ) -> npt.NDArray[np.float64]:
         """(n_samples, n_outputs) raw scores of iterations [iter_begin, iter_end) (-1: all);
         the base score is included only when iter_begin == 0."""
-    def predict_leaf(self, X: npt.NDArray, n_threads: int = 1) -> npt.NDArray[np.int32]:
+    def predict_leaf(self, X: SparseX, n_threads: int = 1) -> npt.NDArray[np.int32]:
         """(n_samples, n_trees) index of the leaf (node index within its tree) each row reaches."""
     def shap_contributions(self, X: npt.NDArray, n_threads: int = 1) -> npt.NDArray[np.float64]:
         """(n_samples, n_outputs, n_features + 1) exact path-dependent TreeSHAP values of the raw
