@@ -265,3 +265,13 @@ def test_hashed_ngrams_go_straight_into_the_trees():
     binned_columns = model[-1]._model.n_features
     assert binned_columns == 2**20  # 400 x 2**20 would be 3.4 GB dense
     assert (model.predict(texts[400:]) == labels[400:]).mean() == 1.0
+
+
+@pytest.mark.parametrize("make", [
+    lambda n_jobs: tf.HistGradientBoostingClassifier(max_iter=8, random_state=0, n_jobs=n_jobs),
+    lambda n_jobs: tf.RandomForestClassifier(n_estimators=4, random_state=0, n_jobs=n_jobs),
+], ids=["boosting", "forest"])
+def test_sparse_models_are_identical_on_any_thread_count(make):
+    # Per-thread winners, alive features concatenated in thread order, scattered partition columns.
+    X, _, y = sparse_data(n=3000, n_features=300, density=0.05)
+    assert_same_model(make(1).fit(X, y > 0), make(2).fit(X, y > 0))
