@@ -367,13 +367,19 @@ void BinMapper::fit(CsrView<const T> X, Span<const row_t> rows, int n_threads) {
 
 namespace {
 
+/// The feature of each histogram slot of X's layout.
+std::vector<int> slot_features(const BinnedMatrix& X) {
+  std::vector<int> feature_of(static_cast<std::size_t>(X.hist_offset.back()));
+  for (int f = 0; f < X.n_features; ++f)
+    std::fill(feature_of.begin() + X.hist_offset[f], feature_of.begin() + X.hist_offset[f + 1], f);
+  return feature_of;
+}
+
 /// Leaves out of sparse matrix `out` the features of fewer than max(1, min_stored) entries: their
 /// entries are dropped and the others' slots renumbered in the layout of the active features.
 void leave_out_rare_features(BinnedMatrix& out, std::size_t min_stored, int n_threads) {
   const std::vector<int> old_offset = out.hist_offset;
-  std::vector<int> feature_of(static_cast<std::size_t>(old_offset.back()));
-  for (int f = 0; f < out.n_features; ++f)
-    std::fill(feature_of.begin() + old_offset[f], feature_of.begin() + old_offset[f + 1], f);
+  const std::vector<int> feature_of = slot_features(out);
   std::vector<std::size_t> stored(out.n_features, 0);
   for (const std::uint32_t slot : out.sparse_slot) ++stored[feature_of[slot]];
   std::vector<std::uint8_t> active(out.n_features);
@@ -408,9 +414,7 @@ void leave_out_rare_features(BinnedMatrix& out, std::size_t min_stored, int n_th
 
 /// Fills a sparse matrix's index by feature (column_begin, column_rows, column_codes).
 void index_columns(BinnedMatrix& out) {
-  std::vector<int> feature_of(static_cast<std::size_t>(out.hist_offset.back()));
-  for (int f = 0; f < out.n_features; ++f)
-    std::fill(feature_of.begin() + out.hist_offset[f], feature_of.begin() + out.hist_offset[f + 1], f);
+  const std::vector<int> feature_of = slot_features(out);
   out.column_begin.assign(out.n_features + 1, 0);
   for (const std::uint32_t slot : out.sparse_slot) ++out.column_begin[feature_of[slot] + 1];
   std::partial_sum(out.column_begin.begin(), out.column_begin.end(), out.column_begin.begin());
@@ -470,7 +474,8 @@ BinnedMatrix BinMapper::transform(CsrView<const T> X, Span<const row_t> rows, in
   }
   out.sparse_slot.resize(offset);
   parallel_for(blocks, n_threads, [&](std::size_t b) {
-    std::copy(block_slots[b].begin(), block_slots[b].end(), out.sparse_slot.begin() + static_cast<std::ptrdiff_t>(out.sparse_begin[b * kRowBlock]));
+    const auto at = out.sparse_slot.begin() + static_cast<std::ptrdiff_t>(out.sparse_begin[b * kRowBlock]);
+    std::copy(block_slots[b].begin(), block_slots[b].end(), at);
     std::vector<std::uint32_t>().swap(block_slots[b]);
   });
   out.has_nan.assign(out.n_features, 0);

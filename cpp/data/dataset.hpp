@@ -95,6 +95,14 @@ struct BinnedMatrix {
   template <class Code>
   void copy_rows(std::size_t lo, std::size_t hi, Code* out) const;
   int n_hist_slots() const { return hist_offset.back(); }
+  /// Sparse rows met in a scattered order miss the cache twice (a row's bounds, then its slots):
+  /// a walk at rows[i] fetches the bounds of a row far ahead and the slots of a nearer one, whose
+  /// bounds have arrived.
+  void prefetch_sparse(const row_t* rows, std::size_t i, std::size_t end) const {
+    constexpr std::size_t kAhead = 16;
+    if (i + 2 * kAhead < end) prefetch(sparse_begin.data() + rows[i + 2 * kAhead]);
+    if (i + kAhead < end) prefetch(sparse_slot.data() + sparse_begin[rows[i + kAhead]]);
+  }
   int group_size(int g) const { return group_begin[g + 1] - group_begin[g]; }
   /// Slots of a group's combined code: the product of its features' slot counts.
   int n_group_slots(int g) const {
@@ -181,14 +189,7 @@ struct SparseColumn {
   std::uint32_t first_slot, end_slot;  ///< the feature's slots
   int zero;
 
-  /// Rows met in a scattered order miss the cache twice (the row's bounds, then its slots): a
-  /// walk over rows[i] fetches the bounds of a row far ahead and the slots of a row nearer, once
-  /// its bounds have arrived.
-  void prefetch_ahead(const row_t* rows, std::size_t i, std::size_t end) const {
-    constexpr std::size_t kAhead = 16;
-    if (i + 2 * kAhead < end) prefetch(X->sparse_begin.data() + rows[i + 2 * kAhead]);
-    if (i + kAhead < end) prefetch(X->sparse_slot.data() + X->sparse_begin[rows[i + kAhead]]);
-  }
+  void prefetch_ahead(const row_t* rows, std::size_t i, std::size_t end) const { X->prefetch_sparse(rows, i, end); }
 
   int operator[](std::size_t row) const {
     const std::uint32_t* base = X->sparse_slot.data() + X->sparse_begin[row];
@@ -210,8 +211,8 @@ struct SparseColumn {
 template <class Fn>
 decltype(auto) BinnedMatrix::for_column(int f, Fn&& fn) const {
   if (is_sparse())
-    return fn(SparseColumn{this, static_cast<std::uint32_t>(hist_offset[f]), static_cast<std::uint32_t>(hist_offset[f + 1]),
-                           zero_code[f]});
+    return fn(SparseColumn{this, static_cast<std::uint32_t>(hist_offset[f]),
+                           static_cast<std::uint32_t>(hist_offset[f + 1]), zero_code[f]});
   if (is_wide(f)) return fn(wide_columns.data() + static_cast<std::size_t>(wide_of[f]) * n_rows);
   return fn(columns.data() + static_cast<std::size_t>(f) * n_rows);
 }

@@ -88,14 +88,11 @@ void accumulate_sparse(const BinnedMatrix& X, const Criterion& criterion, RowRun
   const std::uint32_t end_slot = static_cast<std::uint32_t>(X.hist_offset[X.group_features[end - 1] + 1]);
   const std::uint32_t* slots = X.sparse_slot.data();
   std::vector<std::int64_t> total(stride, 0);
-  constexpr std::size_t kAhead = 16;  // scattered rows: their bounds, then their slots, fetched ahead
+  constexpr std::size_t kAhead = 16;
   for (const Span<const row_t>& run : runs)
     for (std::size_t i = 0; i < run.size; ++i) {
-      if (i + 2 * kAhead < run.size) prefetch(X.sparse_begin.data() + run[i + 2 * kAhead]);
-      if (i + kAhead < run.size) {
-        prefetch(slots + X.sparse_begin[run[i + kAhead]]);
-        criterion.prefetch_row(run[i + kAhead]);
-      }
+      X.prefetch_sparse(run.data, i, run.size);
+      if (i + kAhead < run.size) criterion.prefetch_row(run[i + kAhead]);
       const row_t r = run[i];
       criterion.template add<1>(total.data(), r);
       const std::uint32_t* at = slots + X.sparse_begin[r];
@@ -109,7 +106,8 @@ void accumulate_sparse(const BinnedMatrix& X, const Criterion& criterion, RowRun
     std::int64_t* zero = hist + static_cast<std::size_t>(X.hist_offset[f] + X.zero_code[f]) * stride;
     for (int ch = 0; ch < stride; ++ch) {
       std::int64_t rest = total[ch];
-      for (int s = X.hist_offset[f]; s < X.hist_offset[f + 1]; ++s) rest -= hist[static_cast<std::size_t>(s) * stride + ch];
+      for (int s = X.hist_offset[f]; s < X.hist_offset[f + 1]; ++s)
+        rest -= hist[static_cast<std::size_t>(s) * stride + ch];
       zero[ch] += rest;
     }
   }

@@ -215,22 +215,30 @@ void for_dense_blocks(CsrView<const T> X, const std::vector<int>& features, int 
     const std::size_t hi = std::min(X.n_rows, lo + rows);
     dense.assign((hi - lo) * width, 0.0);
     for (std::size_t i = lo; i < hi; ++i)
-      for (std::int64_t k = X.indptr[i]; k < X.indptr[i + 1]; ++k)
-        if (column_of[X.indices[k]] >= 0) dense[(i - lo) * width + column_of[X.indices[k]]] = static_cast<double>(X.values[k]);
+      for (std::int64_t k = X.indptr[i]; k < X.indptr[i + 1]; ++k) {
+        const int column = column_of[X.indices[k]];
+        if (column >= 0) dense[(i - lo) * width + column] = static_cast<double>(X.values[k]);
+      }
     fn(MatrixView<const double>{dense.data(), hi - lo, width}, lo);
   }
 }
 
 }  // namespace
 
-template <class T>
-void Model::predict_margin(CsrView<const T> X, int iter_begin, int iter_end, Span<double> out, int n_threads) const {
+template <class T, class Fn>
+void Model::for_compact_blocks(CsrView<const T> X, Fn&& fn) const {
   check(static_cast<int>(X.n_cols) == n_features(), "X has ", X.n_cols, " features, the model was trained on ",
         n_features());
-  check(out.size == X.n_rows * n_outputs_, "output buffer has a wrong size");
   const std::vector<int> features = split_features();
   const Model compact = on_features(features);
-  for_dense_blocks(X, features, n_features(), [&](MatrixView<const double> block, std::size_t lo) {
+  for_dense_blocks(X, features, n_features(),
+                   [&](MatrixView<const double> block, std::size_t lo) { fn(compact, block, lo); });
+}
+
+template <class T>
+void Model::predict_margin(CsrView<const T> X, int iter_begin, int iter_end, Span<double> out, int n_threads) const {
+  check(out.size == X.n_rows * n_outputs_, "output buffer has a wrong size");
+  for_compact_blocks(X, [&](const Model& compact, MatrixView<const double> block, std::size_t lo) {
     compact.predict_margin(block, iter_begin, iter_end, out.subspan(lo * n_outputs_, block.n_rows * n_outputs_),
                            n_threads);
   });
@@ -238,12 +246,8 @@ void Model::predict_margin(CsrView<const T> X, int iter_begin, int iter_end, Spa
 
 template <class T>
 void Model::predict_leaf(CsrView<const T> X, Span<std::int32_t> out, int n_threads) const {
-  check(static_cast<int>(X.n_cols) == n_features(), "X has ", X.n_cols, " features, the model was trained on ",
-        n_features());
   check(out.size == X.n_rows * trees_.size(), "output buffer has a wrong size");
-  const std::vector<int> features = split_features();
-  const Model compact = on_features(features);
-  for_dense_blocks(X, features, n_features(), [&](MatrixView<const double> block, std::size_t lo) {
+  for_compact_blocks(X, [&](const Model& compact, MatrixView<const double> block, std::size_t lo) {
     compact.predict_leaf(block, out.subspan(lo * trees_.size(), block.n_rows * trees_.size()), n_threads);
   });
 }

@@ -105,6 +105,11 @@ class Model {
   std::vector<double> tree_weights_;
   Predictor predictor_;
 
+  /// Calls fn(compact, block, lo) for blocks of X's rows [lo, lo + block.n_rows) made dense over
+  /// the features the trees split on, with compact this model on those features (on_features).
+  template <class T, class Fn>
+  void for_compact_blocks(CsrView<const T> X, Fn&& fn) const;
+
   template <class T>
   void add_weighted_median(MatrixView<const T> X, std::size_t tree_begin, std::size_t tree_end, Span<double> out,
                            int n_threads) const;

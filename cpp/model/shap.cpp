@@ -443,11 +443,27 @@ void finish_row(const Explanation& e, double* phi) {
 
 }  // namespace
 
+/// out's rows of contributions: each row's, from zeros, walk_tree(t, row, phi of tree t's output,
+/// workspace) for every tree t, then finish_row.
+template <class T, class WalkTree>
+void contributions_by_tree(const Model& model, const Explanation& e, MatrixView<const T> X, Span<double> out,
+                           int n_threads, WalkTree&& walk_tree) {
+  const std::size_t row_size = e.n_outputs * e.width;
+  for_each_row(X, e, n_threads, [&](std::size_t i, const double* row, PathElement* workspace) {
+    double* phi = out.data + i * row_size;
+    std::fill(phi, phi + row_size, 0.0);
+    for (std::size_t t = 0; t < model.trees().size(); ++t) {
+      check_interrupt();  // a row of deep trees can take seconds: the poll is asked per tree
+      walk_tree(t, row, phi + e.output(t) * e.width, workspace);
+    }
+    finish_row(e, phi);
+  });
+}
+
 template <class T>
 void shap_contributions(const Model& model, MatrixView<const T> X, Span<double> out, int n_threads) {
   const Explanation e = explain(model, X.n_cols);
-  const std::size_t row_size = e.n_outputs * e.width;
-  check(out.size == X.n_rows * row_size, "output buffer has a wrong size");
+  check(out.size == X.n_rows * e.n_outputs * e.width, "output buffer has a wrong size");
   const std::vector<Tree>& trees = model.trees();
   std::vector<int> points(trees.size());
   std::size_t work_size = 0;
@@ -455,36 +471,24 @@ void shap_contributions(const Model& model, MatrixView<const T> X, Span<double> 
     points[t] = most_distinct_features(trees[t], e.n_features) / 2 + 1;
     work_size = std::max(work_size, QuadratureWalk::work_size(points[t], e.dim, tree_depth(trees[t])));
   }
-  for_each_row(X, e, n_threads, [&](std::size_t i, const double* row, PathElement*) {
+  contributions_by_tree(model, e, X, out, n_threads, [&](std::size_t t, const double* row, double* phi, PathElement*) {
     thread_local std::vector<double> work;
     if (work.size() < work_size) work.resize(work_size);
-    double* phi = out.data + i * row_size;
-    std::fill(phi, phi + row_size, 0.0);
-    for (std::size_t t = 0; t < trees.size(); ++t) {
-      check_interrupt();  // a row of deep trees can take seconds: the poll is asked per tree
-      QuadratureWalk(trees[t], e.fractions[t].data(), e.feature_bins, e.n_features, points[t])
-          .run(row, phi + e.output(t) * e.width, e.width, work.data());
-    }
-    finish_row(e, phi);
+    QuadratureWalk(trees[t], e.fractions[t].data(), e.feature_bins, e.n_features, points[t])
+        .run(row, phi, e.width, work.data());
   });
 }
 
 template <class T>
 void shap_contributions_by_paths(const Model& model, MatrixView<const T> X, Span<double> out, int n_threads) {
   const Explanation e = explain(model, X.n_cols);
-  const std::size_t row_size = e.n_outputs * e.width;
-  check(out.size == X.n_rows * row_size, "output buffer has a wrong size");
+  check(out.size == X.n_rows * e.n_outputs * e.width, "output buffer has a wrong size");
   const std::vector<Tree>& trees = model.trees();
-  for_each_row(X, e, n_threads, [&](std::size_t i, const double* row, PathElement* workspace) {
-    double* phi = out.data + i * row_size;
-    std::fill(phi, phi + row_size, 0.0);
-    for (std::size_t t = 0; t < trees.size(); ++t) {
-      check_interrupt();
-      PathWalk(trees[t], e.fractions[t].data(), e.feature_bins, e.inverse.data(), workspace)
-          .run(row, phi + e.output(t) * e.width, e.width);
-    }
-    finish_row(e, phi);
-  });
+  contributions_by_tree(model, e, X, out, n_threads,
+                        [&](std::size_t t, const double* row, double* phi, PathElement* workspace) {
+                          PathWalk(trees[t], e.fractions[t].data(), e.feature_bins, e.inverse.data(), workspace)
+                              .run(row, phi, e.width);
+                        });
 }
 
 template <class T>
