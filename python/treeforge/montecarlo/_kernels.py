@@ -242,6 +242,51 @@ def _block_bounds(block, n_blocks, n_episodes):
     return min(block * size, n_episodes), min((block + 1) * size, n_episodes)
 
 
+@njit(cache=True)
+def _discounted_returns(rewards, length, discount, returns):
+    """returns[t] = the discounted return from step t, for t < length; the episode's return."""
+    ret = 0.0
+    for t in range(length - 1, -1, -1):
+        ret = discount * ret + rewards[t]
+        returns[t] = ret
+    return ret
+
+
+@njit(cache=True)
+def _add_returns(states, actions, returns, length, n_recorded, first_state, first_pair, ratio, state_sum,
+                 state_weight, pair_sum, pair_weight):
+    """Adds an episode's recorded (first or every) visits to the sums, from its last step back:
+    W * G and W per pair, with W the importance weight of the steps after the pair (1 without
+    ``ratio``), and without ``ratio`` G and 1 per state too."""
+    weighted = ratio.size > 0
+    weight = 1.0
+    for t in range(length - 1, -1, -1):
+        state, action = states[t], actions[t]
+        if t < n_recorded:
+            if first_pair[t]:
+                pair_sum[state, action] += weight * returns[t]
+                pair_weight[state, action] += weight
+            if first_state[t] and not weighted:
+                state_sum[state] += returns[t]
+                state_weight[state] += 1.0
+        if weighted:
+            weight *= ratio[state, action]
+            if weight == 0.0:
+                break  # every earlier step would carry weight 0
+
+
+@njit(cache=True)
+def _keep_visits(states, returns, n_recorded, first_state, slot_states, slot_returns):
+    """Copies an episode's recorded visits of states into its slots; how many there are."""
+    kept = 0
+    for t in range(n_recorded):
+        if first_state[t]:
+            slot_states[kept] = states[t]
+            slot_returns[kept] = returns[t]
+            kept += 1
+    return kept
+
+
 @njit(parallel=True, cache=True)
 def rollout_returns(env, policy_cum, ratio, seed, first_episode, n_episodes, start_mode, start_state,
                     max_steps, discount, first_visit, n_blocks, keep_visits):
@@ -283,7 +328,6 @@ def rollout_returns(env, policy_cum, ratio, seed, first_episode, n_episodes, sta
         in time order; empty otherwise.
     """
     n_states, n_actions = env[1], env[2]
-    weighted = ratio.size > 0
     (block_state_sum, block_state_weight, block_pair_sum, block_pair_weight, episode_returns, slot_states,
      slot_returns, n_kept) = _outputs(n_blocks, n_states, n_actions, n_episodes, max_steps, keep_visits)
     for block in prange(n_blocks):
@@ -308,34 +352,14 @@ def rollout_returns(env, policy_cum, ratio, seed, first_episode, n_episodes, sta
                     states, actions, length, n_actions, episode, seen_state, seen_pair, first_state,
                     first_pair,
                 )
-            ret = 0.0
-            for t in range(length - 1, -1, -1):
-                ret = discount * ret + rewards[t]
-                returns[t] = ret
-            episode_returns[i] = ret
+            episode_returns[i] = _discounted_returns(rewards, length, discount, returns)
             n_recorded = recorded_steps(length, terminated)
-            weight = 1.0
-            for t in range(length - 1, -1, -1):
-                state, action = states[t], actions[t]
-                if t < n_recorded:
-                    if first_pair[t]:
-                        block_pair_sum[block, state, action] += weight * returns[t]
-                        block_pair_weight[block, state, action] += weight
-                    if first_state[t] and not weighted:
-                        block_state_sum[block, state] += returns[t]
-                        block_state_weight[block, state] += 1.0
-                if weighted:
-                    weight *= ratio[state, action]
-                    if weight == 0.0:
-                        break  # every earlier step would carry weight 0
+            _add_returns(states, actions, returns, length, n_recorded, first_state, first_pair, ratio,
+                         block_state_sum[block], block_state_weight[block], block_pair_sum[block],
+                         block_pair_weight[block])
             if keep_visits:
-                kept = 0
-                for t in range(n_recorded):
-                    if first_state[t]:
-                        slot_states[i, kept] = states[t]
-                        slot_returns[i, kept] = returns[t]
-                        kept += 1
-                n_kept[i + 1] = kept
+                n_kept[i + 1] = _keep_visits(states, returns, n_recorded, first_state, slot_states[i],
+                                             slot_returns[i])
     visit_states, visit_returns = _compact_visits(slot_states, slot_returns, n_kept)
     return (
         _sum_blocks(block_state_sum).reshape(n_states),
