@@ -6,12 +6,14 @@ the first second, parameters suggested from the model's own)."""
 import csv
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
-from _cli_run import run_cli, succeeded, write_csv
+from _cli_run import TIMEOUT, run_cli, succeeded, write_csv
 
 from treeforge import cli
 from treeforge.cli import _tabular
@@ -344,6 +346,24 @@ def test_out_dash_writes_predictions_to_standard_output(species):
     refused = run_cli("train", "header.csv", "--target", "species", "--out", "-", cwd=species)
     assert refused.returncode == 1 and not (species / "-").exists()
     assert refused.stderr == "error: --out -: train writes its model to a file, not to standard output; name the file\n"
+
+
+def _run_buffered(*args, cwd):
+    """run_cli with standard output block-buffered, as in any pipe (PYTHONUNBUFFERED left out)."""
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+    return subprocess.run([sys.executable, "-m", "treeforge", *args], cwd=cwd, env=environment, capture_output=True,
+                          text=True, timeout=TIMEOUT)
+
+
+def test_every_line_reaches_a_pipe(species, capsys):
+    # The command ends with os._exit (cli.run) once its streams are flushed: info's lines, still in
+    # stdout's buffer when it returns, and predictions of many pipe buffers must all reach the reader.
+    assert cli.main(["info", str(species / "header.json")]) == 0
+    assert succeeded(_run_buffered("info", "header.json", cwd=species)).stdout == capsys.readouterr().out
+    write_csv(species / "many.csv", ["bill", "mass", "species"], species_rows(n=60_000, seed=5))
+    piped = succeeded(_run_buffered("predict", "header.json", "many.csv", "--proba", "--out", "-", cwd=species))
+    succeeded(run_cli("predict", "header.json", "many.csv", "--proba", "--out", "many_out.csv", cwd=species))
+    assert len(piped.stdout.splitlines()) == 60_001 and piped.stdout == (species / "many_out.csv").read_text()
 
 
 def test_headerless_files_with_no_header_and_columns(species, capsys):

@@ -33,7 +33,7 @@ PUBLIC = {
         "estimate_return", "fit_value_function", "greedy_policy", "mc_control", "mc_off_policy_prediction",
         "mc_prediction",
     ],
-    "treeforge.cli": ["main"],
+    "treeforge.cli": ["main", "run"],
     "treeforge.callback": ["BoostingProgress", "Checkpoint", "EarlyStopping", "LearningRateScheduler", "PrintProgress",
                            "TrainingCallback", "TrainingProgress"],
     "treeforge.datasets": ["DEMO_TARGET", "demo_path", "load_demo"],
@@ -151,7 +151,7 @@ def test_console_script_resolves():
     if not pyproject.exists():
         pytest.skip("no pyproject.toml beside the tests")
     scripts = tomllib.loads(pyproject.read_text())["project"]["scripts"]
-    assert scripts["treeforge"] == "treeforge.cli:main"
+    assert scripts["treeforge"] == "treeforge.cli:run"
     for target in scripts.values():
         module, _, attribute = target.partition(":")
         assert callable(getattr(importlib.import_module(module), attribute))

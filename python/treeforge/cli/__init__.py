@@ -15,6 +15,6 @@ reading, reading errors) and ``_tabular`` (the column rules: columns to features
 weights). Plots come from ``treeforge.plotting``.
 """
 
-from ._main import main
+from ._main import main, run
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
