@@ -345,10 +345,10 @@ void TreeGrower::build_and_find(Growth<Criterion>& g, OpenLeaf& built, bool scan
   std::vector<SplitInfo> best[2] = {std::vector<SplitInfo>(group_threads), std::vector<SplitInfo>(group_threads)};
   std::vector<std::vector<int>> alive[2] = {std::vector<std::vector<int>>(group_threads),
                                             std::vector<std::vector<int>>(group_threads)};
+  const std::vector<int> blocks = builder_.group_blocks(group_threads, by_rows ? 0 : built.n_rows());
   parallel_for(group_threads, group_threads, [&](std::size_t t) {
     // Thread t owns a block of feature groups, and so the features of those groups.
-    const int first = static_cast<int>(n_groups * t / group_threads);
-    const int end = static_cast<int>(n_groups * (t + 1) / group_threads);
+    const int first = blocks[t], end = blocks[t + 1];
     if (!by_rows) {
       scatter_share(t, group_threads);
       if (built.hist)

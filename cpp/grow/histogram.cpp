@@ -13,6 +13,7 @@ namespace {
 
 // Below this much work per thread (slot updates) a fork costs more than it saves.
 constexpr std::size_t kMinWorkPerThread = 8192;
+constexpr std::size_t kCategorySlotWork = 4;
 
 /// hist += a bundle's combined slots, each spread over the slots of its features' codes.
 void spread_bundle(const BinnedMatrix& X, int group, const std::int64_t* combined, int stride, std::int64_t* hist) {
@@ -153,7 +154,15 @@ void accumulate_rows(const BinnedMatrix& X, const Criterion& criterion, RowRuns 
 }  // namespace
 
 HistogramBuilder::HistogramBuilder(const BinnedMatrix& X, int n_threads)
-    : X_(X), n_threads_(std::max(1, n_threads)), n_slots_(X.n_hist_slots()) {}
+    : X_(X), n_threads_(std::max(1, n_threads)), n_slots_(X.n_hist_slots()), scan_work_(X.n_groups, 0) {
+  // A categorical slot costs about four of a threshold scan's: its key, its selection into an
+  // order, and the gain of every prefix read from both ends.
+  for (int g = 0; g < X.n_groups; ++g)
+    for (int k = X.group_begin[g]; k < X.group_begin[g + 1]; ++k) {
+      const int f = X.group_features[k];
+      scan_work_[g] += static_cast<std::size_t>(X.n_slots(f)) * (X.categorical(f) ? kCategorySlotWork : 1);
+    }
+}
 
 int HistogramBuilder::threads_for(std::size_t n_rows) const {
   // Work of one expansion: one update per (row, group) or stored entry, plus clearing,
@@ -162,6 +171,22 @@ int HistogramBuilder::threads_for(std::size_t n_rows) const {
   const std::size_t work = n_rows * X_.updates_per_row() + 3 * static_cast<std::size_t>(n_slots_);
   return static_cast<int>(
       std::min<std::size_t>(static_cast<std::size_t>(n_threads_), std::max<std::size_t>(1, work / kMinWorkPerThread)));
+}
+
+std::vector<int> HistogramBuilder::group_blocks(int threads, std::size_t n_rows) const {
+  const int n_groups = X_.n_groups;
+  std::vector<std::size_t> end_work(n_groups + 1, 0);  // the work of groups [0, g)
+  for (int g = 0; g < n_groups; ++g) end_work[g + 1] = end_work[g] + n_rows + scan_work_[g];
+  std::vector<int> bounds(threads + 1, n_groups);
+  bounds[0] = 0;
+  for (int t = 1, g = 0; t < threads; ++t) {
+    const std::size_t share = end_work[n_groups] * t / threads;
+    while (g < n_groups && end_work[g + 1] <= share) ++g;
+    // The group across the share's end goes to whichever side it overlaps more.
+    if (g < n_groups && share - end_work[g] > end_work[g + 1] - share) ++g;
+    bounds[t] = std::max(g, bounds[t - 1]);
+  }
+  return bounds;
 }
 
 template <class Criterion>

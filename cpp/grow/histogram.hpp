@@ -53,6 +53,11 @@ class HistogramBuilder {
   /// Threads worth using for a histogram over n_rows rows (1 below a few thousand rows); a split by
   /// feature groups can use at most n_groups of them.
   int threads_for(std::size_t n_rows) const;
+  /// Bounds of `threads` contiguous blocks of feature groups of about equal work for a fork that
+  /// sums `n_rows` rows into each group (0: none) and scans every group's slots: thread t owns
+  /// groups [bounds[t], bounds[t + 1]). Blocks of equal group counts left the thread holding the
+  /// wide categorical features waiting on by the other.
+  std::vector<int> group_blocks(int threads, std::size_t n_rows) const;
 
   int n_slots() const { return n_slots_; }
 
@@ -60,6 +65,7 @@ class HistogramBuilder {
   const BinnedMatrix& X_;
   int n_threads_;
   int n_slots_;
+  std::vector<std::size_t> scan_work_;  ///< (n_groups,) the work of scanning each group's slots
 };
 
 /// Buffers for the histograms of open leaves; a buffer is taken when a leaf may be split and
