@@ -22,6 +22,7 @@ each repeat; tables give medians. 100 iterations, 31 leaves, learning rate 0.1, 
 """
 
 import argparse
+import compileall
 import json
 import os
 import statistics
@@ -129,6 +130,7 @@ def train_cases(args, path, workdir):
                                                      env, None),
     }
     if args.baseline:
+        compileall.compile_dir(args.baseline, quiet=1)  # as the snapshot is (common._package_snapshot)
         old_env = {**env, "PYTHONPATH": os.path.abspath(args.baseline)}
         cases["treeforge train, --baseline package"] = ([*train, old_model], old_env, old_model)
     return cases
@@ -176,6 +178,7 @@ def startup_cases(args, workdir):
              "treeforge info model.json": ([sys.executable, "-m", "treeforge", "info", model], env, None),
              "python -c pass (the interpreter alone)": ([sys.executable, "-c", "pass"], env, None)}
     if args.baseline:
+        compileall.compile_dir(args.baseline, quiet=1)  # as the snapshot is (common._package_snapshot)
         old_env = {**env, "PYTHONPATH": os.path.abspath(args.baseline)}
         cases["treeforge --help, --baseline package"] = ([sys.executable, "-m", "treeforge", "--help"], old_env, None)
         cases["treeforge info model.json, --baseline package"] = (

@@ -6,6 +6,7 @@ predicts and prints one JSON line; the parent reads the child's peak RSS from ``
 
 import argparse
 import atexit
+import compileall
 import datetime
 import functools
 import importlib
@@ -53,6 +54,9 @@ def _package_snapshot():
     snapshot = tempfile.mkdtemp(prefix="treeforge-bench-package-")
     shutil.copytree(os.path.join(PYTHON_DIR, "treeforge"), os.path.join(snapshot, "treeforge"),
                     ignore=shutil.ignore_patterns("__pycache__"))
+    # Compiled as pip compiles an installed package (and the peers' are): without it every child
+    # process compiles treeforge's modules again (0.06 s of a command-line run, PYTHONDONTWRITEBYTECODE).
+    compileall.compile_dir(os.path.join(snapshot, "treeforge"), quiet=1)
     atexit.register(shutil.rmtree, snapshot, True)
     os.environ["TREEFORGE_BENCH_PACKAGE"] = snapshot
     return snapshot
