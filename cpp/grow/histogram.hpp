@@ -55,8 +55,8 @@ class HistogramBuilder {
   int threads_for(std::size_t n_rows) const;
   /// Bounds of `threads` contiguous blocks of feature groups of about equal work for a fork that
   /// sums `n_rows` rows into each group (0: none) and scans every group's slots: thread t owns
-  /// groups [bounds[t], bounds[t + 1]). Blocks of equal group counts left the thread holding the
-  /// wide categorical features waiting on by the other.
+  /// groups [bounds[t], bounds[t + 1]). With blocks of equal group counts, the other threads
+  /// waited for the one holding the wide categorical features.
   std::vector<int> group_blocks(int threads, std::size_t n_rows) const;
 
   int n_slots() const { return n_slots_; }
