@@ -8,6 +8,9 @@ and the test metric. Medians over repeats, libraries interleaved within each rep
     python bench/bench_gbdt.py --scaling rows         # binary at 100k, 300k, 1M, 3M training rows
     python bench/bench_gbdt.py --scaling threads      # 1 vs 2 threads
     python bench/bench_gbdt.py --small                # 10,000 rows, 1 vs 2 threads
+    python bench/bench_gbdt.py --scaling tall --rounds 100 --libs treeforge,lightgbm,xgboost  # #27: 1M and 10M rows
+    python bench/bench_gbdt.py --tasks wide --configs leafwise --rounds 100 --libs treeforge,lightgbm,xgboost
+                                                      # #27: 200,000 x 2,000 dense, 300 columns informative
     python bench/bench_gbdt.py --tasks binary --rows-scale 0.05 --rounds 20 --repeats 1 --no-write
 """
 
@@ -21,6 +24,8 @@ import common
 FAMILY = "gbdt"  # random forests and AdaBoost: bench_forest.py, on the same harness
 SCALING_ROWS = [100_000, 300_000, 1_000_000, 3_000_000]
 SCALING_TEST_ROWS = 50_000
+TALL_ROWS = [1_000_000, 10_000_000]  # issue #27: fit time per row at 10M within 10 % of 1M's
+TALL_TEST_ROWS = 200_000
 SMALL_ROWS = 10_000
 
 
@@ -39,6 +44,10 @@ def plan(args):
     if args.scaling == "rows":
         tasks = [base.scaled(args.rows_scale, n_train=n, n_test=SCALING_TEST_ROWS) for n in SCALING_ROWS]
         return [("scaling-rows", "binary: fit time against training rows", tasks, threads or [2],
+                 {"key_columns": ("n_train", "config"), "per_million_rows": True})]
+    if args.scaling == "tall":
+        tasks = [base.scaled(args.rows_scale, n_train=n, n_test=TALL_TEST_ROWS) for n in TALL_ROWS]
+        return [("scaling-tall", "binary: tall data, 1,000,000 and 10,000,000 training rows", tasks, threads or [2],
                  {"key_columns": ("n_train", "config"), "per_million_rows": True})]
     if args.scaling == "threads":
         return [(f"scaling-threads-{name}", f"{name} ({common.TASKS[name].scaled(args.rows_scale).describe()}): "
@@ -65,7 +74,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=common.int_list, default=None,
                         help="comma-separated thread counts (default 2; 1,2 for --scaling threads and --small)")
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--scaling", choices=["rows", "threads"])
+    mode.add_argument("--scaling", choices=["rows", "threads", "tall"])
     mode.add_argument("--small", action="store_true", help=f"{SMALL_ROWS:,} training rows, 1 vs 2 threads")
     parser.add_argument("--seed", type=int, default=0, help="seed of every learner")
     parser.add_argument("--timeout", type=float, default=7200, help="seconds allowed to one child run")
@@ -75,9 +84,10 @@ def main(argv=None):
 
     family = common.FAMILIES[FAMILY]
     libs = args.libs or family["libs"]
-    if args.scaling == "rows" or args.small:
+    if args.scaling in ("rows", "tall") or args.small:
         args.tasks = ["binary"]
-    args.tasks = args.tasks or (["binary"] if args.scaling else list(common.TASKS))
+    args.tasks = args.tasks or (["binary"] if args.scaling else
+                                [name for name, task in common.TASKS.items() if task.in_default_run])
     unknown = [lib for lib in libs if (FAMILY, lib) not in common.LEARNERS]
     unknown += [t for t in args.tasks if t not in common.TASKS]
     configs = args.configs or (["leafwise"] if args.scaling or args.small else list(family["configs"]))

@@ -27,6 +27,8 @@ class Task:
     n_classes: int = 0
     missing_fraction: float = 0.0
     seed: int = 0
+    generator: str = ""  # a generator of _GENERATORS other than the kind's own
+    in_default_run: bool = True  # False: only when asked by name (hours-long tasks)
 
     def scaled(self, rows_scale=1.0, n_train=None, n_test=None):
         """The same task with other row counts: ``n_train``/``n_test`` or both times ``rows_scale``."""
@@ -44,6 +46,8 @@ TASKS = {
     "binary_missing": Task("binary_missing", "binary", 800_000, 200_000, 28, missing_fraction=0.1),
     "regression": Task("regression", "regression", 320_000, 80_000, 50),
     "multiclass": Task("multiclass", "multiclass", 128_000, 32_000, 40, n_classes=8),
+    # Issue #27's wide data: 2,000 dense columns, 300 of them informative.
+    "wide": Task("wide", "binary", 200_000, 50_000, 2000, generator="wide", in_default_run=False),
 }
 
 
@@ -165,16 +169,48 @@ def _multiclass_chunk(rng, n, s):
     return X, y.astype(np.int64)
 
 
-_GENERATORS = {  # kind -> (structure from seed, chunk from (rng, n, structure))
+_WIDE_COLUMNS, _WIDE_INFORMATIVE, _WIDE_PAIRS = 2000, 300, 100
+
+
+def _wide_logit(X, s):
+    Z = X[:, s["columns"]]
+    pairs = Z[:, s["pairs"][:, 0]] * Z[:, s["pairs"][:, 1]]
+    return np.tanh(Z * s["a"]) @ s["w"] + pairs @ s["pair_w"]
+
+
+def _wide_structure(seed):
+    """Which 300 of the 2,000 columns matter, their weights and shapes, 100 products among them, and
+    the centre and scale (a logit of standard deviation 3, balanced classes) from a calibration chunk."""
+    rng = np.random.default_rng([seed, _STRUCTURE_SEED])
+    s = {"columns": rng.choice(_WIDE_COLUMNS, _WIDE_INFORMATIVE, replace=False),
+         "w": rng.normal(0.0, 1.0, _WIDE_INFORMATIVE), "a": rng.uniform(0.5, 2.0, _WIDE_INFORMATIVE),
+         "pairs": rng.choice(_WIDE_INFORMATIVE, size=(_WIDE_PAIRS, 2)), "pair_w": rng.normal(0.0, 0.7, _WIDE_PAIRS)}
+    logit = _wide_logit(rng.normal(0.0, 1.0, (20_000, _WIDE_COLUMNS)), s)
+    s["centre"], s["scale"] = float(np.median(logit)), 3.0 / float(logit.std())
+    return s
+
+
+def _wide_chunk(rng, n, s):
+    """2,000 normal features; the label drawn from the logistic of 300 of them, with 5 % flipped."""
+    X = rng.normal(0.0, 1.0, (n, _WIDE_COLUMNS))
+    logit = (_wide_logit(X, s) - s["centre"]) * s["scale"]
+    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-logit))).astype(np.int64)
+    flip = rng.random(n) < 0.05
+    y[flip] = 1 - y[flip]
+    return X, y
+
+
+_GENERATORS = {  # name (a task's generator, else its kind) -> (structure from seed, chunk from (rng, n, structure))
     "binary": (_binary_structure, _binary_chunk),
     "regression": (_regression_structure, _regression_chunk),
     "multiclass": (_multiclass_structure, _multiclass_chunk),
+    "wide": (_wide_structure, _wide_chunk),
 }
 
 
 def generate(task):
     """(X (n, n_features) float64, y (n,)) of the whole task; NaN where ``missing_fraction`` says."""
-    structure_fn, chunk_fn = _GENERATORS[task.kind]
+    structure_fn, chunk_fn = _GENERATORS[task.generator or task.kind]
     structure = structure_fn(task.seed)
     n = task.n_train + task.n_test
     parts = [chunk_fn(np.random.default_rng([task.seed, i]), min(_CHUNK_ROWS, n - start), structure)
