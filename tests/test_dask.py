@@ -100,6 +100,19 @@ def test_classifier_is_the_single_machine_model(client, data, params):
     np.testing.assert_array_equal(model.predict(dX).compute(), local.predict(X))
 
 
+def test_multiclass_is_the_single_machine_model(client, data):
+    X, y, _, weight = data
+    labels = np.digitize(y, [-1.0, 1.0, 3.0]).astype(str)  # four classes, by name
+    workers = _workers(client)
+    bounds = [0, 0, 700, 1300, N_ROWS]  # an empty block too
+    dX, dlabels, dweight = _placed(client, [X, labels, weight], bounds, [workers[i % 2] for i in range(4)])
+    model = DaskHistGradientBoostingClassifier(**PARAMS, client=client).fit(dX, dlabels, dweight)
+    local = HistGradientBoostingClassifier(**PARAMS, early_stopping=False).fit(X, labels, weight)
+    _same_model(model, local)
+    np.testing.assert_array_equal(model.predict(dX).compute(), local.predict(X))
+    np.testing.assert_array_equal(model.predict_proba(dX).compute(), local.predict_proba(X))
+
+
 def test_bins_from_a_sample_by_global_row_id(client, data, monkeypatch):
     # Fewer rows than X's sample its bins: the same rows are drawn by global id on the cluster.
     monkeypatch.setattr(_base, "BINNING_SUBSAMPLE", 700)
@@ -147,8 +160,8 @@ def test_input_errors(client, data):
         DaskHistGradientBoostingRegressor(client=client, early_stopping=True).fit(dX, dy)
     with pytest.raises(ValueError, match="loss='squared_error' only"):
         DaskHistGradientBoostingRegressor(client=client, loss="poisson").fit(dX, dy)
-    with pytest.raises(ValueError, match="exactly 2 classes"):
-        DaskHistGradientBoostingClassifier(client=client).fit(dX, da.from_array(labels + (y > 1), chunks=500))
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        DaskHistGradientBoostingClassifier(client=client).fit(dX, da.zeros(N_ROWS, chunks=500))
     bad = X.copy()
     bad[5, 1] = np.inf
     with pytest.raises(ValueError, match="X has no infinite values"):

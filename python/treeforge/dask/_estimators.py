@@ -68,7 +68,7 @@ class _DaskBoosting:
         n_threads = resolve_n_threads(self.n_jobs)
         bin_mapper = fitted_bin_mapper(X, self.max_bins, self._seed, n_threads)
         objective = self._objective()
-        start = list(base_score(client, blocks, objective))
+        start = list(base_score(client, blocks, objective, len(getattr(self, "classes_", ()))))
         config = self._config_values(objective, 1)
         worker_threads = 0 if self.n_jobs is None else n_threads
 
@@ -247,7 +247,7 @@ class DaskHistGradientBoostingRegressor(_DaskBoosting, HistGradientBoostingRegre
 
 
 class DaskHistGradientBoostingClassifier(_DaskBoosting, HistGradientBoostingClassifier):
-    """Histogram gradient boosting classification on Dask (two classes yet): the model
+    """Histogram gradient boosting classification on Dask: the model
     :class:`treeforge.HistGradientBoostingClassifier` fits on one machine with the same
     parameters and seed, bit for bit.
 
@@ -265,7 +265,7 @@ class DaskHistGradientBoostingClassifier(_DaskBoosting, HistGradientBoostingClas
 
     Attributes
     ----------
-    classes_ : ndarray of shape (2,)
+    classes_ : ndarray of shape (n_classes,)
     communication_ : dict
         As the regressor's.
 
@@ -313,16 +313,16 @@ class DaskHistGradientBoostingClassifier(_DaskBoosting, HistGradientBoostingClas
 
         classes = np.asarray(da.unique(y).compute())
         check_classification_targets(classes)
-        if classes.shape[0] != 2:
-            raise ValueError(f"{type(self).__name__} needs exactly 2 classes yet (multiclass: issue #26), "
-                             f"got {classes.shape[0]}")
+        if classes.shape[0] < 2:
+            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes in the data, but the data "
+                             f"contains only one class: {classes.tolist()[0]!r}.")
         self.classes_ = classes
-        self.n_trees_per_iteration_ = 1
+        self.n_trees_per_iteration_ = 1 if classes.shape[0] == 2 else classes.shape[0]
         return y.map_blocks(_class_indices, classes, dtype=np.float64)
 
     def predict_proba(self, X):
-        """Class probabilities of X: a dask array of shape (n_samples, 2) (a dask DataFrame of
-        columns 0 and 1 for a DataFrame), or for an in-memory X the local estimator's.
+        """Class probabilities of X: a dask array of shape (n_samples, n_classes) (a dask DataFrame
+        of columns 0, 1, ... for a DataFrame), or for an in-memory X the local estimator's.
 
         Parameters
         ----------

@@ -1,6 +1,7 @@
 """A distributed fit's work: the base score folded over the row blocks in order, the ring its workers
 reduce through (listened, then joined), and each worker's booster on the rows it holds."""
 
+import math
 import secrets
 import threading
 import time
@@ -41,7 +42,7 @@ def _running_sum(start, values):
     return float(np.add.accumulate(np.concatenate(([start], values)))[-1])
 
 
-def fold_mean(state, y, weight):
+def fold_mean(state, y, weight, of_class=None):
     """(On a worker) ``state`` carried over the next rows ``y`` (and their weights, or None): the
     sums the core's ``weighted_mean`` forms, to the bit.
 
@@ -50,12 +51,16 @@ def fold_mean(state, y, weight):
     state : MeanState
     y : ndarray of shape (n_rows,), float64
     weight : ndarray of shape (n_rows,), float64, or None
+    of_class : int or None
+        The mean of ``y == of_class`` (1.0 or 0.0: a class's prior), else of y.
 
     Returns
     -------
     state : MeanState
     """
     y = np.asarray(y, dtype=np.float64).reshape(-1)
+    if of_class is not None:
+        y = (y == of_class).astype(np.float64)
     terms = y if weight is None else np.asarray(weight, dtype=np.float64) * y
     weights = np.ones_like(y) if weight is None else np.asarray(weight, dtype=np.float64)
     n_seen, done_sum, done_weight, open_sum, open_weight = state
@@ -71,13 +76,19 @@ def fold_mean(state, y, weight):
     return MeanState(n_seen, done_sum, done_weight, open_sum, open_weight)
 
 
-def base_score(client, blocks, objective):
+def base_score(client, blocks, objective, n_classes=0):
     """The objective's base score of the labels of ``blocks`` (in global row order), the
-    single-machine one: a chain of tasks, each on the worker holding its labels, folds the mean."""
-    state = MeanState()
+    single-machine one: a chain of tasks, each on the worker holding its labels, folds the mean
+    (of each class, for ``n_classes`` > 2: the log of its prior, as the softmax objective's)."""
+    classes = list(range(n_classes)) if n_classes > 2 else [None]
+    states = [MeanState()] * len(classes)
     for block in blocks:
-        state = client.submit(fold_mean, state, block.y, block.weight, pure=False)
-    return _core.objective_base_score(objective, 1, [state.result().mean()])
+        states = [client.submit(fold_mean, state, block.y, block.weight, c, pure=False)
+                  for state, c in zip(states, classes)]
+    means = [state.mean() for state in client.gather(states)]
+    if n_classes > 2:  # objectives/multiclass_softmax.cpp: std::log of the prior (the same libm log)
+        return [math.log(max(mean, 1e-15)) for mean in means]
+    return _core.objective_base_score(objective, 1, means)
 
 
 def worker_host(address):
