@@ -95,8 +95,8 @@ class TreeGrower::Growth {
         gains_follow_partitions(std::is_same_v<Criterion, GradientCriterion> && grower.config_.monotone.empty() &&
                                 std::none_of(grower.X_.is_categorical.begin(), grower.X_.is_categorical.end(),
                                              [](std::uint8_t c) { return c != 0; })),
-        // A participant's batches must be everyone's: no picks by its own rows (side by side).
-        schedule(grower.config_, grower.reduction_ ? 1 : grower.n_threads_),
+        // A participant's batches must be everyone's: picked by rank, never by its own rows.
+        schedule(grower.config_, grower.n_threads_, grower.reduction_ != nullptr),
         grower_(grower),
         left_value_(criterion.leaf_dim()),
         right_value_(criterion.leaf_dim()) {
