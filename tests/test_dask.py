@@ -259,3 +259,44 @@ def test_a_worker_killed_mid_fit_ends_the_fit():
         # The survivor closed its ring; the client still computes.
         assert client.run(lambda: len(_training._RINGS), workers=[workers[0]]) == {workers[0]: 0}
         assert da.from_array(X, chunks=500).sum().compute() == pytest.approx(X.sum())
+
+
+@pytest.mark.parametrize("n_ranks", [3, 5])
+def test_rings_of_more_workers_give_the_single_machine_model(data, n_ranks):
+    # Rings of more participants than the cluster's two (threads of this process, uneven shares).
+    import threading
+
+    from treeforge import _core
+    from treeforge.ensemble._base import make_config
+
+    X, y, _, _ = data
+    local = HistGradientBoostingRegressor(**PARAMS, subsample=0.8, early_stopping=False).fit(X, y)
+    config = make_config(_core.GbdtConfig(), local._config_values("squared_error", 1))
+    rings = [_core.TcpRing("127.0.0.1", 10.0) for _ in range(n_ranks)]
+    ports = [ring.port for ring in rings]
+    bounds = np.sort(np.random.default_rng(n_ranks).choice(np.arange(1, N_ROWS), n_ranks - 1, replace=False))
+    shares = np.split(np.arange(N_ROWS), bounds)
+    mapper = local._model.bin_mapper
+    start = list(np.asarray(local._model.to_arrays()["base_score"]))
+    models = [None] * n_ranks
+
+    def participant(rank):
+        rings[rank].connect(["127.0.0.1"] * n_ranks, ports, rank, 11)
+        rows = shares[rank]
+        booster = _core.Booster(config, mapper, mapper.transform(X[rows]), y[rows], base_score=start,
+                                reduction=rings[rank], global_rows=rows, n_global_rows=N_ROWS)
+        for _ in range(PARAMS["max_iter"]):
+            booster.update()
+        models[rank] = booster.finish()
+        rings[rank].close()
+
+    threads = [threading.Thread(target=participant, args=(rank,)) for rank in range(n_ranks)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    expected = local._model.to_arrays()
+    for model in models:
+        arrays = model.to_arrays()
+        for key in expected:
+            assert np.array_equal(np.asarray(arrays[key]), np.asarray(expected[key])), key
