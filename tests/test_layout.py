@@ -19,7 +19,7 @@ import treeforge
 
 PACKAGE_DIR = Path(treeforge.__file__).parent
 # Heavy or optional modules that ``import treeforge`` must not add to what scikit-learn imports.
-HEAVY = ("matplotlib", "numba", "pandas", "pyarrow")
+HEAVY = ("matplotlib", "numba", "pandas", "pyarrow", "dask", "distributed")
 
 PUBLIC = {
     "treeforge": [
@@ -41,6 +41,7 @@ PUBLIC = {
                            "to_graphviz", "tree_nodes"],
     "treeforge.export": ["dump_model", "to_onnx", "to_treelite", "trees_to_dataframe"],
     "treeforge.inspection": ["shap_values", "to_shap"],
+    "treeforge.dask": ["DaskHistGradientBoostingClassifier", "DaskHistGradientBoostingRegressor"],
 }
 
 
@@ -186,7 +187,7 @@ def test_import_treeforge_is_light():
     added = (_top_level(loaded) - baseline) & set(HEAVY)
     assert not added, f"import treeforge loads {sorted(added)}"
     for subpackage in ("treeforge.cli", "treeforge.plotting", "treeforge.ngram", "treeforge.montecarlo",
-                       "treeforge._numba", "treeforge.inspection"):
+                       "treeforge._numba", "treeforge.inspection", "treeforge.dask"):
         assert subpackage not in loaded
 
 

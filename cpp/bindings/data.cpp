@@ -34,6 +34,32 @@ BinnedMatrix binned(const BinMapper& mapper, CsrView<const T> X, Span<const row_
   return mapper.transform(X, rows, n_threads, min_stored);
 }
 
+/// What a distributed fit needs of a BinMapper: the rows its sample takes, and pickles (a fitted
+/// mapper travels to the workers as its edges, checked on arrival by from_edges).
+void bind_mapper_transport(py::class_<BinMapper, std::shared_ptr<BinMapper>>& mapper) {
+  mapper
+      // The positions among n_rows rows of the sample fit() learns from (all of them: empty), so
+      // that a distributed fit gathers exactly those rows.
+      .def("sample_rows", [](const BinMapper& b, std::size_t n_rows) { return to_numpy(b.sample_positions(n_rows)); },
+           py::arg("n_rows"))
+      // A fitted mapper travels to a distributed fit's workers as its edges, checked on arrival.
+      .def(py::pickle(
+          [](const BinMapper& b) {
+            check(b.is_fitted(), "only a fitted BinMapper can be pickled");
+            py::list edges;
+            for (int f = 0; f < b.n_features(); ++f) edges.append(to_numpy(b.edges(f)));
+            return py::make_tuple(b.max_bins(), edges, to_numpy(b.all_n_categories()));
+          },
+          [](const py::tuple& state) {
+            check(state.size() == 3, "a pickled BinMapper holds 3 fields, got ", state.size());
+            std::vector<std::vector<double>> edges;
+            for (const py::handle& e : state[1].cast<py::list>())
+              edges.push_back(to_vector(py::reinterpret_borrow<py::object>(e), "bin edges"));
+            return std::make_shared<BinMapper>(
+                BinMapper::from_edges(state[0].cast<int>(), std::move(edges), category_counts(state[2])));
+          }));
+}
+
 }  // namespace
 
 void bind_data(py::module_& m) {
@@ -62,7 +88,8 @@ void bind_data(py::module_& m) {
         return out;
       });
 
-  py::class_<BinMapper, std::shared_ptr<BinMapper>>(m, "BinMapper")
+  py::class_<BinMapper, std::shared_ptr<BinMapper>> mapper(m, "BinMapper");
+  mapper
       // n_categories: None (all numeric) or per feature, 0 for a numeric one, K for one of K categories.
       .def(py::init([](int max_bins, std::size_t subsample, std::uint64_t seed, const py::object& n_categories) {
              return std::make_shared<BinMapper>(max_bins, subsample, seed, category_counts(n_categories));
@@ -107,7 +134,7 @@ void bind_data(py::module_& m) {
         for (int f = 0; f < b.n_features(); ++f) out.append(to_numpy(b.edges(f)));
         return out;
       });
-
+  bind_mapper_transport(mapper);
 }
 
 }  // namespace treeforge

@@ -22,7 +22,8 @@ void bind_booster(py::module_& m) {
                        const py::object& y_valid, const py::object& sample_weight_valid, const Model* init_model,
                        const py::object& base_margin, const py::object& base_margin_valid,
                        const py::object& group_begin, const py::object& group_begin_valid,
-                       const py::object& base_score) {
+                       const py::object& base_score, std::shared_ptr<HistogramReduction> reduction,
+                       const py::object& global_rows, std::size_t n_global_rows) {
              check(train != nullptr, "train must be a BinnedData");
              TrainData train_data{to_vector(y, "y"), to_vector(sample_weight, "sample_weight"),
                                   to_vector(base_margin, "base_margin"), int64_vector(group_begin, "group_begin")};
@@ -30,16 +31,20 @@ void bind_booster(py::module_& m) {
                                   to_vector(base_margin_valid, "base_margin_valid"),
                                   int64_vector(group_begin_valid, "group_begin_valid")};
              std::vector<double> start = to_vector(base_score, "base_score");
+             // A distributed fit's participant: its reduction and the global ids of its rows.
+             check(!reduction == global_rows.is_none(), "give reduction and global_rows together, or neither");
+             DistributedRows distributed{std::move(reduction), int64_vector(global_rows, "global_rows"), n_global_rows};
              LongCall long_call;
              return std::make_unique<GbdtTrainer>(config, std::make_shared<const BinMapper>(mapper), train,
                                                   std::move(train_data), valid, std::move(valid_data), init_model,
-                                                  std::move(start));
+                                                  std::move(start), std::move(distributed));
            }),
            py::arg("config"), py::arg("bin_mapper"), py::arg("train"), py::arg("y"), py::arg("sample_weight") = py::none(),
            py::arg("valid") = nullptr, py::arg("y_valid") = py::none(), py::arg("sample_weight_valid") = py::none(),
            py::arg("init_model") = nullptr, py::arg("base_margin") = py::none(),
            py::arg("base_margin_valid") = py::none(), py::arg("group_begin") = py::none(),
-           py::arg("group_begin_valid") = py::none(), py::arg("base_score") = py::none())
+           py::arg("group_begin_valid") = py::none(), py::arg("base_score") = py::none(),
+           py::arg("reduction") = nullptr, py::arg("global_rows") = py::none(), py::arg("n_global_rows") = 0)
       .def("update", [](GbdtTrainer& t, const py::object& gradient, const py::object& hessian) {
              check(gradient.is_none() == hessian.is_none(), "give both gradient and hessian, or neither");
              if (gradient.is_none()) {
@@ -68,6 +73,17 @@ void bind_booster(py::module_& m) {
       })
       .def("model", [](const GbdtTrainer& t) { return std::make_shared<Model>(t.model()); })
       .def("finish", [](GbdtTrainer& t) { return std::make_shared<Model>(t.finish()); });
+}
+
+void bind_base_score(py::module_& m) {
+  // A distributed fit gives its global weighted mean of y as a one-row y: the objective's
+  // starting margin from it is the single-machine one to the bit.
+  m.def("objective_base_score", [](const std::string& objective, int n_outputs, const py::object& y,
+                                   const py::object& sample_weight) {
+        const TrainData data{to_vector(y, "y"), to_vector(sample_weight, "sample_weight"), {}, {}};
+        return make_objective(objective, n_outputs)->base_score(data);
+      }, py::arg("objective"), py::arg("n_outputs"), py::arg("y"), py::arg("sample_weight") = py::none(),
+      "The objective's base score (one starting margin per output) of the labels and weights.");
 }
 
 void bind_forest(py::module_& m) {
@@ -171,6 +187,7 @@ void bind_draws(py::module_& m) {
 
 void bind_learners(py::module_& m) {
   bind_booster(m);
+  bind_base_score(m);
   bind_forest(m);
   bind_adaboost(m);
   bind_draws(m);

@@ -5,6 +5,7 @@
 
 #include "bindings/bind.hpp"
 #include "bindings/long_call.hpp"
+#include "collective/tcp_ring.hpp"
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "treeforge C++ core";
@@ -15,6 +16,8 @@ PYBIND11_MODULE(_core, m) {
       if (p) std::rethrow_exception(p);
     } catch (const std::invalid_argument& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const treeforge::PeerError& e) {  // a distributed fit's peer died, failed or fell silent
+      PyErr_SetString(PyExc_ConnectionError, e.what());
     }
   });
   treeforge::remember_main_thread();
@@ -23,4 +26,5 @@ PYBIND11_MODULE(_core, m) {
   treeforge::bind_model(m);
   treeforge::bind_learners(m);
   treeforge::bind_testing(m);
+  treeforge::bind_collective(m);
 }

@@ -64,10 +64,11 @@ class BinMapper {
   /// Categories of feature f (0: numeric).
   int n_categories(int f) const { return n_categories_.empty() ? 0 : n_categories_[f]; }
   const std::vector<int>& all_n_categories() const { return n_categories_; }
+  /// Positions among n_given rows of the sample the edges are fitted on (empty: all of them):
+  /// a distributed fit gathers these rows by global id, and fit() on them alone gives its edges.
+  std::vector<row_t> sample_positions(std::size_t n_given) const;
 
  private:
-  /// Positions among n_given rows of the sample the edges are fitted on (empty: all of them).
-  std::vector<row_t> sample_positions(std::size_t n_given) const;
   /// Shared by both transforms: out's shape, bins and layout (sparse when `sparse`).
   BinnedMatrix empty_binned(std::size_t n_rows, bool sparse) const;
   /// Each feature's edges padded with +inf to a power of two (code_of), and that width.

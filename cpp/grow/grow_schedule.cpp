@@ -11,14 +11,20 @@ namespace {
 // many per thread are set aside at a time (each holds a histogram buffer).
 constexpr std::size_t kMaxSideBySideRows = 32768;
 constexpr std::size_t kSetAsidePerThread = 2;
+// A distributed fit's leaf-wise batch: at most this many splits reduced at once, and at most
+// kRankedSetAside set aside at a time (each holds a histogram buffer): new children often rank
+// first, so the set-aside splits wait a while, and a full pool would shrink the batches.
+constexpr std::size_t kRankedBatch = 8;
+constexpr std::size_t kRankedSetAside = 24;
 }  // namespace
 
-GrowSchedule::GrowSchedule(const TreeConfig& config, int n_threads)
+GrowSchedule::GrowSchedule(const TreeConfig& config, int n_threads, bool by_rank)
     : config_(config),
       n_threads_(n_threads),
       // Per-node feature draws are seeded by node numbers, which a split set aside does not have yet.
       leaf_wise_side_by_side_(config.grow_policy == GrowPolicy::kLossGuide && config.max_features >= 1.0 &&
-                              n_threads > 1) {}
+                              (n_threads > 1 || by_rank)),
+      by_rank_(by_rank) {}
 
 bool GrowSchedule::after(const OpenLeaf& a, const OpenLeaf& b) const {
   if (config_.grow_policy == GrowPolicy::kDepthFirst) return a.node < b.node;  // newest first: O(depth) histograms
@@ -70,12 +76,35 @@ ExpansionBatch GrowSchedule::next(int n_leaves) {
     --n_set_aside_;
     return batch;
   }
-  if (leaf_wise_side_by_side_ && leaf.n_rows() <= kMaxSideBySideRows) {
+  if (leaf_wise_side_by_side_ && by_rank_) {
+    for (std::size_t i : ranked_partners(n_leaves)) batch.early.push_back(&open_[i]);
+    n_set_aside_ += batch.early.size();
+  } else if (leaf_wise_side_by_side_ && leaf.n_rows() <= kMaxSideBySideRows) {
     for (std::size_t i : partners_for(leaf)) batch.early.push_back(&open_[i]);
     n_set_aside_ += batch.early.size();
     if (!batch.early.empty()) batch.alone_above_rows = std::numeric_limits<std::size_t>::max();
   }
   return batch;
+}
+
+std::vector<std::size_t> GrowSchedule::ranked_partners(int n_leaves) const {
+  // Splits beyond the leaves the tree may still add would surely be dropped.
+  std::size_t room = std::min(kRankedBatch - 1, kRankedSetAside - std::min(kRankedSetAside, n_set_aside_));
+  if (config_.max_leaf_nodes > 0) {
+    const std::size_t more = static_cast<std::size_t>(std::max(0, config_.max_leaf_nodes - n_leaves - 1));
+    room = std::min(room, more > n_set_aside_ ? more - n_set_aside_ : 0);
+  }
+  std::vector<std::size_t> picked;
+  while (picked.size() < room) {
+    std::size_t best = open_.size();
+    for (std::size_t i = 0; i < open_.size(); ++i) {
+      if (open_[i].done_early || std::find(picked.begin(), picked.end(), i) != picked.end()) continue;
+      if (best == open_.size() || after(open_[best], open_[i])) best = i;
+    }
+    if (best == open_.size()) break;
+    picked.push_back(best);
+  }
+  return picked;
 }
 
 std::vector<std::size_t> GrowSchedule::partners_for(const OpenLeaf& next) const {

@@ -28,9 +28,11 @@ struct ExpansionBatch {
 ///   aside until the policy takes them (a split depends on its leaf's rows alone, so the tree is
 ///   the one grown a split at a time; a split set aside for a leaf never taken is dropped, having
 ///   only reordered the rows inside that leaf).
+/// A participant of a distributed fit (`by_rank`) picks leaf-wise partners by rank alone, never by
+/// its own rows, so that every participant carries out the same batch and reduces it at once.
 class GrowSchedule {
  public:
-  GrowSchedule(const TreeConfig& config, int n_threads);
+  GrowSchedule(const TreeConfig& config, int n_threads, bool by_rank = false);
 
   void push(OpenLeaf leaf);
   bool empty() const { return open_.empty(); }
@@ -47,10 +49,14 @@ class GrowSchedule {
   ExpansionBatch take_level();
   /// The open leaves to split beside `next` (indices into open_), or none.
   std::vector<std::size_t> partners_for(const OpenLeaf& next) const;
+  /// The open leaves ranked next (without a split set aside), as many as a distributed batch takes
+  /// and the tree may still use, for a tree of n_leaves leaves.
+  std::vector<std::size_t> ranked_partners(int n_leaves) const;
 
   TreeConfig config_;
   int n_threads_;
   bool leaf_wise_side_by_side_;
+  bool by_rank_;
   std::size_t n_set_aside_ = 0;
   std::vector<OpenLeaf> open_;  ///< a heap by after()
 };

@@ -1,4 +1,6 @@
 // TreeGrower: the grow loop over expansion batches, the build-sync-scan of each expansion, per-node feature draws.
+// longer than 600 lines because the sync step's two forms (one process, a batch reduced across participants)
+// share build_and_find and Growth, which are this file's own.
 #include "grow/grower.hpp"
 
 #include <algorithm>
@@ -14,13 +16,15 @@
 
 namespace treeforge {
 
-TreeGrower::TreeGrower(const BinnedMatrix& X, const BinMapper& mapper, const TreeConfig& config, int n_threads)
+TreeGrower::TreeGrower(const BinnedMatrix& X, const BinMapper& mapper, const TreeConfig& config, int n_threads,
+                       HistogramReduction* reduction)
     : X_(X),
       mapper_(mapper),
       config_(config),
       n_threads_(std::max(1, n_threads)),
       builder_(X, n_threads_),
       shards_(X.n_rows, row_shards_for_testing()),
+      reduction_(reduction),
       interactions_(config.interaction_groups, X.n_features) {
   config_.validate();
   check(X.n_features >= 1, "cannot grow a tree on 0 features");
@@ -91,7 +95,8 @@ class TreeGrower::Growth {
         gains_follow_partitions(std::is_same_v<Criterion, GradientCriterion> && grower.config_.monotone.empty() &&
                                 std::none_of(grower.X_.is_categorical.begin(), grower.X_.is_categorical.end(),
                                              [](std::uint8_t c) { return c != 0; })),
-        schedule(grower.config_, grower.n_threads_),
+        // A participant's batches must be everyone's: picked by rank, never by its own rows.
+        schedule(grower.config_, grower.n_threads_, grower.reduction_ != nullptr),
         grower_(grower),
         left_value_(criterion.leaf_dim()),
         right_value_(criterion.leaf_dim()) {
@@ -314,7 +319,7 @@ bool beats(const SplitInfo& s, const SplitInfo& best) {
 template <class Criterion>
 void TreeGrower::build_and_find(Growth<Criterion>& g, OpenLeaf& built, bool scan_built, OpenLeaf* derived,
                                 bool scan_derived, RowRuns rows, const RowPartition::BlockSplit* pending,
-                                const std::vector<int>* parent_alive, int max_threads) {
+                                const std::vector<int>* parent_alive, int max_threads, bool prebuilt) {
   const int stride = g.criterion.n_channels();
   OpenLeaf* leaves[2] = {&built, derived};
   const bool scan[2] = {scan_built, derived != nullptr && scan_derived};
@@ -330,7 +335,7 @@ void TreeGrower::build_and_find(Growth<Criterion>& g, OpenLeaf& built, bool scan
     for (std::size_t b = n * t / threads; b < n * (t + 1) / threads; ++b) partition_.scatter(*pending, b);
   };
   const int threads = std::min(max_threads, builder_.threads_for(built.n_rows()));
-  const bool by_rows = split_by_rows(built.n_rows(), threads);
+  const bool by_rows = !prebuilt && split_by_rows(built.n_rows(), threads);
   std::int64_t* const target = built.hist ? built.hist : derived->hist;
   std::vector<std::int64_t*> partial;
   if (by_rows) {
@@ -345,11 +350,12 @@ void TreeGrower::build_and_find(Growth<Criterion>& g, OpenLeaf& built, bool scan
   std::vector<SplitInfo> best[2] = {std::vector<SplitInfo>(group_threads), std::vector<SplitInfo>(group_threads)};
   std::vector<std::vector<int>> alive[2] = {std::vector<std::vector<int>>(group_threads),
                                             std::vector<std::vector<int>>(group_threads)};
-  const std::vector<int> blocks = builder_.group_blocks(group_threads, by_rows ? 0 : built.n_rows());
+  // A histogram built before (prebuilt: a distributed fit's, reduced) leaves only the scans.
+  const std::vector<int> blocks = builder_.group_blocks(group_threads, by_rows || prebuilt ? 0 : built.n_rows());
   parallel_for(group_threads, group_threads, [&](std::size_t t) {
     // Thread t owns a block of feature groups, and so the features of those groups.
     const int first = blocks[t], end = blocks[t + 1];
-    if (!by_rows) {
+    if (!by_rows && !prebuilt) {
       scatter_share(t, group_threads);
       if (built.hist)
         build_synced(g.criterion, rows, first, end, built.hist);
@@ -443,7 +449,8 @@ void TreeGrower::carry_out(Growth<Criterion>& g, Expansion& e, int max_threads) 
   // fit, the count of the left child's sums says the same.
   e.left.end = e.right.begin = split.mid;
   e.carried_out = true;
-  check_internal(split.mid - e.left.begin == static_cast<std::size_t>(g.criterion.count(e.left.sums.data())),
+  check_internal(!holds_all_rows() ||
+                     split.mid - e.left.begin == static_cast<std::size_t>(g.criterion.count(e.left.sums.data())),
                  "the row partition disagrees with the histogram counts");
   if (!e.left_may && !e.right_may) {
     partition_.scatter_all(split, max_threads);
@@ -465,6 +472,10 @@ void TreeGrower::carry_out(Growth<Criterion>& g, Expansion& e, int max_threads) 
 template <class Criterion>
 void TreeGrower::carry_out_batch(Growth<Criterion>& g, std::vector<Expansion*> expansions,
                                  std::size_t alone_above_rows) {
+  if (reduction_) {
+    carry_out_synced(g, expansions);
+    return;
+  }
   std::vector<Expansion*> side_by_side;
   for (Expansion* e : expansions) {
     if (e->n_rows() > alone_above_rows)
@@ -476,6 +487,37 @@ void TreeGrower::carry_out_batch(Growth<Criterion>& g, std::vector<Expansion*> e
   std::stable_sort(side_by_side.begin(), side_by_side.end(),
                    [](const Expansion* a, const Expansion* b) { return a->n_rows() > b->n_rows(); });
   parallel_for_dynamic(side_by_side.size(), n_threads_, [&](std::size_t i) { carry_out(g, *side_by_side[i], 1); });
+}
+
+void TreeGrower::reduce(const std::vector<std::int64_t*>& hists, int n_channels) {
+  std::vector<Span<std::int64_t>> parts;
+  const std::size_t n = static_cast<std::size_t>(builder_.n_slots()) * n_channels;
+  for (std::int64_t* hist : hists)
+    if (hist) parts.emplace_back(hist, n);
+  if (!parts.empty()) reduction_->sum(parts);
+}
+
+template <class Criterion>
+void TreeGrower::carry_out_synced(Growth<Criterion>& g, const std::vector<Expansion*>& expansions) {
+  // Every participant carries out the same expansions in the same order: the batch's smaller
+  // children are built from the own rows, then reduced together (one round of messages).
+  std::vector<Expansion*> open;
+  std::vector<std::int64_t*> built;
+  for (Expansion* e : expansions) {
+    const RowPartition::BlockSplit split =
+        partition_.split_blocks(e->left.begin, e->right.end, X_, e->split.feature, e->split.test(), n_threads_);
+    partition_.scatter_all(split, n_threads_);
+    e->left.end = e->right.begin = split.mid;
+    e->carried_out = true;
+    if (!e->left_may && !e->right_may) continue;
+    builder_.build(g.criterion, partition_.rows(e->small().begin, e->small().end), e->small().hist);
+    open.push_back(e);
+    built.push_back(e->small().hist);
+  }
+  reduce(built, g.criterion.n_channels());
+  for (Expansion* e : open)
+    build_and_find(g, e->small(), e->small_may(), e->large_may() ? &e->large() : nullptr, e->large_may(), RowRuns(),
+                   nullptr, &e->parent_alive, n_threads_, true);
 }
 
 template <class Criterion>
@@ -501,6 +543,7 @@ OpenLeaf TreeGrower::grow_root(Growth<Criterion>& g) {
                    static_cast<int>(n_groups * (t + 1) / group_threads), root.hist);
     });
   }
+  if (reduction_) reduce({root.hist}, stride);  // the root's sync step across participants
   // Any one feature's bins (its missing bin included) hold every row once: they sum to the node
   // total. A sparse matrix may have no active feature: then the rows are summed.
   if (X_.n_groups > 0) {

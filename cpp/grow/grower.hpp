@@ -10,6 +10,7 @@
 #include "grow/criterion.hpp"
 #include "grow/expansion.hpp"
 #include "grow/histogram.hpp"
+#include "grow/histogram_reduction.hpp"
 #include "grow/partition.hpp"
 #include "grow/row_scan.hpp"
 #include "grow/row_shards.hpp"
@@ -51,8 +52,11 @@ std::vector<int> draw_node_features(const std::vector<int>& tree_features, doubl
 /// One grower holds scratch memory for one tree at a time; it parallelises internally.
 class TreeGrower {
  public:
-  /// X and mapper must outlive the grower; mapper gives the raw thresholds of bins.
-  TreeGrower(const BinnedMatrix& X, const BinMapper& mapper, const TreeConfig& config, int n_threads);
+  /// X and mapper must outlive the grower; mapper gives the raw thresholds of bins. `reduction`
+  /// (optional, outliving the grower) makes X's rows this participant's share of a distributed
+  /// fit: every participant grows the same trees, calling it in the same order.
+  TreeGrower(const BinnedMatrix& X, const BinMapper& mapper, const TreeConfig& config, int n_threads,
+             HistogramReduction* reduction = nullptr);
 
   /// Grows a tree on the rows `rows` (all rows if empty) using features `features` (ascending);
   /// `seed` drives the per-node feature draws when max_features < 1.
@@ -110,7 +114,7 @@ class TreeGrower {
   template <class Criterion>
   void build_and_find(Growth<Criterion>& g, OpenLeaf& built, bool scan_built, OpenLeaf* derived, bool scan_derived,
                       RowRuns rows, const RowPartition::BlockSplit* pending, const std::vector<int>* parent_alive,
-                      int max_threads);
+                      int max_threads, bool prebuilt = false);
   /// Calls visit(position) for the positions [from, to) of X's group features: all of them, or
   /// for a sparse matrix those in parent_alive (when given).
   template <class Visit>
@@ -125,6 +129,14 @@ class TreeGrower {
   /// the other, then the rest side by side, one per thread, largest first.
   template <class Criterion>
   void carry_out_batch(Growth<Criterion>& g, std::vector<Expansion*> expansions, std::size_t alone_above_rows);
+  /// The same for a participant of a distributed fit: every parent's rows partitioned and the
+  /// smaller children's histograms built from this participant's rows, then one reduction of
+  /// them all (the batch's sync step), then the larger children derived and both scanned
+  /// (build_and_find with `prebuilt`).
+  template <class Criterion>
+  void carry_out_synced(Growth<Criterion>& g, const std::vector<Expansion*>& expansions);
+  /// The sync step of the given histograms (null pointers skipped), each of every slot.
+  void reduce(const std::vector<std::int64_t*>& hists, int n_channels);
   /// out's slots of groups [first_group, end_group) = the sums over `rows`: built from the rows
   /// this process holds, then synced. With row shards, each shard's histogram is built apart
   /// and the sync step sums them.
@@ -144,8 +156,8 @@ class TreeGrower {
   /// Whether a node of n_rows rows is summed by splitting its rows across threads (on one
   /// machine: row shards build each shard apart instead).
   bool split_by_rows(std::size_t n_rows, int threads) const;
-  /// Whether this process holds every row of the fit (no row shards).
-  bool holds_all_rows() const { return shards_.size() == 1; }
+  /// Whether this process holds every row of the fit (no row shards, no other participants).
+  bool holds_all_rows() const { return shards_.size() == 1 && reduction_ == nullptr; }
   /// Whether a smaller child that will not split is removed from the parent's histogram row by
   /// row instead of built and subtracted: only when this process holds every row of the fit,
   /// and not from sparse rows, whose zero slots only a built histogram's totals give.
@@ -160,6 +172,7 @@ class TreeGrower {
   HistogramPool pool_;
   RowPartition partition_;
   RowShards shards_;
+  HistogramReduction* reduction_;  ///< null on one machine
   InteractionGroups interactions_;
   std::vector<LeafRange> leaves_;
   /// The positions in X's group features (BinnedMatrix::group_features) of its active features,

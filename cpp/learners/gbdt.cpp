@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "core/parallel.hpp"
 #include "core/random.hpp"
@@ -33,15 +34,17 @@ double pool_bound(const BinnedMatrix& X, const TreeConfig& tree) {
 GbdtTrainer::GbdtTrainer(const GbdtConfig& config, std::shared_ptr<const BinMapper> mapper,
                          std::shared_ptr<const BinnedMatrix> train, TrainData train_data,
                          std::shared_ptr<const BinnedMatrix> valid, TrainData valid_data, const Model* init_model,
-                         std::vector<double> base_score)
+                         std::vector<double> base_score, DistributedRows distributed)
     : config_(config),
+      distributed_(std::move(distributed)),
       objective_(make_objective(config.objective, config.n_outputs)),
       mapper_(std::move(mapper)),
       train_(std::move(train)),
       valid_(std::move(valid)),
       train_data_(std::move(train_data)),
       valid_data_(std::move(valid_data)),
-      grower_(std::make_unique<TreeGrower>((config.validate(), *train_), *mapper_, config.tree, config.n_threads)) {
+      grower_(std::make_unique<TreeGrower>((config.validate(), *train_), *mapper_, config.tree, config.n_threads,
+                                           distributed_.reduction.get())) {
   check(train_->n_rows > 0, "cannot train on 0 rows");
   check(train_->n_features >= 1, "cannot train on 0 features");
   check(train_->n_features == mapper_->n_features(), "training data and bin mapper disagree on n_features");
@@ -53,6 +56,11 @@ GbdtTrainer::GbdtTrainer(const GbdtConfig& config, std::shared_ptr<const BinMapp
     objective_->check_labels(valid_data_);
   }
   for (int f = 0; f < train_->n_features; ++f) usable_features_.push_back(f);
+  if (distributed_.reduction) {
+    check_distributed();
+    check(!base_score.empty() || init_model != nullptr || !train_data_.base_margin.empty(),
+          "a distributed fit needs the global base_score");
+  }
 
   const int k = config_.n_outputs;
   if (init_model) {
@@ -76,6 +84,21 @@ GbdtTrainer::GbdtTrainer(const GbdtConfig& config, std::shared_ptr<const BinMapp
   train_margin_ = initial_margin(*train_, train_data_);
   if (valid_) valid_margin_ = initial_margin(*valid_, valid_data_);
   gh_.resize(train_->n_rows * static_cast<std::size_t>(k));
+}
+
+void GbdtTrainer::check_distributed() const {
+  const auto& ids = distributed_.global_rows;
+  check(ids.size() == train_->n_rows, "global_rows needs one id per training row (", train_->n_rows, "), got ",
+        ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    check(ids[i] >= 0 && static_cast<std::size_t>(ids[i]) < distributed_.n_global_rows &&
+              (i == 0 || ids[i] > ids[i - 1]),
+          "global_rows must ascend within [0, n_global_rows = ", distributed_.n_global_rows, "), not at row ", i);
+  check(distributed_.n_global_rows <= std::numeric_limits<row_t>::max(), "too many rows for one fit");
+  check(valid_ == nullptr, "a distributed fit takes no validation data yet (#26)");
+  check(train_data_.group_begin.empty(), "a distributed fit takes no query groups yet (#26)");
+  check(!objective_->renews_leaf_values(), "a distributed fit cannot renew leaf values (", config_.objective,
+        ") yet (#26)");
 }
 
 std::vector<double> GbdtTrainer::initial_margin(const BinnedMatrix& X, const TrainData& data) {
@@ -120,7 +143,11 @@ Tree GbdtTrainer::grow_output(TreeGrower& grower, int c, std::uint64_t iteration
   }
   const std::size_t n = train_->n_rows;
   const Span<const GradPair> gh(gh_.data() + c * n, n);
-  const GradientCriterion criterion(gh, GradScale::fit(gh, rows, n_threads), config_.tree);
+  // The scale of every participant's gradients merged, on a distributed fit.
+  const GradScale scale = distributed_.reduction
+                              ? GradScale::of(distributed_.reduction->merge(GradRange::of(gh, rows, n_threads)))
+                              : GradScale::fit(gh, rows, n_threads);
+  const GradientCriterion criterion(gh, scale, config_.tree);
   Tree tree = grower.grow(criterion, rows, features, derive_seed(config_.seed, iteration, kTreeStream + c));
   if (objective_->renews_leaf_values()) renew_leaf_values(tree, grower, c, n_threads);
   tree.scale_values(config_.learning_rate);
@@ -174,14 +201,29 @@ std::vector<row_t> GbdtTrainer::draw_rows(std::uint64_t iteration) const {
   if (config_.subsample >= 1.0) return {};
   Rng rng(derive_seed(config_.seed, iteration, kRowStream));
   const auto& groups = train_data_.group_begin;
-  const std::size_t n = groups.empty() ? train_->n_rows : groups.size() - 1;
+  const std::size_t n_rows = distributed_.reduction ? distributed_.n_global_rows : train_->n_rows;
+  const std::size_t n = groups.empty() ? n_rows : groups.size() - 1;
   const std::size_t n_sample = std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(config_.subsample * n)));
   std::vector<row_t> drawn = sample_without_replacement(n, n_sample, rng);
+  if (distributed_.reduction) return own_rows(drawn, iteration);
   if (groups.empty()) return drawn;
   std::vector<row_t> rows;  // a ranking loss needs every document of a query: queries are drawn whole
   for (row_t q : drawn)
     for (std::int64_t i = groups[q]; i < groups[q + 1]; ++i) rows.push_back(static_cast<row_t>(i));
   return rows;
+}
+
+std::vector<row_t> GbdtTrainer::own_rows(const std::vector<row_t>& drawn, std::uint64_t iteration) const {
+  const auto& ids = distributed_.global_rows;
+  std::vector<row_t> mine;
+  for (const row_t r : drawn) {
+    const auto at = std::lower_bound(ids.begin(), ids.end(), static_cast<std::int64_t>(r));
+    if (at != ids.end() && *at == r) mine.push_back(static_cast<row_t>(at - ids.begin()));
+  }
+  // An empty list would mean every row to the grower.
+  check(!mine.empty(), "iteration ", iteration, "'s subsample has none of this worker's ", ids.size(),
+        " rows: give each worker more rows or a larger subsample");
+  return mine;
 }
 
 void GbdtTrainer::grow_iteration() {
@@ -196,7 +238,10 @@ void GbdtTrainer::grow_iteration() {
   // number of threads. The trees left over get all threads one after the other.
   const int threads = config_.n_threads;
   const bool pools_fit = (threads - 1) * pool_bound(*train_, config_.tree) <= kSideBySidePoolBytes;
-  const int side_by_side = threads > 1 && k >= threads && pools_fit ? k - k % threads : 0;
+  // A participant of a distributed fit grows its trees one after the other: its reductions
+  // must come in everyone's order.
+  const bool alone = distributed_.reduction == nullptr;
+  const int side_by_side = alone && threads > 1 && k >= threads && pools_fit ? k - k % threads : 0;
   std::vector<Tree> grown(k);
   if (side_by_side > 0) {
     while (static_cast<int>(solo_growers_.size()) < threads)

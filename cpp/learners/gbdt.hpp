@@ -8,10 +8,21 @@
 #include "data/train_data.hpp"
 #include "core/config.hpp"
 #include "grow/grower.hpp"
+#include "grow/histogram_reduction.hpp"
 #include "model/model.hpp"
 #include "objectives/objective.hpp"
 
 namespace treeforge {
+
+/// A participant's share of a distributed fit: the reduction every participant calls at the
+/// sync steps, and the ids of this participant's rows among the fit's n_global_rows rows
+/// (ascending, one per row of its training matrix). Row subsamples are drawn over the global ids,
+/// so each participant grows on its rows of the single-machine draw. Empty: one machine.
+struct DistributedRows {
+  std::shared_ptr<HistogramReduction> reduction;
+  std::vector<std::int64_t> global_rows;
+  std::size_t n_global_rows = 0;
+};
 
 /// Gradient boosting driven one iteration at a time (the caller checks for interrupts, early
 /// stopping and progress between calls).
@@ -26,11 +37,13 @@ class GbdtTrainer {
   /// margin in the data replaces the base score as the rows' starting margin (the model's base
   /// score is then 0: a prediction adds the user's margins back, as XGBoost's base_margin).
   /// `base_score` (optional: one per output) replaces the objective's starting point, for
-  /// gradients given by the caller.
+  /// gradients given by the caller. `distributed` (optional) makes `train` this participant's
+  /// rows of a distributed fit, which must give the base score (the global one), and has no
+  /// validation data, query groups or leaf renewals yet (#26).
   GbdtTrainer(const GbdtConfig& config, std::shared_ptr<const BinMapper> mapper,
               std::shared_ptr<const BinnedMatrix> train, TrainData train_data,
               std::shared_ptr<const BinnedMatrix> valid, TrainData valid_data, const Model* init_model,
-              std::vector<double> base_score = {});
+              std::vector<double> base_score = {}, DistributedRows distributed = {});
 
   /// Grows one iteration: n_outputs trees for multiclass, else one, on the objective's gradients.
   void update();
@@ -80,6 +93,9 @@ class GbdtTrainer {
   /// The rows of this iteration's subsample, all rows (empty) without one; whole queries when the
   /// data has query groups.
   std::vector<row_t> draw_rows(std::uint64_t iteration) const;
+  /// The rows of a global draw this participant holds, as its row numbers.
+  std::vector<row_t> own_rows(const std::vector<row_t>& drawn, std::uint64_t iteration) const;
+  void check_distributed() const;
   void check_open() const {
     check(grower_ != nullptr, "the booster was finished: its training state is released");
     check(!update_failed_, "an update was interrupted or failed, leaving margins of a partial iteration: the "
@@ -87,6 +103,7 @@ class GbdtTrainer {
   }
 
   GbdtConfig config_;
+  DistributedRows distributed_;
   bool update_failed_ = false;  // set while an update runs: an exception leaves it set
   std::unique_ptr<Objective> objective_;
   std::shared_ptr<const BinMapper> mapper_;

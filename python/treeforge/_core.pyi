@@ -6,7 +6,7 @@ also be a scipy CSR matrix or array with sorted, unique columns in each row (che
 elements are the value 0, a stored NaN is missing. Every long call releases the GIL.
 Errors raised by the core arrive as ``ValueError`` (bad argument/data) or ``RuntimeError``.
 """
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import numpy.typing as npt
@@ -49,6 +49,9 @@ class BinMapper:
     @property
     def bin_edges(self) -> List[npt.NDArray[np.float64]]:
         """Per feature, the (n_bins[f] - 1,) sorted upper edges of all but the last value bin."""
+    def sample_rows(self, n_rows: int) -> npt.NDArray[np.uint32]:
+        """Positions among ``n_rows`` rows of the sample ``fit`` learns edges from (empty: all rows);
+        ``fit`` on those rows alone gives the same edges. A fitted mapper pickles (as its edges)."""
 
 class BinnedData:
     """Binned feature matrix owned by the core (uint8 codes)."""
@@ -113,6 +116,10 @@ class Booster:
     ``base_margin`` (n_outputs * n_samples,) output-major: the rows' starting margins in place of the
     base score (the model's base score is then 0), given for the validation data too or for neither.
     ``group_begin`` (n_groups + 1,) int64: query group q is rows [group_begin[q], group_begin[q + 1]).
+    ``base_score`` (n_outputs,): the starting margins in place of the objective's.
+    ``reduction`` with ``global_rows`` (n_samples,) int64 ascending and ``n_global_rows``: ``train``
+    holds this participant's rows (their ids among the fit's) of a distributed fit, whose
+    participants reduce through ``reduction`` and grow the same trees (``base_score`` required).
     """
 
     def __init__(
@@ -129,6 +136,11 @@ class Booster:
         base_margin: Optional[npt.NDArray[np.float64]] = None,
         base_margin_valid: Optional[npt.NDArray[np.float64]] = None,
         group_begin: Optional[npt.NDArray[np.int64]] = None,
+        group_begin_valid: Optional[npt.NDArray[np.int64]] = None,
+        base_score: Optional[Sequence[float]] = None,
+        reduction: Optional["HistogramReduction"] = None,
+        global_rows: Optional[npt.NDArray[np.int64]] = None,
+        n_global_rows: int = 0,
     ) -> None: ...
     def update(self) -> None:
         """Grow one iteration (n_outputs trees); releases the GIL."""
@@ -145,6 +157,31 @@ class Booster:
         """Snapshot of the model trained so far."""
     def finish(self) -> "Model":
         """The model, after releasing the training state; then only model() and n_iter remain usable."""
+
+class HistogramReduction:
+    """The reduction of a distributed fit's participants at the grower's sync step."""
+
+    @property
+    def n_participants(self) -> int: ...
+
+class TcpRing(HistogramReduction):
+    """A ring of TCP connections between a distributed fit's worker processes: listens on an
+    ephemeral port of ``host`` when made, joins the ring in ``connect``. Every wait ends after
+    ``timeout`` seconds without progress, and a peer that dies or fails ends it at once, with a
+    ConnectionError naming the peer."""
+
+    def __init__(self, host: str, timeout: float) -> None: ...
+    @property
+    def port(self) -> int: ...
+    def connect(self, hosts: List[str], ports: List[int], rank: int, token: int) -> None:
+        """Joins the ring as ``rank`` (participant r listens at hosts[r]:ports[r]); releases the GIL."""
+    def close(self) -> None: ...
+    def stats(self) -> Dict[str, float]:
+        """{'reductions', 'bytes_sent', 'seconds'} so far."""
+
+def objective_base_score(objective: str, n_outputs: int, y: npt.ArrayLike,
+                         sample_weight: Optional[npt.ArrayLike] = None) -> List[float]:
+    """The objective's starting margins (one per output) for the labels and weights."""
 
 class Model:
     """A trained ensemble as flat arrays; validated whenever built from arrays. Picklable."""
