@@ -154,14 +154,16 @@ void accumulate_rows(const BinnedMatrix& X, const Criterion& criterion, RowRuns 
 }  // namespace
 
 HistogramBuilder::HistogramBuilder(const BinnedMatrix& X, int n_threads)
-    : X_(X), n_threads_(std::max(1, n_threads)), n_slots_(X.n_hist_slots()), scan_work_(X.n_groups, 0) {
+    : X_(X), n_threads_(std::max(1, n_threads)), n_slots_(X.n_hist_slots()), scan_before_(X.n_groups + 1, 0) {
   // A categorical slot costs about four of a threshold scan's: its key, its selection into an
   // order, and the gain of every prefix read from both ends.
-  for (int g = 0; g < X.n_groups; ++g)
+  for (int g = 0; g < X.n_groups; ++g) {
+    scan_before_[g + 1] = scan_before_[g];
     for (int k = X.group_begin[g]; k < X.group_begin[g + 1]; ++k) {
       const int f = X.group_features[k];
-      scan_work_[g] += static_cast<std::size_t>(X.n_slots(f)) * (X.categorical(f) ? kCategorySlotWork : 1);
+      scan_before_[g + 1] += static_cast<std::size_t>(X.n_slots(f)) * (X.categorical(f) ? kCategorySlotWork : 1);
     }
+  }
 }
 
 int HistogramBuilder::threads_for(std::size_t n_rows) const {
@@ -175,15 +177,23 @@ int HistogramBuilder::threads_for(std::size_t n_rows) const {
 
 std::vector<int> HistogramBuilder::group_blocks(int threads, std::size_t n_rows) const {
   const int n_groups = X_.n_groups;
-  std::vector<std::size_t> end_work(n_groups + 1, 0);  // the work of groups [0, g)
-  for (int g = 0; g < n_groups; ++g) end_work[g + 1] = end_work[g] + n_rows + scan_work_[g];
+  // The work of groups [0, g): found by bisection, so that a sparse matrix's many groups cost
+  // each expansion a few probes, not a pass.
+  auto before = [&](int g) { return n_rows * static_cast<std::size_t>(g) + scan_before_[g]; };
   std::vector<int> bounds(threads + 1, n_groups);
   bounds[0] = 0;
-  for (int t = 1, g = 0; t < threads; ++t) {
-    const std::size_t share = end_work[n_groups] * t / threads;
-    while (g < n_groups && end_work[g + 1] <= share) ++g;
+  for (int t = 1; t < threads; ++t) {
+    const std::size_t share = before(n_groups) * t / threads;
+    int lo = 0, hi = n_groups;  // the first group that ends past the share (n_groups: none)
+    while (lo < hi) {
+      const int mid = lo + (hi - lo) / 2;
+      if (before(mid + 1) <= share)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
     // The group across the share's end goes to whichever side it overlaps more.
-    if (g < n_groups && share - end_work[g] > end_work[g + 1] - share) ++g;
+    const int g = lo < n_groups && share - before(lo) > before(lo + 1) - share ? lo + 1 : lo;
     bounds[t] = std::max(g, bounds[t - 1]);
   }
   return bounds;

@@ -65,7 +65,7 @@ class HistogramBuilder {
   const BinnedMatrix& X_;
   int n_threads_;
   int n_slots_;
-  std::vector<std::size_t> scan_work_;  ///< (n_groups,) the work of scanning each group's slots
+  std::vector<std::size_t> scan_before_;  ///< (n_groups + 1,) the work of scanning the slots of groups [0, g)
 };
 
 /// Buffers for the histograms of open leaves; a buffer is taken when a leaf may be split and
