@@ -86,7 +86,7 @@ def test_libsvm_with_a_lightgbm_query_file_and_with_qid_fields(tmp_path):
     # the same rows with qid: fields instead of the companion file
     from sklearn.datasets import load_svmlight_file
 
-    X, y = load_svmlight_file(str(tmp_path / "rank_test"), n_features=300)
+    X, y = load_svmlight_file(str(tmp_path / "rank_test"), n_features=301, zero_based=True)  # indices as given
     sizes = np.loadtxt(tmp_path / "rank_test.query", dtype=int)
     dump_svmlight_file(X, y, str(tmp_path / "fields.svm"), query_id=np.repeat(np.arange(1, len(sizes) + 1), sizes))
     second = metrics_of(succeeded(run_cli("eval", "model.json", "fields.svm", cwd=tmp_path)).stdout)

@@ -145,7 +145,7 @@ def cmd_predict(args, console):
         columns = _prediction_columns(args, estimator, X, meta)
     write_csv_columns(columns, out, getattr(estimator, "classes_", []))
     if out:
-        console.note(f"{len(X)} {'rows of leaves' if args.leaf else 'predictions'} written to {out}")
+        console.note(f"{X.shape[0]} {'rows of leaves' if args.leaf else 'predictions'} written to {out}")
     return 0
 
 
@@ -191,7 +191,7 @@ def _leaf_columns(estimator, X):
     if apply is None:
         raise CLIError(f"--leaf: {type(estimator).__name__} does not tell the leaves of its trees (it has no "
                        "apply); gradient boosting and random forest models do")
-    leaves = np.asarray(apply(X)).reshape(len(X), -1)
+    leaves = np.asarray(apply(X)).reshape(X.shape[0], -1)
     return {f"leaf_{tree}": leaves[:, tree] for tree in range(leaves.shape[1])}
 
 

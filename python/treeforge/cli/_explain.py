@@ -64,6 +64,6 @@ def cmd_explain(args, console):
         columns = {name: round_significant(values, args.precision) for name, values in columns.items()}
     write_csv_columns(columns, out, [])  # numbers only: no value needs quotes
     if out:
-        console.note(f"{'SHAP interaction values' if args.interactions else 'SHAP values'} of {len(X)} rows "
+        console.note(f"{'SHAP interaction values' if args.interactions else 'SHAP values'} of {X.shape[0]} rows "
                      f"written to {out}")
     return 0

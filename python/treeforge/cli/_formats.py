@@ -7,9 +7,8 @@ The format comes from ``--format`` or the file's extension (``.parquet``/``.pq``
 row is 0, not missing, as XGBoost and LightGBM read these files. Query ids for ranking become the
 column ``qid`` (``--group qid``): the rows' ``qid:`` fields, else, as LightGBM reads them, the query
 sizes of a file beside the data named like it plus ``.query`` (one size per line, in row order).
-The command line builds a dense
-matrix of them (the estimators' sparse path is issue #25's), so a file whose dense form would pass
-``_MAX_DENSE_BYTES`` is refused with its size.
+The features stay sparse (``LibSVMFile.matrix``, CSR) from the reader to the estimator: only the
+label, the query ids and the features given to ``--categorical`` become columns of the table.
 """
 
 import os
@@ -19,7 +18,6 @@ from ._csv import DataError, check_input_file, read_csv, release_reading_memory,
 FORMATS = ("csv", "parquet", "libsvm")
 _EXTENSIONS = {".parquet": "parquet", ".pq": "parquet", ".svm": "libsvm", ".libsvm": "libsvm",
                ".svmlight": "libsvm"}
-_MAX_DENSE_BYTES = 8 << 30
 LIBSVM_TARGET = "label"
 LIBSVM_QUERY = "qid"
 
@@ -28,6 +26,7 @@ class TableFile:
     """A Parquet or LibSVM file: errors name its path and a data row (these files have no lines to count)."""
 
     decimal, has_header = ".", True
+    sparse_names = ()  # features held outside the table (LibSVMFile)
 
     def __init__(self, path):
         self.path = path
@@ -37,6 +36,16 @@ class TableFile:
 
     def where(self, row_idx, column=None):
         return f"{self.path} data row {row_idx + 1}" + (f", column {shown(column)}" if column is not None else "")
+
+
+class LibSVMFile(TableFile):
+    """A LibSVM file whose features ``sparse_names`` (f0, f1, ...) are the columns of ``matrix``, a CSR
+    matrix of float64: an absent feature is 0, an explicit NaN missing."""
+
+    def __init__(self, path, matrix):
+        super().__init__(path)
+        self.matrix = matrix
+        self.sparse_names = [f"f{j}" for j in range(matrix.shape[1])]
 
 
 def format_of(path, requested=None):
@@ -60,11 +69,14 @@ def read_table(path, string_columns=(), *, file_format=None, console=None, featu
         return read_csv(path, string_columns=string_columns, console=console, **csv_options)
     _refuse_csv_options(path, kind, csv_options)
     check_input_file(path)
-    table = _read_parquet(path) if kind == "parquet" else _read_libsvm(path, _libsvm_width(features))
+    if kind == "parquet":
+        table, source = _read_parquet(path), TableFile(path)
+    else:
+        table, source = _read_libsvm(path, _libsvm_width(features), string_columns)
     release_reading_memory()
     if table.num_rows == 0:
         raise DataError(f"{path} has no data rows")
-    return _as_text(table, string_columns), TableFile(path)
+    return _as_text(table, string_columns), source
 
 
 def _refuse_csv_options(path, kind, options):
@@ -93,13 +105,18 @@ def _read_parquet(path):
 
 
 def _libsvm_width(features):
-    """The number of LibSVM features of a model whose features are f0, f1, ..., or None."""
-    if features and all(name == f"f{j}" for j, name in enumerate(features)):
-        return len(features)
+    """The LibSVM features a model's file must be read with (the last one's index + 1) when its features
+    are all LibSVM's (f0, f1, ..., some maybe left out by --ignore), else None."""
+    import re
+
+    if features and all(re.fullmatch(r"f(0|[1-9][0-9]*)", name) for name in features):
+        return max(int(name[1:]) for name in features) + 1
     return None
 
 
-def _read_libsvm(path, n_features=None):
+def _read_libsvm(path, n_features, string_columns):
+    """(table, LibSVMFile): the label (and ``qid``) as columns, the features a CSR matrix; those of
+    ``string_columns`` (``--categorical``) also as columns of the table, which makes their categories."""
     import numpy as np
     import pyarrow as pa
     from ._estimators import join_background_imports
@@ -108,21 +125,54 @@ def _read_libsvm(path, n_features=None):
     from sklearn.datasets import load_svmlight_file
 
     try:
-        X, y, qid = load_svmlight_file(path, n_features=n_features, dtype=np.float64, query_id=True)
+        X, y, qid = load_svmlight_file(path, n_features=n_features, dtype=np.float64, query_id=True,
+                                       zero_based=True)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path} is not a LibSVM/SVMlight file: {exc}") from None
+        raise DataError(_bad_line(path, n_features) or f"{path} is not a LibSVM/SVMlight file: {exc}") from None
     qid = qid if qid.any() else _query_file_ids(path, len(y))
-    n_rows, n_features = X.shape
-    if n_rows * n_features * 8 > _MAX_DENSE_BYTES:
-        raise DataError(f"{path} holds {n_rows} rows x {n_features} features: {n_rows * n_features * 8 / 2**30:.1f} "
-                        f"GiB as the dense matrix the command line builds (at most {_MAX_DENSE_BYTES >> 30} GiB)")
-    X = X.tocsc()
-    columns = {LIBSVM_TARGET: pa.array(y)} | ({} if qid is None else {LIBSVM_QUERY: pa.array(qid)})
-    for j in range(n_features):  # one dense column at a time from the column's non-zeros
-        column = np.zeros(n_rows)
-        column[X.indices[X.indptr[j]:X.indptr[j + 1]]] = X.data[X.indptr[j]:X.indptr[j + 1]]
-        columns[f"f{j}"] = pa.array(column)
-    return pa.table(columns)
+    source = LibSVMFile(path, X)
+    is_whole = np.all(np.isfinite(y)) and np.all(y == np.round(y)) and np.all(np.abs(y) < 2.0**53)
+    labels = pa.array(y.astype(np.int64) if is_whole else y)  # whole labels as integers, as a CSV file's
+    columns = {LIBSVM_TARGET: labels} | ({} if qid is None else {LIBSVM_QUERY: pa.array(qid)})
+    for name in string_columns:
+        if name in source.sparse_names:
+            values = X[:, source.sparse_names.index(name)].toarray().reshape(-1)
+            columns[name] = pa.array(values, from_pandas=True)  # NaN: a missing category
+    return pa.table(columns), source
+
+
+def _bad_line(path, n_features):
+    """Where a LibSVM file that scikit-learn's reader refused goes wrong: 'PATH line N: why' at the first
+    line that is not a label and index:value pairs (with an index below ``n_features``, if given), else
+    ''. Runs only once reading has failed."""
+    import gzip
+
+    opener = gzip.open if os.fspath(path).endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as lines:
+            for number, line in enumerate(lines, 1):
+                why = _line_fault(line.split("#", 1)[0].split(), n_features)
+                if why:
+                    return f"{path} line {number}: {why}"
+    except (OSError, UnicodeDecodeError, EOFError):
+        pass
+    return ""
+
+
+def _line_fault(fields, n_features):
+    """What is wrong with the fields of a LibSVM line, or '' (a blank line is right)."""
+    for at, field in enumerate(fields):
+        index, colon, value = field.rpartition(":") if at else ("", ":", field)
+        try:
+            float(value)
+            feature = int(index) if at and index != "qid" else None
+        except ValueError:
+            return f"{field!r} is not {'a label' if at == 0 else 'index:value'} (not a LibSVM/SVMlight file)"
+        if not colon or (feature is not None and feature < 0):
+            return f"{field!r} is not index:value (not a LibSVM/SVMlight file)"
+        if feature is not None and n_features is not None and feature >= n_features:
+            return f"feature index {feature}, but the model has features f0 to f{n_features - 1}"
+    return ""
 
 
 def _query_file_ids(path, n_rows):

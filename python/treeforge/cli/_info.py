@@ -116,7 +116,7 @@ def _shap_importances(args, console):
                                        features=meta["features"], **reading_options(args))
     X = tabular.features_matrix(table, source, meta, console)
     try:
-        return np.asarray(estimator.get_feature_importance("shap", X=X)), len(X)
+        return np.asarray(estimator.get_feature_importance("shap", X=X)), X.shape[0]
     except ValueError as exc:  # AdaBoost.R2's weighted median, a user's estimators
         raise CLIError(f"--importance shap: {exc}") from None
 

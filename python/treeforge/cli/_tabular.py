@@ -179,12 +179,26 @@ def _is_categorical_text(encoded, name, source, hint):
 # --------------------------------------------------------------------------------------------
 
 
-def require_columns(table, source, names, what):
-    """Raise DataError for the first of ``names`` that is not a column, suggesting the nearest one."""
+def require_columns(table, source, names, what, features_too=False):
+    """Raise DataError for the first of ``names`` that is not a column, suggesting the nearest one.
+    A LibSVM file's features are columns only where ``features_too`` (--ignore, --categorical)."""
     columns = set(table.column_names)
+    sparse = set(source.sparse_names) if features_too else ()
     for name in names:
-        if name not in columns:
-            raise DataError(f"{what} column '{name}' is not in {source.path}" + did_you_mean(name, table.column_names))
+        if name in columns or name in sparse:
+            continue
+        if name in source.sparse_names:
+            raise DataError(f"{what} column '{name}' is a feature of the LibSVM file {source.path}, whose other "
+                            f"columns are {' and '.join(repr(name) for name in table.column_names)}")
+        raise DataError(f"{what} column '{name}' is not in {source.path}" + did_you_mean(name, table.column_names))
+
+
+def column_names(table, source):
+    """The names of a file's columns in file order: the table's, and a LibSVM file's features after them."""
+    if not source.sparse_names:
+        return table.column_names
+    sparse = set(source.sparse_names)
+    return [name for name in table.column_names if name not in sparse] + list(source.sparse_names)
 
 
 def infer_schema(table, source, target, ignore, weight, categorical, console=None, keep_index=False, group=None):
@@ -211,14 +225,14 @@ def infer_schema(table, source, target, ignore, weight, categorical, console=Non
         query id and index columns, skipped silently at predict time).
     """
     require_columns(table, source, [target], "target")
-    require_columns(table, source, ignore, "--ignore")
+    require_columns(table, source, ignore, "--ignore", features_too=True)
     require_columns(table, source, [weight] if weight else [], "--weight")
     require_columns(table, source, [group] if group else [], "--group")
-    require_columns(table, source, categorical, "--categorical")
+    require_columns(table, source, categorical, "--categorical", features_too=True)
     if target in ignore or target in (weight, group):
         raise DataError(f"the target column '{target}' cannot also be ignored, the weight or the query id")
     left_out = {target, weight, group, *ignore}
-    features = [name for name in table.column_names if name not in left_out]
+    features = [name for name in column_names(table, source) if name not in left_out]
     index_columns = [] if keep_index else index_columns_of(table, features, categorical, console)
     features = [name for name in features if name not in index_columns]
     if not features:
@@ -227,7 +241,10 @@ def infer_schema(table, source, target, ignore, weight, categorical, console=Non
                         f"ignored and index columns{kept}")
     hint = " (the rest of the column is numeric: fix it, add it to --na-values, or pass --categorical)"
     categories = {}
+    numbers = set(source.sparse_names) - set(categorical)  # a LibSVM file's features: numbers
     for name in features:
+        if name in numbers:
+            continue
         kind = table.column(name).type
         is_numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
         encoded = encoded_text(table, name) if name in categorical or _is_text(kind) else None  # trimmed once
@@ -313,7 +330,7 @@ def features_matrix(table, source, schema, console=None):
     if consumed:
         table = table.pop()
     features, categories = schema["features"], schema["categories"]
-    columns = table.column_names  # a new list at every access of the attribute: read once
+    columns = column_names(table, source)  # a new list at every access of the attribute: read once
     present, used = set(columns), set(features) | set(schema.get("known", ()))
     missing = [name for name in features if name not in present]
     if missing:
@@ -326,6 +343,8 @@ def features_matrix(table, source, schema, console=None):
     if extra:
         listed = ", ".join(name if str(name).strip() else "(no name)" for name in extra)
         tell(console, "note", f"ignoring column{'s' * (len(extra) > 1)} the model does not use: {listed}")
+    if source.sparse_names:
+        return _sparse_features_matrix(table, source, features, categories, console)
     # pyarrow's allocator keeps what its computations free, and NumPy's arrays cannot reuse it: it is
     # handed back before X and after every group of columns, so that the read never holds more.
     release_reading_memory()
@@ -342,6 +361,24 @@ def features_matrix(table, source, schema, console=None):
                 X[start:start + _ROW_BLOCK, first + k] = values[start:start + _ROW_BLOCK]
         del group  # freed before the next group is converted
     return X
+
+
+def _sparse_features_matrix(table, source, features, categories, console):
+    """The CSR matrix of a LibSVM file's ``features``: its own matrix when they are all its columns in
+    order (no copy), else those columns in order, each categorical one as its codes."""
+    import scipy.sparse as sp
+
+    matrix = source.matrix
+    if features == source.sparse_names and not categories:
+        return matrix
+    position = {name: j for j, name in enumerate(source.sparse_names)}
+    numeric = [name for name in features if name not in categories]
+    blocks = [matrix[:, [position[name] for name in numeric]]]
+    for name in categories:  # code 0 an implicit zero, an unseen category an explicit NaN
+        codes = _feature_values(table, source, name, categories[name], console)
+        blocks.append(sp.csr_matrix(codes.reshape(-1, 1)))
+    order = {name: k for k, name in enumerate([*numeric, *categories])}
+    return sp.hstack(blocks, format="csr")[:, [order[name] for name in features]]
 
 
 def _feature_values(table, source, name, categories, console):

@@ -147,7 +147,7 @@ def _rows_kept_in_place(array, is_kept):
     """``array[is_kept]`` without a second copy of ``array``: the rows kept are moved up over the
     others, in order, block by block (a row never moves down, so no block overwrites rows still to be
     read), and the leading rows are returned as a view. ``array`` must not be used afterwards."""
-    if not array.flags.writeable:  # a view of pyarrow's memory (a column read without a copy)
+    if not isinstance(array, np.ndarray) or not array.flags.writeable:  # sparse; a view of pyarrow's memory
         return array[is_kept]
     kept = np.flatnonzero(is_kept)
     for start in range(0, len(kept), _ROW_BLOCK):
