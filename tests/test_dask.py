@@ -300,3 +300,35 @@ def test_rings_of_more_workers_give_the_single_machine_model(data, n_ranks):
         arrays = model.to_arrays()
         for key in expected:
             assert np.array_equal(np.asarray(arrays[key]), np.asarray(expected[key])), key
+
+
+@pytest.mark.parametrize("n_ranks, length", [(2, 1), (3, 7), (4, 100_003)])
+def test_a_ring_sums_every_participants_values(n_ranks, length):
+    # The ring's reduce-scatter and all-gather of arrays shorter than, and not divisible by, the
+    # number of participants: each ends with the sum, exact in int64 near its range's ends.
+    import threading
+
+    from treeforge import _core
+
+    rings = [_core.TcpRing("127.0.0.1", 10.0) for _ in range(n_ranks)]
+    ports = [ring.port for ring in rings]
+    rng = np.random.default_rng(length)
+    values = [rng.integers(-(2**60), 2**60, size=length, dtype=np.int64) for _ in range(n_ranks)]
+    sums = [v.copy() for v in values]
+
+    def participant(rank):
+        rings[rank].connect(["127.0.0.1"] * n_ranks, ports, rank, 5)
+        rings[rank].sum(sums[rank])
+        rings[rank].close()
+
+    threads = [threading.Thread(target=participant, args=(rank,)) for rank in range(n_ranks)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    expected = np.sum(values, axis=0, dtype=np.int64)
+    for rank in range(n_ranks):
+        np.testing.assert_array_equal(sums[rank], expected, err_msg=f"rank {rank}")
+        assert rings[rank].stats()["reductions"] == 1
+    with pytest.raises(TypeError):
+        rings[0].sum(np.zeros(3))  # float64: not the ring's integers

@@ -17,6 +17,18 @@ void bind_collective(py::module_& m) {
       .def("connect", &TcpRing::connect, py::arg("hosts"), py::arg("ports"), py::arg("rank"), py::arg("token"),
            py::call_guard<py::gil_scoped_release>())
       .def("close", &TcpRing::close)
+      // One reduction of an int64 array in place, as the grower's (tests, bench/bench_dask.py's
+      // latency and bandwidth): every participant calls it with an array of the same length.
+      .def(
+          "sum",
+          [](TcpRing& ring, py::array_t<std::int64_t, py::array::c_style> values) {
+            check(values.writeable() && values.ndim() == 1, "sum needs a writable 1-D int64 array");
+            std::int64_t* data = values.mutable_data();
+            const std::size_t n = static_cast<std::size_t>(values.size());
+            py::gil_scoped_release release;
+            ring.sum({Span<std::int64_t>(data, n)});
+          },
+          py::arg("values"))
       .def("stats", [](const TcpRing& ring) {
         const RingStats& s = ring.stats();
         py::dict out;

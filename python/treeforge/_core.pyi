@@ -176,6 +176,9 @@ class TcpRing(HistogramReduction):
     def connect(self, hosts: List[str], ports: List[int], rank: int, token: int) -> None:
         """Joins the ring as ``rank`` (participant r listens at hosts[r]:ports[r]); releases the GIL."""
     def close(self) -> None: ...
+    def sum(self, values: np.ndarray) -> None:
+        """One reduction of a writable 1-D int64 array in place: each value becomes the sum over
+        the participants (each calls it with an array of the same length); releases the GIL."""
     def stats(self) -> Dict[str, float]:
         """{'reductions', 'bytes_sent', 'seconds'} so far."""
 
