@@ -125,6 +125,19 @@ def test_options_give_the_single_machine_model(client, data, task, params):
     assert any(not np.array_equal(a, b) for a, b in zip(_arrays(other).values(), _arrays(model).values()))
 
 
+@pytest.mark.parametrize("task", ["regression", "binary", "multiclass"])
+def test_out_of_bag_score_is_the_single_machine_one(client, data, task):
+    params = {**PARAMS, "oob_score": True, "n_estimators": 6}
+    model, local, _ = _fit_both(client, data, task, params, [0, 100, 330, 480, N_ROWS], [1, 0, 1, 0], weighted=True)
+    _same_model(model, local)
+    assert model.oob_score_ == local.oob_score_
+    if task == "regression":
+        np.testing.assert_array_equal(model.oob_prediction_, local.oob_prediction_)
+    else:
+        np.testing.assert_array_equal(model.oob_decision_function_, local.oob_decision_function_)
+    assert model.to_local().oob_score_ == local.oob_score_
+
+
 def test_unweighted_regression_without_bootstrap(client, data):
     # Every row in every tree with weight 1: the grower's all-rows path on each worker.
     model, local, _ = _fit_both(client, data, "regression", {**PARAMS, "bootstrap": False},
@@ -160,7 +173,7 @@ def test_dataframes_predictions_and_the_local_estimator(client, data, tmp_path):
 
 
 @pytest.mark.parametrize("option, value", [
-    ("oob_score", True), ("warm_start", True), ("ccp_alpha", 0.01), ("monotonic_cst", [1, 0, 0, 0, 0]),
+    ("warm_start", True), ("ccp_alpha", 0.01), ("monotonic_cst", [1, 0, 0, 0, 0]),
     ("criterion", "absolute_error"), ("criterion", "poisson"),
 ])
 def test_unsupported_options_are_refused_by_name(client, data, option, value):
@@ -179,6 +192,8 @@ def test_input_errors(client, data):
         DaskRandomForestClassifier(client=client).fit(X, dlabels)
     with pytest.raises(ValueError, match="X has 600 rows but y has 599"):
         DaskRandomForestClassifier(client=client).fit(dX, dlabels[:-1])
+    with pytest.raises(ValueError, match="Out of bag estimation only available if bootstrap=True"):
+        DaskRandomForestClassifier(bootstrap=False, oob_score=True, client=client).fit(dX, dlabels)
     with pytest.raises(ValueError, match="`max_sample` cannot be set if `bootstrap=False`"):
         DaskRandomForestClassifier(bootstrap=False, max_samples=0.5, client=client).fit(dX, dlabels)
     with pytest.raises(ValueError, match="at least 2 classes"):

@@ -161,7 +161,6 @@ void ForestTrainer::grow(int n_new) {
 
 void ForestTrainer::oob_sums(Span<double> sums, Span<std::int32_t> n_trees_oob) const {
   check(config_.bootstrap, "out-of-bag estimates need bootstrap");
-  check(!distributed_.reduction, "a distributed forest has no out-of-bag sums yet (#26)");
   const std::size_t n = train_->n_rows;
   const int k = n_outputs();
   check_internal(sums.size == n * k && n_trees_oob.size == n, "out-of-bag buffers have a wrong size");

@@ -40,7 +40,8 @@ class ForestTrainer {
   /// row ids, from `sampling_weights` (every global row's sample weight, for a weighted
   /// bootstrap; empty: uniform draws), each participant taking its rows' counts; trees grow one
   /// after the other (TreeFitter's distributed mode), one target by squared error, gini or
-  /// entropy, without pruning, balanced_subsample, warm start or out-of-bag sums.
+  /// entropy, without pruning, balanced_subsample or warm start; out-of-bag sums are of this
+  /// participant's rows.
   ForestTrainer(const ForestConfig& config, std::shared_ptr<const BinMapper> mapper,
                 std::shared_ptr<const BinnedMatrix> train, TrainData data, const Model* init_model,
                 DistributedRows distributed = {}, std::vector<double> sampling_weights = {});

@@ -174,8 +174,9 @@ Tree TreeFitter::fit(const TrainData& data, Span<const std::int32_t> classes, Sp
       rows_.push_back(static_cast<row_t>(i));
       total += weights[i];
     }
-  check(!rows_.empty(), distributed_ ? "a tree of the distributed fit has no rows of this worker (of positive "
-        "weight or in its bag): give each worker more rows (#26)" : "a tree needs at least one row with a positive weight");
+  check(!rows_.empty(), distributed_ ? "a tree of the distributed fit has no rows of this worker (of positive weight "
+                                       "or in its bag): give each worker more rows (#26)"
+                                     : "a tree needs at least one row with a positive weight");
   if (distributed_) total = ordered_sum(weights, [&](std::size_t i) { return weights[i]; });
   if (rows_.size() == n) rows_.clear();  // every row: the grower's fast path
   const Span<const row_t> rows(rows_.data(), rows_.size());

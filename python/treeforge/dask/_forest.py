@@ -30,12 +30,14 @@ class ForestJob(NamedTuple):
     n_threads: int
     classification: bool
     sampling_weights: object  # every row's sample weight for a weighted bootstrap, else None
+    oob_score: bool  # each worker's out-of-bag sums of its rows returned
 
 
 def train_forest_on_worker(job, rank, parts):
     """(On a worker) Joins the ring as ``rank`` and grows the forest's trees one after the other
     on the rows of ``parts`` (its blocks: ``(X, y, weight or None, first global row)``), every
-    worker the same trees; rank 0 returns the model."""
+    worker the same trees; rank 0 returns the model, every worker its rows' out-of-bag sums
+    (with ``job.oob_score``)."""
     ring = joined_ring(job, rank)
     try:
         X, y, weight, rows = joined_rows(parts)
@@ -48,9 +50,22 @@ def train_forest_on_worker(job, rank, parts):
                                       global_rows=rows, n_global_rows=job.n_rows,
                                       sampling_weights=job.sampling_weights, **targets)
         trainer.grow(job.n_estimators)  # the GIL released: the worker stays responsive
-        return {"model": trainer.model() if rank == 0 else None, "stats": ring.stats(), "n_rows": int(y.shape[0])}
+        result = {"model": trainer.model() if rank == 0 else None, "stats": ring.stats(), "n_rows": int(y.shape[0])}
+        if job.oob_score:
+            result["oob"] = (rows, *trainer.oob_sums())
+        return result
     finally:
         ring.close()
+
+
+class _OobSums(NamedTuple):
+    """The out-of-bag sums of every row, as the single-machine trainer gives them."""
+
+    sums: np.ndarray
+    n_trees: np.ndarray
+
+    def oob_sums(self):
+        return self.sums, self.n_trees
 
 
 class _DaskForest(_DaskModel):
@@ -86,6 +101,8 @@ class _DaskForest(_DaskModel):
         if not self.bootstrap and self.max_samples is not None:
             raise ValueError("`max_sample` cannot be set if `bootstrap=False`. Either switch to "
                              "`bootstrap=True` or set `max_sample=None`.")
+        if not self.bootstrap and self.oob_score:
+            raise ValueError("Out of bag estimation only available if bootstrap=True")
         blocks, persisted = placed_blocks(client, X, y, weight)
         _check_values(*persisted)
         fitted = type(self).__new__(type(self))  # published whole, on success only
@@ -120,15 +137,31 @@ class _DaskForest(_DaskModel):
 
         def make_job(token, hosts, ports):
             return ForestJob(token, hosts, ports, n_samples, bin_mapper, config, int(self.n_estimators),
-                             worker_threads_, self._label_dtype is None, sampling_weights)
+                             worker_threads_, self._label_dtype is None, sampling_weights, bool(self.oob_score))
 
         results = fit_on_workers(client, blocks, make_job, float(self.timeout), train=train_forest_on_worker)
         self._model = results[0]["model"]
         self.communication_ = _communication(results, self._model.n_trees)
+        if self.oob_score:
+            self._set_dask_oob_score(results, persisted[1])
+
+    def _set_dask_oob_score(self, results, y):
+        """The single-machine out-of-bag score: each row's sums (over the trees it is out of bag
+        of, in tree order, on the worker holding it) placed by global row id, scored here against
+        y gathered once (as the single-machine forest keeps its out-of-bag predictions, 8 bytes a
+        row and output)."""
+        n_outputs = results[0]["oob"][1].shape[1]
+        sums = np.zeros((self._n_samples, n_outputs), dtype=np.float64)
+        n_trees = np.zeros(self._n_samples, dtype=np.int32)
+        for result in results:
+            rows, worker_sums, worker_trees = result["oob"]
+            sums[rows], n_trees[rows] = worker_sums, worker_trees
+        y = np.asarray(y.compute())
+        targets = {"y": y} if self._label_dtype is not None else {"classes": y.astype(np.int32)}
+        self._set_oob_score(_OobSums(sums, n_trees), targets, y)
 
     def _check_dask_options(self):
         unsupported = {
-            "oob_score": self.oob_score is not False,
             "warm_start": self.warm_start is not False,
             "ccp_alpha": self.ccp_alpha != 0.0,
             "monotonic_cst": self.monotonic_cst is not None,
@@ -152,10 +185,10 @@ class DaskRandomForestRegressor(_DaskForest, RandomForestRegressor):
     histograms are reduced through a ring of TCP connections, and the sums a tree needs beyond
     them (its weighted mean, leaf values) are added in global row order, passed from worker to
     worker. A worker that dies or falls silent ends the fit within ``timeout`` seconds with a
-    ConnectionError. Parameters are the single-machine forest's, with these not supported yet
-    (issue #26): ``oob_score``, ``warm_start``, ``ccp_alpha``, ``monotonic_cst``, categorical
-    features, criteria 'absolute_error' and 'poisson', y of several columns. Every worker needs
-    rows in every tree's bag.
+    ConnectionError. ``oob_score`` gathers each row's out-of-bag sums to the client. Parameters
+    are the single-machine forest's, with these not supported yet (issue #26): ``warm_start``,
+    ``ccp_alpha``, ``monotonic_cst``, categorical features, criteria 'absolute_error' and
+    'poisson', y of several columns. Every worker needs rows in every tree's bag.
 
     Parameters
     ----------
