@@ -82,8 +82,9 @@ class _DaskForest(_DaskModel):
             Targets (class labels for the classifier), in row blocks of any size (aligned to X's).
         sample_weight : dask.array.Array of shape (n_samples,) or dask.dataframe.Series, default=None
             Finite non-negative weights, not all zero: with ``bootstrap=True`` the probabilities of
-            drawing each sample (gathered once, to the client and every worker: 8 bytes a row),
-            without bootstrap every tree's weights.
+            drawing each sample, without bootstrap every tree's weights. Gathered once to the
+            client (the fitted forest keeps them, as the single-machine one does: 8 bytes a row)
+            and, with bootstrap, sent to every worker, whose draws need every row's weight.
 
         Returns
         -------
