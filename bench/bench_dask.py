@@ -17,6 +17,7 @@ distributed fit, the same model gives the ring's time per tree at 8, 32 and 128 
 
     python bench/bench_dask.py                                   # 800,000 x 28, 200 rounds, 3 repeats
     python bench/bench_dask.py --rows 200000 --rounds 20 --repeats 1 --no-write
+    python bench/bench_dask.py --forest --rows 200000 --rounds 10 --no-ring   # random forests, --rounds trees
 """
 
 import argparse
@@ -32,7 +33,7 @@ import common
 LIBS = ("treeforge", "xgboost", "lightgbm")
 RING_SIZES = [8 << k for k in range(0, 23, 2)]  # 8 B .. 32 MB
 PROJECTED_WORKERS = (2, 8, 32, 128)
-WORKER_MODULES = ("treeforge.dask._training", "xgboost.dask", "lightgbm.dask")
+WORKER_MODULES = {"treeforge": "treeforge.dask._training", "xgboost": "xgboost.dask", "lightgbm": "lightgbm.dask"}
 
 
 def make_data(n_rows, n_features, seed):
@@ -43,20 +44,32 @@ def make_data(n_rows, n_features, seed):
     return X, y
 
 
-def tree_params(rounds):
-    return {**common.COMMON_PARAMS, **common.CONFIGS["leafwise"], "rounds": rounds}
+def tree_params(args):
+    return {**common.COMMON_PARAMS, **common.CONFIGS["leafwise"], "rounds": args.rounds, "max_leaf_nodes": args.leaves}
+
+
+def treeforge_model(args, on_dask, **extra):
+    """treeforge's estimator of the run: boosting, or with --forest a random forest of --rounds trees."""
+    from treeforge import HistGradientBoostingClassifier, RandomForestClassifier
+    from treeforge.dask import DaskHistGradientBoostingClassifier, DaskRandomForestClassifier
+
+    if args.forest:
+        cls = DaskRandomForestClassifier if on_dask else RandomForestClassifier
+        return cls(n_estimators=args.rounds, max_leaf_nodes=args.leaves, random_state=args.seed, **extra)
+    params = tree_params(args)
+    cls = DaskHistGradientBoostingClassifier if on_dask else HistGradientBoostingClassifier
+    return cls(**common._hist_gradient_boosting_params(params, args.seed), min_child_weight=params["min_child_weight"],
+               **extra)
 
 
 # ----------------------------------------------------------------------------------------- fits
 
 
-def fit_distributed(lib, client, dX, dy, params, seed):
+def fit_distributed(lib, client, dX, dy, args):
     """(seconds, fitted model) of one distributed fit on the persisted blocks."""
+    params, seed = tree_params(args), args.seed
     if lib == "treeforge":
-        from treeforge.dask import DaskHistGradientBoostingClassifier as cls
-
-        model = cls(**common._hist_gradient_boosting_params(params, seed), min_child_weight=params["min_child_weight"],
-                    client=client)
+        model = treeforge_model(args, True, client=client)
     elif lib == "xgboost":
         import xgboost.dask
 
@@ -86,12 +99,9 @@ def held_out_auc(lib, model, X_test, y_test):
 
 def run_single(args, X, y, X_test, y_test):
     """([seconds], AUC, model) of the one-process fit (2 threads), before any cluster runs beside it."""
-    from treeforge import HistGradientBoostingClassifier
-
-    params, times = tree_params(args.rounds), []
+    times = []
     for repeat in range(args.repeats):
-        local = HistGradientBoostingClassifier(**common._hist_gradient_boosting_params(params, args.seed),
-                                               min_child_weight=params["min_child_weight"], n_jobs=2)
+        local = treeforge_model(args, False, n_jobs=2)
         times.append(common.timed(lambda: local.fit(X, y)))
         common.log(f"repeat {repeat + 1}: one process {times[-1]:.2f} s")
     return times, held_out_auc("treeforge", local, X_test, y_test), local
@@ -102,7 +112,7 @@ def run_distributed(args, X, y, X_test, y_test, local):
     import dask.array as da
     import distributed
 
-    params, times, auc, comm, identical = tree_params(args.rounds), {lib: [] for lib in args.libs}, {}, None, None
+    times, auc, comm, identical = {lib: [] for lib in args.libs}, {}, None, None
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                        silence_logs=40)
     with cluster, distributed.Client(cluster) as client:
@@ -110,12 +120,12 @@ def run_distributed(args, X, y, X_test, y_test, local):
         dX = client.persist(da.from_array(X, chunks=(half, X.shape[1])))
         dy = client.persist(da.from_array(y, chunks=half))
         distributed.wait([dX, dy])
-        for module in WORKER_MODULES:  # each library imported on every worker before its timed fits
-            client.run(importlib.import_module, module)
+        for lib in args.libs:  # each library imported on every worker before its timed fits
+            client.run(importlib.import_module, WORKER_MODULES[lib])
         for repeat in range(args.repeats):
             for k in range(len(args.libs)):
                 lib = args.libs[(k + repeat) % len(args.libs)]
-                seconds, model = fit_distributed(lib, client, dX, dy, params, args.seed)
+                seconds, model = fit_distributed(lib, client, dX, dy, args)
                 times[lib].append(seconds)
                 common.log(f"repeat {repeat + 1}: {lib}.dask {seconds:.2f} s")
                 if repeat == 0:
@@ -213,8 +223,8 @@ def report(args, times, auc, comm, identical, ring_medians):
                      ", ".join(f"{s:.2f}" for s in times[lib])])
     body = common.markdown_table(["fit", "seconds (median)", "ratio", "held-out AUC", "every run (s)"], rows)
     notes = [f"data: {args.rows:,} x {args.features} binary (seeded), {args.test_rows:,} test rows; "
-             f"{args.rounds} rounds, 255 leaves; medians of {args.repeats} (the one-process fits first, "
-             "then the distributed ones round-robin)",
+             f"{args.rounds} {'trees' if args.forest else 'rounds'}, {args.leaves} leaves; medians of {args.repeats} "
+             "(the one-process fits first, then the distributed ones round-robin)",
              f"treeforge.dask's model identical to the one-process model: {identical}"]
     if comm:
         body += (f"\nThe ring per tree (treeforge.dask, measured): {comm['reductions_per_tree']:.1f} reductions, "
@@ -236,14 +246,17 @@ def main():
     parser.add_argument("--rows", type=int, default=800_000)
     parser.add_argument("--test-rows", type=int, default=200_000)
     parser.add_argument("--features", type=int, default=28)
-    parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=200, help="boosting rounds (trees with --forest)")
+    parser.add_argument("--leaves", type=int, default=255)
+    parser.add_argument("--forest", action="store_true",
+                        help="random forests of --rounds trees, treeforge alone (the peers have no Dask forest here)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--libs", default=",".join(LIBS), help="distributed libraries, comma-separated")
     parser.add_argument("--no-ring", action="store_true", help="skip the ring's latency and bandwidth")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md as it is")
     args = parser.parse_args()
-    args.libs = [lib for lib in args.libs.split(",") if lib]
+    args.libs = ["treeforge"] if args.forest else [lib for lib in args.libs.split(",") if lib]
 
     ring_medians = None if args.no_ring else measure_ring()
     X, y = make_data(args.rows + args.test_rows, args.features, args.seed)
@@ -252,8 +265,9 @@ def main():
     times, auc, comm, identical = run_distributed(args, X, y, X_test, y_test, local)
     times["single"], auc["single"] = single, single_auc
     body, notes = report(args, times, auc, comm, identical, ring_medians)
-    quick = args.rows != 800_000 or args.rounds != 200
-    title = "Dask: LocalCluster 2 workers x 1 thread against one process and the peers" + (" (quick)" if quick else "")
+    quick = args.rows != 800_000 or args.rounds != 200 or args.leaves != 255 or args.forest
+    what = "random forests" if args.forest else "boosting"
+    title = f"Dask {what}: LocalCluster 2 workers x 1 thread against one process and the peers" + " (quick)" * quick
     header = common.section_header(title, args.libs, notes)
     print(header + "\n" + body)
     if not args.no_write:

@@ -90,15 +90,23 @@ void bind_forest(py::module_& m) {
   py::class_<ForestTrainer>(m, "ForestTrainer")
       .def(py::init([](const ForestConfig& config, const BinMapper& mapper, std::shared_ptr<BinnedMatrix> train,
                        const py::object& y, const py::object& classes, const py::object& sample_weight,
-                       const Model* init_model) {
+                       const Model* init_model, std::shared_ptr<HistogramReduction> reduction,
+                       const py::object& global_rows, std::size_t n_global_rows, const py::object& sampling_weights) {
              check(train != nullptr, "train must be a BinnedData");
              TrainData data = ensemble_data(y, classes, sample_weight);
+             // A distributed fit's participant: its reduction, the global ids of its rows, every row's weight.
+             check(!reduction == global_rows.is_none(), "give reduction and global_rows together, or neither");
+             DistributedRows distributed{std::move(reduction), int64_vector(global_rows, "global_rows"), n_global_rows};
+             std::vector<double> all_weights = to_vector(sampling_weights, "sampling_weights");
              LongCall long_call;
              return std::make_unique<ForestTrainer>(config, std::make_shared<const BinMapper>(mapper), train,
-                                                    std::move(data), init_model);
+                                                    std::move(data), init_model, std::move(distributed),
+                                                    std::move(all_weights));
            }),
            py::arg("config"), py::arg("bin_mapper"), py::arg("train"), py::arg("y") = py::none(),
-           py::arg("classes") = py::none(), py::arg("sample_weight") = py::none(), py::arg("init_model") = nullptr)
+           py::arg("classes") = py::none(), py::arg("sample_weight") = py::none(), py::arg("init_model") = nullptr,
+           py::arg("reduction") = nullptr, py::arg("global_rows") = py::none(), py::arg("n_global_rows") = 0,
+           py::arg("sampling_weights") = py::none())
       .def("grow", &ForestTrainer::grow, py::arg("n_trees"), py::call_guard<LongCall>())
       .def_property_readonly("n_trees", &ForestTrainer::n_trees)
       .def("bag_counts", [](const ForestTrainer& t, int tree) {

@@ -262,7 +262,8 @@ ScanResult GradientCriterion::scan_few(const std::int64_t* slots, int n_bins, co
 }
 
 ClassCriterion::ClassCriterion(Span<const std::int32_t> classes, Span<const double> weights, int n_classes,
-                               Impurity impurity, const TreeConfig& config, int n_targets)
+                               Impurity impurity, const TreeConfig& config, int n_targets,
+                               const WeightRange* all_rows)
     : classes_(classes),
       packed_(weights.size),
       k_(n_classes),
@@ -278,8 +279,10 @@ ClassCriterion::ClassCriterion(Span<const std::int32_t> classes, Span<const doub
   const RowShards shards(weights.size, row_shards_for_testing());
   for (int s = 0; s < shards.size(); ++s)
     for (std::size_t r = shards.begin(s); r < shards.end(s); ++r) max_w = std::max(max_w, weights[r]);
-  packing_ = CountPacking::for_rows(weights.size);
-  weight_scale_ = power_of_two_scale(max_w, weights.size, 62 - packing_.bits);
+  const std::size_t n_rows = all_rows ? all_rows->n_rows : weights.size;
+  if (all_rows) max_w = all_rows->max_weight;
+  packing_ = CountPacking::for_rows(n_rows);
+  weight_scale_ = power_of_two_scale(max_w, n_rows, 62 - packing_.bits);
   for (std::size_t i = 0; i < weights.size; ++i)
     packed_[i] = packing_.pack(static_cast<std::int64_t>(weights[i] * weight_scale_));
 }

@@ -178,6 +178,15 @@ class ClassCriterion {
   ClassCriterion(Span<const std::int32_t> classes, Span<const double> weights, int n_classes, Impurity impurity,
                  const TreeConfig& config)
       : ClassCriterion(classes, weights, n_classes, impurity, config, 1) {}
+  /// The weights' scale of a distributed fit's rows: n_rows rows of all participants, the
+  /// largest weight among them `max_weight` (one machine's scale of the same rows).
+  struct WeightRange {
+    std::size_t n_rows;
+    double max_weight;
+  };
+  ClassCriterion(Span<const std::int32_t> classes, Span<const double> weights, int n_classes, Impurity impurity,
+                 const TreeConfig& config, const WeightRange& all_rows)
+      : ClassCriterion(classes, weights, n_classes, impurity, config, 1, &all_rows) {}
 
   int n_channels() const { return n_channels_; }
   int leaf_dim() const { return n_channels_; }
@@ -221,8 +230,9 @@ class ClassCriterion {
 
  protected:
   /// classes (n_rows * n_targets,) row-major class indices; n_classes: the most classes of any target.
+  /// `all_rows` (optional): the scale of a distributed fit's rows; else these rows' (row shards merged).
   ClassCriterion(Span<const std::int32_t> classes, Span<const double> weights, int n_classes, Impurity impurity,
-                 const TreeConfig& config, int n_targets);
+                 const TreeConfig& config, int n_targets, const WeightRange* all_rows = nullptr);
 
   /// W * impurity of a node with class weights w (real units, K per target): the mean over targets.
   double weighted_impurity(const double* w) const;

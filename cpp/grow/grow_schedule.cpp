@@ -22,8 +22,10 @@ GrowSchedule::GrowSchedule(const TreeConfig& config, int n_threads, bool by_rank
     : config_(config),
       n_threads_(n_threads),
       // Per-node feature draws are seeded by node numbers, which a split set aside does not have yet.
-      leaf_wise_side_by_side_(config.grow_policy == GrowPolicy::kLossGuide && config.max_features >= 1.0 &&
-                              (n_threads > 1 || by_rank)),
+      // A distributed fit sets splits aside depth-first too (forests' trees), to reduce them together.
+      leaf_wise_side_by_side_((config.grow_policy == GrowPolicy::kLossGuide ||
+                               (by_rank && config.grow_policy == GrowPolicy::kDepthFirst)) &&
+                              config.max_features >= 1.0 && (n_threads > 1 || by_rank)),
       by_rank_(by_rank) {}
 
 bool GrowSchedule::after(const OpenLeaf& a, const OpenLeaf& b) const {

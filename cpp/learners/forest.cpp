@@ -18,13 +18,29 @@ constexpr std::size_t kOobRowBlock = 512;          // rows per task of the out-o
 
 ForestTrainer::ForestTrainer(const ForestConfig& config, std::shared_ptr<const BinMapper> mapper,
                              std::shared_ptr<const BinnedMatrix> train, TrainData data,
-                             const Model* init_model)
-    : config_(config), mapper_(std::move(mapper)), train_(std::move(train)), data_(std::move(data)) {
+                             const Model* init_model, DistributedRows distributed, std::vector<double> sampling_weights)
+    : config_(config),
+      mapper_(std::move(mapper)),
+      train_(std::move(train)),
+      data_(std::move(data)),
+      distributed_(std::move(distributed)),
+      sampling_weights_(std::move(sampling_weights)) {
   config_.validate();
   data_.n_targets = config_.n_targets;  // y holds n_targets columns, row-major
   classes_ = check_tree_data(train_.get(), *mapper_, data_, config_.criterion, config_.n_classes);
-  if (config_.bootstrap && config_.with_replacement && !data_.weight.empty())
-    sampler_ = std::make_unique<AliasTable>(Span<const double>(data_.weight.data(), data_.weight.size()));
+  if (distributed_.reduction) {
+    distributed_.check(train_->n_rows);
+    check(init_model == nullptr && !config_.balanced_subsample && config_.ccp_alpha == 0.0,
+          "a distributed forest takes no warm start, balanced_subsample or ccp_alpha yet (#26)");
+    check(sampling_weights_.empty() || sampling_weights_.size() == distributed_.n_global_rows,
+          "sampling_weights needs one weight per global row (", distributed_.n_global_rows, "), got ",
+          sampling_weights_.size());
+  } else {
+    check(sampling_weights_.empty(), "sampling_weights are a distributed fit's");
+  }
+  const std::vector<double>& draw_weights = distributed_.reduction ? sampling_weights_ : data_.weight;
+  if (config_.bootstrap && config_.with_replacement && !draw_weights.empty())
+    sampler_ = std::make_unique<AliasTable>(Span<const double>(draw_weights.data(), draw_weights.size()));
   if (init_model) {
     check(init_model->objective() == objective() && init_model->n_outputs() == n_outputs() &&
               init_model->n_features() == train_->n_features,
@@ -61,8 +77,16 @@ void draw_bag_counts(const ForestConfig& config, Span<const double> weights, con
 void ForestTrainer::bag_counts(int tree, Span<std::uint32_t> counts) const {
   check(tree >= 0, "tree index must be >= 0");
   check(counts.size == train_->n_rows, "counts must have one entry per row");
-  draw_bag_counts(config_, Span<const double>(data_.weight.data(), data_.weight.size()), sampler_.get(),
-                  static_cast<std::size_t>(tree), counts);
+  if (!distributed_.reduction) {
+    draw_bag_counts(config_, Span<const double>(data_.weight.data(), data_.weight.size()), sampler_.get(),
+                    static_cast<std::size_t>(tree), counts);
+    return;
+  }
+  // The single-machine draw over every global row; this participant's rows take their counts.
+  std::vector<std::uint32_t> all(distributed_.n_global_rows);
+  draw_bag_counts(config_, Span<const double>(sampling_weights_.data(), sampling_weights_.size()), sampler_.get(),
+                  static_cast<std::size_t>(tree), Span<std::uint32_t>(all.data(), all.size()));
+  for (std::size_t i = 0; i < counts.size; ++i) counts[i] = all[distributed_.global_rows[i]];
 }
 
 void ForestTrainer::tree_weights(std::size_t tree, Span<std::uint32_t> counts, Span<double> weights) const {
@@ -101,7 +125,9 @@ void ForestTrainer::grow(int n_new) {
   trees_.resize(first + n_new);
   // Enough trees for every thread: trees in parallel, each grown by one thread. Otherwise trees
   // one after another, each grown by every thread. The grower's output is the same either way.
-  const bool tree_parallel = config_.n_threads > 1 && n_new >= config_.n_threads;
+  // A participant of a distributed fit grows its trees one after the other: its reductions must
+  // come in everyone's order.
+  const bool tree_parallel = config_.n_threads > 1 && n_new >= config_.n_threads && !distributed_.reduction;
   const int n_slots = tree_parallel ? config_.n_threads : 1;
   const int grower_threads = tree_parallel ? 1 : config_.n_threads;
   struct Slot {
@@ -115,7 +141,8 @@ void ForestTrainer::grow(int n_new) {
     Slot& slot = slots[tree_parallel ? thread_index() : 0];
     if (!slot.fitter) {
       slot.fitter = std::make_unique<TreeFitter>(*train_, *mapper_, config_.tree, config_.criterion, config_.n_classes,
-                                                 config_.max_features, grower_threads, config_.n_targets);
+                                                 config_.max_features, grower_threads, config_.n_targets,
+                                                 &distributed_);
       slot.counts.resize(n);
       slot.weights.resize(n);
     }

@@ -8,6 +8,7 @@
 #include "core/config.hpp"
 #include "model/model.hpp"
 #include "core/random.hpp"
+#include "learners/distributed_rows.hpp"
 #include "learners/tree_fitter.hpp"
 
 namespace treeforge {
@@ -34,9 +35,16 @@ void draw_bag_counts(const ForestConfig& config, Span<const double> weights, con
 class ForestTrainer {
  public:
   /// `train` was binned by `mapper`. `init_model` (optional) continues a forest (warm start): its
-  /// trees are kept and new trees are numbered after them.
+  /// trees are kept and new trees are numbered after them. `distributed` (optional) makes
+  /// `train` this participant's rows of a distributed fit (#26): bags are drawn over the global
+  /// row ids, from `sampling_weights` (every global row's sample weight, for a weighted
+  /// bootstrap; empty: uniform draws), each participant taking its rows' counts; trees grow one
+  /// after the other (TreeFitter's distributed mode), one target by squared error, gini or
+  /// entropy, without pruning, balanced_subsample or warm start; out-of-bag sums are of this
+  /// participant's rows.
   ForestTrainer(const ForestConfig& config, std::shared_ptr<const BinMapper> mapper,
-                std::shared_ptr<const BinnedMatrix> train, TrainData data, const Model* init_model);
+                std::shared_ptr<const BinnedMatrix> train, TrainData data, const Model* init_model,
+                DistributedRows distributed = {}, std::vector<double> sampling_weights = {});
 
   /// Grows n_new more trees.
   void grow(int n_new);
@@ -72,6 +80,8 @@ class ForestTrainer {
   TrainData data_;
   std::vector<std::int32_t> classes_;  ///< the rows' class indices (classification)
   std::unique_ptr<AliasTable> sampler_;  // weighted bootstrap; null for uniform draws
+  DistributedRows distributed_;          // no reduction: one machine
+  std::vector<double> sampling_weights_;  // a distributed fit's global sample weights (empty: uniform)
   std::vector<Tree> trees_;
 };
 

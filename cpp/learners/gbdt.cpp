@@ -87,14 +87,7 @@ GbdtTrainer::GbdtTrainer(const GbdtConfig& config, std::shared_ptr<const BinMapp
 }
 
 void GbdtTrainer::check_distributed() const {
-  const auto& ids = distributed_.global_rows;
-  check(ids.size() == train_->n_rows, "global_rows needs one id per training row (", train_->n_rows, "), got ",
-        ids.size());
-  for (std::size_t i = 0; i < ids.size(); ++i)
-    check(ids[i] >= 0 && static_cast<std::size_t>(ids[i]) < distributed_.n_global_rows &&
-              (i == 0 || ids[i] > ids[i - 1]),
-          "global_rows must ascend within [0, n_global_rows = ", distributed_.n_global_rows, "), not at row ", i);
-  check(distributed_.n_global_rows <= std::numeric_limits<row_t>::max(), "too many rows for one fit");
+  distributed_.check(train_->n_rows);
   check(valid_ == nullptr, "a distributed fit takes no validation data yet (#26)");
   check(train_data_.group_begin.empty(), "a distributed fit takes no query groups yet (#26)");
   check(!objective_->renews_leaf_values(), "a distributed fit cannot renew leaf values (", config_.objective,

@@ -9,20 +9,11 @@
 #include "core/config.hpp"
 #include "grow/grower.hpp"
 #include "grow/histogram_reduction.hpp"
+#include "learners/distributed_rows.hpp"
 #include "model/model.hpp"
 #include "objectives/objective.hpp"
 
 namespace treeforge {
-
-/// A participant's share of a distributed fit: the reduction every participant calls at the
-/// sync steps, and the ids of this participant's rows among the fit's n_global_rows rows
-/// (ascending, one per row of its training matrix). Row subsamples are drawn over the global ids,
-/// so each participant grows on its rows of the single-machine draw. Empty: one machine.
-struct DistributedRows {
-  std::shared_ptr<HistogramReduction> reduction;
-  std::vector<std::int64_t> global_rows;
-  std::size_t n_global_rows = 0;
-};
 
 /// Gradient boosting driven one iteration at a time (the caller checks for interrupts, early
 /// stopping and progress between calls).

@@ -25,10 +25,15 @@ auto rows_of_tree(Span<const row_t> rows, std::size_t n) {
   };
 }
 
-std::vector<int> usable_features_of(const BinnedMatrix& X) {
+/// The features with two bins or more or missing values: in any participant's rows, on a
+/// distributed fit (its bins are everyone's, its missing values its own).
+std::vector<int> usable_features_of(const BinnedMatrix& X, const DistributedRows* distributed) {
+  std::vector<double> has_nan(X.has_nan.begin(), X.has_nan.end());
+  if (distributed && distributed->reduction)
+    distributed->reduction->max(Span<double>(has_nan.data(), has_nan.size()));
   std::vector<int> features;
   for (int f = 0; f < X.n_features; ++f)
-    if (X.n_bins[f] > 1 || X.has_nan[f]) features.push_back(f);
+    if (X.n_bins[f] > 1 || has_nan[f] > 0) features.push_back(f);
   return features;
 }
 
@@ -40,17 +45,27 @@ ClassCriterion::Impurity impurity_of(TreeCriterion criterion) {
 /// when it already is: gradients are floats and fixed-point sums (|y| near 1e38 overflowed them),
 /// and a power of two changes no quantised value, so ordinary targets grow the same trees.
 template <class ForEachRow>
-double target_scale(const TrainData& data, Span<const double> weights, const std::vector<double>& mean_y,
-                    ForEachRow&& for_each_row) {
+double largest_residual(const TrainData& data, Span<const double> weights, const std::vector<double>& mean_y,
+                        ForEachRow&& for_each_row) {
   const int n_targets = static_cast<int>(mean_y.size());
   double largest = 0;
   for_each_row([&](std::size_t i) {
     for (int t = 0; t < n_targets; ++t)
       largest = std::max(largest, std::fabs(weights[i] * (data.y[i * n_targets + t] - mean_y[t])));
   });
+  return largest;
+}
+
+double scale_below(double largest) {
   constexpr int kMaxExponent = 100;
   if (!(largest > std::ldexp(1.0, kMaxExponent)) || !std::isfinite(largest)) return 1.0;
   return std::ldexp(1.0, std::ilogb(largest) - kMaxExponent + 1);
+}
+
+template <class ForEachRow>
+double target_scale(const TrainData& data, Span<const double> weights, const std::vector<double>& mean_y,
+                    ForEachRow&& for_each_row) {
+  return scale_below(largest_residual(data, weights, mean_y, for_each_row));
 }
 
 /// W * impurity of a regression node from (W, sum w y, sum w y^2 or sum w y log y): the weighted
@@ -109,14 +124,17 @@ TreeConfig TreeFitter::grower_config(const TreeConfig& config, int n_usable, int
 }
 
 TreeFitter::TreeFitter(const BinnedMatrix& X, const BinMapper& mapper, const TreeConfig& config,
-                       TreeCriterion criterion, int n_classes, int max_features, int n_threads, int n_targets)
+                       TreeCriterion criterion, int n_classes, int max_features, int n_threads, int n_targets,
+                       const DistributedRows* distributed)
     : X_(X),
-      usable_features_(usable_features_of(X)),
+      distributed_(distributed && distributed->reduction ? distributed : nullptr),
+      fold_(distributed_, X.n_rows),
+      usable_features_(usable_features_of(X, distributed_)),
       config_(grower_config(config, static_cast<int>(usable_features_.size()), max_features)),
       criterion_(criterion),
       n_classes_(n_classes),
       n_targets_(n_targets),
-      grower_(X, mapper, config_, n_threads),
+      grower_(X, mapper, config_, n_threads, distributed_ ? distributed_->reduction.get() : nullptr),
       median_grower_(X, mapper, config_) {
   check(n_targets >= 1 && (n_targets == 1 || (criterion != TreeCriterion::kPoisson && config.monotone.empty())),
         "several targets need squared_error, gini or entropy trees without monotone constraints");
@@ -129,6 +147,20 @@ TreeFitter::TreeFitter(const BinnedMatrix& X, const BinMapper& mapper, const Tre
   }
   check(is_regression(criterion) ? n_classes == 0 : n_classes >= 2,
         "n_classes must be >= 2 for classification trees and 0 for regression trees");
+  check(distributed_ == nullptr || (n_targets == 1 && (criterion == TreeCriterion::kSquaredError ||
+                                                      !is_regression(criterion))),
+        "a distributed fit grows trees of one target by squared error, gini or entropy only (#26), not criterion='",
+        tree_criterion_name(criterion), "' of ", n_targets, " targets");
+}
+
+template <class Term>
+double TreeFitter::ordered_sum(Span<const double> weights, Term&& term) const {
+  double sum = 0;
+  fold_.fold(Span<double>(&sum, 1), [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i)
+      if (weights[i] > 0) sum += term(i);
+  });
+  return sum;
 }
 
 Tree TreeFitter::fit(const TrainData& data, Span<const std::int32_t> classes, Span<const double> weights,
@@ -142,7 +174,10 @@ Tree TreeFitter::fit(const TrainData& data, Span<const std::int32_t> classes, Sp
       rows_.push_back(static_cast<row_t>(i));
       total += weights[i];
     }
-  check(!rows_.empty(), "a tree needs at least one row with a positive weight");
+  check(!rows_.empty(), distributed_ ? "a tree of the distributed fit has no rows of this worker (of positive weight "
+                                       "or in its bag): give each worker more rows (#26)"
+                                     : "a tree needs at least one row with a positive weight");
+  if (distributed_) total = ordered_sum(weights, [&](std::size_t i) { return weights[i]; });
   if (rows_.size() == n) rows_.clear();  // every row: the grower's fast path
   const Span<const row_t> rows(rows_.data(), rows_.size());
   const auto for_each_row = rows_of_tree(rows, n);
@@ -160,7 +195,9 @@ Tree TreeFitter::fit(const TrainData& data, Span<const std::int32_t> classes, Sp
               prune_cost_complexity(tree, NodeRisks{median_grower_.node_risk(), tree.value}, limits.ccp_alpha * total);
     return tree;
   }
-  if (is_regression(criterion_) && n_targets_ > 1) {
+  if (distributed_) {
+    tree = grow_distributed(data, classes, weights, total, rows, tree_config, seed);
+  } else if (is_regression(criterion_) && n_targets_ > 1) {
     tree = grow_targets(data, weights, rows, tree_config, seed);
   } else if (is_regression(criterion_)) {
     double sum_wy = 0;
@@ -230,6 +267,43 @@ Tree TreeFitter::grow_targets(const TrainData& data, Span<const double> weights,
   return grower_.grow(criterion, rows, usable_features_, seed);
 }
 
+Tree TreeFitter::grow_distributed(const TrainData& data, Span<const std::int32_t> classes, Span<const double> weights,
+                                  double total, Span<const row_t> rows, TreeConfig& config, std::uint64_t seed) {
+  // The single-machine steps of fit() and its criteria, their sums over every participant's rows.
+  HistogramReduction& reduction = *distributed_->reduction;
+  const std::size_t n = X_.n_rows;
+  const auto for_each_row = rows_of_tree(rows, n);
+  if (!is_regression(criterion_)) {
+    y_scale_ = 1.0;
+    double max_w = 0;
+    for (std::size_t i = 0; i < n; ++i) max_w = std::max(max_w, weights[i]);
+    reduction.max(Span<double>(&max_w, 1));
+    const ClassCriterion::WeightRange all_rows{distributed_->n_global_rows, max_w};
+    const ClassCriterion criterion(classes, weights, n_classes_, impurity_of(criterion_), config, all_rows);
+    return grower_.grow(criterion, rows, usable_features_, seed);
+  }
+  const double sum_wy = ordered_sum(weights, [&](std::size_t i) { return weights[i] * data.y[i]; });
+  mean_y_.assign(1, sum_wy / total);
+  const double mean_y = mean_y_[0];
+  double largest = largest_residual(data, weights, mean_y_, for_each_row);
+  reduction.max(Span<double>(&largest, 1));
+  y_scale_ = scale_below(largest);
+  const double root_scale = ordered_sum(weights, [&](std::size_t i) {
+    const double residual = (data.y[i] - mean_y) / y_scale_;
+    return weights[i] * residual * residual;
+  });
+  gh_.assign(n, GradPair{0.0f, 0.0f});
+  for_each_row([&](std::size_t i) {
+    const double residual = (data.y[i] - mean_y) / y_scale_;
+    gh_[i] = {static_cast<float>(-weights[i] * residual), static_cast<float>(weights[i])};
+  });
+  config.poisson_gain = false;
+  config.min_split_gain = std::max(config.min_split_gain / (y_scale_ * y_scale_), kMinRelativeGain * root_scale);
+  const Span<const GradPair> gh(gh_.data(), gh_.size());
+  const GradientCriterion criterion(gh, GradScale::of(reduction.merge(GradRange::of(gh, rows, 1))), config);
+  return grower_.grow(criterion, rows, usable_features_, seed);
+}
+
 NodeRisks TreeFitter::node_risks(const TrainData& data, Span<const std::int32_t> classes, Span<const double> weights,
                                  const Tree& tree) const {
   const int n = tree.n_nodes(), k = n_leaf_values(), n_targets = n_targets_;
@@ -285,32 +359,18 @@ NodeRisks TreeFitter::node_risks(const TrainData& data, Span<const std::int32_t>
 
 void TreeFitter::set_exact_leaf_values(const TrainData& data, Span<const std::int32_t> classes,
                                        Span<const double> weights, Tree& tree) const {
-  const auto& indices = grower_.partition().indices();
-  const int k = n_leaf_values(), n_targets = n_targets_;
+  const int k = n_leaf_values();
   const bool regression = is_regression(criterion_);
   if (regression) {
     // Internal nodes keep the criterion's mean of the centred (and scaled) targets, shifted back.
     for (std::size_t j = 0; j < tree.value.size(); ++j) tree.value[j] = tree.value[j] * y_scale_ + mean_y_[j % k];
     for (double& g : tree.gain) g *= y_scale_ * y_scale_;
   }
-  std::vector<double> sums(k);
+  const std::vector<double> sums = leaf_sums(data, classes, weights, tree);
   for (const LeafRange& leaf : grower_.leaves()) {
-    std::fill(sums.begin(), sums.end(), 0.0);
-    double total = 0;
-    for (std::size_t j = leaf.begin; j < leaf.end; ++j) {
-      const row_t r = indices[j];
-      const double w = weights[r];
-      total += w;
-      for (int t = 0; t < n_targets; ++t) {
-        if (regression) {
-          sums[t] += w * data.y[r * n_targets + t];
-        } else {
-          sums[t * n_classes_ + classes[r * n_targets + t]] += w;
-        }
-      }
-    }
+    const double* s = sums.data() + static_cast<std::size_t>(leaf.node) * (k + 1);
     double* value = tree.value.data() + static_cast<std::size_t>(leaf.node) * k;
-    for (int c = 0; c < k; ++c) value[c] = sums[c] / total;
+    for (int c = 0; c < k; ++c) value[c] = s[1 + c] / s[0];
     // Monotone constraints (one target) bound the criterion's values: centred on the mean, or
     // class 1's share.
     if (leaf.bounds.bounded() && regression)
@@ -320,6 +380,39 @@ void TreeFitter::set_exact_leaf_values(const TrainData& data, Span<const std::in
       value[0] = 1.0 - value[1];
     }
   }
+}
+
+std::vector<double> TreeFitter::leaf_sums(const TrainData& data, Span<const std::int32_t> classes,
+                                          Span<const double> weights, const Tree& tree) const {
+  const auto& indices = grower_.partition().indices();
+  const int k = n_leaf_values(), n_targets = n_targets_, stride = k + 1;
+  const bool regression = is_regression(criterion_);
+  std::vector<double> sums(static_cast<std::size_t>(tree.n_nodes()) * stride, 0.0);
+  auto add_row = [&](double* s, row_t r) {
+    const double w = weights[r];
+    s[0] += w;
+    for (int t = 0; t < n_targets; ++t) {
+      if (regression) {
+        s[1 + t] += w * data.y[r * n_targets + t];
+      } else {
+        s[1 + t * n_classes_ + classes[r * n_targets + t]] += w;
+      }
+    }
+  };
+  if (distributed_ == nullptr) {  // a leaf's rows ascend in the partition (it is stable)
+    for (const LeafRange& leaf : grower_.leaves())
+      for (std::size_t j = leaf.begin; j < leaf.end; ++j)
+        add_row(sums.data() + static_cast<std::size_t>(leaf.node) * stride, indices[j]);
+    return sums;
+  }
+  std::vector<std::int32_t> leaf_of(X_.n_rows, -1);
+  for (const LeafRange& leaf : grower_.leaves())
+    for (std::size_t j = leaf.begin; j < leaf.end; ++j) leaf_of[indices[j]] = leaf.node;
+  fold_.fold(Span<double>(sums.data(), sums.size()), [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i)
+      if (leaf_of[i] >= 0) add_row(sums.data() + static_cast<std::size_t>(leaf_of[i]) * stride, static_cast<row_t>(i));
+  });
+  return sums;
 }
 
 const std::vector<LeafRange>& TreeFitter::leaf_ranges() const {

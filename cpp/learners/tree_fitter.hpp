@@ -11,6 +11,7 @@
 #include "grow/grower.hpp"
 #include "grow/median_grower.hpp"
 #include "learners/cost_complexity.hpp"
+#include "learners/distributed_rows.hpp"
 #include "model/tree.hpp"
 
 namespace treeforge {
@@ -44,9 +45,14 @@ class TreeFitter {
   /// X and mapper must outlive the fitter. `config` gives the tree's shape limits; its
   /// min_child_weight and min_split_gain are replaced per tree from TreeLimits, and its
   /// max_features by `max_features`: the exact number of candidate features drawn at every node
-  /// among the usable ones (0 = all).
+  /// among the usable ones (0 = all). `distributed` (optional, outliving the fitter) makes X's
+  /// rows this participant's share of a distributed fit: every participant grows the same trees
+  /// (one target, squared error or classes, no pruning), calling `fit` in the same order, and
+  /// the sums the tree needs beyond histograms (weights, means, leaf values) are added in global
+  /// row order (RowOrderFold), so the tree is the single machine's to the bit.
   TreeFitter(const BinnedMatrix& X, const BinMapper& mapper, const TreeConfig& config, TreeCriterion criterion,
-             int n_classes, int max_features, int n_threads, int n_targets = 1);
+             int n_classes, int max_features, int n_threads, int n_targets = 1,
+             const DistributedRows* distributed = nullptr);
 
   /// Grows a tree on the rows with weights[i] > 0 (weights (n_rows,), finite, >= 0, some > 0);
   /// `seed` drives the per-node feature draws. Leaf values, target after target: class
@@ -66,6 +72,19 @@ class TreeFitter {
                     std::uint64_t seed);
   void set_exact_leaf_values(const TrainData& data, Span<const std::int32_t> classes, Span<const double> weights,
                              Tree& tree) const;
+  /// Per node of `tree` (stride n_leaf_values() + 1): a leaf's total weight, then its sums of
+  /// w * y per target or of w per class of each target, over its rows in ascending row order
+  /// (all participants' rows, on a distributed fit); zeros for internal nodes.
+  std::vector<double> leaf_sums(const TrainData& data, Span<const std::int32_t> classes, Span<const double> weights,
+                                const Tree& tree) const;
+  /// A participant's tree of a distributed fit, one target: the weighted mean, scales and
+  /// weights' range of every participant's rows, then growth with the reduction.
+  Tree grow_distributed(const TrainData& data, Span<const std::int32_t> classes, Span<const double> weights,
+                        double total, Span<const row_t> rows, TreeConfig& config, std::uint64_t seed);
+  /// The sum over every participant's rows of body(i) for the rows with a positive weight, in
+  /// global row order (body returns the row's term).
+  template <class Term>
+  double ordered_sum(Span<const double> weights, Term&& term) const;
   /// Every node's risk (W * impurity, the mean over targets) and exact value, from the rows of the
   /// leaves of the last tree.
   NodeRisks node_risks(const TrainData& data, Span<const std::int32_t> classes, Span<const double> weights,
@@ -77,6 +96,8 @@ class TreeFitter {
   const std::vector<row_t>& row_order() const;
 
   const BinnedMatrix& X_;
+  const DistributedRows* distributed_;  // null on one machine
+  RowOrderFold fold_;
   std::vector<int> usable_features_;  // features with at least two bins or missing values
   TreeConfig config_;
   TreeCriterion criterion_;

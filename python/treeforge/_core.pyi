@@ -263,7 +263,11 @@ class ForestTrainer:
     Give ``y`` (n_samples,) float64 for squared_error, or ``classes`` (n_samples,) int32 class
     indices for gini/entropy. ``sample_weight`` (n_samples,) float64 or None: the bootstrap's
     sampling weights (with bootstrap) or the trees' weights (without). ``init_model`` continues a
-    forest (warm start) binned by the same ``bin_mapper``.
+    forest (warm start) binned by the same ``bin_mapper``. ``reduction`` with ``global_rows``
+    (n_samples,) int64 ascending and ``n_global_rows``: ``train`` is this participant's share of a
+    distributed fit; bags are drawn over the global rows (``sampling_weights``: every global row's
+    sample weight, for a weighted bootstrap) and every participant grows the same trees, calling
+    ``grow`` with the same counts.
     """
 
     def __init__(
@@ -275,6 +279,10 @@ class ForestTrainer:
         classes: Optional[npt.NDArray[np.int32]] = None,
         sample_weight: Optional[npt.NDArray[np.float64]] = None,
         init_model: Optional["Model"] = None,
+        reduction: Optional["HistogramReduction"] = None,
+        global_rows: Optional[npt.NDArray[np.int64]] = None,
+        n_global_rows: int = 0,
+        sampling_weights: Optional[npt.NDArray[np.float64]] = None,
     ) -> None: ...
     def grow(self, n_trees: int) -> None:
         """Grow n_trees more trees, in parallel over trees; releases the GIL."""

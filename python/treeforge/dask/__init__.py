@@ -3,9 +3,12 @@
 Needs the ``dask`` extra (``pip install treeforge[dask]``: dask and distributed). Each worker
 holding blocks of X trains on them; the workers reduce their histograms at the grower's sync step
 through a ring of TCP connections (``treeforge._core.TcpRing``), so the model is the one
-``treeforge.HistGradientBoostingRegressor`` / ``Classifier`` fits on one machine, bit for bit.
+``treeforge.HistGradientBoostingRegressor`` / ``Classifier`` (or, for the forests,
+``treeforge.RandomForestRegressor`` / ``Classifier``) fits on one machine, bit for bit.
 """
 
 from ._estimators import DaskHistGradientBoostingClassifier, DaskHistGradientBoostingRegressor
+from ._forest import DaskRandomForestClassifier, DaskRandomForestRegressor
 
-__all__ = ["DaskHistGradientBoostingClassifier", "DaskHistGradientBoostingRegressor"]
+__all__ = ["DaskHistGradientBoostingClassifier", "DaskHistGradientBoostingRegressor", "DaskRandomForestClassifier",
+           "DaskRandomForestRegressor"]

@@ -21,8 +21,92 @@ from ._training import Job, base_score, fit_on_workers
 _DASK_PARAMETERS = ("client", "timeout")
 
 
-class _DaskBoosting:
-    """What both Dask estimators add to their single-machine class (not public)."""
+class _DaskModel:
+    """What every Dask estimator adds to its single-machine class (not public): the ordinary
+    estimator of its fit, pickles without the client, predictions over dask blocks."""
+
+    _dask_only_attributes = ("communication_",)
+
+    def to_local(self):
+        """The fitted model as the ordinary treeforge estimator (save, load, pickle, predict locally).
+
+        Returns
+        -------
+        estimator : the single-machine treeforge estimator (``HistGradientBoostingRegressor``,
+            ``RandomForestClassifier``, ...) of the same parameters and fitted model
+        """
+        if not self.__sklearn_is_fitted__():
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit first")
+        params = {k: v for k, v in self.get_params(deep=False).items() if k not in _DASK_PARAMETERS}
+        local = self._local_class(**params)
+        local.__dict__.update({k: v for k, v in self.__dict__.items() if k not in params and k not in _DASK_PARAMETERS
+                               and k not in self._dask_only_attributes})
+        return local
+
+    def __getstate__(self):
+        state = super().__getstate__() if hasattr(super(), "__getstate__") else dict(self.__dict__)
+        return {**state, "client": None}  # a client does not travel
+
+    def predict(self, X):
+        """Predictions of X: a dask array (a dask Series for a DataFrame) computed where X's blocks
+        are, or for an in-memory X the local estimator's.
+
+        Parameters
+        ----------
+        X : dask.array.Array or dask.dataframe.DataFrame of shape (n_samples, n_features), or array-like
+
+        Returns
+        -------
+        y : dask.array.Array or dask.dataframe.Series of shape (n_samples,), or ndarray
+        """
+        local = self.to_local()
+        if not _is_dask(X):
+            return local.predict(X)
+        return map_row_blocks(X, local.predict, None)
+
+
+class _DaskClassifierOutputs:
+    """The classifiers' predictions over dask blocks (not public)."""
+
+    def predict_proba(self, X):
+        """Class probabilities of X: a dask array of shape (n_samples, n_classes) (a dask DataFrame
+        of columns 0, 1, ... for a DataFrame), or for an in-memory X the local estimator's.
+
+        Parameters
+        ----------
+        X : dask.array.Array or dask.dataframe.DataFrame of shape (n_samples, n_features), or array-like
+
+        Returns
+        -------
+        proba : dask.array.Array, dask.dataframe.DataFrame or ndarray
+        """
+        local = self.to_local()
+        if not _is_dask(X):
+            return local.predict_proba(X)
+        return map_row_blocks(X, local.predict_proba, len(self.classes_))
+
+    def predict(self, X):
+        """Predicted classes of X: a dask array (a dask Series for a DataFrame), or for an
+        in-memory X the local estimator's.
+
+        Parameters
+        ----------
+        X : dask.array.Array or dask.dataframe.DataFrame of shape (n_samples, n_features), or array-like
+
+        Returns
+        -------
+        y : dask.array.Array, dask.dataframe.Series or ndarray of shape (n_samples,)
+        """
+        local = self.to_local()
+        if not _is_dask(X):
+            return local.predict(X)
+        return map_row_blocks(X, local.predict, None, dtype=self.classes_.dtype)
+
+
+class _DaskBoosting(_DaskModel):
+    """What both Dask boosting estimators add to their single-machine class (not public)."""
 
     def fit(self, X, y, sample_weight=None):
         """Fit on dask collections, each worker on the blocks of rows it holds.
@@ -97,44 +181,6 @@ class _DaskBoosting:
                 raise ValueError(f"{type(self).__name__} does not support {name}={getattr(self, name)!r} yet "
                                  "(issue #26): leave it at its default")
         self._check_dask_loss()
-
-    def to_local(self):
-        """The fitted model as the ordinary treeforge estimator (save, load, pickle, predict locally).
-
-        Returns
-        -------
-        estimator : HistGradientBoostingRegressor or HistGradientBoostingClassifier
-        """
-        if not self.__sklearn_is_fitted__():
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit first")
-        params = {k: v for k, v in self.get_params(deep=False).items() if k not in _DASK_PARAMETERS}
-        local = self._local_class(**params)
-        local.__dict__.update({k: v for k, v in self.__dict__.items() if k not in params and k not in _DASK_PARAMETERS
-                               and k != "communication_"})
-        return local
-
-    def __getstate__(self):
-        state = super().__getstate__() if hasattr(super(), "__getstate__") else dict(self.__dict__)
-        return {**state, "client": None}  # a client does not travel
-
-    def predict(self, X):
-        """Predictions of X: a dask array (a dask Series for a DataFrame) computed where X's blocks
-        are, or for an in-memory X the local estimator's.
-
-        Parameters
-        ----------
-        X : dask.array.Array or dask.dataframe.DataFrame of shape (n_samples, n_features), or array-like
-
-        Returns
-        -------
-        y : dask.array.Array or dask.dataframe.Series of shape (n_samples,), or ndarray
-        """
-        local = self.to_local()
-        if not _is_dask(X):
-            return local.predict(X)
-        return map_row_blocks(X, local.predict, None)
 
 
 def _is_dask(X):
@@ -246,7 +292,7 @@ class DaskHistGradientBoostingRegressor(_DaskBoosting, HistGradientBoostingRegre
         return y
 
 
-class DaskHistGradientBoostingClassifier(_DaskBoosting, HistGradientBoostingClassifier):
+class DaskHistGradientBoostingClassifier(_DaskClassifierOutputs, _DaskBoosting, HistGradientBoostingClassifier):
     """Histogram gradient boosting classification on Dask: the model
     :class:`treeforge.HistGradientBoostingClassifier` fits on one machine with the same
     parameters and seed, bit for bit.
@@ -307,52 +353,24 @@ class DaskHistGradientBoostingClassifier(_DaskBoosting, HistGradientBoostingClas
             raise ValueError(f"{type(self).__name__} does not support class_weight yet (issue #26)")
 
     def _dask_targets(self, y):
-        from sklearn.utils.multiclass import check_classification_targets
-
-        import dask.array as da
-
-        classes = np.asarray(da.unique(y).compute())
-        check_classification_targets(classes)
-        if classes.shape[0] < 2:
-            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes in the data, but the data "
-                             f"contains only one class: {classes.tolist()[0]!r}.")
+        classes, encoded = dask_classes(self, y)
         self.classes_ = classes
         self.n_trees_per_iteration_ = 1 if classes.shape[0] == 2 else classes.shape[0]
-        return y.map_blocks(_class_indices, classes, dtype=np.float64)
+        return encoded
 
-    def predict_proba(self, X):
-        """Class probabilities of X: a dask array of shape (n_samples, n_classes) (a dask DataFrame
-        of columns 0, 1, ... for a DataFrame), or for an in-memory X the local estimator's.
 
-        Parameters
-        ----------
-        X : dask.array.Array or dask.dataframe.DataFrame of shape (n_samples, n_features), or array-like
+def dask_classes(estimator, y):
+    """The sorted classes of dask labels y (at least two) and y as their indices (float64)."""
+    from sklearn.utils.multiclass import check_classification_targets
 
-        Returns
-        -------
-        proba : dask.array.Array, dask.dataframe.DataFrame or ndarray
-        """
-        local = self.to_local()
-        if not _is_dask(X):
-            return local.predict_proba(X)
-        return map_row_blocks(X, local.predict_proba, len(self.classes_))
+    import dask.array as da
 
-    def predict(self, X):
-        """Predicted classes of X: a dask array (a dask Series for a DataFrame), or for an
-        in-memory X the local estimator's.
-
-        Parameters
-        ----------
-        X : dask.array.Array or dask.dataframe.DataFrame of shape (n_samples, n_features), or array-like
-
-        Returns
-        -------
-        y : dask.array.Array, dask.dataframe.Series or ndarray of shape (n_samples,)
-        """
-        local = self.to_local()
-        if not _is_dask(X):
-            return local.predict(X)
-        return map_row_blocks(X, local.predict, None, dtype=self.classes_.dtype)
+    classes = np.asarray(da.unique(y).compute())
+    check_classification_targets(classes)
+    if classes.shape[0] < 2:
+        raise ValueError(f"{type(estimator).__name__} needs samples of at least 2 classes in the data, but the data "
+                         f"contains only one class: {classes.tolist()[0]!r}.")
+    return classes, y.map_blocks(_class_indices, classes, dtype=np.float64)
 
 
 def _class_indices(labels, classes):

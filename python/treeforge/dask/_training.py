@@ -145,18 +145,10 @@ def train_on_worker(job, rank, parts):
     others' waits at once."""
     from ..ensemble._base import make_config
 
-    with _RINGS_LOCK:
-        ring = _RINGS.pop(job.token)
+    ring = joined_ring(job, rank)
     try:
-        ring.connect(job.hosts, job.ports, rank, job.token)
-        parts = sorted(parts, key=lambda part: part[3])
-        X = np.concatenate([np.asarray(part[0]) for part in parts])
-        y = np.concatenate([np.asarray(part[1], dtype=np.float64).reshape(-1) for part in parts])
-        weight = None
-        if parts[0][2] is not None:
-            weight = np.concatenate([np.asarray(part[2], dtype=np.float64).reshape(-1) for part in parts])
-        rows = np.concatenate([np.arange(part[3], part[3] + len(part[1]), dtype=np.int64) for part in parts])
-        n_threads = job.n_threads or _worker_threads()
+        X, y, weight, rows = joined_rows(parts)
+        n_threads = worker_threads(job.n_threads)
         config = make_config(_core.GbdtConfig(), {**job.config, "n_threads": n_threads})
         train = job.bin_mapper.transform(X, n_threads)
         del X
@@ -170,17 +162,48 @@ def train_on_worker(job, rank, parts):
         ring.close()
 
 
+def joined_ring(job, rank):
+    """(On a worker) The ring this worker listens on for ``job``, joined as ``rank``; closed if joining fails."""
+    with _RINGS_LOCK:
+        ring = _RINGS.pop(job.token)
+    try:
+        ring.connect(job.hosts, job.ports, rank, job.token)
+    except BaseException:
+        ring.close()
+        raise
+    return ring
+
+
+def joined_rows(parts):
+    """(On a worker) A worker's blocks ``(X, y, weight or None, first global row)`` in global row
+    order as one X, y (float64), weights (or None) and the rows' global ids (int64)."""
+    parts = sorted(parts, key=lambda part: part[3])
+    X = np.concatenate([np.asarray(part[0]) for part in parts])
+    y = np.concatenate([np.asarray(part[1], dtype=np.float64).reshape(-1) for part in parts])
+    weight = None
+    if parts[0][2] is not None:
+        weight = np.concatenate([np.asarray(part[2], dtype=np.float64).reshape(-1) for part in parts])
+    rows = np.concatenate([np.arange(part[3], part[3] + len(part[1]), dtype=np.int64) for part in parts])
+    return X, y, weight, rows
+
+
+def worker_threads(job_threads):
+    """The threads a worker's training uses: the job's, else the worker's own."""
+    return job_threads or _worker_threads()
+
+
 def new_token():
     """A fit's token: a peer of another fit connecting by mistake is turned away."""
     return secrets.randbits(63)
 
 
-def fit_on_workers(client, blocks, make_job, timeout):
+def fit_on_workers(client, blocks, make_job, timeout, train=train_on_worker):
     """Runs a fit on the workers holding ``blocks``, one training task each (rank by sorted address),
     after the rendezvous: each listens, then all join the ring. ``make_job(token, hosts, ports)``
     gives the Job. Returns each rank's result. The first failure ends the fit: a worker that
     fails or dies closes its sockets, so the others stop at once (within ``timeout`` if it falls
-    silent), and the error raised is the failing worker's own where it said one."""
+    silent), and the error raised is the failing worker's own where it said one. ``train(job, rank,
+    parts)`` is each worker's task (the booster's ``train_on_worker`` unless given)."""
     workers = sorted({block.worker for block in blocks})
     hosts = [worker_host(worker) for worker in workers]
     token = new_token()
@@ -189,7 +212,7 @@ def fit_on_workers(client, blocks, make_job, timeout):
                                              allow_other_workers=False, pure=False)
                                for worker, host in zip(workers, hosts)])
         job = make_job(token, hosts, ports)
-        futures = [client.submit(train_on_worker, job, rank,
+        futures = [client.submit(train, job, rank,
                                  [(b.X, b.y, b.weight, b.offset) for b in blocks if b.worker == worker],
                                  workers=[worker], allow_other_workers=False, pure=False)
                    for rank, worker in enumerate(workers)]
