@@ -42,6 +42,7 @@ CASES = {
     "forest": ("binary", 80_000, "RandomForestClassifier",
                dict(n_estimators=60, max_leaf_nodes=255, min_samples_leaf=20, max_features="sqrt")),
     # Fully grown forests, scikit-learn's defaults (issue #27): mostly nodes of a few rows.
+    "gbdt_small": ("binary", 10_000, "HistGradientBoostingClassifier", dict(max_iter=100, early_stopping=False)),
     "forest_grown_regression": ("regression", 20_000, "RandomForestRegressor", dict(n_estimators=100)),
     "forest_grown_classifier": ("binary", 20_000, "RandomForestClassifier", dict(n_estimators=100)),
 }
