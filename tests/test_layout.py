@@ -41,8 +41,8 @@ PUBLIC = {
                            "to_graphviz", "tree_nodes"],
     "treeforge.export": ["dump_model", "to_onnx", "to_treelite", "trees_to_dataframe"],
     "treeforge.inspection": ["shap_values", "to_shap"],
-    "treeforge.dask": ["DaskHistGradientBoostingClassifier", "DaskHistGradientBoostingRegressor",
-                       "DaskRandomForestClassifier", "DaskRandomForestRegressor"],
+    "treeforge.dask": ["DaskHistGradientBoostingClassifier", "DaskHistGradientBoostingRanker",
+                       "DaskHistGradientBoostingRegressor", "DaskRandomForestClassifier", "DaskRandomForestRegressor"],
 }
 
 

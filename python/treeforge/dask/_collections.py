@@ -91,6 +91,39 @@ def as_dask_vector(v, row_chunks, what, dtype=np.float64):
     return v.rechunk((row_chunks,))
 
 
+def dask_query_begin(qid, row_chunks):
+    """Where each query's rows begin (+ the rows' count) from a dask vector of query ids chunked as
+    X's rows: the ids sorted (as the single-machine ranker would order the rows) and each query in
+    one block, so that a worker holds whole queries; ValueError naming the first block that is not.
+    One pass over the blocks where they are; only the queries' sizes come back."""
+    import dask
+
+    qid = as_dask_vector(qid, row_chunks, "qid", dtype=None)
+    runs = dask.compute(*[dask.delayed(_query_runs)(block) for block in qid.to_delayed().ravel()])
+    last = None
+    for i, (sizes, first, end, is_sorted) in enumerate(runs):
+        if not is_sorted:
+            raise ValueError(f"qid must be sorted (rows grouped by query, ids increasing), but block {i} of the rows "
+                             "is not: sort the rows by qid")
+        if sizes.size and last is not None and not last < first:
+            what = f"query {first!r} spans two blocks" if last == first else "qid decreases from one block to the next"
+            raise ValueError(f"qid must be sorted with each query's rows in one block, but {what} (block {i}): "
+                             "rechunk the rows at query boundaries")
+        last = end if sizes.size else last
+    sizes = np.concatenate([run[0] for run in runs])
+    return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+
+def _query_runs(block):
+    """(sizes of the block's runs of equal ids, first id, last id, whether the ids never decrease)."""
+    q = np.asarray(block).reshape(-1)
+    if q.size == 0:
+        return np.zeros(0, dtype=np.int64), None, None, True
+    change = np.flatnonzero(q[1:] != q[:-1]) + 1
+    sizes = np.diff(np.concatenate([[0], change, [q.size]])).astype(np.int64)
+    return sizes, q[0].item(), q[-1].item(), bool(np.all(q[1:] >= q[:-1]))
+
+
 def placed_blocks(client, X, y, weight):
     """Persists X, y and the weights on the cluster: (the blocks of rows (empty ones left out) with
     the worker holding each block of X, where the fit trains it; the persisted arrays)."""

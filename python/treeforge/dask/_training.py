@@ -128,6 +128,7 @@ class Job(NamedTuple):
     base_score: list
     max_iter: int
     n_threads: int
+    query_begin: object = None  # a ranker's: where each query's rows begin, in global rows (+ the end)
 
 
 def _worker_threads():
@@ -152,8 +153,9 @@ def train_on_worker(job, rank, parts):
         config = make_config(_core.GbdtConfig(), {**job.config, "n_threads": n_threads})
         train = job.bin_mapper.transform(X, n_threads)
         del X
-        booster = _core.Booster(config, job.bin_mapper, train, y, weight, base_score=job.base_score, reduction=ring,
-                                global_rows=rows, n_global_rows=job.n_rows)
+        groups = None if job.query_begin is None else local_query_begin(job.query_begin, rows)
+        booster = _core.Booster(config, job.bin_mapper, train, y, weight, group_begin=groups, base_score=job.base_score,
+                                reduction=ring, global_rows=rows, n_global_rows=job.n_rows)
         for _ in range(job.max_iter):
             booster.update()  # the GIL released: the worker stays responsive
         model = booster.finish()
@@ -185,6 +187,16 @@ def joined_rows(parts):
         weight = np.concatenate([np.asarray(part[2], dtype=np.float64).reshape(-1) for part in parts])
     rows = np.concatenate([np.arange(part[3], part[3] + len(part[1]), dtype=np.int64) for part in parts])
     return X, y, weight, rows
+
+
+def local_query_begin(query_begin, rows):
+    """(On a worker) Where each of its queries begins in its rows (+ their count), from where every
+    query begins in the global rows: its rows are whole blocks, and a block holds whole queries."""
+    starts = np.asarray(query_begin[:-1], dtype=np.int64)
+    at = np.searchsorted(rows, starts)
+    mine = at < rows.shape[0]
+    mine[mine] = rows[at[mine]] == starts[mine]
+    return np.append(at[mine], rows.shape[0]).astype(np.int64)
 
 
 def worker_threads(job_threads):
