@@ -1,6 +1,6 @@
 """treeforge.dask's ranker on a real LocalCluster (2 worker processes): the single-machine ranker to the bit
-for any blocks cut at query boundaries and any placement, each loss; predictions on dask collections;
-queries that are not sorted or that span blocks refused by name."""
+for any blocks cut at query boundaries and any placement, each loss, subsamples of whole queries;
+predictions on dask collections; queries that are not sorted or that span blocks refused by name."""
 
 import numpy as np
 import pytest
@@ -74,6 +74,19 @@ def test_the_dask_ranker_fits_the_single_machine_model(client, data, n_blocks, o
         assert not np.array_equal(changed.predict(X), local.predict(X))
 
 
+@pytest.mark.parametrize("subsample", [0.5, 0.8])
+def test_a_subsample_of_whole_queries_is_the_single_machine_draw(client, data, subsample):
+    X, y, qid, _, begin = data
+    cuts = begin[[0, 17, 41, 60]]
+    dX, dy, dq = _placed(client, [X, y, qid], cuts, [1, 0, 1])
+    params = dict(PARAMS, max_iter=6, subsample=subsample)
+    model = DaskHistGradientBoostingRanker(**params, client=client).fit(dX, dy, qid=dq)
+    local = HistGradientBoostingRanker(**params, early_stopping=False).fit(X, y, qid=qid)
+    _same_model(model, local)
+    whole = HistGradientBoostingRanker(**dict(params, subsample=1.0), early_stopping=False).fit(X, y, qid=qid)
+    assert not np.array_equal(whole.predict(X), local.predict(X))  # the draw matters
+
+
 def test_queries_cut_apart_or_unsorted_are_refused(client, data):
     X, y, qid, _, begin = data
     middle = begin[10] + 1  # inside query 10
@@ -92,9 +105,13 @@ def test_the_dask_ranker_names_what_it_needs(client, data):
     dX, dy, dq = da.from_array(X, chunks=(len(y), 4)), da.from_array(y, chunks=len(y)), da.from_array(qid)
     with pytest.raises(ValueError, match="needs qid="):
         DaskHistGradientBoostingRanker(**PARAMS, client=client).fit(dX, dy)
-    with pytest.raises(ValueError, match="subsample=0.5 yet"):
-        DaskHistGradientBoostingRanker(**PARAMS, subsample=0.5, client=client).fit(dX, dy, qid=dq)
     with pytest.raises(ValueError, match="relevance labels"):
         DaskHistGradientBoostingRanker(**PARAMS, client=client).fit(dX, dy + 0.5, qid=dq)
     with pytest.raises(TypeError, match="qid must be a dask"):
         DaskHistGradientBoostingRanker(**PARAMS, client=client).fit(dX, dy, qid=qid)
+    weight = np.ones(len(y))
+    weight[1] = 2.0  # two weights in the first query: the worker holding it refuses them
+    with pytest.raises(ValueError, match="the rows of a query must share one sample weight"):
+        DaskHistGradientBoostingRanker(**PARAMS, client=client).fit(dX, dy, da.from_array(weight, chunks=len(y)),
+                                                                    qid=dq)
+    assert client.submit(sum, [1, 2]).result() == 3  # the client usable afterwards

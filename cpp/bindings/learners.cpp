@@ -23,7 +23,8 @@ void bind_booster(py::module_& m) {
                        const py::object& base_margin, const py::object& base_margin_valid,
                        const py::object& group_begin, const py::object& group_begin_valid,
                        const py::object& base_score, std::shared_ptr<HistogramReduction> reduction,
-                       const py::object& global_rows, std::size_t n_global_rows) {
+                       const py::object& global_rows, std::size_t n_global_rows, const py::object& global_queries,
+                       std::size_t n_global_queries) {
              check(train != nullptr, "train must be a BinnedData");
              TrainData train_data{to_vector(y, "y"), to_vector(sample_weight, "sample_weight"),
                                   to_vector(base_margin, "base_margin"), int64_vector(group_begin, "group_begin")};
@@ -33,7 +34,8 @@ void bind_booster(py::module_& m) {
              std::vector<double> start = to_vector(base_score, "base_score");
              // A distributed fit's participant: its reduction and the global ids of its rows.
              check(!reduction == global_rows.is_none(), "give reduction and global_rows together, or neither");
-             DistributedRows distributed{std::move(reduction), int64_vector(global_rows, "global_rows"), n_global_rows};
+             DistributedRows distributed{std::move(reduction), int64_vector(global_rows, "global_rows"), n_global_rows,
+                                         int64_vector(global_queries, "global_queries"), n_global_queries};
              LongCall long_call;
              return std::make_unique<GbdtTrainer>(config, std::make_shared<const BinMapper>(mapper), train,
                                                   std::move(train_data), valid, std::move(valid_data), init_model,
@@ -44,7 +46,8 @@ void bind_booster(py::module_& m) {
            py::arg("init_model") = nullptr, py::arg("base_margin") = py::none(),
            py::arg("base_margin_valid") = py::none(), py::arg("group_begin") = py::none(),
            py::arg("group_begin_valid") = py::none(), py::arg("base_score") = py::none(),
-           py::arg("reduction") = nullptr, py::arg("global_rows") = py::none(), py::arg("n_global_rows") = 0)
+           py::arg("reduction") = nullptr, py::arg("global_rows") = py::none(), py::arg("n_global_rows") = 0,
+           py::arg("global_queries") = py::none(), py::arg("n_global_queries") = 0)
       .def("update", [](GbdtTrainer& t, const py::object& gradient, const py::object& hessian) {
              check(gradient.is_none() == hessian.is_none(), "give both gradient and hessian, or neither");
              if (gradient.is_none()) {

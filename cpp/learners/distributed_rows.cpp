@@ -6,15 +6,22 @@
 
 namespace treeforge {
 
-void DistributedRows::check(std::size_t n_rows) const {
-  const auto& ids = global_rows;
-  treeforge::check(ids.size() == n_rows, "global_rows needs one id per training row (", n_rows, "), got ",
-                   ids.size());
+namespace {
+
+void check_global_ids(const std::vector<std::int64_t>& ids, std::size_t n_local, std::size_t n_global,
+                      const char* what) {
+  treeforge::check(ids.size() == n_local, what, " needs one id per local one (", n_local, "), got ", ids.size());
   for (std::size_t i = 0; i < ids.size(); ++i)
-    treeforge::check(ids[i] >= 0 && static_cast<std::size_t>(ids[i]) < n_global_rows &&
-                         (i == 0 || ids[i] > ids[i - 1]),
-                     "global_rows must ascend within [0, n_global_rows = ", n_global_rows, "), not at row ", i);
-  treeforge::check(n_global_rows <= std::numeric_limits<row_t>::max(), "too many rows for one fit");
+    treeforge::check(ids[i] >= 0 && static_cast<std::size_t>(ids[i]) < n_global && (i == 0 || ids[i] > ids[i - 1]),
+                     what, " must ascend within [0, ", n_global, "), not at ", i);
+  treeforge::check(n_global <= std::numeric_limits<row_t>::max(), "too many ", what, " for one fit");
+}
+
+}  // namespace
+
+void DistributedRows::check(std::size_t n_rows, std::size_t n_queries) const {
+  check_global_ids(global_rows, n_rows, n_global_rows, "global_rows");
+  check_global_ids(global_queries, n_queries, n_global_queries, "global_queries");
 }
 
 RowOrderFold::RowOrderFold(const DistributedRows* distributed, std::size_t n_rows) : n_rows_(n_rows) {

@@ -19,10 +19,15 @@ struct DistributedRows {
   std::shared_ptr<HistogramReduction> reduction;
   std::vector<std::int64_t> global_rows;
   std::size_t n_global_rows = 0;
+  /// A ranking fit's: the ids of this participant's queries (whole ones) among n_global_queries,
+  /// ascending, one per query group; queries are drawn by them.
+  std::vector<std::int64_t> global_queries;
+  std::size_t n_global_queries = 0;
 
   /// Throws std::invalid_argument unless global_rows has one ascending id in [0, n_global_rows)
-  /// per one of the n_rows training rows.
-  void check(std::size_t n_rows) const;
+  /// per one of the n_rows training rows, and global_queries one ascending id in
+  /// [0, n_global_queries) per one of the n_queries query groups (none without groups).
+  void check(std::size_t n_rows, std::size_t n_queries) const;
 };
 
 /// Floating-point sums over a fit's rows in global row order, to the bit the single-machine

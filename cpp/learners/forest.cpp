@@ -29,7 +29,7 @@ ForestTrainer::ForestTrainer(const ForestConfig& config, std::shared_ptr<const B
   data_.n_targets = config_.n_targets;  // y holds n_targets columns, row-major
   classes_ = check_tree_data(train_.get(), *mapper_, data_, config_.criterion, config_.n_classes);
   if (distributed_.reduction) {
-    distributed_.check(train_->n_rows);
+    distributed_.check(train_->n_rows, 0);
     check(init_model == nullptr && !config_.balanced_subsample && config_.ccp_alpha == 0.0,
           "a distributed forest takes no warm start, balanced_subsample or ccp_alpha yet (#26)");
     check(sampling_weights_.empty() || sampling_weights_.size() == distributed_.n_global_rows,

@@ -87,12 +87,9 @@ GbdtTrainer::GbdtTrainer(const GbdtConfig& config, std::shared_ptr<const BinMapp
 }
 
 void GbdtTrainer::check_distributed() const {
-  distributed_.check(train_->n_rows);
+  const auto& groups = train_data_.group_begin;
+  distributed_.check(train_->n_rows, groups.empty() ? 0 : groups.size() - 1);
   check(valid_ == nullptr, "a distributed fit takes no validation data yet (#26)");
-  // A participant holds whole queries (the ranking losses' sums stay inside one); drawing them
-  // would need their global ids.
-  check(train_data_.group_begin.empty() || config_.subsample >= 1.0,
-        "a distributed ranking fit draws no subsample of queries yet (#26)");
   check(!objective_->renews_leaf_values(), "a distributed fit cannot renew leaf values (", config_.objective,
         ") yet (#26)");
 }
@@ -197,11 +194,13 @@ std::vector<row_t> GbdtTrainer::draw_rows(std::uint64_t iteration) const {
   if (config_.subsample >= 1.0) return {};
   Rng rng(derive_seed(config_.seed, iteration, kRowStream));
   const auto& groups = train_data_.group_begin;
-  const std::size_t n_rows = distributed_.reduction ? distributed_.n_global_rows : train_->n_rows;
-  const std::size_t n = groups.empty() ? n_rows : groups.size() - 1;
+  const bool distributed = distributed_.reduction != nullptr;
+  const std::size_t n_rows = distributed ? distributed_.n_global_rows : train_->n_rows;
+  const std::size_t n = groups.empty() ? n_rows : distributed ? distributed_.n_global_queries : groups.size() - 1;
   const std::size_t n_sample = std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(config_.subsample * n)));
   std::vector<row_t> drawn = sample_without_replacement(n, n_sample, rng);
-  if (distributed_.reduction) return own_rows(drawn, iteration);
+  if (distributed) drawn = own_ids(drawn, groups.empty() ? distributed_.global_rows : distributed_.global_queries,
+                                   iteration);
   if (groups.empty()) return drawn;
   std::vector<row_t> rows;  // a ranking loss needs every document of a query: queries are drawn whole
   for (row_t q : drawn)
@@ -209,8 +208,8 @@ std::vector<row_t> GbdtTrainer::draw_rows(std::uint64_t iteration) const {
   return rows;
 }
 
-std::vector<row_t> GbdtTrainer::own_rows(const std::vector<row_t>& drawn, std::uint64_t iteration) const {
-  const auto& ids = distributed_.global_rows;
+std::vector<row_t> GbdtTrainer::own_ids(const std::vector<row_t>& drawn, const std::vector<std::int64_t>& ids,
+                                        std::uint64_t iteration) const {
   std::vector<row_t> mine;
   for (const row_t r : drawn) {
     const auto at = std::lower_bound(ids.begin(), ids.end(), static_cast<std::int64_t>(r));
@@ -218,7 +217,8 @@ std::vector<row_t> GbdtTrainer::own_rows(const std::vector<row_t>& drawn, std::u
   }
   // An empty list would mean every row to the grower.
   check(!mine.empty(), "iteration ", iteration, "'s subsample has none of this worker's ", ids.size(),
-        " rows: give each worker more rows or a larger subsample");
+        train_data_.group_begin.empty() ? " rows" : " queries",
+        ": give each worker more of them or a larger subsample");
   return mine;
 }
 

@@ -30,7 +30,7 @@ class GbdtTrainer {
   /// `base_score` (optional: one per output) replaces the objective's starting point, for
   /// gradients given by the caller. `distributed` (optional) makes `train` this participant's
   /// rows of a distributed fit, which must give the base score (the global one), and has no
-  /// validation data, query groups or leaf renewals yet (#26).
+  /// validation data or leaf renewals yet (#26); with query groups, it holds whole queries.
   GbdtTrainer(const GbdtConfig& config, std::shared_ptr<const BinMapper> mapper,
               std::shared_ptr<const BinnedMatrix> train, TrainData train_data,
               std::shared_ptr<const BinnedMatrix> valid, TrainData valid_data, const Model* init_model,
@@ -84,8 +84,10 @@ class GbdtTrainer {
   /// The rows of this iteration's subsample, all rows (empty) without one; whole queries when the
   /// data has query groups.
   std::vector<row_t> draw_rows(std::uint64_t iteration) const;
-  /// The rows of a global draw this participant holds, as its row numbers.
-  std::vector<row_t> own_rows(const std::vector<row_t>& drawn, std::uint64_t iteration) const;
+  /// The ids of a global draw (rows, or queries) this participant holds (`ids`: its global ids of
+  /// them), as its own numbers of them.
+  std::vector<row_t> own_ids(const std::vector<row_t>& drawn, const std::vector<std::int64_t>& ids,
+                             std::uint64_t iteration) const;
   void check_distributed() const;
   void check_open() const {
     check(grower_ != nullptr, "the booster was finished: its training state is released");

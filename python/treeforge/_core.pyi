@@ -119,7 +119,9 @@ class Booster:
     ``base_score`` (n_outputs,): the starting margins in place of the objective's.
     ``reduction`` with ``global_rows`` (n_samples,) int64 ascending and ``n_global_rows``: ``train``
     holds this participant's rows (their ids among the fit's) of a distributed fit, whose
-    participants reduce through ``reduction`` and grow the same trees (``base_score`` required).
+    participants reduce through ``reduction`` and grow the same trees (``base_score`` required);
+    with query groups (whole queries), ``global_queries`` (n_groups,) int64 ascending and
+    ``n_global_queries`` give their ids among the fit's, by which subsamples draw them.
     """
 
     def __init__(
@@ -141,6 +143,8 @@ class Booster:
         reduction: Optional["HistogramReduction"] = None,
         global_rows: Optional[npt.NDArray[np.int64]] = None,
         n_global_rows: int = 0,
+        global_queries: Optional[npt.NDArray[np.int64]] = None,
+        n_global_queries: int = 0,
     ) -> None: ...
     def update(self) -> None:
         """Grow one iteration (n_outputs trees); releases the GIL."""

@@ -19,8 +19,8 @@ class DaskHistGradientBoostingRanker(_DaskBoosting, HistGradientBoostingRanker):
     ids increasing) and every query inside one block of rows, so that each worker holds whole
     queries and the ranking losses, which compare the documents of a query, stay inside a worker.
     Everything else is :class:`DaskHistGradientBoostingRegressor`'s (data placement, bins, the
-    ring, ``timeout``), with these not supported yet (issue #26): ``warm_start``, early stopping,
-    categorical features and ``subsample`` below 1 (a draw of whole queries).
+    ring, ``timeout``), with these not supported yet (issue #26): ``warm_start``, early stopping and
+    categorical features. ``subsample`` draws whole queries by their global order, as one machine does.
 
     Parameters
     ----------
@@ -92,9 +92,7 @@ class DaskHistGradientBoostingRanker(_DaskBoosting, HistGradientBoostingRanker):
         return self._fit_dask(X, y, sample_weight, qid)
 
     def _check_dask_loss(self):
-        if self.subsample < 1.0:
-            raise ValueError(f"{type(self).__name__} does not support subsample={self.subsample!r} yet (issue #26): "
-                             "leave it at 1.0")
+        pass  # every ranking loss: their sums stay inside a query, and so inside a worker
 
     def _dask_targets(self, y):
         import dask.array as da

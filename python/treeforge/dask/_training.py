@@ -153,9 +153,8 @@ def train_on_worker(job, rank, parts):
         config = make_config(_core.GbdtConfig(), {**job.config, "n_threads": n_threads})
         train = job.bin_mapper.transform(X, n_threads)
         del X
-        groups = None if job.query_begin is None else local_query_begin(job.query_begin, rows)
-        booster = _core.Booster(config, job.bin_mapper, train, y, weight, group_begin=groups, base_score=job.base_score,
-                                reduction=ring, global_rows=rows, n_global_rows=job.n_rows)
+        booster = _core.Booster(config, job.bin_mapper, train, y, weight, base_score=job.base_score, reduction=ring,
+                                global_rows=rows, n_global_rows=job.n_rows, **worker_queries(job.query_begin, rows))
         for _ in range(job.max_iter):
             booster.update()  # the GIL released: the worker stays responsive
         model = booster.finish()
@@ -189,14 +188,19 @@ def joined_rows(parts):
     return X, y, weight, rows
 
 
-def local_query_begin(query_begin, rows):
-    """(On a worker) Where each of its queries begins in its rows (+ their count), from where every
-    query begins in the global rows: its rows are whole blocks, and a block holds whole queries."""
+def worker_queries(query_begin, rows):
+    """(On a worker) The Booster's arguments of its queries, from where every query begins in the
+    global rows (None: no queries): where each of its queries begins in its rows (+ their count),
+    and their global ids, by which subsamples draw them. Its rows are whole blocks, and a block
+    holds whole queries."""
+    if query_begin is None:
+        return {}
     starts = np.asarray(query_begin[:-1], dtype=np.int64)
     at = np.searchsorted(rows, starts)
     mine = at < rows.shape[0]
     mine[mine] = rows[at[mine]] == starts[mine]
-    return np.append(at[mine], rows.shape[0]).astype(np.int64)
+    return {"group_begin": np.append(at[mine], rows.shape[0]).astype(np.int64),
+            "global_queries": np.flatnonzero(mine).astype(np.int64), "n_global_queries": starts.shape[0]}
 
 
 def worker_threads(job_threads):
