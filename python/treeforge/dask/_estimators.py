@@ -22,6 +22,12 @@ from ._training import Job, base_score, fit_on_workers
 _DASK_PARAMETERS = ("client", "timeout")
 
 
+def dask_parameter_constraints(local_class):
+    """A Dask estimator's parameter constraints: its single-machine class's, client and timeout."""
+    return {**local_class._parameter_constraints, "client": "no_validation",
+            "timeout": [Interval(Real, 0, 86400, closed="right")]}
+
+
 class _DaskModel:
     """What every Dask estimator adds to its single-machine class (not public): the ordinary
     estimator of its fit, pickles without the client, predictions over dask blocks."""
@@ -277,11 +283,7 @@ class DaskHistGradientBoostingRegressor(_DaskBoosting, HistGradientBoostingRegre
 
     _local_class = HistGradientBoostingRegressor
     _label_dtype = np.float64
-    _parameter_constraints: dict = {
-        **HistGradientBoostingRegressor._parameter_constraints,
-        "client": "no_validation",
-        "timeout": [Interval(Real, 0, 86400, closed="right")],
-    }
+    _parameter_constraints: dict = dask_parameter_constraints(HistGradientBoostingRegressor)
 
     def __init__(self, loss="squared_error", *, quantile=None, learning_rate=0.1, max_iter=100,
                  max_leaf_nodes=31, max_depth=None, min_samples_leaf=20, l2_regularization=0.0,
@@ -341,11 +343,7 @@ class DaskHistGradientBoostingClassifier(_DaskClassifierOutputs, _DaskBoosting, 
 
     _local_class = HistGradientBoostingClassifier
     _label_dtype = None
-    _parameter_constraints: dict = {
-        **HistGradientBoostingClassifier._parameter_constraints,
-        "client": "no_validation",
-        "timeout": [Interval(Real, 0, 86400, closed="right")],
-    }
+    _parameter_constraints: dict = dask_parameter_constraints(HistGradientBoostingClassifier)
 
     def __init__(self, loss="log_loss", *, learning_rate=0.1, max_iter=100, max_leaf_nodes=31,
                  max_depth=None, min_samples_leaf=20, l2_regularization=0.0, max_features=1.0,

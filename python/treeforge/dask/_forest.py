@@ -1,19 +1,24 @@
 """Random forests on Dask: each worker grows every tree on the rows it holds, the histograms reduced
 through the same ring as boosting's; the model the single machine would fit, bit for bit."""
 
-from numbers import Real
 from typing import NamedTuple
 
 import numpy as np
-from sklearn.utils._param_validation import Interval
 
 from .. import _core
 from ..ensemble._base import draw_seed, make_config, resolve_n_threads
 from ..ensemble._forest import RandomForestClassifier, RandomForestRegressor
 from ..ensemble._forest_data import n_samples_bootstrap
 from ._collections import as_dask_matrix, as_dask_vector, fitted_bin_mapper, placed_blocks, resolve_client
-from ._estimators import _DASK_PARAMETERS, _check_values, _communication, _DaskClassifierOutputs, _DaskModel, \
-    dask_classes
+from ._estimators import (
+    _DASK_PARAMETERS,
+    _check_values,
+    _communication,
+    _DaskClassifierOutputs,
+    _DaskModel,
+    dask_classes,
+    dask_parameter_constraints,
+)
 from ._training import fit_on_workers, joined_ring, joined_rows, worker_threads
 
 
@@ -219,11 +224,7 @@ class DaskRandomForestRegressor(_DaskForest, RandomForestRegressor):
 
     _local_class = RandomForestRegressor
     _label_dtype = np.float64
-    _parameter_constraints: dict = {
-        **RandomForestRegressor._parameter_constraints,
-        "client": "no_validation",
-        "timeout": [Interval(Real, 0, 86400, closed="right")],
-    }
+    _parameter_constraints: dict = dask_parameter_constraints(RandomForestRegressor)
 
     def __init__(self, n_estimators=100, *, criterion="squared_error", max_depth=None, min_samples_split=2,
                  min_samples_leaf=1, min_weight_fraction_leaf=0.0, max_features=1.0, max_leaf_nodes=None,
@@ -272,11 +273,7 @@ class DaskRandomForestClassifier(_DaskClassifierOutputs, _DaskForest, RandomFore
 
     _local_class = RandomForestClassifier
     _label_dtype = None
-    _parameter_constraints: dict = {
-        **RandomForestClassifier._parameter_constraints,
-        "client": "no_validation",
-        "timeout": [Interval(Real, 0, 86400, closed="right")],
-    }
+    _parameter_constraints: dict = dask_parameter_constraints(RandomForestClassifier)
 
     def __init__(self, n_estimators=100, *, criterion="gini", max_depth=None, min_samples_split=2, min_samples_leaf=1,
                  min_weight_fraction_leaf=0.0, max_features="sqrt", max_leaf_nodes=None, min_impurity_decrease=0.0,

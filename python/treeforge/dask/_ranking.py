@@ -1,12 +1,9 @@
 """The Dask ranker: learning to rank fitted where the queries live, the model the single machine fits."""
 
-from numbers import Real
-
 import numpy as np
-from sklearn.utils._param_validation import Interval
 
 from ..ensemble._ranking import MAX_RELEVANCE, HistGradientBoostingRanker
-from ._estimators import _DASK_PARAMETERS, _DaskBoosting
+from ._estimators import _DASK_PARAMETERS, _DaskBoosting, dask_parameter_constraints
 
 
 class DaskHistGradientBoostingRanker(_DaskBoosting, HistGradientBoostingRanker):
@@ -49,11 +46,7 @@ class DaskHistGradientBoostingRanker(_DaskBoosting, HistGradientBoostingRanker):
 
     _local_class = HistGradientBoostingRanker
     _label_dtype = np.float64
-    _parameter_constraints: dict = {
-        **HistGradientBoostingRanker._parameter_constraints,
-        "client": "no_validation",
-        "timeout": [Interval(Real, 0, 86400, closed="right")],
-    }
+    _parameter_constraints: dict = dask_parameter_constraints(HistGradientBoostingRanker)
 
     def __init__(self, loss="lambdarank", *, ndcg_at=10, learning_rate=0.1, max_iter=100, max_leaf_nodes=31,
                  max_depth=None, min_samples_leaf=20, l2_regularization=0.0, max_features=1.0, max_bins=255,
