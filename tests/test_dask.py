@@ -10,19 +10,13 @@ da = pytest.importorskip("dask.array")
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
+from _dask_cluster import client, placed, same_model, workers_of  # noqa: E402, F401
+
 from treeforge import HistGradientBoostingClassifier, HistGradientBoostingRegressor  # noqa: E402
 from treeforge.dask import DaskHistGradientBoostingClassifier, DaskHistGradientBoostingRegressor  # noqa: E402
 from treeforge.ensemble import _base  # noqa: E402
 
 N_ROWS, N_FEATURES = 2_000, 6
-
-
-@pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                                       silence_logs=40)
-    with cluster, distributed.Client(cluster) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")
@@ -38,30 +32,6 @@ def data():
     return X, y, labels, weight
 
 
-def _workers(client):
-    return sorted(client.scheduler_info()["workers"])
-
-
-def _placed(client, arrays, bounds, owners):
-    """The arrays cut at ``bounds`` into blocks, block i scattered to worker ``owners[i]``."""
-    out = []
-    for array in arrays:
-        blocks = []
-        for (lo, hi), owner in zip(zip(bounds[:-1], bounds[1:]), owners):
-            future = client.scatter(array[lo:hi], workers=[owner], hash=False)
-            blocks.append(da.from_delayed(future, shape=(hi - lo,) + array.shape[1:], dtype=array.dtype))
-        out.append(da.concatenate(blocks))
-    return out
-
-
-def _same_model(a, b):
-    """Model files' bytes agree but for the estimator's class name: compare the core's arrays."""
-    arrays_a, arrays_b = a._model.to_arrays(), b._model.to_arrays()
-    assert arrays_a.keys() == arrays_b.keys()
-    for key in arrays_a:
-        assert np.array_equal(np.asarray(arrays_a[key]), np.asarray(arrays_b[key])), key
-
-
 PARAMS = dict(max_iter=6, max_leaf_nodes=15, random_state=3, min_samples_leaf=10)
 
 
@@ -73,11 +43,11 @@ PARAMS = dict(max_iter=6, max_leaf_nodes=15, random_state=3, min_samples_leaf=10
 ])
 def test_regressor_is_the_single_machine_model(client, data, bounds, owners):
     X, y, _, _ = data
-    workers = _workers(client)
-    dX, dy = _placed(client, [X, y], bounds, [workers[o] for o in owners])
+    workers = workers_of(client)
+    dX, dy = placed(client, [X, y], bounds, [workers[o] for o in owners])
     model = DaskHistGradientBoostingRegressor(**PARAMS, client=client).fit(dX, dy)
     local = HistGradientBoostingRegressor(**PARAMS, early_stopping=False).fit(X, y)
-    _same_model(model, local)
+    same_model(model, local)
     assert sorted(model.communication_["rows_per_worker"]) == sorted(
         sum(hi - lo for (lo, hi), o in zip(zip(bounds[:-1], bounds[1:]), owners) if o == w) for w in set(owners))
     np.testing.assert_array_equal(model.predict(dX).compute(), local.predict(X))
@@ -89,12 +59,12 @@ def test_regressor_is_the_single_machine_model(client, data, bounds, owners):
 ])
 def test_classifier_is_the_single_machine_model(client, data, params):
     X, _, labels, weight = data
-    workers = _workers(client)
+    workers = workers_of(client)
     bounds = [0, 500, 1100, 1400, N_ROWS]
-    dX, dlabels, dweight = _placed(client, [X, labels, weight], bounds, [workers[i % 2] for i in range(4)])
+    dX, dlabels, dweight = placed(client, [X, labels, weight], bounds, [workers[i % 2] for i in range(4)])
     model = DaskHistGradientBoostingClassifier(**PARAMS, **params, client=client).fit(dX, dlabels, dweight)
     local = HistGradientBoostingClassifier(**PARAMS, **params, early_stopping=False).fit(X, labels, weight)
-    _same_model(model, local)
+    same_model(model, local)
     np.testing.assert_array_equal(model.classes_, local.classes_)
     np.testing.assert_array_equal(model.predict_proba(dX).compute(), local.predict_proba(X))
     np.testing.assert_array_equal(model.predict(dX).compute(), local.predict(X))
@@ -103,12 +73,12 @@ def test_classifier_is_the_single_machine_model(client, data, params):
 def test_multiclass_is_the_single_machine_model(client, data):
     X, y, _, weight = data
     labels = np.digitize(y, [-1.0, 1.0, 3.0]).astype(str)  # four classes, by name
-    workers = _workers(client)
+    workers = workers_of(client)
     bounds = [0, 0, 700, 1300, N_ROWS]  # an empty block too
-    dX, dlabels, dweight = _placed(client, [X, labels, weight], bounds, [workers[i % 2] for i in range(4)])
+    dX, dlabels, dweight = placed(client, [X, labels, weight], bounds, [workers[i % 2] for i in range(4)])
     model = DaskHistGradientBoostingClassifier(**PARAMS, client=client).fit(dX, dlabels, dweight)
     local = HistGradientBoostingClassifier(**PARAMS, early_stopping=False).fit(X, labels, weight)
-    _same_model(model, local)
+    same_model(model, local)
     np.testing.assert_array_equal(model.predict(dX).compute(), local.predict(X))
     np.testing.assert_array_equal(model.predict_proba(dX).compute(), local.predict_proba(X))
 
@@ -120,7 +90,7 @@ def test_bins_from_a_sample_by_global_row_id(client, data, monkeypatch):
     dX, dy = da.from_array(X, chunks=(600, N_FEATURES)), da.from_array(y, chunks=600)
     model = DaskHistGradientBoostingRegressor(**PARAMS, client=client).fit(dX, dy)
     local = HistGradientBoostingRegressor(**PARAMS, early_stopping=False).fit(X, y)
-    _same_model(model, local)
+    same_model(model, local)
 
 
 def test_dataframes_and_the_local_estimator(client, data, tmp_path):
@@ -132,7 +102,7 @@ def test_dataframes_and_the_local_estimator(client, data, tmp_path):
     dy = dd.from_pandas(pd.Series(y), npartitions=3)
     model = DaskHistGradientBoostingRegressor(**PARAMS, client=client).fit(dframe, dy)
     local = HistGradientBoostingRegressor(**PARAMS, early_stopping=False).fit(frame, y)
-    _same_model(model, local)
+    same_model(model, local)
     predicted = model.predict(dframe).compute()
     np.testing.assert_array_equal(predicted.to_numpy(), local.predict(frame))
     np.testing.assert_array_equal(predicted.index.to_numpy(), frame.index.to_numpy())
@@ -196,7 +166,7 @@ def test_many_rows_weights_and_uneven_blocks(client):
     params = dict(max_iter=2, max_leaf_nodes=7, random_state=0, subsample=0.5)
     model = DaskHistGradientBoostingRegressor(**params, client=client).fit(dX, dy, dw)
     local = HistGradientBoostingRegressor(**params, early_stopping=False).fit(X, y, weight)
-    _same_model(model, local)
+    same_model(model, local)
 
 
 def test_a_silent_peer_ends_the_reduction_within_the_timeout():
@@ -234,8 +204,8 @@ def test_a_worker_killed_mid_fit_ends_the_fit():
     with cluster, distributed.Client(cluster) as client:
         rng = np.random.default_rng(0)
         X = rng.normal(size=(2_000, 4))
-        workers = _workers(client)
-        dX, dy = _placed(client, [X, X[:, 0]], [0, 1000, 2000], workers)
+        workers = workers_of(client)
+        dX, dy = placed(client, [X, X[:, 0]], [0, 1000, 2000], workers)
         pid = client.run(os.getpid, workers=[workers[1]])[workers[1]]
         errors = []
 

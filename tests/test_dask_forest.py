@@ -12,20 +12,14 @@ da = pytest.importorskip("dask.array")
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
+from _dask_cluster import client, placed, same_model, workers_of  # noqa: E402, F401
+
 from treeforge import RandomForestClassifier, RandomForestRegressor, _core  # noqa: E402
 from treeforge.dask import DaskRandomForestClassifier, DaskRandomForestRegressor  # noqa: E402
 from treeforge.ensemble._base import make_config  # noqa: E402
 
 N_ROWS, N_FEATURES = 600, 5
 PARAMS = dict(n_estimators=4, random_state=5, max_depth=7)
-
-
-@pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                                       silence_logs=40)
-    with cluster, distributed.Client(cluster) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")
@@ -42,38 +36,14 @@ def data():
     return X, {"regression": y, "binary": binary, "multiclass": multiclass}, weight
 
 
-def _workers(client):
-    return sorted(client.scheduler_info()["workers"])
-
-
-def _placed(client, arrays, bounds, owners):
-    """The arrays cut at ``bounds`` into blocks, block i scattered to worker index ``owners[i]``."""
-    workers = _workers(client)
-    out = []
-    for array in arrays:
-        blocks = []
-        for (lo, hi), owner in zip(zip(bounds[:-1], bounds[1:]), owners):
-            future = client.scatter(array[lo:hi], workers=[workers[owner]], hash=False)
-            blocks.append(da.from_delayed(future, shape=(hi - lo,) + array.shape[1:], dtype=array.dtype))
-        out.append(da.concatenate(blocks))
-    return out
-
-
 def _arrays(model):
     return {key: np.asarray(value) for key, value in model._model.to_arrays().items()}
-
-
-def _same_model(a, b):
-    arrays_a, arrays_b = _arrays(a), _arrays(b)
-    assert arrays_a.keys() == arrays_b.keys()
-    for key in arrays_a:
-        assert np.array_equal(arrays_a[key], arrays_b[key]), key
 
 
 def _fit_both(client, data, task, params, bounds, owners, weighted):
     X, targets, weight = data
     y = targets[task]
-    arrays = _placed(client, [X, y, weight] if weighted else [X, y], bounds, owners)
+    arrays = placed(client, [X, y, weight] if weighted else [X, y], bounds, owners)
     dask_class, local_class = ((DaskRandomForestRegressor, RandomForestRegressor) if task == "regression"
                                else (DaskRandomForestClassifier, RandomForestClassifier))
     model = dask_class(**params, client=client).fit(*arrays)
@@ -93,7 +63,7 @@ PLACEMENTS = [
 @pytest.mark.parametrize("bounds, owners", PLACEMENTS)
 def test_forest_is_the_single_machine_model(client, data, task, bounds, owners):
     model, local, dX = _fit_both(client, data, task, PARAMS, bounds, owners, weighted=task != "binary")
-    _same_model(model, local)
+    same_model(model, local)
     used = {o for (lo, hi), o in zip(zip(bounds[:-1], bounds[1:]), owners) if hi > lo}
     assert model.communication_["n_workers"] == len(used)
     assert sum(model.communication_["rows_per_worker"]) == N_ROWS
@@ -117,7 +87,7 @@ def test_options_give_the_single_machine_model(client, data, task, params):
     bounds, owners = [0, 120, 260, 300, 450, N_ROWS], [0, 1, 0, 1, 0]
     params = {**PARAMS, **params}
     model, local, _ = _fit_both(client, data, task, params, bounds, owners, weighted=True)
-    _same_model(model, local)
+    same_model(model, local)
     # The comparison sees a small change: one row's weight a little larger gives another forest.
     weight = data[2].copy()
     weight[N_ROWS // 2] *= 1.5
@@ -129,7 +99,7 @@ def test_options_give_the_single_machine_model(client, data, task, params):
 def test_out_of_bag_score_is_the_single_machine_one(client, data, task):
     params = {**PARAMS, "oob_score": True, "n_estimators": 6}
     model, local, _ = _fit_both(client, data, task, params, [0, 100, 330, 480, N_ROWS], [1, 0, 1, 0], weighted=True)
-    _same_model(model, local)
+    same_model(model, local)
     assert model.oob_score_ == local.oob_score_
     if task == "regression":
         np.testing.assert_array_equal(model.oob_prediction_, local.oob_prediction_)
@@ -142,7 +112,7 @@ def test_unweighted_regression_without_bootstrap(client, data):
     # Every row in every tree with weight 1: the grower's all-rows path on each worker.
     model, local, _ = _fit_both(client, data, "regression", {**PARAMS, "bootstrap": False},
                                 [0, 290, N_ROWS], [0, 1], weighted=False)
-    _same_model(model, local)
+    same_model(model, local)
 
 
 def test_dataframes_predictions_and_the_local_estimator(client, data, tmp_path):
@@ -155,7 +125,7 @@ def test_dataframes_predictions_and_the_local_estimator(client, data, tmp_path):
     model = DaskRandomForestClassifier(**PARAMS, client=client).fit(dframe, dd.from_pandas(pd.Series(labels),
                                                                                          npartitions=3))
     local = RandomForestClassifier(**PARAMS).fit(frame, labels)
-    _same_model(model, local)
+    same_model(model, local)
     predicted = model.predict(dframe).compute()
     np.testing.assert_array_equal(predicted.to_numpy(), local.predict(frame))
     np.testing.assert_array_equal(predicted.index.to_numpy(), frame.index.to_numpy())
@@ -205,7 +175,7 @@ def test_input_errors(client, data):
 def test_a_worker_without_rows_in_a_bag_is_a_clear_error(client, data):
     # One row on worker 1: bags of 600 draws leave it out of most trees.
     X, targets, _ = data
-    dX, dy = _placed(client, [X, targets["regression"]], [0, N_ROWS - 1, N_ROWS], [0, 1])
+    dX, dy = placed(client, [X, targets["regression"]], [0, N_ROWS - 1, N_ROWS], [0, 1])
     with pytest.raises(ValueError, match="has no rows of this worker.*give each worker more rows"):
         DaskRandomForestRegressor(n_estimators=20, random_state=0, client=client).fit(dX, dy)
     assert client.submit(sum, [1, 2]).result() == 3  # the client still computes
@@ -272,8 +242,8 @@ def test_a_worker_killed_mid_fit_ends_the_forests_fit():
     with cluster, distributed.Client(cluster) as client:
         rng = np.random.default_rng(0)
         X = rng.normal(size=(4_000, 4))
-        dX, dy = _placed(client, [X, X[:, 0]], [0, 2_000, 4_000], [0, 1])
-        workers = _workers(client)
+        dX, dy = placed(client, [X, X[:, 0]], [0, 2_000, 4_000], [0, 1])
+        workers = workers_of(client)
         pid = client.run(os.getpid, workers=[workers[1]])[workers[1]]
         errors = []
 

@@ -8,18 +8,12 @@ import pytest
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
+from _dask_cluster import client, placed, same_model  # noqa: E402, F401
+
 from treeforge import HistGradientBoostingRanker  # noqa: E402
 from treeforge.dask import DaskHistGradientBoostingRanker  # noqa: E402
 
 PARAMS = dict(max_iter=4, max_leaf_nodes=7, random_state=3)
-
-
-@pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                                       silence_logs=40)
-    with cluster, distributed.Client(cluster) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")
@@ -36,35 +30,15 @@ def data():
     return X, y, qid, weight, np.concatenate([[0], np.cumsum(sizes)])
 
 
-def _placed(client, arrays, bounds, owners):
-    """The arrays cut at ``bounds`` into blocks, block i scattered to worker index ``owners[i]``."""
-    workers = sorted(client.scheduler_info()["workers"])
-    out = []
-    for array in arrays:
-        blocks = []
-        for (lo, hi), owner in zip(zip(bounds[:-1], bounds[1:]), owners):
-            future = client.scatter(array[lo:hi], workers=[workers[owner]], hash=False)
-            blocks.append(da.from_delayed(future, shape=(hi - lo,) + array.shape[1:], dtype=array.dtype))
-        out.append(da.concatenate(blocks))
-    return out
-
-
-def _same_model(a, b):
-    left, right = a._model.to_arrays(), b._model.to_arrays()
-    assert left.keys() == right.keys()
-    for name in left:
-        np.testing.assert_array_equal(np.asarray(left[name]), np.asarray(right[name]), err_msg=name)
-
-
 @pytest.mark.parametrize("n_blocks, owners", [(1, [0]), (2, [0, 1]), (2, [1, 1]), (7, [1, 0, 0, 1, 1, 0, 1])])
 @pytest.mark.parametrize("loss", ["lambdarank", "pairwise", "listwise"])
 def test_the_dask_ranker_fits_the_single_machine_model(client, data, n_blocks, owners, loss):
     X, y, qid, weight, begin = data
     cuts = begin[np.linspace(0, len(begin) - 1, n_blocks + 1).round().astype(int)]  # at query boundaries
-    dX, dy, dq, dw = _placed(client, [X, y, qid, weight], cuts, owners)
+    dX, dy, dq, dw = placed(client, [X, y, qid, weight], cuts, owners)
     model = DaskHistGradientBoostingRanker(loss=loss, **PARAMS, client=client).fit(dX, dy, dw, qid=dq)
     local = HistGradientBoostingRanker(loss=loss, **PARAMS, early_stopping=False).fit(X, y, weight, qid=qid)
-    _same_model(model, local)
+    same_model(model, local)
     np.testing.assert_array_equal(model.predict(dX).compute(), local.predict(X))
     assert type(model.to_local()) is HistGradientBoostingRanker
     if n_blocks == 2 and owners == [0, 1]:  # the test can fail: another weight, another model
@@ -78,11 +52,11 @@ def test_the_dask_ranker_fits_the_single_machine_model(client, data, n_blocks, o
 def test_a_subsample_of_whole_queries_is_the_single_machine_draw(client, data, subsample):
     X, y, qid, _, begin = data
     cuts = begin[[0, 17, 41, 60]]
-    dX, dy, dq = _placed(client, [X, y, qid], cuts, [1, 0, 1])
+    dX, dy, dq = placed(client, [X, y, qid], cuts, [1, 0, 1])
     params = dict(PARAMS, max_iter=6, subsample=subsample)
     model = DaskHistGradientBoostingRanker(**params, client=client).fit(dX, dy, qid=dq)
     local = HistGradientBoostingRanker(**params, early_stopping=False).fit(X, y, qid=qid)
-    _same_model(model, local)
+    same_model(model, local)
     whole = HistGradientBoostingRanker(**dict(params, subsample=1.0), early_stopping=False).fit(X, y, qid=qid)
     assert not np.array_equal(whole.predict(X), local.predict(X))  # the draw matters
 
