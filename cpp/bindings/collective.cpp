@@ -21,8 +21,12 @@ void bind_collective(py::module_& m) {
       // latency and bandwidth): every participant calls it with an array of the same length.
       .def(
           "sum",
-          [](TcpRing& ring, py::array_t<std::int64_t, py::array::c_style> values) {
-            check(values.writeable() && values.ndim() == 1, "sum needs a writable 1-D int64 array");
+          [](TcpRing& ring, const py::array& given) {
+            // In place: the caller's own array, never a converted copy.
+            const bool usable = py::isinstance<py::array_t<std::int64_t>>(given) && given.ndim() == 1 &&
+                                given.writeable() && (given.flags() & py::array::c_style) && (given.flags() & kAligned);
+            if (!usable) throw py::type_error("sum needs a writable, C-contiguous, aligned 1-D int64 array");
+            auto values = py::reinterpret_borrow<py::array_t<std::int64_t>>(given);
             std::int64_t* data = values.mutable_data();
             const std::size_t n = static_cast<std::size_t>(values.size());
             py::gil_scoped_release release;

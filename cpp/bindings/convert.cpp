@@ -15,7 +15,7 @@ std::vector<double> to_vector(const py::object& obj, const char* name) {
 
 std::vector<std::int64_t> int64_vector(const py::object& obj, const char* name) {
   if (obj.is_none()) return {};
-  auto a = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(obj);
+  auto a = CArrayCast<std::int64_t>::ensure(obj);
   check(a && a.ndim() == 1, name, " must be a 1-D integer array");
   return std::vector<std::int64_t>(a.data(), a.data() + a.size());
 }
@@ -54,10 +54,10 @@ CsrIndex csr_index(const py::object& X) {
   check(static_cast<bool>(columns) && columns.ndim() == 1, "sparse X: indices must be a 1-D integer array");
   index.n_stored = static_cast<std::size_t>(columns.size());
   if (py::isinstance<py::array_t<std::int32_t>>(columns) && (columns.flags() & py::array::c_style)) {
-    index.indices = columns.cast<py::array_t<std::int32_t, py::array::c_style>>();
+    index.indices = columns.cast<CArray<std::int32_t>>();
     return index;
   }
-  auto wide = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(columns);
+  auto wide = CArrayCast<std::int64_t>::ensure(columns);
   check(static_cast<bool>(wide), "sparse X: indices must be integers");
   index.narrowed.resize(index.n_stored);
   for (std::size_t k = 0; k < index.n_stored; ++k) {

@@ -16,11 +16,19 @@ namespace treeforge {
 
 namespace py = pybind11;
 
-using FloatArray = py::array_t<float, py::array::c_style>;
-using DoubleArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
-
+/// NumPy arrays as the core reads them: C order and aligned for their element type. An array over
+/// a pickled or shared buffer (as Dask's transfers make) may be unaligned; `ensure` and the
+/// argument casts copy such an array rather than hand the core misaligned elements.
+constexpr int kAligned = py::detail::npy_api::NPY_ARRAY_ALIGNED_;
 template <class T>
-MatrixView<const T> matrix_view(const py::array_t<T, py::array::c_style>& X) {
+using CArray = py::array_t<T, py::array::c_style | kAligned>;
+template <class T>
+using CArrayCast = py::array_t<T, py::array::c_style | py::array::forcecast | kAligned>;
+using FloatArray = CArray<float>;
+using DoubleArray = CArrayCast<double>;
+
+template <class T, int Flags>
+MatrixView<const T> matrix_view(const py::array_t<T, Flags>& X) {
   check(X.ndim() == 2, "X must be a 2-D array");
   return {X.data(), static_cast<std::size_t>(X.shape(0)), static_cast<std::size_t>(X.shape(1))};
 }
@@ -31,14 +39,13 @@ template <class Fn>
 auto with_matrix(const py::array& X, Fn&& fn) {
   if (py::isinstance<FloatArray>(X) && (X.flags() & py::array::c_style)) {
     auto a = X.cast<FloatArray>();
-    auto view = matrix_view<float>(a);
+    auto view = matrix_view(a);
     LongCall long_call;
     return fn(view);
   }
   auto a = DoubleArray::ensure(X);
   check(static_cast<bool>(a), "X must be a numeric array");
-  py::array_t<double, py::array::c_style> contiguous = a;
-  auto view = matrix_view<double>(contiguous);
+  auto view = matrix_view(a);
   LongCall long_call;
   return fn(view);
 }
@@ -52,8 +59,8 @@ std::size_t n_rows_of(const py::object& X);
 /// The index arrays of a CSR matrix as the core reads them; `narrowed` holds the columns when
 /// they came as 64-bit integers (checked in range before narrowing).
 struct CsrIndex {
-  py::array_t<std::int64_t, py::array::c_style | py::array::forcecast> indptr;
-  py::array_t<std::int32_t, py::array::c_style> indices;
+  CArrayCast<std::int64_t> indptr;
+  CArray<std::int32_t> indices;
   std::vector<std::int32_t> narrowed;
   std::size_t n_rows = 0, n_cols = 0, n_stored = 0;
   const std::int32_t* columns() const { return narrowed.empty() ? indices.data() : narrowed.data(); }

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "bindings/convert.hpp"
+
 namespace py = pybind11;
 
 namespace treeforge {
@@ -20,7 +22,7 @@ void read_field(const py::handle& obj, const char* key, std::vector<T>& out) {
   if (a.dtype().num() != py::dtype::of<T>().num() || a.ndim() != 1)
     throw std::invalid_argument(std::string("model field '") + key + "' must be a 1-D array of " +
                                 std::string(py::str(py::dtype::of<T>())));
-  auto typed = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(a);
+  auto typed = CArrayCast<T>::ensure(a);
   out.assign(typed.data(), typed.data() + typed.size());
 }
 
