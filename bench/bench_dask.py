@@ -265,13 +265,15 @@ def main():
     times, auc, comm, identical = run_distributed(args, X, y, X_test, y_test, local)
     times["single"], auc["single"] = single, single_auc
     body, notes = report(args, times, auc, comm, identical, ring_medians)
-    quick = args.rows != 800_000 or args.rounds != 200 or args.leaves != 255 or args.forest
+    full_size = (200_000, 10) if args.forest else (800_000, 200)  # the forest's section: 10 trees of 200k rows
+    quick = (args.rows, args.rounds) != full_size or args.leaves != 255
     what = "random forests" if args.forest else "boosting"
-    title = f"Dask {what}: LocalCluster 2 workers x 1 thread against one process and the peers" + " (quick)" * quick
+    peers = "" if args.forest else " and the peers"
+    title = f"Dask {what}: LocalCluster 2 workers x 1 thread against one process{peers}" + " (quick)" * quick
     header = common.section_header(title, args.libs, notes)
     print(header + "\n" + body)
     if not args.no_write:
-        common.write_section("dask-localcluster" + ("-quick" if quick else ""), header + "\n" + body)
+        common.write_section("dask-localcluster" + "-forest" * args.forest + "-quick" * quick, header + "\n" + body)
 
 
 if __name__ == "__main__":
