@@ -42,3 +42,47 @@ def same_model(a, b):
     assert arrays_a.keys() == arrays_b.keys()
     for key in arrays_a:
         assert np.array_equal(np.asarray(arrays_a[key]), np.asarray(arrays_b[key])), key
+
+
+def assert_a_killed_worker_ends_the_fit(make_estimator, task_name, n_rows):
+    """On a cluster of its own: worker 1 killed (SIGKILL) once every worker runs ``task_name``, the fit of
+    ``make_estimator(client)`` on ``n_rows`` rows in two blocks ends with a ConnectionError naming it, the
+    survivor's ring closed and the client still computing."""
+    import os
+    import signal
+    import threading
+
+    import dask.array as da
+    import distributed
+
+    from treeforge.dask import _training
+
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                       silence_logs=50)
+    with cluster, distributed.Client(cluster) as client:
+        X = np.random.default_rng(0).normal(size=(n_rows, 4))
+        dX, dy = placed(client, [X, X[:, 0]], [0, n_rows // 2, n_rows], [0, 1])
+        workers = workers_of(client)
+        pid = client.run(os.getpid, workers=[workers[1]])[workers[1]]
+        errors = []
+
+        def fit():
+            try:
+                make_estimator(client).fit(dX, dy)
+            except Exception as exc:  # noqa: BLE001 - the test inspects it
+                errors.append(exc)
+
+        thread = threading.Thread(target=fit)
+        thread.start()
+        while not all(any(task_name in str(key) for key in keys)
+                      for keys in client.processing().values()) and thread.is_alive():
+            threading.Event().wait(0.05)
+        threading.Event().wait(0.5)
+        os.kill(pid, signal.SIGKILL)
+        thread.join(120)
+        assert not thread.is_alive()
+        assert len(errors) == 1 and isinstance(errors[0], ConnectionError), errors
+        assert "lost worker 1" in str(errors[0]) and workers[1] in str(errors[0])
+        # The survivor closed its ring; the client still computes.
+        assert client.run(lambda: len(_training._RINGS), workers=[workers[0]]) == {workers[0]: 0}
+        assert float(da.from_array(X, chunks=500).sum().compute()) == pytest.approx(X.sum())

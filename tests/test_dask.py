@@ -10,7 +10,13 @@ da = pytest.importorskip("dask.array")
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
-from _dask_cluster import client, placed, same_model, workers_of  # noqa: E402, F401
+from _dask_cluster import (  # noqa: E402, F401
+    assert_a_killed_worker_ends_the_fit,
+    client,
+    placed,
+    same_model,
+    workers_of,
+)
 
 from treeforge import HistGradientBoostingClassifier, HistGradientBoostingRegressor  # noqa: E402
 from treeforge.dask import DaskHistGradientBoostingClassifier, DaskHistGradientBoostingRegressor  # noqa: E402
@@ -193,42 +199,9 @@ def test_a_silent_peer_ends_the_reduction_within_the_timeout():
 
 
 def test_a_worker_killed_mid_fit_ends_the_fit():
-    import os
-    import signal
-    import threading
-
-    from treeforge.dask import _training
-
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                                       silence_logs=50)
-    with cluster, distributed.Client(cluster) as client:
-        rng = np.random.default_rng(0)
-        X = rng.normal(size=(2_000, 4))
-        workers = workers_of(client)
-        dX, dy = placed(client, [X, X[:, 0]], [0, 1000, 2000], workers)
-        pid = client.run(os.getpid, workers=[workers[1]])[workers[1]]
-        errors = []
-
-        def fit():
-            try:
-                DaskHistGradientBoostingRegressor(max_iter=20_000, client=client, timeout=20).fit(dX, dy)
-            except Exception as exc:  # noqa: BLE001 - the test inspects it
-                errors.append(exc)
-
-        thread = threading.Thread(target=fit)
-        thread.start()
-        while not all(any("train_on_worker" in str(key) for key in keys)
-                      for keys in client.processing().values()) and thread.is_alive():
-            threading.Event().wait(0.05)
-        threading.Event().wait(0.5)
-        os.kill(pid, signal.SIGKILL)
-        thread.join(120)
-        assert not thread.is_alive()
-        assert len(errors) == 1 and isinstance(errors[0], ConnectionError), errors
-        assert "lost worker 1" in str(errors[0]) and workers[1] in str(errors[0])
-        # The survivor closed its ring; the client still computes.
-        assert client.run(lambda: len(_training._RINGS), workers=[workers[0]]) == {workers[0]: 0}
-        assert da.from_array(X, chunks=500).sum().compute() == pytest.approx(X.sum())
+    assert_a_killed_worker_ends_the_fit(
+        lambda client: DaskHistGradientBoostingRegressor(max_iter=20_000, client=client, timeout=20),
+        "train_on_worker", 2_000)
 
 
 @pytest.mark.parametrize("n_ranks", [3, 5])
