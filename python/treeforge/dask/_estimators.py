@@ -140,7 +140,7 @@ class _DaskBoosting(_DaskModel):
         client = resolve_client(self.client)
         self._check_dask_options()
         X, names = as_dask_matrix(X)
-        self._dask_query_begin = None if qid is None else dask_query_begin(qid, X.chunks[0])
+        query_begin = None if qid is None else dask_query_begin(qid, X.chunks[0])
         y = self._dask_targets(as_dask_vector(y, X.chunks[0], "y", dtype=self._label_dtype))
         weight = None if sample_weight is None else as_dask_vector(sample_weight, X.chunks[0], "sample_weight")
         if X.shape[0] == 0 or X.shape[1] == 0:
@@ -149,15 +149,11 @@ class _DaskBoosting(_DaskModel):
         _check_values(*persisted)
         fitted = type(self).__new__(type(self))  # published whole, on success only
         fitted.__dict__.update(self.__dict__)
-        try:
-            fitted._fit_on_blocks(client, persisted[0], blocks, names)
-        finally:
-            self.__dict__.pop("_dask_query_begin", None)  # the fit's bookkeeping, not a fitted attribute
-        fitted.__dict__.pop("_dask_query_begin", None)
+        fitted._fit_on_blocks(client, persisted[0], blocks, names, query_begin)
         self.__dict__ = fitted.__dict__
         return self
 
-    def _fit_on_blocks(self, client, X, blocks, names):
+    def _fit_on_blocks(self, client, X, blocks, names, query_begin=None):
         self._seed = draw_seed(self.random_state)
         self.n_features_in_ = int(X.shape[1])
         if names is not None:
@@ -174,7 +170,7 @@ class _DaskBoosting(_DaskModel):
 
         def make_job(token, hosts, ports):
             return Job(token, hosts, ports, int(X.shape[0]), bin_mapper, config, start, int(self.max_iter),
-                       worker_threads, self._query_begin())
+                       worker_threads, query_begin)
 
         results = fit_on_workers(client, blocks, make_job, float(self.timeout))
         self._model = results[0]["model"]
@@ -185,10 +181,6 @@ class _DaskBoosting(_DaskModel):
         self.evals_result_ = {}
         self.best_iteration_ = None
         self.communication_ = _communication(results, self._model.n_trees)
-
-    def _query_begin(self):
-        """Where each query's rows begin in the global rows (+ their count): the ranker's; None."""
-        return getattr(self, "_dask_query_begin", None)
 
     def _check_dask_options(self):
         unsupported = {

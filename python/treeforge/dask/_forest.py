@@ -6,7 +6,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import _core
-from ..ensemble._base import draw_seed, make_config, resolve_n_threads
+from ..ensemble._base import draw_seed, resolve_n_threads
 from ..ensemble._forest import RandomForestClassifier, RandomForestRegressor
 from ..ensemble._forest_data import n_samples_bootstrap
 from ._collections import as_dask_matrix, as_dask_vector, fitted_bin_mapper, placed_blocks, resolve_client
@@ -19,7 +19,7 @@ from ._estimators import (
     dask_classes,
     dask_parameter_constraints,
 )
-from ._training import fit_on_workers, joined_ring, joined_rows, worker_threads
+from ._training import binned_rows, fit_on_workers, joined_ring
 
 
 class ForestJob(NamedTuple):
@@ -45,11 +45,7 @@ def train_forest_on_worker(job, rank, parts):
     (with ``job.oob_score``)."""
     ring = joined_ring(job, rank)
     try:
-        X, y, weight, rows = joined_rows(parts)
-        n_threads = worker_threads(job.n_threads)
-        config = make_config(_core.ForestConfig(), {**job.config, "n_threads": n_threads})
-        train = job.bin_mapper.transform(X, n_threads)
-        del X
+        config, train, y, weight, rows = binned_rows(job, parts, _core.ForestConfig())
         targets = {"classes": y.astype(np.int32)} if job.classification else {"y": y}
         trainer = _core.ForestTrainer(config, job.bin_mapper, train, sample_weight=weight, reduction=ring,
                                       global_rows=rows, n_global_rows=job.n_rows,

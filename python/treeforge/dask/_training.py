@@ -144,15 +144,9 @@ def train_on_worker(job, rank, parts):
     blocks: ``(X, y, weight or None, first global row)``); rank 0 returns the model. Every
     participant grows the same trees; the ring closes when this returns or fails, which ends the
     others' waits at once."""
-    from ..ensemble._base import make_config
-
     ring = joined_ring(job, rank)
     try:
-        X, y, weight, rows = joined_rows(parts)
-        n_threads = worker_threads(job.n_threads)
-        config = make_config(_core.GbdtConfig(), {**job.config, "n_threads": n_threads})
-        train = job.bin_mapper.transform(X, n_threads)
-        del X
+        config, train, y, weight, rows = binned_rows(job, parts, _core.GbdtConfig())
         booster = _core.Booster(config, job.bin_mapper, train, y, weight, base_score=job.base_score, reduction=ring,
                                 global_rows=rows, n_global_rows=job.n_rows, **worker_queries(job.query_begin, rows))
         for _ in range(job.max_iter):
@@ -173,6 +167,17 @@ def joined_ring(job, rank):
         ring.close()
         raise
     return ring
+
+
+def binned_rows(job, parts, config):
+    """(On a worker) Its blocks in global row order, binned by the job's mapper with the worker's
+    threads: (``config`` filled from the job, binned X, y, weights or None, global row ids)."""
+    from ..ensemble._base import make_config
+
+    X, y, weight, rows = joined_rows(parts)
+    n_threads = worker_threads(job.n_threads)
+    config = make_config(config, {**job.config, "n_threads": n_threads})
+    return config, job.bin_mapper.transform(X, n_threads), y, weight, rows
 
 
 def joined_rows(parts):
