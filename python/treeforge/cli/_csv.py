@@ -16,6 +16,7 @@ import io
 import re
 import zlib
 from collections import Counter
+from types import MappingProxyType
 
 from .._files import check_regular_file
 
@@ -92,7 +93,7 @@ class CsvFile:
 
     # Also for a CsvFile made without __init__ (tests): a file with a header and decimal points.
     decimal, decimal_detected, has_header, column_names = ".", False, True, None
-    sparse_names = ()  # every column is in the table (formats.LibSVMFile's features are not)
+    sparse_columns = MappingProxyType({})  # every column is in the table (formats.LibSVMFile's features are not)
 
     def __init__(self, path, delimiter=None, decimal=None, header=True, column_names=None):
         self.path = path

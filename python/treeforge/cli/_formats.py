@@ -12,6 +12,7 @@ label, the query ids and the features given to ``--categorical`` become columns 
 """
 
 import os
+from types import MappingProxyType
 
 from ._csv import DataError, check_input_file, read_csv, release_reading_memory, shown, use_system_allocator
 
@@ -26,7 +27,7 @@ class TableFile:
     """A Parquet or LibSVM file: errors name its path and a data row (these files have no lines to count)."""
 
     decimal, has_header = ".", True
-    sparse_names = ()  # features held outside the table (LibSVMFile)
+    sparse_columns = MappingProxyType({})  # features held outside the table, by name (LibSVMFile)
 
     def __init__(self, path):
         self.path = path
@@ -39,13 +40,13 @@ class TableFile:
 
 
 class LibSVMFile(TableFile):
-    """A LibSVM file whose features ``sparse_names`` (f0, f1, ...) are the columns of ``matrix``, a CSR
+    """A LibSVM file whose features (``sparse_columns``: f0, f1, ... and their column) are those of ``matrix``, a CSR
     matrix of float64: an absent feature is 0, an explicit NaN missing."""
 
     def __init__(self, path, matrix):
         super().__init__(path)
         self.matrix = matrix
-        self.sparse_names = [f"f{j}" for j in range(matrix.shape[1])]
+        self.sparse_columns = {f"f{j}": j for j in range(matrix.shape[1])}
 
 
 def format_of(path, requested=None):
@@ -135,8 +136,8 @@ def _read_libsvm(path, n_features, string_columns):
     labels = pa.array(y.astype(np.int64) if is_whole else y)  # whole labels as integers, as a CSV file's
     columns = {LIBSVM_TARGET: labels} | ({} if qid is None else {LIBSVM_QUERY: pa.array(qid)})
     for name in string_columns:
-        if name in source.sparse_names:
-            values = X[:, source.sparse_names.index(name)].toarray().reshape(-1)
+        if name in source.sparse_columns:
+            values = X[:, source.sparse_columns[name]].toarray().reshape(-1)
             columns[name] = pa.array(values, from_pandas=True)  # NaN: a missing category
     return pa.table(columns), source
 

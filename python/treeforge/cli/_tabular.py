@@ -183,11 +183,10 @@ def require_columns(table, source, names, what, features_too=False):
     """Raise DataError for the first of ``names`` that is not a column, suggesting the nearest one.
     A LibSVM file's features are columns only where ``features_too`` (--ignore, --categorical)."""
     columns = set(table.column_names)
-    sparse = set(source.sparse_names) if features_too else ()
     for name in names:
-        if name in columns or name in sparse:
+        if name in columns or (features_too and name in source.sparse_columns):
             continue
-        if name in source.sparse_names:
+        if name in source.sparse_columns:
             raise DataError(f"{what} column '{name}' is a feature of the LibSVM file {source.path}, whose other "
                             f"columns are {' and '.join(repr(name) for name in table.column_names)}")
         raise DataError(f"{what} column '{name}' is not in {source.path}" + did_you_mean(name, table.column_names))
@@ -195,10 +194,10 @@ def require_columns(table, source, names, what, features_too=False):
 
 def column_names(table, source):
     """The names of a file's columns in file order: the table's, and a LibSVM file's features after them."""
-    if not source.sparse_names:
+    if not source.sparse_columns:
         return table.column_names
-    sparse = set(source.sparse_names)
-    return [name for name in table.column_names if name not in sparse] + list(source.sparse_names)
+    sparse = source.sparse_columns
+    return [name for name in table.column_names if name not in sparse] + list(sparse)
 
 
 def infer_schema(table, source, target, ignore, weight, categorical, console=None, keep_index=False, group=None):
@@ -241,9 +240,8 @@ def infer_schema(table, source, target, ignore, weight, categorical, console=Non
                         f"ignored and index columns{kept}")
     hint = " (the rest of the column is numeric: fix it, add it to --na-values, or pass --categorical)"
     categories = {}
-    numbers = set(source.sparse_names) - set(categorical)  # a LibSVM file's features: numbers
     for name in features:
-        if name in numbers:
+        if name in source.sparse_columns and name not in categorical:  # a LibSVM file's features: numbers
             continue
         kind = table.column(name).type
         is_numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
@@ -343,7 +341,7 @@ def features_matrix(table, source, schema, console=None):
     if extra:
         listed = ", ".join(name if str(name).strip() else "(no name)" for name in extra)
         tell(console, "note", f"ignoring column{'s' * (len(extra) > 1)} the model does not use: {listed}")
-    if source.sparse_names:
+    if source.sparse_columns:
         return _sparse_features_matrix(table, source, features, categories, console)
     # pyarrow's allocator keeps what its computations free, and NumPy's arrays cannot reuse it: it is
     # handed back before X and after every group of columns, so that the read never holds more.
@@ -369,9 +367,9 @@ def _sparse_features_matrix(table, source, features, categories, console):
     import scipy.sparse as sp
 
     matrix = source.matrix
-    if features == source.sparse_names and not categories:
+    position = source.sparse_columns
+    if not categories and features == list(position):
         return matrix
-    position = {name: j for j, name in enumerate(source.sparse_names)}
     numeric = [name for name in features if name not in categories]
     blocks = [matrix[:, [position[name] for name in numeric]]]
     for name in categories:  # code 0 an implicit zero, an unseen category an explicit NaN
